@@ -1,0 +1,219 @@
+from bridge.api._proto.worldbridge.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreateWorldRequest(_message.Message):
+    __slots__ = ("photo", "name", "generator", "options")
+    PHOTO_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    photo: bytes
+    name: str
+    generator: str
+    options: WorldOptions
+    def __init__(self, photo: _Optional[bytes] = ..., name: _Optional[str] = ..., generator: _Optional[str] = ..., options: _Optional[_Union[WorldOptions, _Mapping]] = ...) -> None: ...
+
+class WorldOptions(_message.Message):
+    __slots__ = ("base_tile_m", "seed")
+    BASE_TILE_M_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    base_tile_m: float
+    seed: int
+    def __init__(self, base_tile_m: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class CreateWorldResponse(_message.Message):
+    __slots__ = ("world", "created")
+    WORLD_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    world: World
+    created: bool
+    def __init__(self, world: _Optional[_Union[World, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class GetWorldRequest(_message.Message):
+    __slots__ = ("world_id",)
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    def __init__(self, world_id: _Optional[str] = ...) -> None: ...
+
+class ListWorldsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListWorldsResponse(_message.Message):
+    __slots__ = ("worlds", "next_page_token")
+    WORLDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    worlds: _containers.RepeatedCompositeFieldContainer[World]
+    next_page_token: str
+    def __init__(self, worlds: _Optional[_Iterable[_Union[World, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class World(_message.Message):
+    __slots__ = ("id", "name", "photo_sha256", "generator", "generator_version", "base_tile_m", "seed", "spawn", "created_unix_ms", "photo_width", "photo_height")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_SHA256_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BASE_TILE_M_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SPAWN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    photo_sha256: str
+    generator: str
+    generator_version: str
+    base_tile_m: float
+    seed: int
+    spawn: _types_pb2.CameraSpec
+    created_unix_ms: int
+    photo_width: int
+    photo_height: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., photo_sha256: _Optional[str] = ..., generator: _Optional[str] = ..., generator_version: _Optional[str] = ..., base_tile_m: _Optional[float] = ..., seed: _Optional[int] = ..., spawn: _Optional[_Union[_types_pb2.CameraSpec, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., photo_width: _Optional[int] = ..., photo_height: _Optional[int] = ...) -> None: ...
+
+class GetTileRequest(_message.Message):
+    __slots__ = ("world_id", "key", "format")
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    key: _types_pb2.TileKey
+    format: _types_pb2.TileFormat
+    def __init__(self, world_id: _Optional[str] = ..., key: _Optional[_Union[_types_pb2.TileKey, _Mapping]] = ..., format: _Optional[_Union[_types_pb2.TileFormat, str]] = ...) -> None: ...
+
+class GetAssetRequest(_message.Message):
+    __slots__ = ("world_id", "name")
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    name: str
+    def __init__(self, world_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class AssetChunk(_message.Message):
+    __slots__ = ("name", "media_type", "total_bytes", "offset", "data")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    media_type: str
+    total_bytes: int
+    offset: int
+    data: bytes
+    def __init__(self, name: _Optional[str] = ..., media_type: _Optional[str] = ..., total_bytes: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ViewerUpdate(_message.Message):
+    __slots__ = ("world_id", "pose", "view_radius_m", "budget", "acks")
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    POSE_FIELD_NUMBER: _ClassVar[int]
+    VIEW_RADIUS_M_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    ACKS_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    pose: ViewerPose
+    view_radius_m: float
+    budget: Budget
+    acks: _containers.RepeatedCompositeFieldContainer[_types_pb2.TileKey]
+    def __init__(self, world_id: _Optional[str] = ..., pose: _Optional[_Union[ViewerPose, _Mapping]] = ..., view_radius_m: _Optional[float] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., acks: _Optional[_Iterable[_Union[_types_pb2.TileKey, _Mapping]]] = ...) -> None: ...
+
+class ViewerPose(_message.Message):
+    __slots__ = ("position", "forward", "velocity", "vertical_fov_deg", "viewport_height_px")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    FORWARD_FIELD_NUMBER: _ClassVar[int]
+    VELOCITY_FIELD_NUMBER: _ClassVar[int]
+    VERTICAL_FOV_DEG_FIELD_NUMBER: _ClassVar[int]
+    VIEWPORT_HEIGHT_PX_FIELD_NUMBER: _ClassVar[int]
+    position: _types_pb2.Vec3
+    forward: _types_pb2.Vec3
+    velocity: _types_pb2.Vec3
+    vertical_fov_deg: float
+    viewport_height_px: int
+    def __init__(self, position: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., forward: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., velocity: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., vertical_fov_deg: _Optional[float] = ..., viewport_height_px: _Optional[int] = ...) -> None: ...
+
+class Budget(_message.Message):
+    __slots__ = ("max_bytes_in_flight", "max_resident_splats", "formats")
+    MAX_BYTES_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESIDENT_SPLATS_FIELD_NUMBER: _ClassVar[int]
+    FORMATS_FIELD_NUMBER: _ClassVar[int]
+    max_bytes_in_flight: int
+    max_resident_splats: int
+    formats: _containers.RepeatedScalarFieldContainer[_types_pb2.TileFormat]
+    def __init__(self, max_bytes_in_flight: _Optional[int] = ..., max_resident_splats: _Optional[int] = ..., formats: _Optional[_Iterable[_Union[_types_pb2.TileFormat, str]]] = ...) -> None: ...
+
+class TileEvent(_message.Message):
+    __slots__ = ("tile", "unload", "progress", "error")
+    TILE_FIELD_NUMBER: _ClassVar[int]
+    UNLOAD_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    tile: TileChunk
+    unload: TileUnload
+    progress: StreamProgress
+    error: StreamError
+    def __init__(self, tile: _Optional[_Union[TileChunk, _Mapping]] = ..., unload: _Optional[_Union[TileUnload, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+
+class TileChunk(_message.Message):
+    __slots__ = ("key", "format", "content_sha256", "total_bytes", "offset", "data", "last", "splat_count")
+    class Limits(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        LIMITS_UNSPECIFIED: _ClassVar[TileChunk.Limits]
+        MAX_CHUNK_BYTES: _ClassVar[TileChunk.Limits]
+    LIMITS_UNSPECIFIED: TileChunk.Limits
+    MAX_CHUNK_BYTES: TileChunk.Limits
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    SPLAT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    key: _types_pb2.TileKey
+    format: _types_pb2.TileFormat
+    content_sha256: str
+    total_bytes: int
+    offset: int
+    data: bytes
+    last: bool
+    splat_count: int
+    def __init__(self, key: _Optional[_Union[_types_pb2.TileKey, _Mapping]] = ..., format: _Optional[_Union[_types_pb2.TileFormat, str]] = ..., content_sha256: _Optional[str] = ..., total_bytes: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ..., splat_count: _Optional[int] = ...) -> None: ...
+
+class TileUnload(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _types_pb2.TileKey
+    def __init__(self, key: _Optional[_Union[_types_pb2.TileKey, _Mapping]] = ...) -> None: ...
+
+class StreamProgress(_message.Message):
+    __slots__ = ("tiles_wanted", "tiles_sent", "tiles_pending", "bytes_sent")
+    TILES_WANTED_FIELD_NUMBER: _ClassVar[int]
+    TILES_SENT_FIELD_NUMBER: _ClassVar[int]
+    TILES_PENDING_FIELD_NUMBER: _ClassVar[int]
+    BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
+    tiles_wanted: int
+    tiles_sent: int
+    tiles_pending: int
+    bytes_sent: int
+    def __init__(self, tiles_wanted: _Optional[int] = ..., tiles_sent: _Optional[int] = ..., tiles_pending: _Optional[int] = ..., bytes_sent: _Optional[int] = ...) -> None: ...
+
+class StreamError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...

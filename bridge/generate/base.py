@@ -1,0 +1,82 @@
+"""The generator contract: ``prepare`` once per world, then ``generate`` any tile, any time.
+
+A backend is a class registered under the entry-point group ``worldbridge.generators``. The
+server calls ``prepare`` when a world is created (its result is persisted with the world, as
+bytes), and ``generate`` for each tile, in worker processes, from the persisted preparation only.
+For a deterministic backend, ``generate`` is a pure function of (preparation, key): that is what
+lets any machine regenerate any tile and get the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from bridge.formats.splats import SplatCloud
+from bridge.render.camera import Camera
+from bridge.world.keys import TileKey
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    """Per-world settings every backend understands."""
+
+    base_tile_m: float = 32.0  # edge of a LOD-0 tile, metres
+    seed: int = 0  # varies the world's procedural fields; part of the world's identity
+
+
+@dataclass(frozen=True)
+class Sky:
+    """The sky at infinity, as an equirectangular panorama (what engines' sky spheres take).
+
+    ``panorama``: [H, 2H, 3] uint8 sRGB. Column 0 is azimuth -180 degrees (looking +Z), the centre
+    column looks -Z (the spawn's forward); row 0 is straight up, the last row straight down.
+    """
+
+    panorama: np.ndarray
+
+
+@dataclass(frozen=True)
+class PreparedWorld:
+    """What ``prepare`` made of the photo: everything ``generate`` may read, and the spawn camera."""
+
+    generator: str
+    generator_version: str
+    options: GeneratorOptions
+    spawn: Camera  # the photo's camera, in world coordinates
+    sky: Sky
+    payload: dict[str, np.ndarray]  # backend-specific arrays, persisted as an .npz
+    pictures: dict[str, bytes] = field(default_factory=dict)  # PNGs a person can check (depth, ...)
+
+
+@dataclass(frozen=True)
+class TileContent:
+    """One generated tile.
+
+    ``heights``: [S+1, S+1] float32 ground height (world Y, metres) on a regular grid over the
+    tile's square, borders included, so neighbours share their border samples exactly.
+    Row r, column c sits at (x0 + c * edge / S, z0 + r * edge / S).
+    """
+
+    key: TileKey
+    splats: SplatCloud
+    heights: np.ndarray
+
+
+@runtime_checkable
+class Generator(Protocol):
+    name: str
+    version: str
+
+    def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
+        """``photo``: [H, W, 3] uint8 sRGB, already decoded and validated."""
+        ...
+
+    def generate(self, world: PreparedWorld, key: TileKey) -> TileContent: ...
+
+
+def describe(world: PreparedWorld) -> dict[str, Any]:
+    """The backend identity recorded in provenance."""
+    return {"generator": world.generator, "generator_version": world.generator_version}

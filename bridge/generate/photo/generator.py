@@ -1,0 +1,222 @@
+"""The default generator: one photo, read once, continued forever on a CPU with no weights.
+
+``prepare`` reads the photo (analysis), lifts it into splats (the spawn), builds the sky and the
+ground exemplar, and returns them as arrays. ``generate`` builds any tile from those arrays only:
+the photo's splats that fall in the tile, plus ground from world-anchored fields everywhere the
+photo did not see, handed over from the photo's colours to synthesised texture by a blend.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from bridge.formats.splats import SplatCloud
+from bridge.generate.base import GeneratorOptions, PreparedWorld, TileContent
+from bridge.generate.hashing import hash_to_unit
+from bridge.generate.photo import pictures
+from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
+from bridge.generate.photo.lift import THICKNESS, lift, solve_colours
+from bridge.generate.photo.sky import build_sky
+from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
+from bridge.render.camera import Camera, Intrinsics
+from bridge.world.keys import TileKey
+
+GRID = 48  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
+SPLAT_OVERLAP = 0.6  # continuation splat std dev as a fraction of the grid spacing
+JITTER = 0.5  # of the grid spacing: breaks the grid pattern, never leaves gaps
+HANDOVER_M = 16.0  # distance beyond the photo's view over which its colours fade into synthesis
+LIFT_RADIUS_TILES = 6  # the photo is lifted out to this many LOD-0 tiles from the spawn
+
+
+@dataclass(frozen=True)
+class _WorldState:
+    """What ``generate`` reconstructs from a PreparedWorld's payload (cached per process)."""
+
+    analysis: PhotoAnalysis
+    colours: np.ndarray  # [h, w, 3] solved splat colours of the lifted photo
+    extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
+    exemplar: Exemplar
+    seed: int
+    base_tile_m: float
+
+
+class PhotoGenerator:
+    name = "photo"
+    version = "0.1.0"
+
+    def __init__(self) -> None:
+        self._states: dict[str, _WorldState] = {}
+        self._lifts: dict[tuple[str, int], tuple[SplatCloud, np.ndarray, np.ndarray]] = {}
+
+    # -- prepare -----------------------------------------------------------------------------
+
+    def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
+        lift_radius = LIFT_RADIUS_TILES * options.base_tile_m
+        analysis = analyse(photo, lift_radius)
+        lifted = analysis.kind != 0
+        colours = solve_colours(analysis.image, lifted)
+        extension = _ground_extension(analysis)
+        texture, texel_m = rectify_ground(analysis)
+        sky = build_sky(analysis)
+        cam = analysis.camera
+        k = cam.intrinsics
+        payload = {
+            "image": analysis.image,
+            "colours": colours,
+            "extension": extension,
+            "sky_mask": analysis.sky,
+            "depth": analysis.depth,
+            "kind": analysis.kind,
+            "exemplar": texture,
+            "scalars": np.array(
+                [analysis.horizon_v, lift_radius, texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64
+            ),
+            "camera_pose": np.concatenate([cam.position, cam.rotation.ravel()]).astype(np.float64),
+        }
+        full_h, full_w = photo.shape[:2]
+        spawn = cam.with_intrinsics(k.scaled(full_w, full_h))
+        return PreparedWorld(
+            generator=self.name,
+            generator_version=self.version,
+            options=options,
+            spawn=spawn,
+            sky=sky,
+            payload=payload,
+            pictures=pictures.analysis_pictures(analysis),
+        )
+
+    # -- generate ----------------------------------------------------------------------------
+
+    def generate(self, world: PreparedWorld, key: TileKey) -> TileContent:
+        state = self._state(world)
+        photo_part = self._photo_splats(world, state, key)
+        ground = _continuation(state, key)
+        # The terrain is the plane y = 0 for now: the heightfield is flat and shared by all tiles.
+        heights = np.zeros((GRID + 1, GRID + 1), dtype=np.float32)
+        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground]), heights=heights)
+
+    def _state(self, world: PreparedWorld) -> _WorldState:
+        fingerprint = _fingerprint(world)
+        state = self._states.get(fingerprint)
+        if state is None:
+            state = _state_from_payload(world)
+            self._states[fingerprint] = state
+        return state
+
+    def _photo_splats(self, world: PreparedWorld, state: _WorldState, key: TileKey) -> SplatCloud:
+        """The lifted photo's splats inside ``key``, from a per-LOD lift bucketed by tile."""
+        cache_key = (_fingerprint(world), key.lod)
+        cached = self._lifts.get(cache_key)
+        if cached is None:
+            cloud = lift(state.analysis, state.colours, 1 << key.lod)
+            edge = key.edge_m(state.base_tile_m)
+            ix = np.floor(cloud.positions[:, 0] / edge).astype(np.int64)
+            iz = np.floor(cloud.positions[:, 2] / edge).astype(np.int64)
+            order = np.lexsort((ix, iz))
+            cloud = cloud.subset(order)
+            cached = (cloud, iz[order], ix[order])
+            self._lifts[cache_key] = cached
+        cloud, iz_sorted, ix_sorted = cached
+        lo = np.searchsorted(iz_sorted, key.iz, side="left")
+        hi = np.searchsorted(iz_sorted, key.iz, side="right")
+        row = ix_sorted[lo:hi]
+        a = lo + np.searchsorted(row, key.ix, side="left")
+        b = lo + np.searchsorted(row, key.ix, side="right")
+        return cloud.subset(np.arange(a, b))
+
+
+def _fingerprint(world: PreparedWorld) -> str:
+    scalars = world.payload["scalars"]
+    pose = world.payload["camera_pose"]
+    return f"{world.options}|{scalars.tobytes().hex()}|{pose.tobytes().hex()}|{world.payload['colours'].shape}"
+
+
+def _state_from_payload(world: PreparedWorld) -> _WorldState:
+    p = world.payload
+    horizon_v, lift_radius, texel_m, fx, fy, cx, cy = (float(v) for v in p["scalars"])
+    h, w = p["kind"].shape
+    pose = p["camera_pose"]
+    camera = Camera(Intrinsics(w, h, fx, fy, cx, cy), pose[:3].copy(), pose[3:].reshape(3, 3).copy())
+    analysis = PhotoAnalysis(
+        image=p["image"],
+        sky=p["sky_mask"].astype(bool),
+        horizon_v=horizon_v,
+        camera=camera,
+        depth=p["depth"],
+        kind=p["kind"],
+        lift_radius_m=lift_radius,
+    )
+    return _WorldState(
+        analysis=analysis,
+        colours=p["colours"],
+        extension=p["extension"],
+        exemplar=build_exemplar(p["exemplar"], texel_m),
+        seed=world.options.seed,
+        base_tile_m=world.options.base_tile_m,
+    )
+
+
+def _ground_extension(analysis: PhotoAnalysis) -> np.ndarray:
+    """The photo's ground colours, heavily blurred over ground pixels only (normalised convolution)."""
+    ground = (analysis.kind == KIND_GROUND).astype(np.float64)[..., None]
+    sigma = (8.0, 8.0, 0.0)
+    blurred = ndimage.gaussian_filter(analysis.image * ground, sigma)
+    weight = ndimage.gaussian_filter(ground, sigma)
+    fallback = analysis.image.reshape(-1, 3).mean(axis=0)
+    return np.where(weight > 1e-3, blurred / np.maximum(weight, 1e-3), fallback).astype(np.float32)
+
+
+def _continuation(state: _WorldState, key: TileKey) -> SplatCloud:
+    """Ground splats on a jittered world-anchored grid, except where the lifted photo already is."""
+    edge = key.edge_m(state.base_tile_m)
+    spacing = edge / GRID
+    cols = np.arange(GRID)
+    gj, gi = np.meshgrid(key.iz * GRID + cols, key.ix * GRID + cols, indexing="ij")
+    gi, gj = gi.ravel(), gj.ravel()
+    jx = (hash_to_unit(gi, gj, key.lod, state.seed, 1) - 0.5) * JITTER
+    jz = (hash_to_unit(gi, gj, key.lod, state.seed, 2) - 0.5) * JITTER
+    x = (gi + 0.5 + jx) * spacing
+    z = (gj + 0.5 + jz) * spacing
+
+    covered, handover = _photo_coverage(state, x, z)
+    keep = ~covered
+    x, z, handover = x[keep], z[keep], handover[keep]
+    colours = synthesize(state.exemplar, x, z, spacing, state.seed)
+    if handover.size:
+        photo_weight = handover[:, 3:4]
+        colours = colours * (1.0 - photo_weight) + handover[:, :3] * photo_weight
+    n = x.size
+    radius = spacing * SPLAT_OVERLAP
+    positions = np.stack([x, np.zeros(n), z], axis=1)
+    scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
+    rotations = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (n, 1))
+    return SplatCloud.from_arrays(positions, scales, rotations, np.ones(n), colours)
+
+
+def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(covered [N] bool: the lifted photo's ground is there; [N, 4] hand-over colour and weight)."""
+    analysis = state.analysis
+    camera = analysis.camera
+    h, w = analysis.kind.shape
+    points = np.stack([x, np.zeros_like(x), z], axis=1)
+    uv, depth = camera.project(points)
+    u, v = uv[:, 0], uv[:, 1]
+    in_front = depth > 1e-3
+    ground_distance = np.hypot(x - camera.position[0], z - camera.position[2])
+    within_lift = ground_distance <= analysis.lift_radius_m
+    inside = in_front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    ui = np.clip(np.nan_to_num(u), 0, w - 1).astype(np.int64)
+    vi = np.clip(np.nan_to_num(v), 0, h - 1).astype(np.int64)
+    covered = inside & within_lift & (analysis.kind[vi, ui] == KIND_GROUND)
+    # Hand-over: how far outside the photo's view, in metres on the ground, via pixels * depth / f.
+    outside_px = np.hypot(np.maximum(0, -u) + np.maximum(0, u - w), np.maximum(0, v - h))
+    outside_m = np.where(in_front, outside_px * np.maximum(depth, 0) / camera.intrinsics.fx, math.inf)
+    t = np.clip(1.0 - outside_m / HANDOVER_M, 0.0, 1.0)
+    weight = t * t * (3 - 2 * t)
+    weight = np.where(within_lift & (analysis.kind[vi, ui] == KIND_GROUND), weight, 0.0)
+    handover = np.concatenate([state.extension[vi, ui], weight[:, None]], axis=1)
+    return covered, handover

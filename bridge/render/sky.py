@@ -1,0 +1,38 @@
+"""Equirectangular sky panoramas: directions of their pixels, and the background they give a camera.
+
+Layout (see :class:`bridge.generate.base.Sky`): [H, 2H, 3]; row 0 looks straight up; column 0 is
+azimuth -180 degrees (looking +Z) and the centre column looks -Z, the spawn's forward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from bridge.render.camera import Camera
+
+
+def panorama_directions(height: int) -> np.ndarray:
+    """[height, 2*height, 3] unit world directions through the centres of the panorama's pixels."""
+    width = 2 * height
+    elevation = np.pi / 2 - (np.arange(height) + 0.5) / height * np.pi
+    azimuth = (np.arange(width) + 0.5) / width * 2 * np.pi - np.pi
+    az, el = np.meshgrid(azimuth, elevation)
+    return np.stack([np.sin(az) * np.cos(el), np.sin(el), -np.cos(az) * np.cos(el)], axis=-1)
+
+
+def sky_background(panorama: np.ndarray, camera: Camera) -> np.ndarray:
+    """[H, W, 3] float32 in [0, 1]: the panorama seen through ``camera`` (bilinear, wraps in azimuth)."""
+    rays = camera.pixel_rays()
+    height, width = panorama.shape[:2]
+    azimuth = np.arctan2(rays[..., 0], -rays[..., 2])
+    elevation = np.arcsin(np.clip(rays[..., 1], -1.0, 1.0))
+    col = (azimuth + np.pi) / (2 * np.pi) * width - 0.5
+    row = (np.pi / 2 - elevation) / np.pi * height - 0.5
+    # Pad one column each side so bilinear sampling wraps around the seam at azimuth +-180.
+    padded = np.concatenate([panorama[:, -1:], panorama, panorama[:, :1]], axis=1).astype(np.float32) / 255.0
+    coords = np.stack([np.clip(row, 0, height - 1), col + 1.0])
+    out = np.stack(
+        [ndimage.map_coordinates(padded[..., c], coords, order=1, mode="nearest") for c in range(3)], axis=-1
+    )
+    return out.astype(np.float32)
