@@ -1,0 +1,174 @@
+"""The gRPC face of the server: a thin adapter from WorldService calls to :class:`Worlds`.
+
+Every client mistake becomes a status with a message (INVALID_ARGUMENT, NOT_FOUND,
+RESOURCE_EXHAUSTED) and changes nothing; no client input can take the server down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+
+from bridge.api import convert
+from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from bridge.generate.base import GeneratorOptions
+from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage, run_stream
+from bridge.world.keys import TileKey
+from bridge.world.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = pb.TileChunk.MAX_CHUNK_BYTES
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+def chunks(data: bytes) -> list[tuple[int, bytes]]:
+    """(offset, piece) pairs of at most CHUNK_BYTES; one empty piece for empty data."""
+    if not data:
+        return [(0, b"")]
+    return [(offset, data[offset : offset + CHUNK_BYTES]) for offset in range(0, len(data), CHUNK_BYTES)]
+
+
+class WorldServicer(pb_grpc.WorldServiceServicer):
+    def __init__(self, worlds: Worlds) -> None:
+        self.worlds = worlds
+
+    async def _fail(self, context: grpc.aio.ServicerContext, error: Exception) -> None:
+        if isinstance(error, NotFoundError):
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(error))
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+
+    async def CreateWorld(
+        self, request: pb.CreateWorldRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateWorldResponse:
+        options = GeneratorOptions(
+            base_tile_m=request.options.base_tile_m or DEFAULT_BASE_TILE_M, seed=request.options.seed
+        )
+        try:
+            row, created = await self.worlds.create_world(request.photo, request.name, request.generator, options)
+        except (InvalidRequestError, NotFoundError) as exc:
+            await self._fail(context, exc)
+        log.info("world ready", extra={"world_id": row.id, "new_world": created})
+        return pb.CreateWorldResponse(world=convert.world_to_proto(row), created=created)
+
+    async def GetWorld(self, request: pb.GetWorldRequest, context: grpc.aio.ServicerContext) -> pb.World:
+        try:
+            row = await self.worlds.get_world(request.world_id)
+        except NotFoundError as exc:
+            await self._fail(context, exc)
+        return convert.world_to_proto(row)
+
+    async def ListWorlds(
+        self, request: pb.ListWorldsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListWorldsResponse:
+        size = request.page_size or DEFAULT_PAGE
+        if size > MAX_PAGE:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"page_size {size} exceeds {MAX_PAGE}")
+        try:
+            offset = int(request.page_token or 0)
+            if offset < 0:
+                raise ValueError
+        except ValueError:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"page_token {request.page_token!r} is not valid")
+        rows = await self.worlds.list_worlds(size + 1, offset)
+        next_token = str(offset + size) if len(rows) > size else ""
+        return pb.ListWorldsResponse(
+            worlds=[convert.world_to_proto(r) for r in rows[:size]], next_page_token=next_token
+        )
+
+    async def GetTile(
+        self, request: pb.GetTileRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.TileChunk]:
+        try:
+            key = convert.key_from_proto(request.key)
+            fmt = convert.format_name(request.format)
+            tile = await self.worlds.tile(request.world_id, key, fmt)
+        except (InvalidRequestError, NotFoundError, ValueError) as exc:
+            await self._fail(context, exc)
+        for message in _tile_chunks(tile.row.key, fmt, tile.row.sha256, tile.data, tile.row.splat_count):
+            yield message
+
+    async def GetAsset(
+        self, request: pb.GetAssetRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.AssetChunk]:
+        try:
+            row, data = await self.worlds.asset(request.world_id, request.name)
+        except NotFoundError as exc:
+            await self._fail(context, exc)
+        for i, (offset, piece) in enumerate(chunks(data)):
+            first = i == 0
+            yield pb.AssetChunk(
+                name=row.name,
+                media_type=row.media_type if first else "",
+                total_bytes=len(data) if first else 0,
+                offset=offset,
+                data=piece,
+            )
+
+    async def StreamTiles(
+        self, request_iterator: AsyncIterator[pb.ViewerUpdate], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.TileEvent]:
+        async def messages() -> AsyncIterator[ViewerMessage]:
+            async for update in request_iterator:
+                try:
+                    yield convert.viewer_message(update)
+                except ValueError as exc:
+                    # Unrepresentable update: report it as a bad update and go on.
+                    yield ViewerMessage(invalid=str(exc))
+
+        updates = messages()
+        try:
+            first = await anext(updates)
+        except StopAsyncIteration:
+            return
+        try:
+            async for event in run_stream(self.worlds, first, updates):
+                for message in _events(event):
+                    yield message
+        except (InvalidRequestError, NotFoundError, ValueError) as exc:
+            await self._fail(context, exc)
+
+
+def _tile_chunks(key: TileKey, fmt: str, sha: str, data: bytes, splats: int) -> list[pb.TileChunk]:
+    pieces = chunks(data)
+    return [
+        pb.TileChunk(
+            key=convert.key_to_proto(key),
+            format=convert.FORMAT_ENUMS[fmt],
+            content_sha256=sha,
+            total_bytes=len(data),
+            offset=offset,
+            data=piece,
+            last=i == len(pieces) - 1,
+            splat_count=splats,
+        )
+        for i, (offset, piece) in enumerate(pieces)
+    ]
+
+
+def _events(event: object) -> list[pb.TileEvent]:
+    if isinstance(event, TileSent):
+        return [
+            pb.TileEvent(tile=c)
+            for c in _tile_chunks(event.key, event.format, event.sha256, event.data, event.splat_count)
+        ]
+    if isinstance(event, TileUnloaded):
+        return [pb.TileEvent(unload=pb.TileUnload(key=convert.key_to_proto(event.key)))]
+    if isinstance(event, Progress):
+        return [
+            pb.TileEvent(
+                progress=pb.StreamProgress(
+                    tiles_wanted=event.tiles_wanted,
+                    tiles_sent=event.tiles_sent,
+                    tiles_pending=event.tiles_pending,
+                    bytes_sent=event.bytes_sent,
+                )
+            )
+        ]
+    if isinstance(event, StreamErrorEvent):
+        return [pb.TileEvent(error=pb.StreamError(code=event.code, message=event.message))]
+    raise TypeError(f"unknown stream event {event!r}")

@@ -1,0 +1,104 @@
+"""The server process: gRPC WorldService, health and reflection over one store and worker pool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from bridge.api.auth import TokenInterceptor, is_loopback
+from bridge.api.grpc_service import WorldServicer
+from bridge.generate.workers import make_pool
+from bridge.world.photos import MAX_PHOTO_BYTES
+from bridge.world.store import WorldStore
+from bridge.world.worlds import Worlds
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["WorldService"].full_name
+# Set on purpose: requests carry at most one photo (plus framing); replies are chunked to 1 MiB,
+# so 4 MiB leaves room without ever needing a larger limit for a large tile.
+MAX_RECEIVE_BYTES = MAX_PHOTO_BYTES + 64 * 1024
+MAX_SEND_BYTES = 4 * 1024 * 1024
+SHUTDOWN_GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 50051  # 0 picks a free port (printed in the ready line)
+    data_dir: Path = Path("worldbridge-data")
+    token: str | None = None
+    photo: Path | None = None  # make (or reuse) a world from this photo at start
+    workers: int | None = None  # generation processes; default: one per core
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def check_config(config: ServerConfig) -> None:
+    if not is_loopback(config.host) and not config.token:
+        raise ConfigError(f"refusing to listen on {config.host} (beyond loopback) without --token")
+
+
+async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set or SIGINT/SIGTERM; prints one JSON ready line on stdout."""
+    check_config(config)
+    stop = stop or asyncio.Event()
+    store = WorldStore(config.data_dir)
+    pool = make_pool(config.workers)
+    worlds = Worlds(store, pool)
+    interceptors = [TokenInterceptor(config.token)] if config.token else []
+    server = grpc.aio.server(
+        interceptors=interceptors,
+        options=[
+            ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+            ("grpc.max_send_message_length", MAX_SEND_BYTES),
+        ],
+    )
+    pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await server.start()
+        world_id = None
+        if config.photo is not None:
+            row, _ = await worlds.create_world(config.photo.read_bytes(), name=config.photo.stem)
+            world_id = row.id
+        await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        ready = {
+            "event": "ready",
+            "grpc": f"{config.host}:{port}",
+            "port": port,
+            "world_id": world_id,
+            "data": str(config.data_dir),
+        }
+        print(json.dumps(ready), flush=True)
+        log.info("serving", extra=ready)
+        await stop.wait()
+    finally:
+        log.info("stopping", extra={"grace_s": SHUTDOWN_GRACE_S})
+        await health_servicer.enter_graceful_shutdown()
+        await server.stop(SHUTDOWN_GRACE_S)
+        pool.shutdown(wait=True, cancel_futures=True)
+        store.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        print(json.dumps({"event": "stopped"}), file=sys.stderr, flush=True)

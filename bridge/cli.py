@@ -1,0 +1,134 @@
+"""``worldbridge``: the one command line users, tests, benches and demos all go through."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_DATA = Path("worldbridge-data")
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from bridge import logs
+    from bridge.api.server import ConfigError, ServerConfig, serve
+
+    logs.configure(args.log_level)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data),
+        token=args.token,
+        photo=Path(args.photo) if args.photo else None,
+        workers=args.workers,
+    )
+    try:
+        asyncio.run(serve(config))
+    except ConfigError as exc:
+        print(f"worldbridge serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_tile(args: argparse.Namespace) -> int:
+    from bridge.formats import FORMATS, encode_tile
+    from bridge.generate.base import GeneratorOptions
+    from bridge.generate.registry import load_generator
+    from bridge.world.keys import TileKey
+    from bridge.world.photos import PhotoError, decode_photo
+
+    try:
+        key = TileKey.parse(args.key)
+    except ValueError as exc:
+        print(f"worldbridge tile: {exc}", file=sys.stderr)
+        return 2
+    if args.format not in FORMATS:
+        print(f"worldbridge tile: unknown format {args.format!r}; known: {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    try:
+        photo = decode_photo(Path(args.photo).read_bytes())
+    except (OSError, PhotoError) as exc:
+        print(f"worldbridge tile: {exc}", file=sys.stderr)
+        return 2
+    options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
+    generator = load_generator(args.generator)
+    world = generator.prepare(photo, options)
+    content = generator.generate(world, key)
+    data = encode_tile(content, args.format, options.base_tile_m)
+    Path(args.out).write_bytes(data)
+    summary = {
+        "key": str(key),
+        "format": args.format,
+        "bytes": len(data),
+        "splats": len(content.splats),
+        "out": str(args.out),
+    }
+    print(json.dumps(summary) if args.json else f"wrote {args.out}: {len(content.splats)} splats, {len(data)} bytes")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bridge.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        photo=Path(args.photo) if args.photo else None,
+        out_dir=Path(args.out),
+        distance_m=args.distance,
+        speed_m_s=args.speed,
+        radius_m=args.radius,
+        workers=args.workers,
+    )
+    report = run_demo(options)
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="worldbridge", description="One photo in, an endless explorable 3D world out, streamed tile by tile."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (gRPC WorldService)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    serve.add_argument("--port", type=int, default=50051, help="gRPC port; 0 picks a free one (default 50051)")
+    serve.add_argument("--data", default=str(DEFAULT_DATA), help="data folder: SQLite index and tile blobs")
+    serve.add_argument("--token", default=None, help="require 'authorization: Bearer TOKEN' (needed off loopback)")
+    serve.add_argument("--photo", default=None, help="make (or reuse) a world from this photo at start")
+    serve.add_argument("--workers", type=int, default=None, help="generation processes (default: one per core)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_cmd_serve)
+
+    tile = sub.add_parser("tile", help="generate one tile from a photo into a file, without a server")
+    tile.add_argument("photo", help="input photo (PNG, JPEG or WebP)")
+    tile.add_argument("--key", required=True, help="tile key LOD,IX,IZ (e.g. 0,0,-1 is just in front of the spawn)")
+    tile.add_argument("--format", default="ply", help="tile format (ply, ...)")
+    tile.add_argument("--out", required=True, help="output file")
+    tile.add_argument("--generator", default="photo", help="generator backend (default: photo)")
+    tile.add_argument("--base-tile-m", type=float, default=32.0, help="edge of a LOD-0 tile, metres")
+    tile.add_argument("--seed", type=int, default=0, help="world seed")
+    tile.add_argument("--json", action="store_true", help="print one JSON object")
+    tile.set_defaults(run=_cmd_tile)
+
+    demo = sub.add_parser("demo", help="the main job: serve a photo's world, walk a player through it, write pictures")
+    demo.add_argument("photo", nargs="?", default=None, help="input photo (default: the sample shipped inside)")
+    demo.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
+    demo.add_argument("--distance", type=float, default=1000.0, help="metres to walk forward before turning back")
+    demo.add_argument("--speed", type=float, default=20.0, help="walking speed, m/s (simulated time)")
+    demo.add_argument("--radius", type=float, default=192.0, help="view radius, metres")
+    demo.add_argument("--workers", type=int, default=None, help="server generation processes")
+    demo.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""An asyncio Python client of the WorldService contract (what the demo, benches and tests use)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from bridge.api import convert
+from bridge.api._proto.worldbridge.v1 import types_pb2 as types
+from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from bridge.world.keys import TileKey
+
+MAX_RECEIVE_BYTES = 8 * 1024 * 1024
+
+
+class ClientError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReceivedTile:
+    key: TileKey
+    format: str
+    sha256: str
+    data: bytes
+    splat_count: int
+
+
+@dataclass(frozen=True)
+class ReceivedUnload:
+    key: TileKey
+
+
+@dataclass(frozen=True)
+class ReceivedProgress:
+    tiles_wanted: int
+    tiles_sent: int
+    tiles_pending: int
+    bytes_sent: int
+
+
+@dataclass(frozen=True)
+class ReceivedError:
+    code: int
+    message: str
+
+
+Received = ReceivedTile | ReceivedUnload | ReceivedProgress | ReceivedError
+
+
+class _Assembler:
+    """Joins TileChunks into whole tiles and checks each against its content hash."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[TileKey, int], list[bytes]] = {}
+
+    def add(self, chunk: pb.TileChunk) -> ReceivedTile | None:
+        key = convert.key_from_proto(chunk.key)
+        slot = (key, chunk.format)
+        self._parts.setdefault(slot, []).append(chunk.data)
+        if not chunk.last:
+            return None
+        data = b"".join(self._parts.pop(slot))
+        if hashlib.sha256(data).hexdigest() != chunk.content_sha256:
+            raise ClientError(f"tile {key} arrived damaged: its bytes do not hash to {chunk.content_sha256}")
+        return ReceivedTile(key, convert.FORMAT_NAMES[chunk.format], chunk.content_sha256, data, chunk.splat_count)
+
+
+class TileStream:
+    """One StreamTiles call: send poses and acks, iterate what arrives."""
+
+    def __init__(self, stub: pb_grpc.WorldServiceStub, world_id: str, metadata: Sequence[tuple[str, str]]) -> None:
+        self.world_id = world_id
+        self._outbox: asyncio.Queue[pb.ViewerUpdate | None] = asyncio.Queue()
+        self._call = stub.StreamTiles(self._requests(), metadata=metadata)
+        self._first = True
+
+    async def _requests(self) -> AsyncIterator[pb.ViewerUpdate]:
+        while True:
+            update = await self._outbox.get()
+            if update is None:
+                return
+            yield update
+
+    async def send(
+        self,
+        position: Sequence[float],
+        forward: Sequence[float],
+        velocity: Sequence[float] = (0.0, 0.0, 0.0),
+        radius_m: float = 0.0,
+        vertical_fov_deg: float = 0.0,
+        viewport_height_px: int = 0,
+        formats: Sequence[str] = (),
+        max_bytes_in_flight: int = 0,
+        max_resident_splats: int = 0,
+    ) -> None:
+        update = pb.ViewerUpdate(
+            world_id=self.world_id if self._first else "",
+            pose=pb.ViewerPose(
+                position=convert.vec3(position),
+                forward=convert.vec3(forward),
+                velocity=convert.vec3(velocity),
+                vertical_fov_deg=vertical_fov_deg,
+                viewport_height_px=viewport_height_px,
+            ),
+            view_radius_m=radius_m,
+        )
+        if formats or max_bytes_in_flight or max_resident_splats:
+            update.budget.CopyFrom(
+                pb.Budget(
+                    max_bytes_in_flight=max_bytes_in_flight,
+                    max_resident_splats=max_resident_splats,
+                    formats=[convert.FORMAT_ENUMS[f] for f in formats],
+                )
+            )
+        self._first = False
+        await self._outbox.put(update)
+
+    async def send_raw(self, update: pb.ViewerUpdate) -> None:
+        """Send an update as given (tests use this to send what a careful client would not)."""
+        self._first = False
+        await self._outbox.put(update)
+
+    async def ack(self, keys: Sequence[TileKey]) -> None:
+        await self._outbox.put(pb.ViewerUpdate(acks=[convert.key_to_proto(k) for k in keys]))
+
+    async def close(self) -> None:
+        await self._outbox.put(None)
+
+    async def events(self) -> AsyncIterator[Received]:
+        assembler = _Assembler()
+        async for event in self._call:
+            kind = event.WhichOneof("event")
+            if kind == "tile":
+                tile = assembler.add(event.tile)
+                if tile is not None:
+                    yield tile
+            elif kind == "unload":
+                yield ReceivedUnload(convert.key_from_proto(event.unload.key))
+            elif kind == "progress":
+                p = event.progress
+                yield ReceivedProgress(p.tiles_wanted, p.tiles_sent, p.tiles_pending, p.bytes_sent)
+            elif kind == "error":
+                yield ReceivedError(event.error.code, event.error.message)
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+
+class WorldBridgeClient:
+    def __init__(self, target: str, token: str | None = None) -> None:
+        self.target = target
+        self._channel = grpc.aio.insecure_channel(
+            target, options=[("grpc.max_receive_message_length", MAX_RECEIVE_BYTES)]
+        )
+        self.stub = pb_grpc.WorldServiceStub(self._channel)
+        self.metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
+
+    async def __aenter__(self) -> WorldBridgeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def wait_ready(self, timeout_s: float = 30.0) -> None:
+        await asyncio.wait_for(self._channel.channel_ready(), timeout_s)
+
+    async def create_world(self, photo: bytes, name: str = "", base_tile_m: float = 0.0, seed: int = 0) -> pb.World:
+        request = pb.CreateWorldRequest(
+            photo=photo, name=name, options=pb.WorldOptions(base_tile_m=base_tile_m, seed=seed)
+        )
+        response = await self.stub.CreateWorld(request, metadata=self.metadata)
+        return response.world
+
+    async def get_world(self, world_id: str) -> pb.World:
+        return await self.stub.GetWorld(pb.GetWorldRequest(world_id=world_id), metadata=self.metadata)
+
+    async def list_worlds(self, page_size: int = 0, page_token: str = "") -> pb.ListWorldsResponse:
+        return await self.stub.ListWorlds(
+            pb.ListWorldsRequest(page_size=page_size, page_token=page_token), metadata=self.metadata
+        )
+
+    async def get_tile(self, world_id: str, key: TileKey, fmt: str = "ply") -> ReceivedTile:
+        request = pb.GetTileRequest(world_id=world_id, key=convert.key_to_proto(key), format=convert.FORMAT_ENUMS[fmt])
+        assembler = _Assembler()
+        async for chunk in self.stub.GetTile(request, metadata=self.metadata):
+            tile = assembler.add(chunk)
+            if tile is not None:
+                return tile
+        raise ClientError(f"tile {key} ended before its last chunk")
+
+    async def get_asset(self, world_id: str, name: str) -> bytes:
+        parts = []
+        async for chunk in self.stub.GetAsset(pb.GetAssetRequest(world_id=world_id, name=name), metadata=self.metadata):
+            parts.append(chunk.data)
+        return b"".join(parts)
+
+    def stream(self, world_id: str) -> TileStream:
+        return TileStream(self.stub, world_id, self.metadata)
+
+
+def tile_format_enum(name: str) -> types.TileFormat:
+    return convert.FORMAT_ENUMS[name]

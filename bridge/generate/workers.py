@@ -1,0 +1,110 @@
+"""Generation in worker processes: CPU-bound work stays off the server's event loop.
+
+Workers are spawned (never forked: a forked gRPC process is unsafe), read what they need from
+the blob store by hash, write their results as blobs, and return the hashes. Only the server
+process writes the SQLite index, so a worker killed mid-tile leaves at most an orphan blob.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bridge.formats import encode_tile
+from bridge.generate import persist
+from bridge.generate.base import Generator, GeneratorOptions, PreparedWorld
+from bridge.generate.registry import load_generator
+from bridge.world.keys import TileKey
+from bridge.world.photos import decode_photo
+from bridge.world.store import BlobStore
+
+# Per worker process: generators and prepared worlds, by the prepared blob's hash.
+_WORLDS: dict[str, tuple[Generator, PreparedWorld]] = {}
+_MAX_CACHED_WORLDS = 8
+
+
+@dataclass(frozen=True)
+class PreparedResult:
+    prepared_sha256: str
+    spawn: dict  # camera JSON, see bridge.generate.persist.camera_to_json
+    assets: dict[str, tuple[str, str]]  # name -> (sha256, media type)
+    photo_size: tuple[int, int]  # (width, height)
+
+
+@dataclass(frozen=True)
+class TileResult:
+    sha256: str
+    size: int
+    splat_count: int
+
+
+def _png(image: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG", compress_level=6)
+    return out.getvalue()
+
+
+def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: GeneratorOptions) -> PreparedResult:
+    blobs = BlobStore(Path(data_dir) / "blobs")
+    pixels = decode_photo(photo)
+    generator = load_generator(generator_name)
+    prepared = generator.prepare(pixels, options)
+    prepared_sha = blobs.put(persist.dumps(prepared))
+    assets = {
+        "photo": (blobs.put(photo), _media_type_of(photo)),
+        "sky": (blobs.put(_png(prepared.sky.panorama)), "image/png"),
+    }
+    for name, png in prepared.pictures.items():
+        assets[name] = (blobs.put(png), "image/png")
+    return PreparedResult(
+        prepared_sha256=prepared_sha,
+        spawn=persist.camera_to_json(prepared.spawn),
+        assets=assets,
+        photo_size=(pixels.shape[1], pixels.shape[0]),
+    )
+
+
+def _media_type_of(photo: bytes) -> str:
+    if photo.startswith(b"\x89PNG"):
+        return "image/png"
+    if photo.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    return "image/webp"
+
+
+def _world(blobs: BlobStore, prepared_sha: str, generator_name: str) -> tuple[Generator, PreparedWorld]:
+    cached = _WORLDS.get(prepared_sha)
+    if cached is None:
+        if len(_WORLDS) >= _MAX_CACHED_WORLDS:
+            _WORLDS.pop(next(iter(_WORLDS)))
+        cached = (load_generator(generator_name), persist.loads(blobs.get(prepared_sha)))
+        _WORLDS[prepared_sha] = cached
+    return cached
+
+
+def generate_tile(data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str) -> TileResult:
+    blobs = BlobStore(Path(data_dir) / "blobs")
+    generator, world = _world(blobs, prepared_sha, generator_name)
+    content = generator.generate(world, key)
+    data = encode_tile(content, fmt, world.options.base_tile_m)
+    return TileResult(blobs.put(data), len(data), len(content.splats))
+
+
+def _init_worker() -> None:
+    # One thread per worker: the pool is the parallelism; nested thread pools only fight.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+
+
+def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    count = workers or max(1, (os.cpu_count() or 2))
+    return ProcessPoolExecutor(
+        max_workers=count, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+    )
