@@ -106,4 +106,5 @@ def viewer_message(update: pb.ViewerUpdate) -> ViewerMessage:
         pose=pose,
         budget=budget,
         acks=[key_from_proto(k) for k in update.acks],
+        sequence=update.sequence,
     )

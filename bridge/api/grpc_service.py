@@ -166,6 +166,7 @@ def _events(event: object) -> list[pb.TileEvent]:
                     tiles_sent=event.tiles_sent,
                     tiles_pending=event.tiles_pending,
                     bytes_sent=event.bytes_sent,
+                    sequence=event.sequence,
                 )
             )
         ]

@@ -42,6 +42,7 @@ class ReceivedProgress:
     tiles_sent: int
     tiles_pending: int
     bytes_sent: int
+    sequence: int
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,10 @@ class TileStream:
         formats: Sequence[str] = (),
         max_bytes_in_flight: int = 0,
         max_resident_splats: int = 0,
+        sequence: int = 0,
     ) -> None:
         update = pb.ViewerUpdate(
+            sequence=sequence,
             world_id=self.world_id if self._first else "",
             pose=pb.ViewerPose(
                 position=convert.vec3(position),
@@ -144,7 +147,7 @@ class TileStream:
                 yield ReceivedUnload(convert.key_from_proto(event.unload.key))
             elif kind == "progress":
                 p = event.progress
-                yield ReceivedProgress(p.tiles_wanted, p.tiles_sent, p.tiles_pending, p.bytes_sent)
+                yield ReceivedProgress(p.tiles_wanted, p.tiles_sent, p.tiles_pending, p.bytes_sent, p.sequence)
             elif kind == "error":
                 yield ReceivedError(event.error.code, event.error.message)
 

@@ -45,6 +45,7 @@ class ViewerMessage:
     pose: PoseUpdate | None = None
     budget: BudgetUpdate | None = None
     acks: list[TileKey] = field(default_factory=list)
+    sequence: int = 0  # echoed in Progress once applied (0: not numbered)
     invalid: str = ""  # set by a transport for a message it could not even decode: why
 
 
@@ -68,6 +69,7 @@ class Progress:
     tiles_sent: int
     tiles_pending: int
     bytes_sent: int
+    sequence: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEv
     if message.pose is not None:
         p = message.pose
         session.update_view(p.position, p.forward, p.velocity, p.vertical_fov_deg, p.viewport_height_px, p.radius_m)
+    session.sequence = max(session.sequence, message.sequence)
     unknown_acks = session.ack(message.acks)
     return [StreamErrorEvent(INVALID_ARGUMENT, f"ack for tile {k} that was never sent; ignored") for k in unknown_acks]
 
@@ -186,6 +189,7 @@ async def run_stream(
                 tiles_sent=sum(1 for k in session.wanted if k in session.held),
                 tiles_pending=sum(1 for k in session.wanted if k not in session.held),
                 bytes_sent=session.bytes_sent,
+                sequence=session.sequence,
             )
             if progress != last_progress:
                 last_progress = progress

@@ -52,6 +52,7 @@ class StreamSession:
     held: dict[TileKey, _Held] = field(default_factory=dict)
     wanted: list[TileKey] = field(default_factory=list)
     bytes_sent: int = 0
+    sequence: int = 0  # highest viewer update sequence applied
 
     def __post_init__(self) -> None:
         if self.budget is None:

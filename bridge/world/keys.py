@@ -88,10 +88,20 @@ class TileKey:
         return math.hypot(dx, dz)
 
 
+def _cell(v: float, e: float) -> int:
+    """floor(v / e), corrected where the division rounds across a cell border (tiny or huge v)."""
+    i = math.floor(v / e)
+    if v < i * e:
+        return i - 1
+    if v >= (i + 1) * e:
+        return i + 1
+    return i
+
+
 def tile_at(x: float, z: float, lod: int, base_tile_m: float) -> TileKey:
     """The tile at ``lod`` that contains the point (x, z)."""
     e = base_tile_m * (1 << lod)
-    return TileKey(lod, math.floor(x / e), math.floor(z / e))
+    return TileKey(lod, _cell(x, e), _cell(z, e))
 
 
 def tiles_in_radius(x: float, z: float, radius_m: float, lod: int, base_tile_m: float) -> Iterator[TileKey]:
@@ -99,8 +109,9 @@ def tiles_in_radius(x: float, z: float, radius_m: float, lod: int, base_tile_m: 
     if radius_m < 0 or not math.isfinite(radius_m):
         raise ValueError(f"radius {radius_m} must be finite and >= 0")
     e = base_tile_m * (1 << lod)
-    for iz in range(math.floor((z - radius_m) / e), math.floor((z + radius_m) / e) + 1):
-        for ix in range(math.floor((x - radius_m) / e), math.floor((x + radius_m) / e) + 1):
+    # One extra ring each side: tiles whose closed border the disc just touches count too.
+    for iz in range(_cell(z - radius_m, e) - 1, _cell(z + radius_m, e) + 2):
+        for ix in range(_cell(x - radius_m, e) - 1, _cell(x + radius_m, e) + 2):
             key = TileKey(lod, ix, iz)
             if key.distance_m(x, z, base_tile_m) <= radius_m:
                 yield key

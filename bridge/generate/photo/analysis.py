@@ -81,15 +81,16 @@ def detect_sky(image: np.ndarray) -> np.ndarray:
 
 
 def estimate_horizon(sky: np.ndarray) -> float:
-    """Row of the horizon: at or below the skyline, since the sky never dips under the horizon
-    (objects only ever stand up into it)."""
+    """Row of the horizon: at or below the whole skyline, since the sky never dips under the
+    horizon (objects only ever stand up into it). A high percentile, not the maximum, so a few
+    mislabelled pixels cannot drag it down."""
     h = sky.shape[0]
     sky_rows = sky.sum(axis=0)
     columns_with_sky = sky_rows > 0
     if columns_with_sky.mean() < 0.1:
         return DEFAULT_HORIZON_FRACTION * h
     skyline = sky_rows[columns_with_sky].astype(np.float64)
-    return float(np.clip(np.percentile(skyline, 90), 0.15 * h, 0.75 * h))
+    return float(np.clip(np.percentile(skyline, 98) + 1.0, 0.1 * h, 0.8 * h))
 
 
 def estimate_camera(horizon_v: float, width: int, height: int) -> Camera:

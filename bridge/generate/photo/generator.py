@@ -57,8 +57,7 @@ class PhotoGenerator:
     def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
         lift_radius = LIFT_RADIUS_TILES * options.base_tile_m
         analysis = analyse(photo, lift_radius)
-        lifted = analysis.kind != 0
-        colours = solve_colours(analysis.image, lifted)
+        colours = solve_colours(analysis)
         extension = _ground_extension(analysis)
         texture, texel_m = rectify_ground(analysis)
         sky = build_sky(analysis)

@@ -10,34 +10,35 @@ renderer's splat footprint adds, so rendering from the spawn camera gives the ph
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from bridge.formats.splats import SplatCloud
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis
 from bridge.render.camera import Camera
 
 FOOTPRINT_PX = 0.5  # splat standard deviation, in pixels of the photo at the spawn
-RENDER_DILATION_PX2 = 0.3  # the 2D low-pass every 3DGS renderer adds (gsplat's eps2d)
 MAX_STRETCH = 24.0  # cap on how elongated a grazing ground splat may get
 THICKNESS = 0.1  # splat thickness relative to its width: discs, not balls
+SOLVE_ITERATIONS = 2  # more diverges: the operator is not symmetric (see solve_colours)
 
 
-def solve_colours(image: np.ndarray, valid: np.ndarray, iterations: int = 8) -> np.ndarray:
-    """[h, w, 3] colours whose footprint-blurred image matches ``image`` (Van Cittert iteration).
+def solve_colours(analysis: PhotoAnalysis, iterations: int = SOLVE_ITERATIONS) -> np.ndarray:
+    """[h, w, 3] splat colours whose render from the spawn camera reproduces the photo.
 
-    The rendered spawn view is, to first order, the splat colours convolved with each splat's
-    screen footprint (its own width plus the renderer's dilation). Iterating
-    ``c <- c + (image - blur(c))`` deconvolves that known blur; sky pixels are left untouched.
+    A render is linear in the splat colours once the geometry is fixed (the compositing weights
+    do not depend on colour), so Richardson iteration ``c <- c + (photo - render(c))`` converges
+    to colours that undo the blur of each splat's footprint, the renderer's dilation and the
+    depth-sorted overlap of nearer splats onto farther pixels. Sky pixels are not lifted.
     """
-    sigma = float(np.sqrt(FOOTPRINT_PX**2 + RENDER_DILATION_PX2))
-    colours = image.astype(np.float64).copy()
-    mask = valid[..., None].astype(np.float64)
+    from bridge.render.rasterize import render_torch  # torch: only paid for when a world is made
+
+    image = analysis.image.astype(np.float64)
+    lifted = analysis.kind != KIND_SKY
+    colours = image.copy()
+    camera = analysis.camera
+    rows, cols = np.nonzero(lifted)  # lift() keeps non-sky pixels in this (row-major) order
     for _ in range(iterations):
-        # Normalised convolution: the blur of the lifted pixels only, as the renderer sees them.
-        blurred = ndimage.gaussian_filter(colours * mask, (sigma, sigma, 0)) / np.maximum(
-            ndimage.gaussian_filter(mask, (sigma, sigma, 0)), 1e-6
-        )
-        colours += (image - blurred) * mask
+        rendered = render_torch(lift(analysis, colours.astype(np.float32), 1), camera, (0.0, 0.0, 0.0)).image
+        colours[rows, cols] += image[rows, cols] - rendered[rows, cols]
         np.clip(colours, -0.5, 1.5, out=colours)
     return colours.astype(np.float32)
 

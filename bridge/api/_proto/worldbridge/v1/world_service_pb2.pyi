@@ -117,18 +117,20 @@ class AssetChunk(_message.Message):
     def __init__(self, name: _Optional[str] = ..., media_type: _Optional[str] = ..., total_bytes: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class ViewerUpdate(_message.Message):
-    __slots__ = ("world_id", "pose", "view_radius_m", "budget", "acks")
+    __slots__ = ("world_id", "pose", "view_radius_m", "budget", "acks", "sequence")
     WORLD_ID_FIELD_NUMBER: _ClassVar[int]
     POSE_FIELD_NUMBER: _ClassVar[int]
     VIEW_RADIUS_M_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     ACKS_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     world_id: str
     pose: ViewerPose
     view_radius_m: float
     budget: Budget
     acks: _containers.RepeatedCompositeFieldContainer[_types_pb2.TileKey]
-    def __init__(self, world_id: _Optional[str] = ..., pose: _Optional[_Union[ViewerPose, _Mapping]] = ..., view_radius_m: _Optional[float] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., acks: _Optional[_Iterable[_Union[_types_pb2.TileKey, _Mapping]]] = ...) -> None: ...
+    sequence: int
+    def __init__(self, world_id: _Optional[str] = ..., pose: _Optional[_Union[ViewerPose, _Mapping]] = ..., view_radius_m: _Optional[float] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., acks: _Optional[_Iterable[_Union[_types_pb2.TileKey, _Mapping]]] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class ViewerPose(_message.Message):
     __slots__ = ("position", "forward", "velocity", "vertical_fov_deg", "viewport_height_px")
@@ -199,16 +201,18 @@ class TileUnload(_message.Message):
     def __init__(self, key: _Optional[_Union[_types_pb2.TileKey, _Mapping]] = ...) -> None: ...
 
 class StreamProgress(_message.Message):
-    __slots__ = ("tiles_wanted", "tiles_sent", "tiles_pending", "bytes_sent")
+    __slots__ = ("tiles_wanted", "tiles_sent", "tiles_pending", "bytes_sent", "sequence")
     TILES_WANTED_FIELD_NUMBER: _ClassVar[int]
     TILES_SENT_FIELD_NUMBER: _ClassVar[int]
     TILES_PENDING_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     tiles_wanted: int
     tiles_sent: int
     tiles_pending: int
     bytes_sent: int
-    def __init__(self, tiles_wanted: _Optional[int] = ..., tiles_sent: _Optional[int] = ..., tiles_pending: _Optional[int] = ..., bytes_sent: _Optional[int] = ...) -> None: ...
+    sequence: int
+    def __init__(self, tiles_wanted: _Optional[int] = ..., tiles_sent: _Optional[int] = ..., tiles_pending: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class StreamError(_message.Message):
     __slots__ = ("code", "message")

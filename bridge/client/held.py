@@ -1,0 +1,31 @@
+"""What a viewer holds: decoded tiles by key, as the stream adds and unloads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bridge.formats.ply import decode_ply
+from bridge.formats.splats import SplatCloud
+from bridge.world.keys import TileKey
+
+
+@dataclass
+class HeldTiles:
+    tiles: dict[TileKey, SplatCloud] = field(default_factory=dict)
+    ever_received: dict[TileKey, int] = field(default_factory=dict)  # key -> times received
+    bytes_received: int = 0
+
+    def add(self, key: TileKey, data: bytes) -> None:
+        self.tiles[key] = decode_ply(data)
+        self.ever_received[key] = self.ever_received.get(key, 0) + 1
+        self.bytes_received += len(data)
+
+    def unload(self, key: TileKey) -> None:
+        self.tiles.pop(key, None)
+
+    def cloud(self) -> SplatCloud:
+        return SplatCloud.concat([self.tiles[k] for k in sorted(self.tiles)])
+
+    @property
+    def splat_count(self) -> int:
+        return sum(len(c) for c in self.tiles.values())

@@ -1,0 +1,241 @@
+"""``worldbridge demo``: the main job end to end, through the real server and the real client.
+
+Starts a server on a free loopback port, makes a world from the photo, walks a simulated player
+out and back while streaming tiles over gRPC, and writes what a person can look at: the spawn
+view beside the photo, views along the walk, a top-down map of the tiles received, the photo
+analysis pictures, a JSON report and an index.html that shows them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+from tqdm import tqdm
+
+from bridge.client.cameras import spawn_camera
+from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, ReceivedUnload, WorldBridgeClient
+from bridge.client.held import HeldTiles
+from bridge.client.players import PlayerPose, out_and_back
+from bridge.client.server_process import start_server
+from bridge.render.camera import Camera
+from bridge.render.images import psnr, save_png, side_by_side
+from bridge.render.rasterize import render
+from bridge.render.sky import sky_background
+from bridge.world.keys import TileKey
+
+SAMPLE_PHOTO = "sample_town_square.jpg"
+VIEW_WIDTH = 640  # pixels: the spawn comparison and walk views
+STEP_S = 0.5  # simulated seconds between viewer updates
+CHECKPOINTS = 5  # walk views, evenly spaced along the way out, plus one back at the spawn
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    photo: Path | None = None
+    out_dir: Path = Path("demo-out")
+    distance_m: float = 1000.0
+    speed_m_s: float = 20.0
+    radius_m: float = 192.0
+    workers: int | None = None
+
+
+def sample_photo_bytes() -> bytes:
+    return resources.files("bridge.assets").joinpath(SAMPLE_PHOTO).read_bytes()
+
+
+def run_demo(options: DemoOptions) -> dict:
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    photo = options.photo.read_bytes() if options.photo else sample_photo_bytes()
+    with tempfile.TemporaryDirectory(prefix="worldbridge-demo-") as data:
+        server = start_server(Path(data), workers=options.workers)
+        try:
+            report = asyncio.run(_walk(server.target, photo, options))
+        finally:
+            server.stop()
+    report_path = options.out_dir / "report.json"
+    report_path.write_text(json.dumps(report, indent=2))
+    _write_index(options.out_dir, report)
+    print(f"\nspawn view vs photo: PSNR {report['spawn_psnr_db']:.2f} dB  ({options.out_dir / 'spawn_compare.png'})")
+    print(f"walk views:          {', '.join(report['walk_views'])}")
+    print(f"tile map:            {options.out_dir / 'map.png'}")
+    print(f"report:              {report_path}")
+    print(f"open in a browser:   {(options.out_dir / 'index.html').resolve()}")
+    return report
+
+
+async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
+    out = options.out_dir
+    started = time.perf_counter()
+    async with WorldBridgeClient(target) as client:
+        await client.wait_ready()
+        world = await client.create_world(photo, name="demo")
+        created_s = time.perf_counter() - started
+        for name in ("photo", "depth", "segmentation", "horizon", "sky"):
+            suffix = "png" if name != "photo" else ("jpg" if photo[:2] == b"\xff\xd8" else "png")
+            (out / f"{name}.{suffix}").write_bytes(await client.get_asset(world.id, name))
+        sky = np.asarray(Image.open(out / "sky.png").convert("RGB"))
+        spawn = spawn_camera(world, VIEW_WIDTH)
+        poses = out_and_back(tuple(spawn.position), tuple(spawn.forward), options.distance_m, options.speed_m_s, STEP_S)
+        checkpoints = _checkpoint_indices(len(poses))
+        held = HeldTiles()
+        stream = client.stream(world.id)
+        events = stream.events().__aiter__()
+        first_tile_s: float | None = None
+        step_waits: list[float] = []
+        views: list[str] = []
+        spawn_psnr = float("nan")
+        for i, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
+            step_started = time.perf_counter()
+            await stream.send(
+                pose.position,
+                pose.forward,
+                pose.velocity,
+                radius_m=options.radius_m,
+                vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
+                viewport_height_px=spawn.intrinsics.height,
+                sequence=i + 1,
+            )
+            while True:
+                event = await events.__anext__()
+                if isinstance(event, ReceivedTile):
+                    held.add(event.key, event.data)
+                    await stream.ack([event.key])
+                    if first_tile_s is None:
+                        first_tile_s = time.perf_counter() - started
+                elif isinstance(event, ReceivedUnload):
+                    held.unload(event.key)
+                elif isinstance(event, ReceivedError):
+                    tqdm.write(f"server: {event.message}")
+                elif isinstance(event, ReceivedProgress) and event.sequence == i + 1 and event.tiles_pending == 0:
+                    break
+            step_waits.append(time.perf_counter() - step_started)
+            if i == 0:
+                spawn_psnr = _spawn_view(held, spawn, sky, out)
+            if i in checkpoints:
+                views.append(_walk_view(held, spawn, pose, sky, out, back=i > len(poses) // 2))
+        await stream.close()
+        stream.cancel()
+    _tile_map(held, poses, world.base_tile_m, out / "map.png")
+    return {
+        "world_id": world.id,
+        "photo_sha256": world.photo_sha256,
+        "generator": f"{world.generator} {world.generator_version}",
+        "spawn": {
+            "position": list(spawn.position),
+            "forward": list(spawn.forward),
+            "vertical_fov_deg": spawn.intrinsics.vertical_fov_deg,
+        },
+        "spawn_psnr_db": spawn_psnr,
+        "distance_m": options.distance_m,
+        "speed_m_s": options.speed_m_s,
+        "radius_m": options.radius_m,
+        "steps": len(poses),
+        "world_created_s": round(created_s, 3),
+        "first_tile_s": round(first_tile_s or float("nan"), 3),
+        "step_wait_p50_s": round(float(np.percentile(step_waits, 50)), 4),
+        "step_wait_max_s": round(float(np.max(step_waits)), 4),
+        "tiles_received": sum(held.ever_received.values()),
+        "distinct_tiles": len(held.ever_received),
+        "tiles_by_lod": _by_lod(held.ever_received),
+        "bytes_received": held.bytes_received,
+        "walk_views": views,
+        "total_s": round(time.perf_counter() - started, 2),
+        "options": {k: str(v) for k, v in asdict(options).items()},
+    }
+
+
+def _checkpoint_indices(count: int) -> set[int]:
+    half = (count - 1) // 2
+    return {round(half * j / (CHECKPOINTS - 1)) for j in range(CHECKPOINTS)} | {count - 1}
+
+
+def _by_lod(received: dict[TileKey, int]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key, times in received.items():
+        counts[str(key.lod)] = counts.get(str(key.lod), 0) + times
+    return dict(sorted(counts.items()))
+
+
+def _spawn_view(held: HeldTiles, spawn: Camera, sky: np.ndarray, out: Path) -> float:
+    rendered = render(held.cloud(), spawn, sky_background(sky, spawn)).image
+    photo = np.asarray(Image.open(next(out.glob("photo.*"))).convert("RGB"))
+    reference = (
+        np.asarray(
+            Image.fromarray(photo).resize((spawn.intrinsics.width, spawn.intrinsics.height), Image.Resampling.BOX),
+            dtype=np.float32,
+        )
+        / 255.0
+    )
+    value = psnr(rendered, reference)
+    save_png(
+        side_by_side([reference, rendered], ["photo", f"spawn view, rendered ({value:.1f} dB)"]),
+        out / "spawn_compare.png",
+    )
+    return value
+
+
+def _walk_view(held: HeldTiles, spawn: Camera, pose: PlayerPose, sky: np.ndarray, out: Path, back: bool) -> str:
+    camera = Camera.looking(pose.position, pose.forward, spawn.intrinsics)
+    image = render(held.cloud(), camera, sky_background(sky, camera)).image
+    travelled = float(np.hypot(pose.position[0] - spawn.position[0], pose.position[2] - spawn.position[2]))
+    name = f"walk_{'back' if back else 'out'}_{travelled:05.0f}m.png"
+    save_png(image, out / name)
+    return name
+
+
+def _tile_map(held: HeldTiles, poses: list[PlayerPose], base_tile_m: float, path: Path) -> None:
+    """Top-down: every tile received, shaded by LOD (finer = brighter), and the player's path."""
+    keys = list(held.ever_received)
+    bounds = np.array([k.bounds(base_tile_m) for k in keys])
+    x0, z0 = bounds[:, 0].min(), bounds[:, 1].min()
+    x1, z1 = bounds[:, 2].max(), bounds[:, 3].max()
+    size = 900
+    scale = size / max(x1 - x0, z1 - z0)
+    image = Image.new("RGB", (int((x1 - x0) * scale) + 1, int((z1 - z0) * scale) + 1), (20, 20, 28))
+    draw = ImageDraw.Draw(image)
+    palette = [(250, 220, 90), (120, 210, 120), (90, 170, 230), (170, 120, 230), (230, 120, 150), (150, 150, 150)]
+    for key in sorted(keys, key=lambda k: -k.lod):
+        bx0, bz0, bx1, bz1 = key.bounds(base_tile_m)
+        colour = palette[min(key.lod, len(palette) - 1)]
+        draw.rectangle(
+            [(bx0 - x0) * scale, (bz0 - z0) * scale, (bx1 - x0) * scale, (bz1 - z0) * scale],
+            fill=tuple(int(c * 0.55) for c in colour),
+            outline=colour,
+        )
+    path_points = [((p.position[0] - x0) * scale, (p.position[2] - z0) * scale) for p in poses]
+    draw.line(path_points, fill=(255, 255, 255), width=3)
+    draw.text(
+        (8, 8),
+        "tiles received (LOD 0 yellow, 1 green, 2 blue, 3 violet, 4+ pink); white: the walk",
+        fill=(255, 255, 255),
+    )
+    image.save(path)
+
+
+def _write_index(out: Path, report: dict) -> None:
+    views = "".join(
+        f'<figure><img src="{html.escape(v)}"><figcaption>{html.escape(v)}</figcaption></figure>'
+        for v in report["walk_views"]
+    )
+    page = f"""<!doctype html><meta charset="utf-8"><title>WorldBridge demo</title>
+<style>body{{font:15px system-ui;background:#111;color:#eee;margin:2em}}img{{max-width:100%}}
+figure{{display:inline-block;margin:.5em;max-width:31%}}pre{{background:#222;padding:1em}}</style>
+<h1>WorldBridge demo</h1>
+<h2>The first view is the photo</h2><img src="spawn_compare.png">
+<h2>Walking out and back</h2>{views}
+<h2>Tiles received</h2><img src="map.png" style="max-width:60%">
+<h2>What the generator read in the photo</h2>
+<figure><img src="horizon.png"><figcaption>horizon</figcaption></figure>
+<figure><img src="segmentation.png"><figcaption>sky / ground / backdrop</figcaption></figure>
+<figure><img src="depth.png"><figcaption>depth (warm near, cool far)</figcaption></figure>
+<h2>Report</h2><pre>{html.escape(json.dumps(report, indent=2))}</pre>"""
+    (out / "index.html").write_text(page)
