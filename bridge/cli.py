@@ -86,6 +86,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from bridge import bench
+
+    photo = Path(args.photo) if args.photo else None
+    if photo is None:
+        from bridge.demo import SAMPLE_PHOTO
+
+        photo = Path(__file__).parent / "assets" / SAMPLE_PHOTO
+    if args.which == "first-tile":
+        result = bench.bench_first_tile(photo)
+    else:
+        result = bench.bench_tile(photo, args.count)
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="worldbridge", description="One photo in, an endless explorable 3D world out, streamed tile by tile."
@@ -118,10 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     demo.add_argument("--distance", type=float, default=1000.0, help="metres to walk forward before turning back")
     demo.add_argument("--speed", type=float, default=20.0, help="walking speed, m/s (simulated time)")
-    demo.add_argument("--radius", type=float, default=192.0, help="view radius, metres")
+    demo.add_argument("--radius", type=float, default=384.0, help="view radius, metres")
     demo.add_argument("--workers", type=int, default=None, help="server generation processes")
     demo.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
     demo.set_defaults(run=_cmd_demo)
+
+    bench = sub.add_parser("bench", help="benchmarks (see bench/README.md); each prints one JSON object")
+    bench.add_argument("which", choices=["first-tile", "tile"], help="first-tile: photo to first tile; tile: LOD-0 tile")
+    bench.add_argument("--photo", default=None, help="input photo (default: the sample shipped inside)")
+    bench.add_argument("--count", type=int, default=200, help="tiles to time (bench tile)")
+    bench.add_argument("--json", action="store_true", help="one line of JSON")
+    bench.set_defaults(run=_cmd_bench)
     return parser
 
 

@@ -44,7 +44,7 @@ class DemoOptions:
     out_dir: Path = Path("demo-out")
     distance_m: float = 1000.0
     speed_m_s: float = 20.0
-    radius_m: float = 192.0
+    radius_m: float = 384.0
     workers: int | None = None
 
 

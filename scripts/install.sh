@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything WorldBridge needs into ./.venv (and, with --dev, the test tools).
+# Works on a fresh Debian machine with Python 3.11; run as root (or with sudo available) when
+# system packages are missing.
+#   bash scripts/install.sh          # the server, CLI and demo
+#   bash scripts/install.sh --dev    # plus pytest, ruff, grpcio-tools and the npm format checkers
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[[ "${1:-}" == "--dev" ]] && dev=1
+
+apt_install() {
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
+  apt_install python3-venv
+fi
+if [[ $dev -eq 1 ]] && ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# The CPU build of torch first: an unpinned torch pulls several GB of CUDA packages.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+if [[ $dev -eq 1 ]]; then
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  if [[ -f tests/js/package-lock.json ]]; then
+    npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+  fi
+else
+  .venv/bin/python -m pip install -q -e .
+fi
+echo "installed into $(pwd)/.venv" >&2
