@@ -24,7 +24,7 @@ class StreamOptions:
     default_radius_m: float = 256.0  # view radius when the viewer sends none, metres
     max_radius_m: float = 4096.0  # larger radii are refused, metres
     sse_threshold_px: float = 3.0  # refine while a tile's screen-space error exceeds this, pixels
-    splats_per_tile_edge: int = 48  # geometric error of a tile = edge / this, metres
+    splats_per_tile_edge: int = 64  # geometric error of a tile = edge / this, metres (photo generator's GRID)
     lookahead_s: float = 1.5  # tiles where the viewer will be this soon are as urgent as under it
     max_bytes_in_flight: int = 16 * 1024 * 1024  # default budget: unacknowledged bytes
     max_resident_splats: int = 4_000_000  # default budget: splats the viewer holds

@@ -25,7 +25,9 @@ HORIZONTAL_FOV_DEG = 65.0  # prior for the unknown lens: a typical drone or phon
 BOTTOM_ROW_DISTANCE_M = 6.0  # sets the scale: the ground at the photo's bottom edge is this far
 MIN_CAMERA_HEIGHT_M = 1.6
 MAX_CAMERA_HEIGHT_M = 60.0
-DEFAULT_HORIZON_FRACTION = 0.35  # where the horizon sits when no sky shows (looking down a bit)
+DEFAULT_HORIZON_FRACTION = 0.4  # where the horizon sits when no sky shows (looking down a bit)
+HORIZON_BAND = (0.3, 0.6)  # fractions of the height the horizon is held to
+_STRONG_EDGE = 0.8  # Sobel magnitude (8x the per-pixel step) that counts as a sharp edge
 
 KIND_SKY, KIND_GROUND, KIND_BACKDROP = 0, 1, 2
 
@@ -55,21 +57,22 @@ def to_working_resolution(photo: np.ndarray, width: int = WORK_WIDTH) -> np.ndar
 
 
 def detect_sky(image: np.ndarray) -> np.ndarray:
-    """[h, w] bool: smooth, bright regions connected to the top edge, filled down each column.
+    """[h, w] bool: bright, blue-or-grey regions free of sharp edges, connected to the top edge,
+    kept per column as the unbroken run from the top.
 
-    Sky is the one region that is (nearly) textureless, bright and above everything else; we
-    grow it from the top edge and then keep, per column, the unbroken run from the top.
+    Clouds have soft gradients but few sharp edges; buildings, masts and foliage have many. So the
+    test is the local density of strong edges, not the gradient itself.
     """
     grey = image.mean(axis=2)
-    gy = ndimage.sobel(ndimage.gaussian_filter(grey, 1.0), axis=0)
-    gx = ndimage.sobel(ndimage.gaussian_filter(grey, 1.0), axis=1)
-    texture = ndimage.gaussian_filter(np.hypot(gx, gy), 2.0)
+    smooth = ndimage.gaussian_filter(grey, 1.0)
+    gradient = np.hypot(ndimage.sobel(smooth, axis=0), ndimage.sobel(smooth, axis=1))
+    edge_density = ndimage.gaussian_filter((gradient > _STRONG_EDGE).astype(np.float64), 2.5)
     brightness = image.max(axis=2)
     saturation = brightness - image.min(axis=2)
-    blue_or_grey = (image[..., 2] >= image[..., 0] - 0.04) | (saturation < 0.12)
-    candidate = (texture < 0.09) & (brightness > 0.45) & blue_or_grey
+    blue_or_grey = (image[..., 2] >= image[..., 0] - 0.02) | (saturation < 0.2)
+    candidate = (brightness > 0.45) & (grey > 0.35) & blue_or_grey & (edge_density < 0.06)
     labels, _ = ndimage.label(candidate)
-    top_labels = np.unique(labels[0][labels[0] > 0])
+    top_labels = np.unique(labels[:3][labels[:3] > 0])
     grown = np.isin(labels, top_labels)
     # Keep the run from the top in each column: nothing stands above the sky.
     sky = np.cumprod(grown, axis=0).astype(bool)
@@ -81,16 +84,16 @@ def detect_sky(image: np.ndarray) -> np.ndarray:
 
 
 def estimate_horizon(sky: np.ndarray) -> float:
-    """Row of the horizon: at or below the whole skyline, since the sky never dips under the
-    horizon (objects only ever stand up into it). A high percentile, not the maximum, so a few
-    mislabelled pixels cannot drag it down."""
+    """Row of the horizon: at or below most of the skyline, since the sky never dips under the
+    horizon (objects only ever stand up into it); held to the band where photos taken to show a
+    place put it, because haze that reads as sky can reach far below it."""
     h = sky.shape[0]
     sky_rows = sky.sum(axis=0)
     columns_with_sky = sky_rows > 0
     if columns_with_sky.mean() < 0.1:
         return DEFAULT_HORIZON_FRACTION * h
     skyline = sky_rows[columns_with_sky].astype(np.float64)
-    return float(np.clip(np.percentile(skyline, 98) + 1.0, 0.1 * h, 0.8 * h))
+    return float(np.clip(np.percentile(skyline, 90) + 1.0, HORIZON_BAND[0] * h, HORIZON_BAND[1] * h))
 
 
 def estimate_camera(horizon_v: float, width: int, height: int) -> Camera:

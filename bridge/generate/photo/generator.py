@@ -25,7 +25,7 @@ from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_grou
 from bridge.render.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
-GRID = 48  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
+GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
 SPLAT_OVERLAP = 0.6  # continuation splat std dev as a fraction of the grid spacing
 JITTER = 0.5  # of the grid spacing: breaks the grid pattern, never leaves gaps
 HANDOVER_M = 16.0  # distance beyond the photo's view over which its colours fade into synthesis

@@ -36,24 +36,13 @@ def _gradient(analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _filled_sky_image(analysis: PhotoAnalysis, gradient_at_pixels: np.ndarray) -> np.ndarray:
-    """The photo with everything but sky replaced: below the skyline, each column's lowest sky
-    colour; columns with no sky at all, interpolated across from their neighbours; then blurred."""
+    """The photo's sky, with everything in front of it replaced by the sky's mean colour at that
+    elevation (edge pixels next to buildings carry their colour, so they are not used), softened
+    where the two meet."""
     sky = analysis.sky
-    filled = np.where(sky[..., None], analysis.image, gradient_at_pixels).astype(np.float64)
-    has_sky = sky.any(axis=0)
-    if has_sky.any():
-        lowest = sky.shape[0] - 1 - np.argmax(sky[::-1], axis=0)  # last sky row per column
-        columns = np.flatnonzero(has_sky)
-        edge_colour = analysis.image[lowest[columns], columns]  # [k, 3]
-        for c, colour in zip(columns, edge_colour, strict=True):
-            filled[~sky[:, c], c] = colour
-        missing = np.flatnonzero(~has_sky)
-        if missing.size:
-            for channel in range(3):
-                for row in range(sky.shape[0]):
-                    filled[row, missing, channel] = np.interp(missing, columns, filled[row, columns, channel])
+    filled = np.where(sky[..., None], analysis.image, gradient_at_pixels)
     smooth = ndimage.gaussian_filter(filled, sigma=(3.0, 3.0, 0.0))
-    return np.where(sky[..., None], analysis.image, smooth).astype(np.float32)
+    return np.where(ndimage.binary_erosion(sky, iterations=2)[..., None], analysis.image, smooth).astype(np.float32)
 
 
 def build_sky(analysis: PhotoAnalysis) -> Sky:

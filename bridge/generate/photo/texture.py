@@ -23,13 +23,14 @@ from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis
 
 EXEMPLAR_TEXELS = 256
-_SQUARE_SIDES_M = (96.0, 64.0, 48.0, 32.0, 24.0, 16.0, 12.0, 8.0, 6.0, 4.0)
 _MIN_GROUND_FRACTION = 0.97
+_EXEMPLAR_WIDTH_FRACTION = 0.4  # of the nearest visible ground's width
+_CELL_FRACTION = 0.25  # world cell edge, as a fraction of the exemplar's extent
 
 
 @dataclass(frozen=True)
 class Exemplar:
-    mips: tuple[np.ndarray, ...]  # level m: [256 / 2^m, 256 / 2^m, 3] float32, mirrored-periodic
+    mips: tuple[np.ndarray, ...]  # level m: [256 / 2^m, 256 / 2^m, 3] float32, box-filtered
     texel_m: float  # metres per texel at level 0
     mean: np.ndarray  # [3] float32
 
@@ -41,18 +42,19 @@ class Exemplar:
 def rectify_ground(analysis: PhotoAnalysis) -> tuple[np.ndarray, float]:
     """([256, 256, 3] float32 top-down ground texture, metres per texel).
 
-    Tries the largest square of ground, nearest first, that the photo sees almost entirely as
-    ground; falls back to the photo's lower part, unrectified, at a nominal 10 cm per texel.
+    The exemplar is the ground straight ahead at the bottom of the photo, seen from above: a
+    square as wide as the central part of the nearest ground in view. That is where a photo shows
+    its ground most surely (the sides are often walls, the distance smeared by perspective). If
+    the photo sees no ground there, the bottom-centre crop is used as it is, at 2 cm per texel.
     """
     camera, kind = analysis.camera, analysis.kind
     height, width = kind.shape
     n = EXEMPLAR_TEXELS
     frac = (np.arange(n) + 0.5) / n
-    half_fov = math.atan(width / 2 / camera.intrinsics.fx)
-    for side in _SQUARE_SIDES_M:
-        # The square [-side/2, side/2] x [near, near + side] in front, with its near edge where the
-        # frustum is just wide enough for it.
-        near = max(side / 2 / math.tan(half_fov) * 1.05, 1.0)
+    bottom_ray = camera.pixel_rays()[-1, width // 2]
+    if bottom_ray[1] < -1e-3:
+        near = camera.position[1] / -bottom_ray[1] * math.hypot(bottom_ray[0], bottom_ray[2]) * 1.02
+        side = 2.0 * near * (width / 2 / camera.intrinsics.fx) * _EXEMPLAR_WIDTH_FRACTION
         xs = -side / 2 + frac * side
         zs = -(near + frac * side)
         gx, gz = np.meshgrid(xs, zs[::-1])  # far edge at the top row, like the photo
@@ -60,21 +62,17 @@ def rectify_ground(analysis: PhotoAnalysis) -> tuple[np.ndarray, float]:
         uv, depth = camera.project(points)
         u, v = uv[:, 0], uv[:, 1]
         inside = (depth > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
-        if inside.mean() < _MIN_GROUND_FRACTION:
-            continue
         ui = np.clip(u.astype(int), 0, width - 1)
         vi = np.clip(v.astype(int), 0, height - 1)
-        on_ground = inside & (kind[vi, ui] == KIND_GROUND)
-        if on_ground.mean() < _MIN_GROUND_FRACTION:
-            continue
-        coords = np.stack([np.clip(v - 0.5, 0, height - 1), np.clip(u - 0.5, 0, width - 1)])
-        texture = np.stack(
-            [ndimage.map_coordinates(analysis.image[..., c], coords, order=1) for c in range(3)], axis=-1
-        )
-        return texture.reshape(n, n, 3).astype(np.float32), side / n
-    lower = analysis.image[int(height * 0.6) :]
-    resized = Image.fromarray(np.round(lower * 255).astype(np.uint8)).resize((n, n), Image.Resampling.BOX)
-    return np.asarray(resized, dtype=np.float32) / 255.0, 0.1
+        if (inside & (kind[vi, ui] == KIND_GROUND)).mean() >= _MIN_GROUND_FRACTION:
+            coords = np.stack([np.clip(v - 0.5, 0, height - 1), np.clip(u - 0.5, 0, width - 1)])
+            texture = np.stack(
+                [ndimage.map_coordinates(analysis.image[..., c], coords, order=1) for c in range(3)], axis=-1
+            )
+            return texture.reshape(n, n, 3).astype(np.float32), side / n
+    crop = analysis.image[int(height * 0.7) :, int(width * 0.3) : int(width * 0.7)]
+    resized = Image.fromarray(np.round(crop * 255).astype(np.uint8)).resize((n, n), Image.Resampling.BOX)
+    return np.asarray(resized, dtype=np.float32) / 255.0, 0.02
 
 
 def build_exemplar(texture: np.ndarray, texel_m: float) -> Exemplar:
@@ -85,32 +83,37 @@ def build_exemplar(texture: np.ndarray, texel_m: float) -> Exemplar:
     return Exemplar(tuple(mips), texel_m, texture.reshape(-1, 3).mean(axis=0).astype(np.float32))
 
 
-def _sample_mirrored(image: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Bilinear lookup at texel coordinates (s along columns, t along rows), mirrored-repeat."""
+def _sample_clamped(image: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Bilinear lookup at texel coordinates (s along columns, t along rows), clamped to the edge."""
     size = image.shape[0]
-    period = 2 * size
 
-    def mirror(i: np.ndarray) -> np.ndarray:
-        i = np.mod(i, period)
-        return np.where(i < size, i, period - 1 - i)
+    def clamp(i: np.ndarray) -> np.ndarray:
+        return np.clip(i, 0, size - 1)
 
     s0 = np.floor(s - 0.5)
     t0 = np.floor(t - 0.5)
     fs = (s - 0.5 - s0)[:, None]
     ft = (t - 0.5 - t0)[:, None]
-    c0, c1 = mirror(s0.astype(np.int64)), mirror(s0.astype(np.int64) + 1)
-    r0, r1 = mirror(t0.astype(np.int64)), mirror(t0.astype(np.int64) + 1)
+    c0, c1 = clamp(s0.astype(np.int64)), clamp(s0.astype(np.int64) + 1)
+    r0, r1 = clamp(t0.astype(np.int64)), clamp(t0.astype(np.int64) + 1)
     top = image[r0, c0] * (1 - fs) + image[r0, c1] * fs
     bottom = image[r1, c0] * (1 - fs) + image[r1, c1] * fs
     return top * (1 - ft) + bottom * ft
 
 
 def synthesize(exemplar: Exemplar, x: np.ndarray, z: np.ndarray, footprint_m: float, seed: int) -> np.ndarray:
-    """[N, 3] float32 ground colour at world points (x, z), prefiltered to ``footprint_m``."""
+    """[N, 3] float32 ground colour at world points (x, z), prefiltered to ``footprint_m``.
+
+    Each world cell (a quarter of the exemplar's extent) reads the exemplar around its own hashed
+    centre, chosen so that everything it reads lies inside the exemplar: no wrapping, no mirror
+    seams. Each point blends the four cells around it.
+    """
     level = int(np.clip(math.floor(math.log2(max(footprint_m / exemplar.texel_m, 1.0))), 0, len(exemplar.mips) - 1))
     image = exemplar.mips[level]
+    size = image.shape[0]
     texel = exemplar.texel_m * (1 << level)
-    cell_m = exemplar.extent_m * 0.5
+    cell_m = exemplar.extent_m * _CELL_FRACTION
+    cell_texels = cell_m / texel
     gx = x / cell_m - 0.5
     gz = z / cell_m - 0.5
     cx0 = np.floor(gx).astype(np.int64)
@@ -123,14 +126,16 @@ def synthesize(exemplar: Exemplar, x: np.ndarray, z: np.ndarray, footprint_m: fl
     mean = exemplar.mean
     total = np.zeros((x.size, 3), dtype=np.float64)
     weight_sq = np.zeros(x.size, dtype=np.float64)
-    size = image.shape[0]
+    free = max(size - 2 * cell_texels, 0.0)  # room for a cell's centre that keeps its reads inside
     for dx in (0, 1):
         for dz in (0, 1):
             w = (wx if dx else 1 - wx) * (wz if dz else 1 - wz)
             cell_x, cell_z = cx0 + dx, cz0 + dz
-            off_s = hash_to_unit(cell_x, cell_z, seed, 11) * 2 * size
-            off_t = hash_to_unit(cell_x, cell_z, seed, 12) * 2 * size
-            sample = _sample_mirrored(image, x / texel + off_s, z / texel + off_t)
+            centre_s = cell_texels + hash_to_unit(cell_x, cell_z, seed, 11) * free
+            centre_t = cell_texels + hash_to_unit(cell_x, cell_z, seed, 12) * free
+            local_s = (x / cell_m - (cell_x + 0.5)) * cell_texels  # in (-cell, cell) where w > 0
+            local_t = (z / cell_m - (cell_z + 0.5)) * cell_texels
+            sample = _sample_clamped(image, centre_s + local_s, centre_t + local_t)
             total += w[:, None] * (sample - mean)
             weight_sq += w * w
     out = mean + total / np.sqrt(np.maximum(weight_sq, 1e-9))[:, None]
