@@ -94,10 +94,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from bridge.demo import SAMPLE_PHOTO
 
         photo = Path(__file__).parent / "assets" / SAMPLE_PHOTO
-    if args.which == "first-tile":
-        result = bench.bench_first_tile(photo)
-    else:
-        result = bench.bench_tile(photo, args.count)
+    result = bench.bench_first_tile(photo) if args.which == "first-tile" else bench.bench_tile(photo, args.count)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
 
@@ -140,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md); each prints one JSON object")
-    bench.add_argument("which", choices=["first-tile", "tile"], help="first-tile: photo to first tile; tile: LOD-0 tile")
+    bench.add_argument(
+        "which", choices=["first-tile", "tile"], help="first-tile: photo to first tile; tile: one LOD-0 tile"
+    )
     bench.add_argument("--photo", default=None, help="input photo (default: the sample shipped inside)")
     bench.add_argument("--count", type=int, default=200, help="tiles to time (bench tile)")
     bench.add_argument("--json", action="store_true", help="one line of JSON")

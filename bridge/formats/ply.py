@@ -72,4 +72,7 @@ def decode_ply(data: bytes) -> SplatCloud:
     quat = np.stack([col(f"rot_{i}") for i in range(4)], axis=1)
     norm = np.linalg.norm(quat, axis=1, keepdims=True)
     quat = np.where(norm > 0, quat / np.maximum(norm, 1e-12), np.array([1.0, 0, 0, 0])) * _QUAT_FLIP_YZ
-    return SplatCloud.from_arrays(pos, scales, quat, opacities, colors)
+    cloud = SplatCloud.from_arrays(pos, scales, quat, opacities, colors)
+    if not cloud.is_finite():
+        raise ValueError("PLY holds non-finite splat values (NaN or infinity)")
+    return cloud

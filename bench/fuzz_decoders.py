@@ -1,0 +1,146 @@
+"""Fuzz every tile decoder with mutated real tiles; print one JSON object of outcome counts.
+
+Each decoder gets N inputs made from valid encodings of a photo tile by random mutation (bit
+flips, byte overwrites, extreme values in header fields, truncation, insertion, duplication,
+splicing, pure noise behind the right magic) and, for the compressed formats, by mutating the
+*decompressed* payload and re-wrapping it with a valid container (checksum, gzip, zstd), so the
+fuzz reaches the parsers behind the checksums. A decoder may return a cloud or raise ValueError;
+anything else is a crash, and anything slower than 2 s counts as a hang.
+
+    .venv/bin/python bench/fuzz_decoders.py [--n 2000] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import struct
+import time
+import traceback
+import warnings
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+import zstandard
+
+from bridge.formats import decode_splats, encode_tile
+from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.sample_tiles import PHOTOS, ground_tile, load_photo
+from bridge.formats.spz import encode_spz
+from bridge.formats.tilecodec import HEADER_SIZE
+from bridge.world.keys import TileKey
+
+HANG_S = 2.0
+EXTREMES = (0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
+
+
+def mutate(data: bytes, rng: np.random.Generator, others: list[bytes]) -> bytes:
+    """One random mutation of ``data`` (sometimes several stacked)."""
+    out = bytearray(data)
+    for _ in range(int(rng.integers(1, 4))):
+        kind = int(rng.integers(0, 8))
+        if kind == 0 and out:  # flip bits
+            for _ in range(int(rng.integers(1, 9))):
+                i = int(rng.integers(0, len(out)))
+                out[i] ^= 1 << int(rng.integers(0, 8))
+        elif kind == 1 and out:  # overwrite bytes
+            for _ in range(int(rng.integers(1, 17))):
+                out[int(rng.integers(0, len(out)))] = int(rng.integers(0, 256))
+        elif kind == 2 and len(out) >= 4:  # an extreme value in a (probable) header field
+            i = int(rng.integers(0, max(1, min(len(out), 128) - 3)))
+            struct.pack_into("<I", out, i, int(rng.choice(EXTREMES)))
+        elif kind == 3:  # truncate
+            del out[int(rng.integers(0, len(out) + 1)) :]
+        elif kind == 4:  # insert noise
+            i = int(rng.integers(0, len(out) + 1))
+            out[i:i] = rng.integers(0, 256, int(rng.integers(1, 64)), dtype=np.uint8).tobytes()
+        elif kind == 5 and out:  # duplicate a slice
+            i = int(rng.integers(0, len(out)))
+            j = int(rng.integers(i, min(len(out), i + 4096) + 1))
+            out[j:j] = out[i:j]
+        elif kind == 6 and others:  # splice with another valid input
+            other = others[int(rng.integers(0, len(others)))]
+            i = int(rng.integers(0, len(out) + 1))
+            out[i:] = other[int(rng.integers(0, len(other) + 1)) :]
+        else:  # noise behind the real magic
+            out = bytearray(out[:4]) + rng.integers(0, 256, int(rng.integers(0, 2048)), dtype=np.uint8).tobytes()
+    return bytes(out)
+
+
+def _rewrap_stream(data: bytes, rng: np.random.Generator) -> bytes:
+    """Mutate a tile codec payload *inside* its zstd frame and fix length and checksum."""
+    raw = zstandard.ZstdDecompressor().decompress(data[HEADER_SIZE:])
+    payload = zstandard.ZstdCompressor().compress(mutate(raw, rng, []))
+    head = bytearray(data[:HEADER_SIZE])
+    struct.pack_into("<I", head, 12, len(payload))
+    crc = zlib.crc32(payload, zlib.crc32(bytes(head[: HEADER_SIZE - 4])))
+    struct.pack_into("<I", head, HEADER_SIZE - 4, crc)
+    return bytes(head) + payload
+
+
+def _rewrap_spz(data: bytes, rng: np.random.Generator) -> bytes:
+    if data[:2] == b"\x1f\x8b":  # v2/v3: mutate the gzip's contents, header included
+        return gzip.compress(mutate(gzip.decompress(data), rng, []), mtime=0)
+    return mutate(data[:32], rng, []) + data[32:]  # v4: the plain header and its table of contents
+
+
+def inputs(photo_name: str) -> dict[str, list[bytes]]:
+    photo = load_photo(PHOTOS / f"{photo_name}.png", max_width=320)
+    tiles = [ground_tile(photo, TileKey(0, i, -i), per_side=20 + 7 * i) for i in range(3)]
+    out: dict[str, list[bytes]] = {fmt: [encode_tile(t, fmt, 32.0) for t in tiles] for fmt in ("ply", "stream")}
+    out["spz"] = [encode_spz(t.splats, version=v) for t in tiles for v in (2, 3, 4)]
+    out["gltf-splats"] = [encode_tile(t, "gltf-splats", 32.0) for t in tiles]
+    out["glb-check"] = out["gltf-splats"] + [encode_tile(t, "glb", 32.0) for t in tiles[:1]]
+    return out
+
+
+def run(n: int, seed: int, photo_name: str = "lyra2_06") -> dict[str, object]:
+    rng = np.random.default_rng(seed)
+    decoders: dict[str, Callable[[bytes], object]] = {
+        "ply": lambda d: decode_splats(d, "ply"),
+        "spz": lambda d: decode_splats(d, "spz"),
+        "stream": lambda d: decode_splats(d, "stream"),
+        "gltf-splats": lambda d: decode_splats(d, "gltf-splats"),
+        "glb-check": check_gaussian_splatting,
+    }
+    rewrap: dict[str, Callable[[bytes, np.random.Generator], bytes]] = {"stream": _rewrap_stream, "spz": _rewrap_spz}
+    report: dict[str, object] = {"n_per_decoder": n, "seed": seed}
+    for name, valid in inputs(photo_name).items():
+        counts = {"inputs": 0, "value_error": 0, "decoded": 0, "crashes": 0, "hangs": 0}
+        slowest = 0.0
+        samples: list[str] = []
+        for i in range(n):
+            base = valid[i % len(valid)]
+            data = rewrap[name](base, rng) if name in rewrap and i % 3 == 0 else mutate(base, rng, valid)
+            counts["inputs"] += 1
+            start = time.perf_counter()
+            try:
+                decoders[name](data)
+                counts["decoded"] += 1
+            except ValueError:
+                counts["value_error"] += 1
+            except Exception:  # the whole point: any other exception is a bug
+                counts["crashes"] += 1
+                if len(samples) < 3:
+                    samples.append(traceback.format_exc(limit=3)[-600:])
+            elapsed = time.perf_counter() - start
+            slowest = max(slowest, elapsed)
+            counts["hangs"] += int(elapsed > HANG_S)
+        report[name] = {**counts, "slowest_ms": round(slowest * 1000, 1), "crash_samples": samples}
+    return report
+
+
+def main() -> None:
+    # Hostile floats overflow on the way in (NaN, 1e38 logits): numpy's warnings are expected noise.
+    warnings.simplefilter("ignore", RuntimeWarning)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="mutated inputs per decoder")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(json.dumps(run(args.n, args.seed)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""A tile as a textured glTF 2.0 mesh (GLB): the fallback where splats are too heavy to draw.
+
+What the file holds:
+- one node, translated to the tile's corner (x0, 0, z0) in world metres, so vertex positions
+  stay small float32 numbers however far the tile is from the origin (the translation is a JSON
+  double). ``extras.worldbridge`` names the tile key and the base tile edge.
+- one triangle mesh: the tile's heightfield ``heights[S+1, S+1]`` (row r at z0 + r * edge / S,
+  column c at x0 + c * edge / S) as a regular grid, two triangles per cell, counter-clockwise
+  seen from above (+Y), with per-vertex normals from the heightfield's slopes and UVs (u along
+  +x, v along +z, both 0..1 across the tile). Neighbouring tiles of one LOD share their border
+  samples, so their border vertices coincide exactly.
+- skirts: each border repeated ``skirt_m`` lower, stitched to it by outward-facing quads. Where a
+  tile meets a coarser (or finer) neighbour, the two borders differ by how the coarser one cuts
+  between samples; the skirt hangs below both and fills that sliver, so no crack shows.
+- a baseColor texture baked from the tile's splats seen from above (opacity-weighted splat
+  colours deposited into a texel grid, smoothed by a normalised Gaussian at the splats' own size,
+  holes filled from the nearest texel), sRGB as glTF requires, clamped at the edges. JPEG by
+  default (quality 90, no chroma subsampling: ~44 dB against the baked image at a quarter of
+  the PNG's bytes, and the texture is most of the file); PNG on request, lossless.
+  The material is ``KHR_materials_unlit`` (with a plain PBR fallback, metallic 0, rough 1): the
+  colours come from a photo and already hold its lighting, as the splats' do.
+
+Frame: glTF's axes, right-handed, +Y up, metres -- our world frame, no conversion.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from bridge.formats._gltf import ELEMENT_ARRAY_BUFFER, GlbBuilder
+
+if TYPE_CHECKING:  # bridge.generate imports bridge.formats: keep the import for type checkers only
+    from bridge.generate.base import TileContent
+
+DEFAULT_TEXTURE_SIZE = 256
+UNLIT = "KHR_materials_unlit"
+# glTF sampler enums.
+LINEAR = 9729
+LINEAR_MIPMAP_LINEAR = 9987
+CLAMP_TO_EDGE = 33071
+
+
+def grid_vertices(heights: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions [V, 3] tile-local metres, normals [V, 3], uvs [V, 2]) of the heightfield grid,
+    row-major: vertex r * (S + 1) + c sits at (c * edge / S, heights[r, c], r * edge / S)."""
+    s = heights.shape[0] - 1
+    spacing = edge / s
+    coords = np.arange(s + 1) * spacing
+    zz, xx = np.meshgrid(coords, coords, indexing="ij")
+    positions = np.stack([xx, heights.astype(np.float64), zz], axis=-1).reshape(-1, 3)
+    dh_dz, dh_dx = np.gradient(heights.astype(np.float64), spacing)
+    normals = np.stack([-dh_dx, np.ones_like(dh_dx), -dh_dz], axis=-1).reshape(-1, 3)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    uv = np.arange(s + 1) / s
+    vv, uu = np.meshgrid(uv, uv, indexing="ij")
+    return positions, normals, np.stack([uu, vv], axis=-1).reshape(-1, 2)
+
+
+def grid_triangles(s: int) -> np.ndarray:
+    """[2 S^2, 3] indices, counter-clockwise seen from +Y (x right, z towards the viewer)."""
+    r, c = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
+    v00 = (r * (s + 1) + c).ravel()
+    v01, v10, v11 = v00 + 1, v00 + s + 1, v00 + s + 2
+    # (x, z) -> (x, z + dz) -> (x + dx, z): cross((0,0,1), (1,0,0)) = +Y, so this winding faces up.
+    return np.concatenate([np.stack([v00, v10, v01], 1), np.stack([v01, v10, v11], 1)])
+
+
+def border_loops(s: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The four borders as (grid vertex indices in order, outward direction in x-z)."""
+    idx = np.arange((s + 1) ** 2).reshape(s + 1, s + 1)
+    return [
+        (idx[0, :], np.array([0.0, -1.0])),  # z = z0
+        (idx[-1, :], np.array([0.0, 1.0])),  # z = z1
+        (idx[:, 0], np.array([-1.0, 0.0])),  # x = x0
+        (idx[:, -1], np.array([1.0, 0.0])),  # x = x1
+    ]
+
+
+def default_skirt_m(heights: np.ndarray, edge: float) -> float:
+    """How far skirts hang: enough to cover the gap to a neighbour up to 4x coarser.
+
+    A coarser border interpolates linearly between every 2nd / 4th sample; the gap is the largest
+    distance between this border and that interpolation. Twice that, and never under half a
+    sample spacing or 0.25 m, so a flat tile still gets a skirt that hides float round-off.
+    """
+    s = heights.shape[0] - 1
+    gap = 0.0
+    for line in (heights[0], heights[-1], heights[:, 0], heights[:, -1]):
+        for step in (2, 4):
+            if s % step == 0:
+                coarse = np.interp(np.arange(s + 1), np.arange(0, s + 1, step), line[::step])
+                gap = max(gap, float(np.abs(line - coarse).max()))
+    return max(2.0 * gap, 0.5 * edge / s, 0.25)
+
+
+def build_mesh(heights: np.ndarray, edge: float, skirt_m: float) -> dict[str, np.ndarray]:
+    """Vertex attributes and indices of the heightfield plus skirts, tile-local."""
+    s = heights.shape[0] - 1
+    positions, normals, uvs = grid_vertices(heights, edge)
+    triangles = [grid_triangles(s)]
+    extra_pos, extra_norm, extra_uv = [positions], [normals], [uvs]
+    next_index = positions.shape[0]
+    for loop, outward in border_loops(s):
+        top = loop
+        bottom = next_index + np.arange(loop.size)
+        next_index += loop.size
+        lowered = positions[loop].copy()
+        lowered[:, 1] -= skirt_m
+        extra_pos.append(lowered)
+        extra_norm.append(normals[loop])
+        extra_uv.append(uvs[loop])
+        quads = np.concatenate(
+            [np.stack([top[:-1], bottom[:-1], top[1:]], 1), np.stack([top[1:], bottom[:-1], bottom[1:]], 1)]
+        )
+        # Pick the winding whose face normal points out of the tile (front faces are CCW).
+        a, b, c = (positions[top[0]], lowered[0], positions[top[1]])
+        normal = np.cross(b - a, c - a)
+        if normal[0] * outward[0] + normal[2] * outward[1] < 0:
+            quads = quads[:, [0, 2, 1]]
+        triangles.append(quads)
+    return {
+        "positions": np.concatenate(extra_pos).astype(np.float32),
+        "normals": np.concatenate(extra_norm).astype(np.float32),
+        "uvs": np.concatenate(extra_uv).astype(np.float32),
+        "indices": np.concatenate(triangles).astype(np.int64),
+    }
+
+
+def bake_texture(content: TileContent, base_tile_m: float, size: int = DEFAULT_TEXTURE_SIZE) -> np.ndarray:
+    """[size, size, 3] uint8 sRGB: the tile's splats seen from straight above.
+
+    Row i covers z0 + (i + 0.5) * edge / size (v grows with +z), column j likewise along +x.
+    Splats near the ground count fully; those well above it (upright objects, a lifted photo's
+    facades) fade to 5 %, so what stands on the ground tints it without painting over it.
+    """
+    x0, z0, x1, _ = content.key.bounds(base_tile_m)
+    edge = x1 - x0
+    splats = content.splats
+    texel = edge / size
+    pos = splats.positions.astype(np.float64)
+    fx = (pos[:, 0] - x0) / texel - 0.5
+    fz = (pos[:, 2] - z0) / texel - 0.5
+    inside = (fx > -1) & (fx < size) & (fz > -1) & (fz < size)
+    s = content.heights.shape[0] - 1
+    ground = ndimage.map_coordinates(
+        content.heights.astype(np.float64),
+        [np.clip((pos[:, 2] - z0) / edge * s, 0, s), np.clip((pos[:, 0] - x0) / edge * s, 0, s)],
+        order=1,
+    )
+    band = max(2.0, 4 * texel)
+    height_weight = np.maximum(0.05, np.exp(-0.5 * ((pos[:, 1] - ground) / band) ** 2))
+    footprint = np.sqrt(splats.scales[:, 0].astype(np.float64) * splats.scales[:, 2])
+    weight = splats.opacities * height_weight * np.maximum(footprint / texel, 0.25) ** 2
+    color_sum = np.zeros((size + 1, size + 1, 3))
+    weight_sum = np.zeros((size + 1, size + 1))
+    if inside.any():
+        fx, fz, w = fx[inside], fz[inside], weight[inside]
+        colors = np.clip(splats.colors[inside].astype(np.float64), 0.0, 1.0)
+        j0, i0 = np.floor(fx).astype(int), np.floor(fz).astype(int)
+        tx, tz = fx - j0, fz - i0
+        for di, dj, bw in ((0, 0, (1 - tz) * (1 - tx)), (0, 1, (1 - tz) * tx), (1, 0, tz * (1 - tx)), (1, 1, tz * tx)):
+            ii, jj = np.clip(i0 + di, -1, size) + 1, np.clip(j0 + dj, -1, size) + 1  # +1: a guard ring
+            keep = (ii >= 1) & (ii <= size) & (jj >= 1) & (jj <= size)
+            np.add.at(weight_sum, (ii[keep] - 1, jj[keep] - 1), (w * bw)[keep])
+            np.add.at(color_sum, (ii[keep] - 1, jj[keep] - 1), (w * bw)[keep, None] * colors[keep])
+        sigma = float(np.clip(np.median(footprint[inside]) / texel, 0.5, size / 8))
+    else:
+        sigma = 1.0
+    color_sum, weight_sum = color_sum[:size, :size], weight_sum[:size, :size]
+    blurred_w = ndimage.gaussian_filter(weight_sum, sigma, mode="nearest")
+    blurred_c = np.stack([ndimage.gaussian_filter(color_sum[..., k], sigma, mode="nearest") for k in range(3)], -1)
+    covered = blurred_w > 1e-6 * max(float(blurred_w.max()), 1e-30)
+    if not covered.any():
+        return np.full((size, size, 3), 128, dtype=np.uint8)  # an empty tile: neutral grey
+    image = np.where(covered[..., None], blurred_c / np.maximum(blurred_w, 1e-30)[..., None], 0.0)
+    if not covered.all():  # holes take their nearest covered texel's colour
+        _, (ii, jj) = ndimage.distance_transform_edt(~covered, return_indices=True)
+        image = image[ii, jj]
+    return np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
+
+
+TEXTURE_FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
+
+
+def encode_image(image: np.ndarray, texture_format: str = "jpeg") -> bytes:
+    out = io.BytesIO()
+    if texture_format == "jpeg":
+        Image.fromarray(image, "RGB").save(out, format="JPEG", quality=90, subsampling=0)
+    elif texture_format == "png":
+        Image.fromarray(image, "RGB").save(out, format="PNG", compress_level=6)
+    else:
+        raise ValueError(f"texture format {texture_format!r} is not one of {', '.join(TEXTURE_FORMATS)}")
+    return out.getvalue()
+
+
+def encode_glb_mesh(
+    content: TileContent,
+    base_tile_m: float,
+    *,
+    texture_size: int = DEFAULT_TEXTURE_SIZE,
+    texture_format: str = "jpeg",
+    skirt_m: float | None = None,
+) -> bytes:
+    """The tile as a GLB: heightfield mesh with skirts and a texture baked from its splats."""
+    heights = np.asarray(content.heights)
+    if heights.ndim != 2 or heights.shape[0] != heights.shape[1] or heights.shape[0] < 2:
+        raise ValueError(f"tile heights must be [S+1, S+1] with S >= 1, not {heights.shape}")
+    if not np.isfinite(heights).all():
+        raise ValueError("tile heights hold non-finite values")
+    if texture_size < 1 or texture_size & (texture_size - 1):
+        raise ValueError(f"texture size {texture_size} must be a power of two (for mipmaps)")
+    if texture_format not in TEXTURE_FORMATS:
+        raise ValueError(f"texture format {texture_format!r} is not one of {', '.join(TEXTURE_FORMATS)}")
+    x0, z0, x1, _ = content.key.bounds(base_tile_m)
+    edge = x1 - x0
+    skirt = default_skirt_m(heights, edge) if skirt_m is None else float(skirt_m)
+    mesh = build_mesh(heights, edge, skirt)
+    index_type = np.uint16 if mesh["positions"].shape[0] <= 0xFFFF else np.uint32
+
+    glb = GlbBuilder()
+    glb.gltf["asset"]["generator"] = "WorldBridge glb_mesh"
+    glb.use_extension(UNLIT)
+    attributes = {
+        "POSITION": glb.accessor(mesh["positions"], bounds=True),
+        "NORMAL": glb.accessor(mesh["normals"]),
+        "TEXCOORD_0": glb.accessor(mesh["uvs"]),
+    }
+    indices = glb.accessor(mesh["indices"].reshape(-1).astype(index_type), target=ELEMENT_ARRAY_BUFFER)
+    pixels = encode_image(bake_texture(content, base_tile_m, texture_size), texture_format)
+    image = glb.image(pixels, TEXTURE_FORMATS[texture_format])
+    sampler = glb.add(
+        "samplers",
+        {"magFilter": LINEAR, "minFilter": LINEAR_MIPMAP_LINEAR, "wrapS": CLAMP_TO_EDGE, "wrapT": CLAMP_TO_EDGE},
+    )
+    texture = glb.add("textures", {"sampler": sampler, "source": image})
+    material: dict[str, Any] = {
+        "name": "baked splats",
+        "pbrMetallicRoughness": {"baseColorTexture": {"index": texture}, "metallicFactor": 0.0, "roughnessFactor": 1.0},
+        "extensions": {UNLIT: {}},
+    }
+    glb.add(
+        "meshes",
+        {
+            "name": f"tile {content.key}",
+            "primitives": [
+                {"attributes": attributes, "indices": indices, "material": glb.add("materials", material), "mode": 4}
+            ],
+        },
+    )
+    node = glb.add(
+        "nodes",
+        {
+            "name": f"tile {content.key}",
+            "mesh": 0,
+            "translation": [float(x0), 0.0, float(z0)],
+            "extras": {"worldbridge": {"key": str(content.key), "base_tile_m": base_tile_m, "skirt_m": skirt}},
+        },
+    )
+    glb.gltf["scenes"] = [{"nodes": [node]}]
+    glb.gltf["scene"] = 0
+    return glb.to_glb()
