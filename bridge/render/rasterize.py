@@ -246,16 +246,17 @@ def _composite(proj: _Projected, width: int, height: int, chunk_pairs: int) -> t
 
     table = _SplatTable.build(proj)
     cum_cost = torch.cumsum(table.cost, 0)
+    tiles = _OpenTiles(width, height)
     start = 0
     while start < m:
-        # A window of splats worth a few chunks, thinned to those with a pixel still open, then
-        # cut to one chunk's budget.
+        # A window of splats worth a few chunks, thinned to those whose box still touches a tile
+        # with an unfinished pixel, then cut to one chunk's budget.
         base = int(cum_cost[start - 1]) if start > 0 else 0
         end = int(torch.searchsorted(cum_cost, base + 4 * chunk_pairs, right=True))
         end = min(max(end, start + 1), m)
         cand = torch.arange(start, end)
-        if bool(done.any()):
-            cand = cand[_any_open(done, width, height, table, cand)]
+        if tiles.any_done:
+            cand = cand[tiles.touches_open(table, cand)]
         cand_cum = torch.cumsum(table.cost.index_select(0, cand), 0)
         take = max(int(torch.searchsorted(cand_cum, chunk_pairs, right=True)), 1)
         if take < cand.shape[0]:
@@ -267,7 +268,7 @@ def _composite(proj: _Projected, width: int, height: int, chunk_pairs: int) -> t
             continue
         pix, splat, alpha = _pairs(table, cand, done, width)
         if pix.shape[0] > 0:
-            _blend(pix, splat, alpha, table.color_depth, acc, trans, done)
+            tiles.close(_blend(pix, splat, alpha, table.color_depth, acc, trans, done))
 
     return acc[:3].T, acc[3], trans
 
@@ -312,17 +313,40 @@ class _SplatTable:
 _SLACK = 1e-6
 
 
-def _any_open(done: Tensor, width: int, height: int, table: _SplatTable, idx: Tensor) -> Tensor:
-    """Mask over ``idx``: the splat's candidate box still holds an unfinished pixel."""
-    open_img = (~done).view(height, width).to(torch.int32)
-    sat = torch.zeros(height + 1, width + 1, dtype=torch.int32)  # summed-area table
-    sat[1:, 1:] = open_img.cumsum(0).cumsum(1)
-    x0 = table.x0.index_select(0, idx).long().clamp(0, width)
-    y0 = table.y0.index_select(0, idx).long().clamp(0, height)
-    x1 = (table.x1.index_select(0, idx).long() + 1).clamp(0, width)
-    y1 = (table.y1.index_select(0, idx).long() + 1).clamp(0, height)
-    count = sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]
-    return count > 0
+class _OpenTiles:
+    """How many unfinished pixels each 16x16 tile still has, kept up to date as pixels finish, so a
+    chunk can drop the splats whose box lies wholly on finished tiles (they cannot change a pixel)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width = width
+        self.tiles_x = -(-width // TILE_SIZE)
+        self.tiles_y = -(-height // TILE_SIZE)
+        cols = torch.full((self.tiles_x,), TILE_SIZE, dtype=torch.int32)
+        cols[-1] = width - TILE_SIZE * (self.tiles_x - 1)
+        rows = torch.full((self.tiles_y,), TILE_SIZE, dtype=torch.int32)
+        rows[-1] = height - TILE_SIZE * (self.tiles_y - 1)
+        self.open = (rows[:, None] * cols[None, :]).reshape(-1)
+        self.any_done = False
+
+    def close(self, pixels: Tensor) -> None:
+        """Record newly finished pixels (flat indices, each at most once)."""
+        if pixels.shape[0] == 0:
+            return
+        tile = (pixels // self.width // TILE_SIZE) * self.tiles_x + (pixels % self.width) // TILE_SIZE
+        self.open.index_add_(0, tile, torch.full_like(tile, -1, dtype=torch.int32))
+        self.any_done = True
+
+    def touches_open(self, table: _SplatTable, idx: Tensor) -> Tensor:
+        """Mask over ``idx``: the splat's candidate box overlaps a tile with an unfinished pixel."""
+        grid = (self.open > 0).view(self.tiles_y, self.tiles_x).to(torch.int32)
+        sat = torch.zeros(self.tiles_y + 1, self.tiles_x + 1, dtype=torch.int32)  # summed-area table
+        sat[1:, 1:] = grid.cumsum(0).cumsum(1)
+        tx0 = (table.x0.index_select(0, idx).long() // TILE_SIZE).clamp(0, self.tiles_x)
+        ty0 = (table.y0.index_select(0, idx).long() // TILE_SIZE).clamp(0, self.tiles_y)
+        tx1 = (table.x1.index_select(0, idx).long() // TILE_SIZE + 1).clamp(0, self.tiles_x)
+        ty1 = (table.y1.index_select(0, idx).long() // TILE_SIZE + 1).clamp(0, self.tiles_y)
+        count = sat[ty1, tx1] - sat[ty0, tx1] - sat[ty1, tx0] + sat[ty0, tx0]
+        return count > 0
 
 
 def _pairs(table: _SplatTable, idx: Tensor, done: Tensor, width: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -370,8 +394,9 @@ def _pairs(table: _SplatTable, idx: Tensor, done: Tensor, width: int) -> tuple[T
 
 def _blend(
     pix: Tensor, splat: Tensor, alpha: Tensor, color_depth: Tensor, acc: Tensor, trans: Tensor, done: Tensor
-) -> None:
-    """Composite one chunk of pairs (front to back per pixel) into the running state, in place."""
+) -> Tensor:
+    """Composite one chunk of pairs (front to back per pixel) into the running state, in place.
+    Returns the pixels this chunk finished."""
     # Group by pixel. The pairs arrive front to back and the sort is stable, so each pixel's run
     # stays front to back. int32 keys take torch's much faster radix path.
     pix_sorted, order = torch.sort(pix.to(torch.int32), stable=True)
@@ -403,7 +428,11 @@ def _blend(
     run_log = torch.zeros(run_pix.shape[0], dtype=_f64)
     run_log.index_add_(0, run, torch.where(included, log_keep, 0.0))
     trans.index_copy_(0, run_pix, run_trans * torch.exp(run_log))
-    done.index_fill_(0, pix_long[~included], True)
+    run_stopped = torch.zeros(run_pix.shape[0], dtype=torch.bool)
+    run_stopped.index_fill_(0, run[~included], True)
+    stopped = run_pix[run_stopped]
+    done.index_fill_(0, stopped, True)
+    return stopped
 
 
 def _finish(rgb: Tensor, depth_acc: Tensor, trans: Tensor, bg: np.ndarray) -> RenderResult:
@@ -422,9 +451,7 @@ def _finish(rgb: Tensor, depth_acc: Tensor, trans: Tensor, bg: np.ndarray) -> Re
     )
 
 
-def _background_image(
-    background: np.ndarray | tuple[float, float, float], height: int, width: int
-) -> np.ndarray:
+def _background_image(background: np.ndarray | tuple[float, float, float], height: int, width: int) -> np.ndarray:
     """An [H, W, 3] float64 background from an RGB triple or a per-pixel image."""
     bg = np.asarray(background, dtype=np.float64)
     if bg.shape == (3,):
@@ -580,9 +607,7 @@ def _render_reference(
                 )[0]
                 d = means[binned] - np.array([col + 0.5, row + 0.5])
                 q = conics[binned]
-                sigma = 0.5 * (q[:, 0, 0] * d[:, 0] ** 2 + q[:, 1, 1] * d[:, 1] ** 2) + q[:, 0, 1] * d[:, 0] * d[
-                    :, 1
-                ]
+                sigma = 0.5 * (q[:, 0, 0] * d[:, 0] ** 2 + q[:, 1, 1] * d[:, 1] ** 2) + q[:, 0, 1] * d[:, 0] * d[:, 1]
                 alphas = np.minimum(MAX_ALPHA, opacity[binned] * np.exp(-sigma))
                 t = 1.0
                 rgb = np.zeros(3)
