@@ -86,6 +86,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_quality(args: argparse.Namespace) -> int:
+    from bridge.quality import QualityOptions, run_quality
+
+    report = run_quality(
+        QualityOptions(
+            photo=Path(args.photo), distance_m=args.distance, out_dir=Path(args.out) if args.out else None,
+            workers=args.workers,
+        )
+    )
+    print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from bridge import bench
 
@@ -135,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=int, default=None, help="server generation processes")
     demo.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
     demo.set_defaults(run=_cmd_demo)
+
+    quality = sub.add_parser("quality", help="the quality report: spawn PSNR, revisits, seams, drift over a long walk")
+    quality.add_argument("photo", help="input photo")
+    quality.add_argument("--distance", type=float, default=10_000.0, help="metres to walk (default 10000)")
+    quality.add_argument("--out", default=None, help="folder for the rendered views (default quality-out/PHOTO)")
+    quality.add_argument("--workers", type=int, default=None, help="server generation processes")
+    quality.add_argument("--json", action="store_true", help="one line of JSON on stdout")
+    quality.set_defaults(run=_cmd_quality)
 
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md); each prints one JSON object")
     bench.add_argument(

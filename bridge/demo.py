@@ -22,10 +22,11 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from bridge.client.cameras import spawn_camera
-from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, ReceivedUnload, WorldBridgeClient
+from bridge.client.client import WorldBridgeClient
 from bridge.client.held import HeldTiles
 from bridge.client.players import PlayerPose, out_and_back
 from bridge.client.server_process import start_server
+from bridge.client.walker import Walker
 from bridge.render.camera import Camera
 from bridge.render.images import psnr, save_png, side_by_side
 from bridge.render.rasterize import render
@@ -86,44 +87,28 @@ async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
         spawn = spawn_camera(world, VIEW_WIDTH)
         poses = out_and_back(tuple(spawn.position), tuple(spawn.forward), options.distance_m, options.speed_m_s, STEP_S)
         checkpoints = _checkpoint_indices(len(poses))
-        held = HeldTiles()
-        stream = client.stream(world.id)
-        events = stream.events().__aiter__()
-        first_tile_s: float | None = None
+        walker = Walker.open(
+            client,
+            world.id,
+            radius_m=options.radius_m,
+            vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
+            viewport_height_px=spawn.intrinsics.height,
+        )
+        held = walker.held
         step_waits: list[float] = []
         views: list[str] = []
         spawn_psnr = float("nan")
+        spawn_ready_s = float("nan")
         for i, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
-            step_started = time.perf_counter()
-            await stream.send(
-                pose.position,
-                pose.forward,
-                pose.velocity,
-                radius_m=options.radius_m,
-                vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
-                viewport_height_px=spawn.intrinsics.height,
-                sequence=i + 1,
-            )
-            while True:
-                event = await events.__anext__()
-                if isinstance(event, ReceivedTile):
-                    held.add(event.key, event.data)
-                    await stream.ack([event.key])
-                    if first_tile_s is None:
-                        first_tile_s = time.perf_counter() - started
-                elif isinstance(event, ReceivedUnload):
-                    held.unload(event.key)
-                elif isinstance(event, ReceivedError):
-                    tqdm.write(f"server: {event.message}")
-                elif isinstance(event, ReceivedProgress) and event.sequence == i + 1 and event.tiles_pending == 0:
-                    break
-            step_waits.append(time.perf_counter() - step_started)
+            step_waits.append(await walker.step(pose))
             if i == 0:
+                spawn_ready_s = time.perf_counter() - started
                 spawn_psnr = _spawn_view(held, spawn, sky, out)
             if i in checkpoints:
                 views.append(_walk_view(held, spawn, pose, sky, out, back=i > len(poses) // 2))
-        await stream.close()
-        stream.cancel()
+        for message in walker.errors:
+            tqdm.write(f"server said: {message}")
+        await walker.close()
     _tile_map(held, poses, world.base_tile_m, out / "map.png")
     return {
         "world_id": world.id,
@@ -140,7 +125,7 @@ async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
         "radius_m": options.radius_m,
         "steps": len(poses),
         "world_created_s": round(created_s, 3),
-        "first_tile_s": round(first_tile_s or float("nan"), 3),
+        "spawn_tiles_ready_s": round(spawn_ready_s, 3),
         "step_wait_p50_s": round(float(np.percentile(step_waits, 50)), 4),
         "step_wait_max_s": round(float(np.max(step_waits)), 4),
         "tiles_received": sum(held.ever_received.values()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.formats.ply import decode_ply
+from bridge.formats import decode_splats
 from bridge.formats.splats import SplatCloud
 from bridge.world.keys import TileKey
 
@@ -12,11 +12,13 @@ from bridge.world.keys import TileKey
 @dataclass
 class HeldTiles:
     tiles: dict[TileKey, SplatCloud] = field(default_factory=dict)
+    first_sha256: dict[TileKey, str] = field(default_factory=dict)  # the bytes each key first came as
     ever_received: dict[TileKey, int] = field(default_factory=dict)  # key -> times received
     bytes_received: int = 0
 
-    def add(self, key: TileKey, data: bytes) -> None:
-        self.tiles[key] = decode_ply(data)
+    def add(self, key: TileKey, data: bytes, fmt: str, sha256: str) -> None:
+        self.tiles[key] = decode_splats(data, fmt)
+        self.first_sha256.setdefault(key, sha256)
         self.ever_received[key] = self.ever_received.get(key, 0) + 1
         self.bytes_received += len(data)
 

@@ -26,10 +26,10 @@ from bridge.render.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
 GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
-SPLAT_OVERLAP = 0.6  # continuation splat std dev as a fraction of the grid spacing
-JITTER = 0.5  # of the grid spacing: breaks the grid pattern, never leaves gaps
+SPLAT_OVERLAP = 1.0  # continuation splat std dev as a fraction of the grid spacing: >= 99 % opaque everywhere
+JITTER = 0.3  # of the grid spacing: breaks the grid pattern, never leaves gaps
 HANDOVER_M = 16.0  # distance beyond the photo's view over which its colours fade into synthesis
-LIFT_RADIUS_TILES = 6  # the photo is lifted out to this many LOD-0 tiles from the spawn
+LIFT_RADIUS_TILES = 3  # the photo is lifted out to this many LOD-0 tiles from the spawn (inside LOD-0 range)
 
 
 @dataclass(frozen=True)

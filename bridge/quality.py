@@ -1,0 +1,296 @@
+"""``worldbridge quality``: the measured claims of the product, as one JSON object and pictures.
+
+It walks a long straight line through a world with the real server and client, renders what the
+player holds along the way, and reports (see DESIGN.md, "The quality report"):
+
+- ``spawn_psnr_db``: the spawn view, rendered from the photo's camera at the lift resolution,
+  against the photo area-resized to it, whole frame.
+- ``spawn_depth_range_m``: 5th and 95th percentile of the lifted photo's depths.
+- ``revisit_identical``: after the walk, the spawn's tiles streamed again and a sample of tiles
+  regenerated in this process (not the server's) equal the bytes first received.
+- ``seam_max_gap_m``: the widest stretch along a tile border (same LOD, and LOD 0 against LOD 1)
+  where the ground rendered from straight above is less than 99 % opaque.
+- ``drift``: per km, the relative change in mean colour, contrast and sharpness of the forward
+  views against the first km of continuation (views from the first 2 lift radii are the photo
+  itself, not the continuation, so the reference km starts after them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from tqdm import tqdm
+
+from bridge.client.cameras import spawn_camera
+from bridge.client.client import WorldBridgeClient
+from bridge.client.players import PlayerPose
+from bridge.client.server_process import start_server
+from bridge.client.walker import Walker
+from bridge.formats import encode_tile
+from bridge.formats.splats import SplatCloud
+from bridge.generate.base import GeneratorOptions
+from bridge.generate.photo import PhotoGenerator
+from bridge.render.camera import Camera, Intrinsics
+from bridge.render.images import psnr, save_png, side_by_side
+from bridge.render.rasterize import render
+from bridge.render.sky import sky_background
+from bridge.world.keys import TileKey, tile_at
+from bridge.world.photos import decode_photo
+
+VIEW_WIDTH = 640  # pixels, spawn view (the lift resolution)
+WALK_VIEW_WIDTH = 320  # pixels, views along the walk (statistics, not detail)
+STEP_M = 25.0  # metres between viewer updates
+VIEW_EVERY_M = 100.0  # metres between measured views
+RADIUS_M = 160.0  # view radius during the walk
+SEAM_OPACITY = 0.99
+REGENERATE_SAMPLE = 24  # tiles regenerated locally for the revisit check
+
+
+@dataclass(frozen=True)
+class QualityOptions:
+    photo: Path
+    distance_m: float = 10_000.0
+    out_dir: Path | None = None
+    workers: int | None = None
+
+
+def run_quality(options: QualityOptions) -> dict:
+    out = options.out_dir or Path("quality-out") / options.photo.stem
+    out.mkdir(parents=True, exist_ok=True)
+    photo = options.photo.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="worldbridge-quality-") as data:
+        server = start_server(Path(data), workers=options.workers)
+        try:
+            report = asyncio.run(_measure(server.target, photo, options.distance_m, out))
+        finally:
+            server.stop()
+    report["views_dir"] = str(out)
+    return report
+
+
+async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> dict:
+    started = time.perf_counter()
+    async with WorldBridgeClient(target) as client:
+        await client.wait_ready()
+        world = await client.create_world(photo)
+        sky = np.asarray(Image.open(io.BytesIO(await client.get_asset(world.id, "sky"))).convert("RGB"))
+        spawn = spawn_camera(world, VIEW_WIDTH)
+        walker = Walker.open(
+            client,
+            world.id,
+            radius_m=RADIUS_M,
+            vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
+            viewport_height_px=spawn.intrinsics.height,
+        )
+        heading = _heading(spawn)
+        poses = [
+            PlayerPose(i * STEP_M, tuple(spawn.position + heading * d), tuple(spawn.forward), tuple(heading * 50.0))
+            for i, d in enumerate(np.arange(0.0, distance_m + STEP_M / 2, STEP_M))
+        ]
+        await walker.step(poses[0])
+        spawn_first = dict(walker.held.first_sha256)
+        spawn_psnr, spawn_views = _spawn_views(walker.held.cloud(), spawn, sky, photo, out)
+        view_stats: list[tuple[float, np.ndarray]] = []
+        strip: list[tuple[float, np.ndarray]] = []
+        next_view = 0.0
+        for pose in tqdm(poses, desc="walking", unit="step"):
+            await walker.step(pose)
+            travelled = float(np.linalg.norm(np.array(pose.position) - spawn.position))
+            if travelled + 1e-6 >= next_view:
+                image = _forward_view(walker.held.cloud(), spawn, pose, sky)
+                view_stats.append((travelled, _appearance(image)))
+                if travelled % 1000.0 < VIEW_EVERY_M / 2 or travelled >= distance_m - STEP_M / 2:
+                    strip.append((travelled, image))
+                next_view += VIEW_EVERY_M
+        # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
+        walked_first = dict(walker.held.first_sha256)
+        await walker.close()
+        back = Walker.open(
+            client,
+            world.id,
+            radius_m=RADIUS_M,
+            vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
+            viewport_height_px=spawn.intrinsics.height,
+        )
+        await back.step(poses[0])
+        await back.close()
+    streamed_again = {k: v for k, v in back.held.first_sha256.items() if k in spawn_first}
+    stream_identical = bool(streamed_again) and all(spawn_first[k] == v for k, v in streamed_again.items())
+
+    generator = PhotoGenerator()
+    prepared = generator.prepare(decode_photo(photo), GeneratorOptions(base_tile_m=world.base_tile_m))
+    sample = _regeneration_sample(walked_first)
+    regenerated_identical = all(
+        _sha(encode_tile(generator.generate(prepared, key), "stream", world.base_tile_m)) == walked_first[key]
+        for key in sample
+    )
+    depth = prepared.payload["depth"]
+    finite = depth[np.isfinite(depth)]
+    seams = _seam_gaps(generator, prepared, world.base_tile_m, distance_m, heading, spawn)
+    _save_strip(strip, out / "walk_strip.jpg")
+    lift_radius = float(prepared.payload["scalars"][1])
+    return {
+        "photo_sha256": world.photo_sha256,
+        "world_id": world.id,
+        "generator": f"{world.generator} {world.generator_version}",
+        "distance_m": distance_m,
+        "spawn_psnr_db": round(spawn_psnr, 2),
+        "spawn_depth_range_m": [round(float(np.percentile(finite, 5)), 2), round(float(np.percentile(finite, 95)), 2)],
+        "revisit_identical": bool(stream_identical and regenerated_identical),
+        "revisit": {
+            "streamed_again": len(streamed_again),
+            "stream_identical": stream_identical,
+            "regenerated": len(sample),
+            "regenerated_identical": regenerated_identical,
+        },
+        "seam_max_gap_m": round(max(seams.values()), 4),
+        "seams": {k: round(v, 4) for k, v in seams.items()},
+        "drift": _drift(view_stats, reference_start_m=2 * lift_radius),
+        "tiles_received": sum(walker.held.ever_received.values()),
+        "bytes_received": walker.held.bytes_received,
+        "server_errors": walker.errors,
+        "views": [*spawn_views, "walk_strip.jpg"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _heading(camera: Camera) -> np.ndarray:
+    f = camera.forward
+    flat = np.array([f[0], 0.0, f[2]])
+    return flat / np.linalg.norm(flat)
+
+
+def _spawn_views(cloud: SplatCloud, spawn: Camera, sky: np.ndarray, photo: bytes, out: Path) -> tuple[float, list[str]]:
+    pixels = decode_photo(photo)
+    k = spawn.intrinsics
+    reference = (
+        np.asarray(Image.fromarray(pixels).resize((k.width, k.height), Image.Resampling.BOX), dtype=np.float32) / 255.0
+    )
+    rendered = render(cloud, spawn, sky_background(sky, spawn)).image
+    value = psnr(rendered, reference)
+    save_png(side_by_side([reference, rendered], ["photo", f"spawn view ({value:.2f} dB)"]), out / "spawn.png")
+    names = ["spawn.png"]
+    heading = _heading(spawn)
+    side = np.cross(heading, [0.0, 1.0, 0.0])
+    for name, offset in (("spawn_forward_5m.png", heading * 5.0), ("spawn_side_3m.png", side * 3.0)):
+        moved = spawn.moved(offset)
+        save_png(render(cloud, moved, sky_background(sky, moved)).image, out / name)
+        names.append(name)
+    return value, names
+
+
+def _forward_view(cloud: SplatCloud, spawn: Camera, pose: PlayerPose, sky: np.ndarray) -> np.ndarray:
+    k = spawn.intrinsics.scaled(
+        WALK_VIEW_WIDTH, round(spawn.intrinsics.height * WALK_VIEW_WIDTH / spawn.intrinsics.width)
+    )
+    camera = Camera.looking(pose.position, pose.forward, k)
+    return render(cloud, camera, sky_background(sky, camera)).image
+
+
+def _appearance(image: np.ndarray) -> np.ndarray:
+    """[mean r, mean g, mean b, contrast, sharpness] of the lower half (the world, not the sky)."""
+    ground = image[image.shape[0] // 2 :]
+    luminance = ground @ np.array([0.2126, 0.7152, 0.0722])
+    sharpness = float(np.abs(ndimage.laplace(luminance)).mean())
+    return np.array([*ground.reshape(-1, 3).mean(axis=0), luminance.std(), sharpness])
+
+
+def _drift(stats: list[tuple[float, np.ndarray]], reference_start_m: float) -> dict:
+    """Relative change per km against the first km of continuation, per statistic (max over km)."""
+    distances = np.array([d for d, _ in stats])
+    values = np.array([v for _, v in stats])
+    reference = (distances >= reference_start_m) & (distances < reference_start_m + 1000.0)
+    if reference.sum() < 2 or distances.max() < reference_start_m + 1500.0:
+        return {"note": "walk too short for a per-km drift figure"}
+    base = values[reference].mean(axis=0)
+    worst = np.zeros(values.shape[1])
+    km_start = reference_start_m + 1000.0
+    while km_start + 1000.0 <= distances.max() + 1e-6:
+        in_km = (distances >= km_start) & (distances < km_start + 1000.0)
+        if in_km.any():
+            kms_away = (km_start + 500.0 - (reference_start_m + 500.0)) / 1000.0
+            change = np.abs(values[in_km].mean(axis=0) - base) / np.maximum(np.abs(base), 1e-6) / kms_away
+            worst = np.maximum(worst, change)
+        km_start += 1000.0
+    return {
+        "mean_colour_per_km": round(float(worst[:3].max()), 4),
+        "contrast_per_km": round(float(worst[3]), 4),
+        "sharpness_per_km": round(float(worst[4]), 4),
+        "reference_km_starts_m": round(reference_start_m, 1),
+        "views": len(stats),
+    }
+
+
+def _regeneration_sample(first: dict[TileKey, str]) -> list[TileKey]:
+    keys = sorted(first, key=lambda k: (k.iz, k.ix, k.lod))
+    step = max(1, len(keys) // REGENERATE_SAMPLE)
+    return keys[::step][:REGENERATE_SAMPLE]
+
+
+def _seam_gaps(
+    generator: PhotoGenerator, prepared: object, base: float, distance_m: float, heading: np.ndarray, spawn: Camera
+) -> dict[str, float]:
+    """Widest under-opaque stretch along borders: at the spawn, far out, and LOD 0 against LOD 1."""
+    far = spawn.position + heading * distance_m
+    near_key = tile_at(float(spawn.position[0]), float(spawn.position[2]) - 40.0, 0, base)
+    far_key = tile_at(float(far[0]), float(far[2]), 0, base)
+    lod1 = far_key.parent()
+    # A LOD-0 tile just outside the LOD-1 tile, sharing a border with it.
+    outside = TileKey(0, lod1.ix * 2 - 1, lod1.iz * 2)
+    cases = {
+        "lod0_lod0_spawn": (near_key, TileKey(0, near_key.ix + 1, near_key.iz), "x"),
+        "lod0_lod0_far": (far_key, TileKey(0, far_key.ix, far_key.iz + 1), "z"),
+        "lod0_lod1_far": (outside, lod1, "x"),
+    }
+    gaps = {}
+    for name, (a, b, axis) in cases.items():
+        cloud = SplatCloud.concat([generator.generate(prepared, a).splats, generator.generate(prepared, b).splats])  # type: ignore[arg-type]
+        gaps[name] = _border_gap(cloud, a, axis, base)
+    return gaps
+
+
+def _border_gap(cloud: SplatCloud, key: TileKey, axis: str, base: float) -> float:
+    """Render straight down onto the border of ``key`` on its +x (axis "x") or +z side; return the
+    longest run, in metres, of border pixels under SEAM_OPACITY (2 m kept clear of each end)."""
+    x0, z0, x1, z1 = key.bounds(base)
+    edge = x1 - x0
+    pixels = 512
+    height = 400.0
+    fov = 2 * math.degrees(math.atan(edge * 0.6 / height))
+    k = Intrinsics.from_vertical_fov(fov, pixels, pixels)
+    centre = (x1, height, (z0 + z1) / 2) if axis == "x" else ((x0 + x1) / 2, height, z1)
+    camera = Camera.looking(centre, (0.0, -1.0, 0.0), k, up=(0.0, 0.0, -1.0))
+    alpha = render(cloud, camera, (0.0, 0.0, 0.0)).alpha
+    metres_per_px = 2 * height * math.tan(math.radians(fov) / 2) / pixels
+    # The border runs through the image centre: vertically for an x border, horizontally for z.
+    line = alpha[:, pixels // 2] if axis == "x" else alpha[pixels // 2, :]
+    margin = math.ceil(2.0 / metres_per_px)
+    span = round(edge / metres_per_px / 2)
+    segment = line[pixels // 2 - span + margin : pixels // 2 + span - margin]
+    longest = run = 0
+    for thin in segment < SEAM_OPACITY:
+        run = run + 1 if thin else 0
+        longest = max(longest, run)
+    return longest * metres_per_px
+
+
+def _save_strip(strip: list[tuple[float, np.ndarray]], path: Path) -> None:
+    if not strip:
+        return
+    images = [np.clip(img * 255, 0, 255).astype(np.uint8) for _, img in strip]
+    labels = [f"{d / 1000:.1f} km" for d, _ in strip]
+    Image.fromarray(side_by_side([i.astype(np.float32) / 255 for i in images], labels)).save(path, quality=85)

@@ -1,0 +1,25 @@
+"""The quality report, run for real (server, client, renderer) on a short walk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bridge.quality import QualityOptions, run_quality
+from tests.conftest import photo_path
+
+
+def test_quality_report_on_a_short_walk(tmp_path: Path) -> None:
+    report = run_quality(QualityOptions(photo=photo_path("lyra2_00"), distance_m=600.0, out_dir=tmp_path, workers=2))
+    # The first view is the photo: a broken lift (missing backdrop, wrong camera) scores ~10 dB.
+    assert report["spawn_psnr_db"] > 20.0
+    # 3D, not a billboard: the lifted depths spread over an order of magnitude.
+    near, far = report["spawn_depth_range_m"]
+    assert far / near > 5.0
+    assert report["revisit_identical"] is True
+    assert report["revisit"]["streamed_again"] > 10 and report["revisit"]["regenerated"] > 10
+    # Continuation ground closes over tile borders, at one LOD and between LODs.
+    assert report["seams"]["lod0_lod0_far"] < 0.01
+    assert report["seams"]["lod0_lod1_far"] < 0.01
+    assert report["server_errors"] == []
+    for name in report["views"]:
+        assert (tmp_path / name).stat().st_size > 10_000
