@@ -129,6 +129,8 @@ def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     image = to_working_resolution(photo)
     sky = detect_sky(image)
     horizon_v = estimate_horizon(sky)
+    # Nothing below the horizon is sky: what looked like it there is haze over far terrain.
+    sky &= (np.arange(sky.shape[0]) + 0.5 < horizon_v)[:, None]
     camera = estimate_camera(horizon_v, image.shape[1], image.shape[0])
     depth, kind = lift_depth(camera, sky, lift_radius_m)
     return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m)

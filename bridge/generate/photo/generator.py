@@ -19,7 +19,7 @@ from bridge.generate.base import GeneratorOptions, PreparedWorld, TileContent
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
-from bridge.generate.photo.lift import THICKNESS, lift, solve_colours
+from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift, solve_colours
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
 from bridge.render.camera import Camera, Intrinsics
@@ -57,8 +57,8 @@ class PhotoGenerator:
     def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
         lift_radius = LIFT_RADIUS_TILES * options.base_tile_m
         analysis = analyse(photo, lift_radius)
-        colours = solve_colours(analysis)
         extension = _ground_extension(analysis)
+        colours = solve_colours(analysis, extension)
         texture, texel_m = rectify_ground(analysis)
         sky = build_sky(analysis)
         cam = analysis.camera
@@ -111,7 +111,7 @@ class PhotoGenerator:
         cache_key = (_fingerprint(world), key.lod)
         cached = self._lifts.get(cache_key)
         if cached is None:
-            cloud = lift(state.analysis, state.colours, 1 << key.lod)
+            cloud = lift(state.analysis, state.colours, 1 << key.lod, state.extension)
             edge = key.edge_m(state.base_tile_m)
             ix = np.floor(cloud.positions[:, 0] / edge).astype(np.int64)
             iz = np.floor(cloud.positions[:, 2] / edge).astype(np.int64)
@@ -210,9 +210,11 @@ def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray) -> tuple[n
     inside = in_front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
     ui = np.clip(np.nan_to_num(u), 0, w - 1).astype(np.int64)
     vi = np.clip(np.nan_to_num(v), 0, h - 1).astype(np.int64)
-    covered = inside & within_lift & (analysis.kind[vi, ui] == KIND_GROUND)
     # Hand-over: how far outside the photo's view, in metres on the ground, via pixels * depth / f.
     outside_px = np.hypot(np.maximum(0, -u) + np.maximum(0, u - w), np.maximum(0, v - h))
+    # The lifted photo owns its frame's ground and the apron around it (see lift.apron_pixels).
+    in_apron = in_front & ~inside & (outside_px <= APRON_PX) & (v >= 0)
+    covered = within_lift & ((inside & (analysis.kind[vi, ui] == KIND_GROUND)) | in_apron)
     outside_m = np.where(in_front, outside_px * np.maximum(depth, 0) / camera.intrinsics.fx, math.inf)
     t = np.clip(1.0 - outside_m / HANDOVER_M, 0.0, 1.0)
     weight = t * t * (3 - 2 * t)

@@ -18,29 +18,46 @@ from bridge.render.camera import Camera
 FOOTPRINT_PX = 0.5  # splat standard deviation, in pixels of the photo at the spawn
 MAX_STRETCH = 24.0  # cap on how elongated a grazing ground splat may get
 THICKNESS = 0.1  # splat thickness relative to its width: discs, not balls
-SOLVE_ITERATIONS = 2  # more diverges: the operator is not symmetric (see solve_colours)
+SOLVE_ITERATIONS = 60  # LSQR iterations per channel
+SOLVE_DAMPING = 0.02  # keeps colours the spawn cannot see near the photo's
+APRON_PX = 256.0  # working pixels of ground lifted around the frame, so nothing else reaches into it
 
 
-def solve_colours(analysis: PhotoAnalysis, iterations: int = SOLVE_ITERATIONS) -> np.ndarray:
+def solve_colours(analysis: PhotoAnalysis, extension: np.ndarray) -> np.ndarray:
     """[h, w, 3] splat colours whose render from the spawn camera reproduces the photo.
 
-    A render is linear in the splat colours once the geometry is fixed (the compositing weights
-    do not depend on colour), so Richardson iteration ``c <- c + (photo - render(c))`` converges
-    to colours that undo the blur of each splat's footprint, the renderer's dilation and the
-    depth-sorted overlap of nearer splats onto farther pixels. Sky pixels are not lifted.
+    A render is linear in the splat colours once the geometry is fixed, ``render = W c + T bg``,
+    so the colours are a sparse least-squares solve against the photo: it undoes the blur of each
+    splat's footprint, the renderer's dilation and the depth-sorted overlap of nearer splats onto
+    farther pixels. We solve for the change from the photo's own colours, damped, so a splat the
+    spawn view cannot see (hidden behind nearer ones) keeps its photo colour.
     """
-    from bridge.render.rasterize import render_torch  # torch: only paid for when a world is made
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.linalg import lsqr
+
+    from bridge.render.rasterize import blend_weights  # torch: only paid for when a world is made
 
     image = analysis.image.astype(np.float64)
     lifted = analysis.kind != KIND_SKY
-    colours = image.copy()
-    camera = analysis.camera
     rows, cols = np.nonzero(lifted)  # lift() keeps non-sky pixels in this (row-major) order
-    for _ in range(iterations):
-        rendered = render_torch(lift(analysis, colours.astype(np.float32), 1), camera, (0.0, 0.0, 0.0)).image
-        colours[rows, cols] += image[rows, cols] - rendered[rows, cols]
-        np.clip(colours, -0.5, 1.5, out=colours)
-    return colours.astype(np.float32)
+    h, w = lifted.shape
+    start = image[rows, cols]  # [n, 3]
+    cloud = lift(analysis, analysis.image, 1, extension)  # the frame's splats first, then the apron's
+    pixel, splat, weight = blend_weights(cloud, analysis.camera)
+    observed = np.flatnonzero(lifted.ravel())
+    # Fit the lifted pixels (the sky is drawn by the panorama); the apron's colours are given.
+    blend = csr_matrix((weight, (pixel, splat)), shape=(h * w, len(cloud)))[observed]
+    frame, apron = blend[:, : rows.size], blend[:, rows.size :]
+    apron_colours = cloud.colors[rows.size :].astype(np.float64)
+    target = image.reshape(-1, 3)[observed]
+    coverage = np.asarray(blend.sum(axis=1)).ravel()
+    colours = image.copy()
+    for channel in range(3):
+        # Where the splats do not fully cover a pixel the background shows; fit what they add.
+        residual = target[:, channel] * coverage - frame @ start[:, channel] - apron @ apron_colours[:, channel]
+        delta = lsqr(frame, residual, damp=SOLVE_DAMPING, atol=1e-6, btol=1e-6, iter_lim=SOLVE_ITERATIONS)[0]
+        colours[rows, cols, channel] = start[:, channel] + delta
+    return np.clip(colours, -0.5, 1.5).astype(np.float32)
 
 
 def _block_mean(values: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
@@ -59,8 +76,31 @@ def _rays(camera: Camera, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return d / np.linalg.norm(d, axis=-1, keepdims=True)
 
 
-def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int) -> SplatCloud:
-    """Splats for the whole photo at ``k x k`` pixels per splat (k = 2^lod)."""
+def apron_pixels(width: int, height: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(u, v, stride) of the apron: pixel positions left, right of and below the frame, out to
+    APRON_PX, in rings whose stride doubles with the distance from the frame (>= 2 strides away),
+    so no apron splat reaches back into the frame."""
+    us, vs, strides = [], [], []
+    stride = k
+    inner = 0.0
+    while inner < APRON_PX:
+        outer = min(APRON_PX, max(4.0 * stride, inner + stride))
+        u = np.arange(-outer, width + outer, stride) + stride / 2.0
+        v = np.arange(0.0, height + outer, stride) + stride / 2.0
+        uu, vv = np.meshgrid(u, v)
+        out = np.hypot(np.maximum(0, -uu) + np.maximum(0, uu - width), np.maximum(0, vv - height))
+        ring = (out > inner) & (out <= outer)
+        us.append(uu[ring])
+        vs.append(vv[ring])
+        strides.append(np.full(int(ring.sum()), float(stride)))
+        inner = outer
+        stride *= 2
+    return np.concatenate(us), np.concatenate(vs), np.concatenate(strides)
+
+
+def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int, extension: np.ndarray | None = None) -> SplatCloud:
+    """Splats for the whole photo at ``k x k`` pixels per splat (k = 2^lod), plus, given the
+    photo's ``extension`` colours, the apron of ground splats around the frame."""
     camera = analysis.camera
     h, w = analysis.kind.shape
     hh, ww = h // k, w // k
@@ -72,10 +112,30 @@ def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int) -> SplatCloud:
     kind = analysis.kind[np.ix_(centre_rows, centre_cols)]
     vv, uu = np.meshgrid(np.arange(hh) * k + k / 2.0, np.arange(ww) * k + k / 2.0, indexing="ij")
     keep = kind != KIND_SKY
-    rays = _rays(camera, uu[keep], vv[keep])
-    kind = kind[keep]
-    colour = block_colour[keep]
+    frame = _splats_at(analysis, uu[keep], vv[keep], kind[keep], block_colour[keep], np.full(int(keep.sum()), k))
+    if extension is None:
+        return frame
+    au, av, stride = apron_pixels(w, h, k)
+    ui = np.clip(au.astype(np.int64), 0, w - 1)
+    vi = np.clip(av.astype(np.int64), 0, h - 1)
+    rays = _rays(camera, au, av)
+    down = -rays[:, 1]
+    with np.errstate(divide="ignore"):
+        reach = np.where(down > 1e-6, camera.position[1] / down * np.hypot(rays[:, 0], rays[:, 2]), np.inf)
+    on_ground = reach <= analysis.lift_radius_m
+    apron = _splats_at(
+        analysis, au[on_ground], av[on_ground], np.full(int(on_ground.sum()), KIND_GROUND, dtype=np.uint8),
+        extension[vi[on_ground], ui[on_ground]], stride[on_ground],
+    )
+    return SplatCloud.concat([frame, apron])
 
+
+def _splats_at(
+    analysis: PhotoAnalysis, u: np.ndarray, v: np.ndarray, kind: np.ndarray, colour: np.ndarray, stride: np.ndarray
+) -> SplatCloud:
+    """Splats through pixel positions (u, v), each covering ``stride`` pixels of the spawn view."""
+    camera = analysis.camera
+    rays = _rays(camera, u, v)
     height = camera.position[1]
     horizontal = np.hypot(rays[:, 0], rays[:, 2])
     down = np.maximum(-rays[:, 1], 1e-6)
@@ -84,7 +144,7 @@ def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int) -> SplatCloud:
     positions = camera.position + rays * t[:, None]
     positions[ground, 1] = 0.0  # exactly on the plane, not a rounding error above or below it
 
-    across = FOOTPRINT_PX * k * t / camera.intrinsics.fx  # metres covered by the footprint sideways
+    across = FOOTPRINT_PX * stride * t / camera.intrinsics.fx  # metres covered by the footprint sideways
     # Ground: the footprint stretches along the view direction by 1 / sin(grazing angle).
     stretch = np.clip(1.0 / np.maximum(down, 1e-6), 1.0, MAX_STRETCH)
     # Backdrop: stands upright; rows stretch by 1 / cos(elevation) on a vertical surface.
@@ -97,5 +157,4 @@ def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int) -> SplatCloud:
     # Yaw so the splat's local z axis points along the ray's horizontal direction.
     yaw = np.arctan2(rays[:, 0], rays[:, 2])
     rotations = np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.sin(yaw / 2), np.zeros_like(yaw)], axis=1)
-    opacities = np.ones(len(t))
-    return SplatCloud.from_arrays(positions, scales, rotations, opacities, colour)
+    return SplatCloud.from_arrays(positions, scales, rotations, np.ones(len(t)), colour)

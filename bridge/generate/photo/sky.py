@@ -59,13 +59,16 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
     uv, depth = camera.project(directions.reshape(-1, 3) * 1e6 + camera.position)
     k = camera.intrinsics
     u, v = uv[:, 0], uv[:, 1]
-    inside = (depth > 0) & (u >= 0) & (u < k.width) & (v >= 0) & (v < k.height)
-    border = np.minimum.reduce([u, k.width - u, v, k.height - v])
-    weight = np.where(inside, np.clip(border / FEATHER_PX, 0.0, 1.0), 0.0)
+    in_front = depth > 0
+    # Inside the photo's frame the panorama is the photo's sky exactly; outside, the edge of the
+    # photo fades into the gradient over FEATHER_PX, so turning away shows no hard rectangle.
+    outside = np.hypot(np.maximum(0, -u) + np.maximum(0, u - k.width), np.maximum(0, -v) + np.maximum(0, v - k.height))
+    weight = np.where(in_front, np.clip(1.0 - outside / FEATHER_PX, 0.0, 1.0), 0.0)
+    near = weight > 0
     samples = np.zeros((u.size, 3))
-    coords = np.stack([np.clip(v[inside] - 0.5, 0, k.height - 1), np.clip(u[inside] - 0.5, 0, k.width - 1)])
+    coords = np.stack([np.clip(v[near] - 0.5, 0, k.height - 1), np.clip(u[near] - 0.5, 0, k.width - 1)])
     for channel in range(3):
-        samples[inside, channel] = ndimage.map_coordinates(photo_sky[..., channel], coords, order=1)
+        samples[near, channel] = ndimage.map_coordinates(photo_sky[..., channel], coords, order=1)
     flat = panorama.reshape(-1, 3)
     flat = flat * (1.0 - weight[:, None]) + samples * weight[:, None]
     image = np.clip(np.round(flat.reshape(panorama.shape) * 255.0), 0, 255).astype(np.uint8)
