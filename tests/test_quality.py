@@ -10,8 +10,8 @@ from tests.conftest import photo_path
 
 def test_quality_report_on_a_short_walk(tmp_path: Path) -> None:
     report = run_quality(QualityOptions(photo=photo_path("lyra2_00"), distance_m=600.0, out_dir=tmp_path, workers=2))
-    # The first view is the photo: a broken lift (missing backdrop, wrong camera) scores ~10 dB.
-    assert report["spawn_psnr_db"] > 20.0
+    # The first view is the photo (this one measures ~36 dB; a broken lift scores 10-25 dB).
+    assert report["spawn_psnr_db"] > 30.0
     # 3D, not a billboard: the lifted depths spread over an order of magnitude.
     near, far = report["spawn_depth_range_m"]
     assert far / near > 5.0
