@@ -7,6 +7,7 @@ same run (``baseline_ms``) and reports its figures as ratios to it as well as in
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -66,6 +67,8 @@ def bench_first_tile(photo: Path) -> dict:
         "total_ms": round(total_ms, 1),
         "first_tile_splats": len(tile.splats),
         "first_tile_bytes": len(payload),
+        # Peak resident memory of this process so far (imports, decode, prepare, generate), MiB.
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "baseline_ms": round(base, 2),
         "total_over_baseline": round(total_ms / base, 1),
     }

@@ -156,6 +156,8 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
         "seam_max_gap_m": round(max(seams.values()), 4),
         "seams": {k: round(v, 4) for k, v in seams.items()},
         "drift": _drift(view_stats, reference_start_m=2 * lift_radius),
+        # Per view: distance (m), mean r, g, b, contrast, sharpness of the lower half.
+        "appearance": [[round(d, 1), *(round(float(x), 5) for x in v)] for d, v in view_stats],
         "tiles_received": sum(walker.held.ever_received.values()),
         "bytes_received": walker.held.bytes_received,
         "server_errors": walker.errors,
@@ -210,28 +212,25 @@ def _appearance(image: np.ndarray) -> np.ndarray:
 
 
 def _drift(stats: list[tuple[float, np.ndarray]], reference_start_m: float) -> dict:
-    """Relative change per km against the first km of continuation, per statistic (max over km)."""
+    """Per statistic, the trend per km relative to its mean over the first km of continuation:
+    the least-squares slope over every view from ``reference_start_m`` on (a slope, not the
+    difference of two noisy km means, so view-to-view texture noise does not read as drift)."""
     distances = np.array([d for d, _ in stats])
     values = np.array([v for _, v in stats])
-    reference = (distances >= reference_start_m) & (distances < reference_start_m + 1000.0)
-    if reference.sum() < 2 or distances.max() < reference_start_m + 1500.0:
-        return {"note": "walk too short for a per-km drift figure"}
+    walked = distances >= reference_start_m
+    reference = walked & (distances < reference_start_m + 1000.0)
+    if reference.sum() < 2 or distances.max() < reference_start_m + 2000.0:
+        return {"note": "walk too short for a per-km drift figure (needs 2 km past the lifted photo)"}
     base = values[reference].mean(axis=0)
-    worst = np.zeros(values.shape[1])
-    km_start = reference_start_m + 1000.0
-    while km_start + 1000.0 <= distances.max() + 1e-6:
-        in_km = (distances >= km_start) & (distances < km_start + 1000.0)
-        if in_km.any():
-            kms_away = (km_start + 500.0 - (reference_start_m + 500.0)) / 1000.0
-            change = np.abs(values[in_km].mean(axis=0) - base) / np.maximum(np.abs(base), 1e-6) / kms_away
-            worst = np.maximum(worst, change)
-        km_start += 1000.0
+    km = distances[walked] / 1000.0
+    slopes = np.polyfit(km, values[walked], 1)[0]  # per statistic, units per km
+    relative = np.abs(slopes) / np.maximum(np.abs(base), 1e-6)
     return {
-        "mean_colour_per_km": round(float(worst[:3].max()), 4),
-        "contrast_per_km": round(float(worst[3]), 4),
-        "sharpness_per_km": round(float(worst[4]), 4),
+        "mean_colour_per_km": round(float(relative[:3].max()), 4),
+        "contrast_per_km": round(float(relative[3]), 4),
+        "sharpness_per_km": round(float(relative[4]), 4),
         "reference_km_starts_m": round(reference_start_m, 1),
-        "views": len(stats),
+        "views": int(walked.sum()),
     }
 
 

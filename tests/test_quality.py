@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from bridge.quality import QualityOptions, run_quality
 from tests.conftest import photo_path
 
@@ -23,3 +25,16 @@ def test_quality_report_on_a_short_walk(tmp_path: Path) -> None:
     assert report["server_errors"] == []
     for name in report["views"]:
         assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_drift_measures_a_trend_and_ignores_view_noise() -> None:
+    from bridge.quality import _drift
+
+    rng = np.random.default_rng(0)
+    base = np.array([0.5, 0.4, 0.3, 0.2, 0.1])
+    distances = np.arange(0.0, 10_001.0, 100.0)
+    noisy = [(d, base * (1 + 0.02 * rng.standard_normal(5))) for d in distances]
+    assert max(v for k, v in _drift(noisy, 200.0).items() if k.endswith("per_km")) < 0.005
+    drifting = [(d, base * (1 + 0.03 * d / 1000)) for d in distances]
+    assert 0.025 < _drift(drifting, 200.0)["sharpness_per_km"] < 0.031
+    assert "note" in _drift([(d, base) for d in distances[:15]], 200.0)
