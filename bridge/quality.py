@@ -50,7 +50,8 @@ from bridge.world.photos import decode_photo
 VIEW_WIDTH = 640  # pixels, spawn view (the lift resolution)
 WALK_VIEW_WIDTH = 320  # pixels, views along the walk (statistics, not detail)
 STEP_M = 25.0  # metres between viewer updates
-VIEW_EVERY_M = 100.0  # metres between measured views
+VIEWS_PER_WALK = 60  # measured views along the walk (at least every VIEW_EVERY_M)
+VIEW_EVERY_M = 100.0  # metres between measured views on short walks
 RADIUS_M = 160.0  # view radius during the walk
 SEAM_OPACITY = 0.99
 REGENERATE_SAMPLE = 24  # tiles regenerated locally for the revisit check
@@ -103,15 +104,16 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
         view_stats: list[tuple[float, np.ndarray]] = []
         strip: list[tuple[float, np.ndarray]] = []
         next_view = 0.0
+        view_every = max(VIEW_EVERY_M, distance_m / VIEWS_PER_WALK)
         for pose in tqdm(poses, desc="walking", unit="step"):
             await walker.step(pose)
             travelled = float(np.linalg.norm(np.array(pose.position) - spawn.position))
             if travelled + 1e-6 >= next_view:
                 image = _forward_view(walker.held.cloud(), spawn, pose, sky)
                 view_stats.append((travelled, _appearance(image)))
-                if travelled % 1000.0 < VIEW_EVERY_M / 2 or travelled >= distance_m - STEP_M / 2:
+                if travelled % 1000.0 < view_every / 2 or travelled >= distance_m - STEP_M / 2:
                     strip.append((travelled, image))
-                next_view += VIEW_EVERY_M
+                next_view += view_every
         # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
         walked_first = dict(walker.held.first_sha256)
         await walker.close()
