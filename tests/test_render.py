@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 import bridge.render as render_pkg
+import bridge.render.rasterize as rasterize
 from bridge.formats.splats import SplatCloud, identity_rotations
 from bridge.render import Camera, Intrinsics, RenderResult, render
 from bridge.render.images import psnr, resize_area, save_png, side_by_side, to_uint8
@@ -101,11 +102,26 @@ def test_fast_path_matches_reference(seed: int, camera_name: str) -> None:
     assert np.abs(fast.depth * fast.alpha - ref.depth * ref.alpha).max() <= TOL * depth_scale
 
 
+def test_blend_weights_are_the_linear_map_of_the_render() -> None:
+    # pixel = sum(weight * colour) + (1 - sum(weight)) * background, splat indices into the input.
+    splats = _random_scene(8)
+    camera = _camera()
+    pixel, splat, weight = rasterize.blend_weights(splats, camera)
+    colors = np.clip(splats.colors, 0.0, 1.0)  # in range, so the render's final clamp is a no-op
+    clean = SplatCloud.from_arrays(splats.positions, splats.scales, splats.rotations, splats.opacities, colors)
+    result = render_torch(clean, camera)
+    image = np.zeros((48 * 64, 3))
+    np.add.at(image, pixel, weight[:, None] * colors[splat])
+    alpha = np.bincount(pixel, weights=weight, minlength=48 * 64)
+    assert np.abs(image.reshape(48, 64, 3) - result.image).max() <= 1e-5
+    assert np.abs(alpha.reshape(48, 64) - result.alpha).max() <= 1e-5
+
+
 def test_chunking_does_not_change_the_result() -> None:
     splats = _random_scene(7, n=400)
     camera = _camera()
     whole = render_torch(splats, camera)
-    chunked = render_torch(splats, camera, chunk_pairs=97)  # many chunks, carried transmittance
+    chunked = render_torch(splats, camera, chunk_pairs=4000)  # ~40 chunks, carried transmittance
     assert np.abs(whole.image - chunked.image).max() <= 1e-6
     assert np.abs(whole.alpha - chunked.alpha).max() <= 1e-6
     assert np.abs(whole.depth - chunked.depth).max() <= 1e-5
@@ -217,6 +233,20 @@ def test_render_without_cuda_is_the_torch_path() -> None:
     splats = _random_scene(5)
     camera = _camera()
     assert render(splats, camera).image.tobytes() == render_torch(splats, camera).image.tobytes()
+
+
+def test_render_falls_back_to_the_cpu_when_gsplat_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> RenderResult:
+        raise RuntimeError("extension build failed")
+
+    monkeypatch.setattr(rasterize, "_gsplat_available", lambda: True)
+    monkeypatch.setattr(rasterize, "_render_gsplat", broken)
+    monkeypatch.setattr(rasterize, "_gsplat_failed", False)
+    splats = _random_scene(6)
+    with pytest.warns(RuntimeWarning, match="gsplat failed"):
+        first = render(splats, _camera())
+    assert rasterize._gsplat_failed
+    assert first.image.tobytes() == render_torch(splats, _camera()).image.tobytes()
 
 
 def test_package_exports() -> None:

@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--scene", choices=sorted(SCENES), default="volume")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     splats = SCENES[args.scene](args.splats)
     camera = Camera.looking(
