@@ -23,6 +23,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         token=args.token,
         photo=Path(args.photo) if args.photo else None,
         workers=args.workers,
+        http_port=args.http_port,
     )
     try:
         asyncio.run(serve(config))
@@ -107,7 +108,39 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from bridge.demo import SAMPLE_PHOTO
 
         photo = Path(__file__).parent / "assets" / SAMPLE_PHOTO
-    result = bench.bench_first_tile(photo) if args.which == "first-tile" else bench.bench_tile(photo, args.count)
+    if args.which == "stream":
+        from bridge.benches.streaming import StreamBenchOptions, bench_stream
+
+        result = bench_stream(
+            StreamBenchOptions(
+                photo=photo,
+                speed_m_s=args.speed,
+                radius_m=args.radius,
+                duration_s=args.duration,
+                cores=args.cores,
+                workers=args.workers,
+                fmt=args.format,
+                transport=args.transport,
+            )
+        )
+    elif args.which == "serve":
+        from bridge.benches.serving import ServeBenchOptions, bench_serve
+
+        result = bench_serve(
+            ServeBenchOptions(
+                photo=photo,
+                viewers=args.viewers,
+                radius_m=args.radius,
+                cores=args.cores,
+                workers=args.workers,
+                fmt=args.format,
+                steps=args.steps,
+            )
+        )
+    elif args.which == "first-tile":
+        result = bench.bench_first_tile(photo)
+    else:
+        result = bench.bench_tile(photo, args.count)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
 
@@ -121,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server (gRPC WorldService)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     serve.add_argument("--port", type=int, default=50051, help="gRPC port; 0 picks a free one (default 50051)")
+    serve.add_argument(
+        "--http-port",
+        type=int,
+        default=8080,
+        help="HTTP/WebSocket port; 0 picks a free one, -1 turns HTTP off (default 8080)",
+    )
     serve.add_argument("--data", default=str(DEFAULT_DATA), help="data folder: SQLite index and tile blobs")
     serve.add_argument("--token", default=None, help="require 'authorization: Bearer TOKEN' (needed off loopback)")
     serve.add_argument("--photo", default=None, help="make (or reuse) a world from this photo at start")
@@ -159,10 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md); each prints one JSON object")
     bench.add_argument(
-        "which", choices=["first-tile", "tile"], help="first-tile: photo to first tile; tile: one LOD-0 tile"
+        "which",
+        choices=["first-tile", "tile", "stream", "serve"],
+        help="first-tile: photo to first tile; tile: one LOD-0 tile; stream: a fast player on a cold world "
+        "(holes on entering the view, bytes per km); serve: many viewers on a warm world over gRPC and WebSocket",
     )
     bench.add_argument("--photo", default=None, help="input photo (default: the sample shipped inside)")
     bench.add_argument("--count", type=int, default=200, help="tiles to time (bench tile)")
+    bench.add_argument("--speed", type=float, default=50.0, help="player speed, m/s (bench stream)")
+    bench.add_argument("--radius", type=float, default=256.0, help="view radius, metres (bench stream, serve)")
+    bench.add_argument("--duration", type=float, default=20.0, help="seconds of running (bench stream)")
+    bench.add_argument("--viewers", type=int, default=32, help="concurrent viewers (bench serve)")
+    bench.add_argument("--steps", type=int, default=12, help="pose updates per viewer (bench serve)")
+    bench.add_argument("--cores", type=int, default=2, help="cores the server is pinned to (bench stream, serve)")
+    bench.add_argument("--workers", type=int, default=2, help="server generation processes (bench stream, serve)")
+    bench.add_argument("--format", default="stream", help="tile format viewers ask for (bench stream, serve)")
+    bench.add_argument("--transport", default="grpc", choices=["grpc", "websocket"], help="bench stream transport")
     bench.add_argument("--json", action="store_true", help="one line of JSON")
     bench.set_defaults(run=_cmd_bench)
     return parser

@@ -6,6 +6,7 @@ RESOURCE_EXHAUSTED) and changes nothing; no client input can take the server dow
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -126,9 +127,10 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
         except StopAsyncIteration:
             return
         try:
-            async for event in run_stream(self.worlds, first, updates):
-                for message in _events(event):
-                    yield message
+            async with contextlib.aclosing(run_stream(self.worlds, first, updates, peer=context.peer())) as events:
+                async for event in events:
+                    for message in _events(event):
+                        yield message
         except (InvalidRequestError, NotFoundError, ValueError) as exc:
             await self._fail(context, exc)
 

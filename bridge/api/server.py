@@ -1,16 +1,19 @@
-"""The server process: gRPC WorldService, health and reflection over one store and worker pool."""
+"""The server process: gRPC WorldService (with health and reflection) and the same service over
+HTTP/WebSocket, both over one :class:`Worlds` (store, worker pool and generation scheduler)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -18,6 +21,7 @@ from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.api.auth import TokenInterceptor, is_loopback
 from bridge.api.grpc_service import WorldServicer
+from bridge.api.http import build_app
 from bridge.generate.workers import make_pool
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldStore
@@ -37,6 +41,7 @@ SHUTDOWN_GRACE_S = 5.0
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 50051  # 0 picks a free port (printed in the ready line)
+    http_port: int = 8080  # HTTP/WebSocket; 0 picks a free port, -1 turns HTTP off
     data_dir: Path = Path("worldbridge-data")
     token: str | None = None
     photo: Path | None = None  # make (or reuse) a world from this photo at start
@@ -57,8 +62,9 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
     check_config(config)
     stop = stop or asyncio.Event()
     store = WorldStore(config.data_dir)
-    pool = make_pool(config.workers)
-    worlds = Worlds(store, pool)
+    workers = config.workers or max(1, os.cpu_count() or 1)
+    pool = make_pool(workers)
+    worlds = Worlds(store, pool, concurrency=workers)
     interceptors = [TokenInterceptor(config.token)] if config.token else []
     server = grpc.aio.server(
         interceptors=interceptors,
@@ -75,8 +81,16 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    runner: web.AppRunner | None = None
     try:
         await server.start()
+        http_port = None
+        if config.http_port >= 0:
+            # Shutdown closes open WebSockets (the app's on_shutdown) before the grace period ends.
+            runner = web.AppRunner(build_app(worlds, token=config.token), shutdown_timeout=SHUTDOWN_GRACE_S)
+            await runner.setup()
+            await web.TCPSite(runner, config.host, config.http_port).start()
+            http_port = int(runner.addresses[0][1])  # the real one when 0 asked for a free port
         world_id = None
         if config.photo is not None:
             row, _ = await worlds.create_world(config.photo.read_bytes(), name=config.photo.stem)
@@ -87,6 +101,8 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
             "event": "ready",
             "grpc": f"{config.host}:{port}",
             "port": port,
+            "http": f"http://{_url_host(config.host)}:{http_port}" if http_port is not None else None,
+            "http_port": http_port,
             "world_id": world_id,
             "data": str(config.data_dir),
         }
@@ -96,9 +112,16 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
     finally:
         log.info("stopping", extra={"grace_s": SHUTDOWN_GRACE_S})
         await health_servicer.enter_graceful_shutdown()
+        if runner is not None:
+            await runner.cleanup()
         await server.stop(SHUTDOWN_GRACE_S)
+        await worlds.close()
         pool.shutdown(wait=True, cancel_futures=True)
         store.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         print(json.dumps({"event": "stopped"}), file=sys.stderr, flush=True)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -3,8 +3,11 @@
 As in 3D Tiles (Cesium): a tile's geometric error (metres) is the spacing of its splats; seen from
 distance d with a vertical focal length of f pixels it makes a screen-space error of
 ``error * f / d`` pixels. Starting from coarse roots covering the view radius, a tile is refined
-into its four children while its error exceeds ``sse_threshold_px``; the leaves are the interest
-set. Leaves never overlap and together cover the whole view disc.
+into its four children while its error exceeds ``sse_threshold_px`` (default **3 pixels**, for the
+viewer's own viewport height and vertical FOV; 12 pixels for tiles outside the view cone); the
+leaves are the interest set. Leaves never overlap and together cover the whole view region: the
+view disc, stretched along the viewer's velocity by ``lookahead_s``. With the defaults (32 m tiles, 64 splats along an
+edge, 720 px, 60 degrees) a LOD-0 tile's error is 0.5 m, so LOD 0 is needed within ~104 m.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ import numpy as np
 
 from bridge.world.keys import MAX_LOD, TileKey, tiles_in_radius
 
+VIEW_ASPECT = 16.0 / 9.0  # viewers send a vertical FOV only; assume the widest common image
+PATH_STEP_M = 16.0  # spacing of the points along the predicted path
+MAX_PATH_POINTS = 9
+
 
 @dataclass(frozen=True)
 class StreamOptions:
@@ -24,11 +31,20 @@ class StreamOptions:
     default_radius_m: float = 256.0  # view radius when the viewer sends none, metres
     max_radius_m: float = 4096.0  # larger radii are refused, metres
     sse_threshold_px: float = 3.0  # refine while a tile's screen-space error exceeds this, pixels
+    # A viewer's budget is clamped into these bounds (0 means the default above). The lower bounds
+    # keep one ordinary tile within budget; the upper ones bound what the server buffers per viewer.
+    min_bytes_in_flight: int = 1024 * 1024
+    max_bytes_in_flight_limit: int = 256 * 1024 * 1024
+    min_resident_splats: int = 262_144
+    max_resident_splats_limit: int = 256_000_000
     splats_per_tile_edge: int = 64  # geometric error of a tile = edge / this, metres (photo generator's GRID)
-    lookahead_s: float = 1.5  # tiles where the viewer will be this soon are as urgent as under it
+    lookahead_s: float = 1.5  # the interest region reaches where the viewer will be this soon, seconds
+    offscreen_sse_factor: float = 4.0  # tiles outside the view cone may have this many times the error
+    view_margin_deg: float = 15.0  # the view cone is the image's (16:9 assumed) widened by this, degrees
     max_bytes_in_flight: int = 16 * 1024 * 1024  # default budget: unacknowledged bytes
     max_resident_splats: int = 4_000_000  # default budget: splats the viewer holds
     max_tiles: int = 2048  # cap on the interest set, however large the radius
+    max_streams_per_peer: int = 64  # streams one client address may hold open at once
 
 
 @dataclass(frozen=True)
@@ -50,26 +66,71 @@ def geometric_error_m(key: TileKey, base_tile_m: float, options: StreamOptions) 
     return key.edge_m(base_tile_m) / options.splats_per_tile_edge
 
 
-def _distance_3d(key: TileKey, view: ViewState, base_tile_m: float) -> float:
-    x, y, z = view.position
-    ground = key.distance_m(x, z, base_tile_m)
-    return math.hypot(ground, y)  # the ground is near y = 0: height counts as distance
-
-
-def select_tiles(view: ViewState, base_tile_m: float, options: StreamOptions) -> list[TileKey]:
-    """The interest set (unordered): leaves of the SSE-refined quadtree over the view disc."""
+def _path(view: ViewState, options: StreamOptions) -> list[tuple[float, float]]:
+    """Ground points from where the viewer is to where it will be in ``lookahead_s`` (one point
+    when it stands still), no further apart than ``PATH_STEP_M``."""
     x, _, z = view.position
+    dx, dz = view.velocity[0] * options.lookahead_s, view.velocity[2] * options.lookahead_s
+    steps = min(MAX_PATH_POINTS - 1, math.ceil(math.hypot(dx, dz) / PATH_STEP_M))
+    return [(x + dx * i / steps, z + dz * i / steps) for i in range(steps + 1)] if steps else [(x, z)]
+
+
+def _in_view(key: TileKey, view: ViewState, base_tile_m: float, half_angle: float) -> bool:
+    """Might the tile be on screen now? Its square against the horizontal view cone (16:9 image,
+    plus a margin for turning); the tile under the viewer always is."""
+    x, _, z = view.position
+    fx, fz = view.forward[0], view.forward[2]
+    norm = math.hypot(fx, fz)
+    if norm < 1e-6:
+        return True  # looking straight up or down: everything round is as near to the view
+    cx, cz = key.center(base_tile_m)
+    dx, dz = cx - x, cz - z
+    d = math.hypot(dx, dz)
+    reach = key.edge_m(base_tile_m) * 0.7072  # half the diagonal
+    if d <= reach:
+        return True
+    cos = max(-1.0, min(1.0, (dx * fx + dz * fz) / (d * norm)))
+    return math.acos(cos) - math.asin(min(1.0, reach / d)) <= half_angle
+
+
+def select_tiles(
+    view: ViewState, base_tile_m: float, options: StreamOptions, sse_threshold_px: float | None = None
+) -> list[TileKey]:
+    """The interest set (unordered): leaves of the SSE-refined quadtree over the view region.
+
+    The region is every point within the view radius of the viewer's path over the next
+    ``lookahead_s`` (from its velocity): a fast viewer finds the tiles at the leading edge of its
+    view already there when they come into sight. A tile's distance, for its screen-space error,
+    is to the nearest point of that path. Tiles outside the view cone use the threshold times
+    ``offscreen_sse_factor``: they are there (no hole when the viewer turns) but coarser, until
+    they come into view. ``sse_threshold_px`` overrides the options' threshold (a session raises
+    it to fit a budget)."""
+    threshold = options.sse_threshold_px if sse_threshold_px is None else sse_threshold_px
     radius = view.radius_m
     focal = view.focal_px()
+    path = _path(view, options)
+    height = view.position[1]
+    half_angle = math.atan(math.tan(math.radians(view.vertical_fov_deg) / 2) * VIEW_ASPECT) + math.radians(
+        options.view_margin_deg
+    )
+
+    def ground_distance(key: TileKey) -> float:
+        return min(key.distance_m(px, pz, base_tile_m) for px, pz in path)
+
     root_lod = min(MAX_LOD, max(0, math.ceil(math.log2(max(radius, base_tile_m) / base_tile_m))))
-    stack = list(tiles_in_radius(x, z, radius, root_lod, base_tile_m))
+    roots: set[TileKey] = set()
+    for px, pz in path:
+        roots.update(tiles_in_radius(px, pz, radius, root_lod, base_tile_m))
+    stack = sorted(roots)
     leaves: list[TileKey] = []
     while stack:
         key = stack.pop()
-        distance = max(_distance_3d(key, view, base_tile_m), 1e-3)
+        # The ground is near y = 0: the viewer's height counts as distance.
+        distance = max(math.hypot(ground_distance(key), height), 1e-3)
         error_px = geometric_error_m(key, base_tile_m, options) * focal / distance
-        if key.lod > 0 and error_px > options.sse_threshold_px and len(leaves) + len(stack) < options.max_tiles:
-            stack.extend(c for c in key.children() if c.distance_m(x, z, base_tile_m) <= radius)
+        limit = threshold if _in_view(key, view, base_tile_m, half_angle) else threshold * options.offscreen_sse_factor
+        if key.lod > 0 and error_px > limit and len(leaves) + len(stack) < options.max_tiles:
+            stack.extend(c for c in key.children() if ground_distance(c) <= radius)
         else:
             leaves.append(key)
     return leaves
@@ -77,6 +138,14 @@ def select_tiles(view: ViewState, base_tile_m: float, options: StreamOptions) ->
 
 def prioritise(keys: list[TileKey], view: ViewState, base_tile_m: float, options: StreamOptions) -> list[TileKey]:
     """Most urgent first: near the viewer or near where it will be, and in front before behind."""
+    return [key for key, _ in prioritise_scored(keys, view, base_tile_m, options)]
+
+
+def prioritise_scored(
+    keys: list[TileKey], view: ViewState, base_tile_m: float, options: StreamOptions
+) -> list[tuple[TileKey, float]]:
+    """(key, urgency) most urgent first. Urgency is an effective distance in metres (lower is more
+    urgent), comparable between viewers: the shared generation queue orders all viewers by it."""
     if not keys:
         return []
     px, _, pz = view.position
@@ -93,4 +162,4 @@ def prioritise(keys: list[TileKey], view: ViewState, base_tile_m: float, options
     # Behind the viewer counts as up to twice as far; a tile under the viewer is always first.
     score = np.minimum(now, ahead) * (1.5 - 0.5 * facing)
     order = np.lexsort((np.array([k.lod for k in keys]), score))
-    return [keys[i] for i in order]
+    return [(keys[i], float(score[i])) for i in order]

@@ -2,6 +2,26 @@
 
 Transport-free and synchronous: an adapter feeds it updates and acks, asks :meth:`plan` what to
 do, and reports what it sent. Validation lives here, so every transport refuses the same things.
+
+Defined behaviour for awkward input (every transport inherits it):
+
+- a pose with NaN or infinite numbers, a zero forward vector, a FOV outside (0, 179) degrees or a
+  viewport over 16384 px is refused (:class:`InvalidUpdateError`) and changes nothing;
+- a view radius outside [0, ``max_radius_m``] (4096 m) is refused, never clamped; 0 keeps the
+  current radius (256 m at first);
+- budget fields of 0 keep the current value or the default; other values are clamped into
+  [``min_*``, ``max_*_limit``] of :class:`StreamOptions` (1 MiB to 256 MiB in flight, 262,144 to
+  256 M resident splats), so a tiny budget still lets one ordinary tile through and a huge one
+  cannot make the server buffer without bound;
+- acks for tiles never sent (or already unloaded) are ignored and reported back;
+- a flood of updates is coalesced: each is validated as it arrives, but the interest set is
+  recomputed once per :meth:`plan`, from the latest pose.
+
+Budgets are never exceeded: a tile is sent only if the viewer's resident splats stay within its
+budget (a tile larger than the whole budget is skipped and reported), and only if the bytes in
+flight stay within theirs — with one exception, so a stream can never stall: a tile larger than
+the whole in-flight budget goes alone, when nothing else is in flight. When the splat budget
+cannot hold the interest set, the screen-space threshold is raised (coarser tiles) until it can.
 """
 
 from __future__ import annotations
@@ -9,13 +29,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from bridge.stream.interest import StreamOptions, ViewState, prioritise, select_tiles
-from bridge.world.keys import MAX_LOD, TileKey
+from bridge.stream.interest import StreamOptions, ViewState, prioritise_scored, select_tiles
+from bridge.world.keys import TileKey
 
 DEFAULT_VFOV_DEG = 60.0
 DEFAULT_VIEWPORT_PX = 720
 MAX_VIEWPORT_PX = 16384
 MAX_COORDINATE_M = 1.0e9  # far past any walk; beyond it float32 splat positions mean nothing
+# The interest set may use at most this share of the splat budget, leaving the rest for the
+# coarse tiles kept while their finer replacements arrive.
+INTEREST_SHARE_OF_SPLAT_BUDGET = 0.5
+MAX_COARSENING_STEPS = 8  # threshold x 2^8 at most: past that the set is a handful of root tiles
 
 
 class InvalidUpdateError(ValueError):
@@ -50,13 +74,25 @@ class StreamSession:
     view: ViewState | None = None
     budget: Budget | None = None
     held: dict[TileKey, _Held] = field(default_factory=dict)
-    wanted: list[TileKey] = field(default_factory=list)
+    skipped: dict[TileKey, str] = field(default_factory=dict)  # wanted tiles that will never be sent: why
     bytes_sent: int = 0
     sequence: int = 0  # highest viewer update sequence applied
+    updates_applied: int = 0  # poses accepted
+    selections: int = 0  # interest sets computed (fewer than poses under a flood: coalesced)
+    sse_threshold_px: float = 0.0  # the threshold the current interest set was selected with
+    satisfied: set[TileKey] = field(default_factory=set)  # wanted, not held, but held finer (see plan)
+    _wanted: list[TileKey] = field(default_factory=list)
+    _urgency: dict[TileKey, float] = field(default_factory=dict)
+    _stale: bool = False
+    _in_flight: int = 0
+    _resident: int = 0
+    _splats_seen: int = 0
+    _tiles_seen: int = 0
 
     def __post_init__(self) -> None:
         if self.budget is None:
             self.budget = Budget(self.options.max_bytes_in_flight, self.options.max_resident_splats, ("ply",))
+        self.sse_threshold_px = self.options.sse_threshold_px
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -82,7 +118,9 @@ class StreamSession:
         if not 0 <= viewport_height_px <= MAX_VIEWPORT_PX:
             raise InvalidUpdateError(f"viewport_height_px {viewport_height_px} outside (0, {MAX_VIEWPORT_PX}]")
         if not math.isfinite(radius_m) or radius_m < 0 or radius_m > self.options.max_radius_m:
-            raise InvalidUpdateError(f"view_radius_m {radius_m} outside [0, {self.options.max_radius_m:g}]")
+            raise InvalidUpdateError(
+                f"view_radius_m {radius_m} outside [0, {self.options.max_radius_m:g}]; larger radii are refused"
+            )
         previous = self.view
         self.view = ViewState(
             position=position,
@@ -92,18 +130,26 @@ class StreamSession:
             viewport_height_px=viewport_height_px or (previous.viewport_height_px if previous else DEFAULT_VIEWPORT_PX),
             radius_m=radius_m or (previous.radius_m if previous else self.options.default_radius_m),
         )
-        self.wanted = prioritise(
-            select_tiles(self.view, self.base_tile_m, self.options), self.view, self.base_tile_m, self.options
-        )
+        self.updates_applied += 1
+        self._stale = True  # selection waits for the next plan: a flood of poses costs one
 
     def update_budget(self, max_bytes_in_flight: int, max_resident_splats: int, formats: tuple[str, ...]) -> None:
         assert self.budget is not None
-        self.budget = replace(
+        o = self.options
+        new = replace(
             self.budget,
-            max_bytes_in_flight=max_bytes_in_flight or self.budget.max_bytes_in_flight,
-            max_resident_splats=max_resident_splats or self.budget.max_resident_splats,
+            max_bytes_in_flight=_clamp(
+                max_bytes_in_flight, self.budget.max_bytes_in_flight, o.min_bytes_in_flight, o.max_bytes_in_flight_limit
+            ),
+            max_resident_splats=_clamp(
+                max_resident_splats, self.budget.max_resident_splats, o.min_resident_splats, o.max_resident_splats_limit
+            ),
             formats=formats or self.budget.formats,
         )
+        if new.max_resident_splats != self.budget.max_resident_splats:
+            self._stale = True  # the splat budget shapes the interest set
+            self.skipped.clear()  # what did not fit may fit now
+        self.budget = new
 
     def ack(self, keys: list[TileKey]) -> list[TileKey]:
         """Mark tiles as received; returns the keys that were never sent (ignored)."""
@@ -112,8 +158,9 @@ class StreamSession:
             held = self.held.get(key)
             if held is None:
                 unknown.append(key)
-            else:
+            elif not held.acked:
                 held.acked = True
+                self._in_flight -= held.size
         return unknown
 
     # -- decisions ---------------------------------------------------------------------------
@@ -124,42 +171,169 @@ class StreamSession:
         return self.budget.formats[0]
 
     @property
+    def wanted(self) -> list[TileKey]:
+        """The interest set, most urgent first (recomputed here if a pose came since)."""
+        if self._stale:
+            self._select()
+        return self._wanted
+
+    def urgency(self, key: TileKey) -> float:
+        """Effective distance in metres (lower is more urgent); see ``prioritise_scored``."""
+        return self._urgency.get(key, math.inf)
+
+    @property
     def bytes_in_flight(self) -> int:
-        return sum(h.size for h in self.held.values() if not h.acked)
+        return self._in_flight
 
     @property
     def resident_splats(self) -> int:
-        return sum(h.splats for h in self.held.values())
+        return self._resident
+
+    def _mean_splats(self) -> float:
+        if self._tiles_seen:
+            return self._splats_seen / self._tiles_seen
+        return float(self.options.splats_per_tile_edge**2)
+
+    def _select(self) -> None:
+        assert self.view is not None and self.budget is not None
+        self._stale = False
+        self.selections += 1
+        limit = self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET
+        threshold = self.options.sse_threshold_px
+        keys = select_tiles(self.view, self.base_tile_m, self.options, threshold)
+        for _ in range(MAX_COARSENING_STEPS):
+            if len(keys) * self._mean_splats() <= limit:
+                break
+            threshold *= 2.0
+            keys = select_tiles(self.view, self.base_tile_m, self.options, threshold)
+        self.sse_threshold_px = threshold
+        scored = prioritise_scored(keys, self.view, self.base_tile_m, self.options)
+        self._wanted = [k for k, _ in scored]
+        self._urgency = dict(scored)
 
     def plan(self) -> Plan:
-        wanted = set(self.wanted)
-        pending = [k for k in self.wanted if k not in self.held]
-        pending_set = set(pending)
+        wanted = self.wanted
+        wanted_set = set(wanted)
+        assert self.budget is not None
+        # A wanted tile whose whole area the viewer already holds at finer LODs (the ground a
+        # walker leaves behind, now wanted coarser) is left as it is: re-sending it coarse would
+        # cost bytes for less detail. Not when the splat budget is tight: then coarse is the point.
+        finer: dict[TileKey, list[TileKey]] = {}
+        if self._resident <= self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET:
+            cells = {(k.lod, k.ix, k.iz) for k in self.held}
+            for key in wanted:
+                if key.lod > 0 and key not in self.held:
+                    below = _held_below(key, cells)
+                    if below is not None:
+                        finer[key] = below
+        self.satisfied = set(finer)
+        pending = [k for k in wanted if k not in self.held and k not in self.skipped and k not in finer]
+        unwanted = [k for k in self.held if k not in wanted_set]
+        keep = _overlapping(unwanted, pending).union(*finer.values())
         # A held tile outside the interest set goes only once nothing wanted over its area is
         # still missing, so a coarse parent stays until its children are in (and vice versa).
-        pending_and_ancestors = set(pending_set)
-        for key in pending:
-            pending_and_ancestors.update(key.ancestor(lod) for lod in range(key.lod + 1, MAX_LOD + 1))
-        unload = [
-            key
-            for key in self.held
-            if key not in wanted
-            and key not in pending_and_ancestors
-            and not any(key.ancestor(lod) in pending_set for lod in range(key.lod + 1, MAX_LOD + 1))
-        ]
+        unload = [k for k in unwanted if k not in keep]
+        if pending and keep:
+            # ...unless the splat budget needs the room: then the budget wins, farthest first.
+            room = self.budget.max_resident_splats - self._resident + sum(self.held[k].splats for k in unload)
+            need = self._mean_splats()
+            if room < need:
+                assert self.view is not None
+                x, _, z = self.view.position
+                for key in sorted(keep, key=lambda k: -k.distance_m(x, z, self.base_tile_m)):
+                    unload.append(key)
+                    room += self.held[key].splats
+                    if room >= need:
+                        break
         return Plan(send=pending, unload=unload)
 
-    def can_send(self, size: int, splats: int) -> bool:
-        """Within budget? The first tile in flight always goes, or a huge tile would stall forever."""
+    def counts(self) -> tuple[int, int, int]:
+        """(wanted, sent, pending) for progress: a wanted tile counts as sent when the viewer holds
+        it or holds its whole area finer; skipped tiles are neither sent nor pending."""
+        wanted = self.wanted
+        sent = sum(1 for k in wanted if k in self.held or k in self.satisfied)
+        skipped = sum(1 for k in wanted if k in self.skipped and k not in self.held and k not in self.satisfied)
+        return len(wanted), sent, len(wanted) - sent - skipped
+
+    def fits(self, size: int, splats: int) -> bool:
+        """Could this tile ever be sent within the budget (with nothing else held)?"""
         assert self.budget is not None
-        in_flight = self.bytes_in_flight
-        if in_flight and in_flight + size > self.budget.max_bytes_in_flight:
+        return splats <= self.budget.max_resident_splats
+
+    def can_send(self, size: int, splats: int) -> bool:
+        """Within budget now? See the module docstring for the one in-flight exception."""
+        assert self.budget is not None
+        if self._resident + splats > self.budget.max_resident_splats:
             return False
-        return not (self.held and self.resident_splats + splats > self.budget.max_resident_splats)
+        return not (self._in_flight and self._in_flight + size > self.budget.max_bytes_in_flight)
 
     def mark_sent(self, key: TileKey, size: int, splats: int) -> None:
+        old = self.held.pop(key, None)
+        if old is not None:
+            self._forget(old)
         self.held[key] = _Held(size, splats)
+        self._in_flight += size
+        self._resident += splats
         self.bytes_sent += size
+        self._splats_seen += splats
+        self._tiles_seen += 1
 
     def mark_unloaded(self, key: TileKey) -> None:
-        self.held.pop(key, None)
+        held = self.held.pop(key, None)
+        if held is not None:
+            self._forget(held)
+
+    def mark_skipped(self, key: TileKey, reason: str) -> None:
+        self.skipped[key] = reason
+
+    def _forget(self, held: _Held) -> None:
+        self._resident -= held.splats
+        if not held.acked:
+            self._in_flight -= held.size
+
+
+def _clamp(value: int, current: int, low: int, high: int) -> int:
+    return current if value == 0 else max(low, min(high, value))
+
+
+def _overlapping(held: list[TileKey], pending: list[TileKey]) -> set[TileKey]:
+    """The held keys whose square overlaps a pending key's (one is the other's ancestor)."""
+    if not held or not pending:
+        return set()
+    pending_cells = {(k.lod, k.ix, k.iz) for k in pending}
+    top_pending = max(k.lod for k in pending)
+    top_held = max(k.lod for k in held)
+    # Ancestors of pending tiles, up to the coarsest held LOD: a held one among them covers them.
+    covers = {
+        (lod, k.ix >> (lod - k.lod), k.iz >> (lod - k.lod)) for k in pending for lod in range(k.lod + 1, top_held + 1)
+    }
+    found = set()
+    for k in held:
+        if (k.lod, k.ix, k.iz) in covers or any(
+            (lod, k.ix >> (lod - k.lod), k.iz >> (lod - k.lod)) in pending_cells
+            for lod in range(k.lod + 1, top_pending + 1)
+        ):
+            found.add(k)
+    return found
+
+
+def _held_below(key: TileKey, cells: set[tuple[int, int, int]]) -> list[TileKey] | None:
+    """The held descendants that together cover ``key``'s whole area, or None if some part of
+    it is held by none (depth first, so an uncovered area is found after ``key.lod`` steps)."""
+    found: list[TileKey] = []
+    stack = [(key.lod, key.ix, key.iz)]
+    while stack:
+        lod, ix, iz = stack.pop()
+        for child in (
+            (lod - 1, 2 * ix, 2 * iz),
+            (lod - 1, 2 * ix + 1, 2 * iz),
+            (lod - 1, 2 * ix, 2 * iz + 1),
+            (lod - 1, 2 * ix + 1, 2 * iz + 1),
+        ):
+            if child in cells:
+                found.append(TileKey(*child))
+            elif child[0] == 0:
+                return None
+            else:
+                stack.append(child)
+    return found

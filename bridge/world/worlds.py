@@ -2,7 +2,8 @@
 
 Every transport (gRPC, HTTP/WebSocket) is a thin adapter over this class. It owns the store and
 the worker pool; it never blocks the event loop (SQLite and file reads go to threads, generation
-to worker processes), and it generates each missing tile once however many callers want it.
+to worker processes through the shared scheduler), and it generates each missing tile once
+however many callers want it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from bridge.formats import FORMATS
 from bridge.generate import workers
@@ -22,6 +27,7 @@ from bridge.generate.base import GeneratorOptions
 from bridge.generate.registry import load_generator
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, decode_photo, photo_sha256
+from bridge.world.scheduler import URGENT, Claim, Scheduler
 from bridge.world.store import AssetRow, TileRow, WorldRow, WorldStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,11 @@ log = logging.getLogger(__name__)
 MIN_BASE_TILE_M = 4.0
 MAX_BASE_TILE_M = 256.0
 DEFAULT_BASE_TILE_M = 32.0
+DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024  # tile bytes kept in memory for warm-world serving
+MAX_CACHED_TILE_ROWS = 200_000  # ~300 bytes each
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class NotFoundError(LookupError):
@@ -59,17 +70,70 @@ def world_id_for(photo_sha: str, generator: str, version: str, options: Generato
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
+class _Lru(Generic[K, V]):
+    """A small LRU map bounded by entry count and, optionally, by the summed ``weight`` of values."""
+
+    def __init__(self, max_entries: int, max_weight: int = 0, weight: Callable[[V], int] = lambda _: 0) -> None:
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_weight = max_weight
+        self._weight = weight
+        self.total_weight = 0
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        w = self._weight(value)
+        if self._max_weight and w > self._max_weight // 4:
+            return  # one huge value must not flush everything else
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.total_weight -= self._weight(old)
+        self._items[key] = value
+        self.total_weight += w
+        while len(self._items) > self._max_entries or (self._max_weight and self.total_weight > self._max_weight):
+            _, evicted = self._items.popitem(last=False)
+            self.total_weight -= self._weight(evicted)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Worlds:
-    def __init__(self, store: WorldStore, pool: Executor) -> None:
+    """Worlds and tiles for every transport. Generation goes through one shared :class:`Scheduler`
+    (``concurrency`` slots, one per worker process), so a tile wanted by many viewers is made once
+    and the most urgent tile of any viewer is made first."""
+
+    def __init__(
+        self,
+        store: WorldStore,
+        pool: Executor,
+        concurrency: int | None = None,
+        blob_cache_bytes: int = DEFAULT_BLOB_CACHE_BYTES,
+    ) -> None:
         self.store = store
         self.pool = pool
-        self._inflight: dict[tuple[str, TileKey, str], asyncio.Future[TileRow]] = {}
-        self._creating: dict[str, asyncio.Future[tuple[WorldRow, bool]]] = {}
+        self.scheduler: Scheduler[Any] = Scheduler(concurrency or _pool_size(pool))
+        # Worlds and tile rows never change once stored (a tile row is per version), so caching
+        # them saves a thread hop and an SQLite query per tile on the hot, warm-world path.
+        self._worlds: _Lru[str, WorldRow] = _Lru(1024)
+        self._rows: _Lru[tuple[str, TileKey, str], TileRow] = _Lru(MAX_CACHED_TILE_ROWS)
+        self._blobs: _Lru[str, bytes] = _Lru(1 << 20, blob_cache_bytes, len)
         self.tiles_generated = 0
+        # Streams open now, by client address ("" for unnamed); bridge.stream.pump keeps it.
+        self.open_streams: Counter[str] = Counter()
 
     @property
     def data_dir(self) -> Path:
         return self.store.root
+
+    async def close(self) -> None:
+        """Refuse queued work and wait for running jobs; call before shutting the pool down."""
+        await self.scheduler.close()
 
     # -- worlds ------------------------------------------------------------------------------
 
@@ -98,14 +162,13 @@ class Worlds:
         existing = await asyncio.to_thread(self.store.get_world, world_id)
         if existing:
             return existing, False
-        pending = self._creating.get(world_id)
-        if pending is None:
-            pending = asyncio.ensure_future(
-                self._prepare(world_id, photo, sha, name, backend.name, backend.version, options)
-            )
-            self._creating[world_id] = pending
-            pending.add_done_callback(lambda _: self._creating.pop(world_id, None))
-        return await asyncio.shield(pending)
+        # Preparing goes through the scheduler ahead of any tile: it holds a worker while it runs,
+        # and concurrent requests for the same world share one preparation.
+        return await self.scheduler.run(
+            ("prepare", world_id),
+            lambda: self._prepare(world_id, photo, sha, name, backend.name, backend.version, options),
+            URGENT,
+        )
 
     async def _prepare(
         self, world_id: str, photo: bytes, sha: str, name: str, generator: str, version: str, options: GeneratorOptions
@@ -135,9 +198,12 @@ class Worlds:
         return (row if created else await self.get_world(world_id)), created
 
     async def get_world(self, world_id: str) -> WorldRow:
-        row = await asyncio.to_thread(self.store.get_world, world_id)
+        row = self._worlds.get(world_id)
         if row is None:
-            raise NotFoundError(f"no world with id {world_id!r}")
+            row = await asyncio.to_thread(self.store.get_world, world_id)
+            if row is None:
+                raise NotFoundError(f"no world with id {world_id!r}")
+            self._worlds.put(world_id, row)
         return row
 
     async def list_worlds(self, limit: int, offset: int) -> list[WorldRow]:
@@ -149,29 +215,57 @@ class Worlds:
         if row is None:
             names = [a.name for a in await asyncio.to_thread(self.store.list_assets, world_id)]
             raise NotFoundError(f"world {world_id} has no asset {name!r}; it has {', '.join(names)}")
-        return row, await asyncio.to_thread(self.store.blobs.get, row.sha256)
+        return row, await self.blob(row.sha256)
+
+    async def blob(self, sha256: str) -> bytes:
+        """Stored bytes by content hash (a bounded in-memory cache in front of the blob folder)."""
+        data = self._blobs.get(sha256)
+        if data is None:
+            try:
+                data = await asyncio.to_thread(self.store.blobs.get, sha256)
+            except (FileNotFoundError, ValueError) as exc:
+                raise NotFoundError(f"no blob {sha256!r}") from exc
+            self._blobs.put(sha256, data)
+        return data
 
     # -- tiles -------------------------------------------------------------------------------
 
-    async def tile(self, world_id: str, key: TileKey, fmt: str) -> Tile:
+    async def tile(self, world_id: str, key: TileKey, fmt: str, priority: float = 0.0) -> Tile:
         """The tile's bytes, generating and storing them first if this is their first request."""
-        row = await self.tile_row(world_id, key, fmt)
-        return Tile(row, await asyncio.to_thread(self.store.blobs.get, row.sha256))
+        row = await self.tile_row(world_id, key, fmt, priority)
+        return Tile(row, await self.blob(row.sha256))
 
-    async def tile_row(self, world_id: str, key: TileKey, fmt: str) -> TileRow:
-        if fmt not in FORMATS:
-            raise InvalidRequestError(f"unknown tile format {fmt!r}; known: {', '.join(FORMATS)}")
-        world = await self.get_world(world_id)
-        row = await asyncio.to_thread(self.store.get_tile, world_id, key, fmt)
+    async def tile_row(self, world_id: str, key: TileKey, fmt: str, priority: float = 0.0) -> TileRow:
+        """One tile's index row, made if missing. ``priority``: lower is more urgent (see
+        :meth:`claim_tile`). Cancelling the call withdraws its claim on the generation."""
+        check_format(fmt)
+        row = self.cached_tile_row(world_id, key, fmt)
         if row is not None:
             return row
-        job = (world_id, key, fmt)
-        pending = self._inflight.get(job)
-        if pending is None:
-            pending = asyncio.ensure_future(self._generate(world, key, fmt))
-            self._inflight[job] = pending
-            pending.add_done_callback(lambda _: self._inflight.pop(job, None))
-        return await asyncio.shield(pending)
+        world = await self.get_world(world_id)
+        return await self.claim_tile(world, key, fmt, priority).wait()
+
+    def cached_tile_row(self, world_id: str, key: TileKey, fmt: str) -> TileRow | None:
+        """The row if this process has seen it already: no I/O, no waiting."""
+        return self._rows.get((world_id, key, fmt))
+
+    def claim_tile(self, world: WorldRow, key: TileKey, fmt: str, priority: float) -> Claim[TileRow]:
+        """Ask for a tile without waiting: the store is asked at once; a missing tile queues for
+        generation behind more urgent ones (lower ``priority``: streams use the viewer's distance
+        to it in metres, one-off requests 0). Release the claim when the tile is no longer wanted."""
+        job = (world.id, key, fmt)
+        return self.scheduler.claim(
+            job,
+            lambda: self._generate(world, key, fmt),
+            priority,
+            probe=lambda: self._lookup(world.id, key, fmt),
+        )
+
+    async def _lookup(self, world_id: str, key: TileKey, fmt: str) -> TileRow | None:
+        row = await asyncio.to_thread(self.store.get_tile, world_id, key, fmt)
+        if row is not None:
+            self._rows.put((world_id, key, fmt), row)
+        return row
 
     async def _generate(self, world: WorldRow, key: TileKey, fmt: str) -> TileRow:
         loop = asyncio.get_running_loop()
@@ -180,8 +274,20 @@ class Worlds:
         )
         row = TileRow(key, fmt, 0, result.sha256, result.size, result.splat_count)
         await asyncio.to_thread(self.store.put_tile, world.id, row)
+        self._rows.put((world.id, key, fmt), row)
         self.tiles_generated += 1
         return row
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InvalidRequestError(f"unknown tile format {fmt!r}; known: {', '.join(FORMATS)}")
+
+
+def _pool_size(pool: Executor) -> int:
+    # ProcessPoolExecutor keeps its size private; fall back to the core count for other executors.
+    size = getattr(pool, "_max_workers", None)
+    return int(size) if isinstance(size, int) and size > 0 else max(1, os.cpu_count() or 1)
 
 
 def options_from_spec(world: WorldRow) -> GeneratorOptions:

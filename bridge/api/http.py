@@ -1,0 +1,405 @@
+"""The HTTP/WebSocket face of the server: a thin aiohttp adapter over :class:`Worlds` and
+:func:`run_stream`, for engines without HTTP/2, browsers and CDNs. No logic lives here: every
+decision (validation, budgets, priorities) is the core's, exactly as over gRPC.
+
+Routes (JSON bodies use the proto3 JSON form of the gRPC messages, with proto field names):
+
+- ``GET  /healthz``                                   unauthenticated liveness, open streams
+- ``GET  /v1/worlds?page_size=&page_token=``          ListWorlds
+- ``POST /v1/worlds``                                 CreateWorld: the photo as the raw body (options in
+  the query: name, generator, base_tile_m, seed) or as multipart field ``photo``; 201 new, 200 existing
+- ``GET  /v1/worlds/{id}``                            GetWorld
+- ``GET  /v1/worlds/{id}/tiles/{lod}/{ix}/{iz}.{fmt}`` 302 to the tile's content-addressed URL
+- ``GET  /v1/blobs/{sha256}``                         immutable bytes: ETag, Range, long cache life
+- ``GET  /v1/worlds/{id}/assets/{name}``              GetAsset (photo, sky, depth, ...)
+- ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/api/ws_wire.py)
+
+Errors are ``{"error": {"code": "NOT_FOUND", "status": 404, "message": "..."}}``. With a token
+configured, every /v1/ call needs ``authorization: Bearer <token>`` (401 otherwise); a WebSocket
+may instead send ``"token"`` in its first message. A WebSocket that cannot start is closed with
+code 4400 (bad request), 4401 (unauthenticated), 4404 (unknown world) or 4429 (too many streams
+from this client), after an ``error`` message saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from google.protobuf import json_format
+
+from bridge.api import convert, ws_wire
+from bridge.api.auth import token_matches
+from bridge.generate.base import GeneratorOptions
+from bridge.stream.interest import StreamOptions
+from bridge.stream.pump import TileSent, TooManyStreamsError, ViewerMessage, active_streams, run_stream
+from bridge.world.keys import TileKey
+from bridge.world.photos import MAX_PHOTO_BYTES
+from bridge.world.store import WorldRow
+from bridge.world.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds, check_format
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+FIRST_MESSAGE_TIMEOUT_S = 30.0  # a WebSocket that says nothing this long after opening is closed
+IMMUTABLE = "public, max-age=31536000, immutable"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_FORMAT_PATTERN = "[a-z][a-z-]*"
+
+# google.rpc codes used in stream error messages, as over gRPC.
+_CODE_INVALID_ARGUMENT = 3
+_CODE_NOT_FOUND = 5
+_CODE_RESOURCE_EXHAUSTED = 8
+_CODE_UNAUTHENTICATED = 16
+
+
+@dataclass
+class StreamState:
+    """One open WebSocket stream, as the server sees it (for /healthz and tests)."""
+
+    peer: str
+    bytes_written: int = 0  # tile and control bytes handed to the socket
+    tiles_written: int = 0
+    sending: bool = False  # waiting on the socket: the viewer is slow or stopped reading
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    token: str | None = None
+    stream_options: StreamOptions = field(default_factory=StreamOptions)
+    first_message_timeout_s: float = FIRST_MESSAGE_TIMEOUT_S
+
+
+WORLDS = web.AppKey("worlds", Worlds)
+SETTINGS = web.AppKey("settings", HttpSettings)
+SOCKETS = web.AppKey("sockets", dict[web.WebSocketResponse, StreamState])
+
+
+def build_app(worlds: Worlds, token: str | None = None, stream_options: StreamOptions | None = None) -> web.Application:
+    """The whole HTTP/WebSocket service over ``worlds``; run it with an AppRunner or TestServer."""
+    app = web.Application(middlewares=[_errors_and_auth], client_max_size=MAX_PHOTO_BYTES + 1024 * 1024)
+    app[WORLDS] = worlds
+    app[SETTINGS] = HttpSettings(token=token, stream_options=stream_options or StreamOptions())
+    app[SOCKETS] = {}
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/v1/worlds", _list_worlds)
+    app.router.add_post("/v1/worlds", _create_world)
+    app.router.add_get("/v1/worlds/{world_id}", _get_world)
+    app.router.add_get("/v1/worlds/{world_id}/stream", _stream)
+    app.router.add_get(
+        "/v1/worlds/{world_id}/tiles/{lod:\\d+}/{ix:-?\\d+}/{iz:-?\\d+}.{fmt:" + _FORMAT_PATTERN + "}", _get_tile
+    )
+    app.router.add_get("/v1/worlds/{world_id}/assets/{name}", _get_asset)
+    app.router.add_get("/v1/blobs/{sha256}", _get_blob)
+    return app
+
+
+# -- errors and the token guard --------------------------------------------------------------
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "status": status, "message": message}}, status=status, headers=headers
+    )
+
+
+_HTTP_CODES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "RESOURCE_EXHAUSTED",
+}
+
+
+@web.middleware
+async def _errors_and_auth(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    token = request.app[SETTINGS].token
+    if token and request.path.startswith("/v1/"):
+        header = request.headers.get("authorization")
+        # A WebSocket without the header may send the token in its first message instead.
+        ws_without_header = header is None and request.path.endswith("/stream")
+        if not ws_without_header and not token_matches(header, token):
+            return _error(
+                401,
+                "UNAUTHENTICATED",
+                "missing or wrong 'authorization: Bearer <token>'",
+                {"WWW-Authenticate": 'Bearer realm="worldbridge"'},
+            )
+    try:
+        return await handler(request)
+    except NotFoundError as exc:
+        return _error(404, "NOT_FOUND", str(exc))
+    except (InvalidRequestError, ValueError) as exc:
+        return _error(400, "INVALID_ARGUMENT", str(exc))
+    except web.HTTPRedirection:
+        raise
+    except web.HTTPException as exc:
+        code = _HTTP_CODES.get(exc.status, "FAILED_PRECONDITION" if exc.status < 500 else "INTERNAL")
+        return _error(exc.status, code, exc.text or exc.reason, {k: v for k, v in exc.headers.items() if k == "Allow"})
+
+
+# -- worlds ----------------------------------------------------------------------------------
+
+
+def _world_json(row: WorldRow) -> dict:
+    return json_format.MessageToDict(
+        convert.world_to_proto(row),
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+
+
+async def _health(request: web.Request) -> web.Response:
+    worlds = request.app[WORLDS]
+    return web.json_response({"status": "SERVING", "streams": active_streams(worlds)})
+
+
+async def _list_worlds(request: web.Request) -> web.Response:
+    size = _int_param(request.query.get("page_size", "0"), "page_size") or DEFAULT_PAGE
+    if size > MAX_PAGE:
+        raise InvalidRequestError(f"page_size {size} exceeds {MAX_PAGE}")
+    offset = _int_param(request.query.get("page_token", "") or "0", "page_token")
+    rows = await request.app[WORLDS].list_worlds(size + 1, offset)
+    return web.json_response(
+        {
+            "worlds": [_world_json(r) for r in rows[:size]],
+            "next_page_token": str(offset + size) if len(rows) > size else "",
+        }
+    )
+
+
+async def _get_world(request: web.Request) -> web.Response:
+    return web.json_response(_world_json(await request.app[WORLDS].get_world(request.match_info["world_id"])))
+
+
+async def _create_world(request: web.Request) -> web.Response:
+    fields = dict(request.query)
+    if request.content_type.startswith("multipart/"):
+        photo = b""
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            name = getattr(part, "name", None)
+            if name == "photo":
+                photo = await part.read()  # type: ignore[union-attr]
+            elif name in ("name", "generator", "base_tile_m", "seed"):
+                fields[name] = await part.text()  # type: ignore[union-attr]
+    else:
+        photo = await request.read()
+    if not photo:
+        raise InvalidRequestError("no photo: send its bytes as the request body, or as multipart field 'photo'")
+    base = _float_param(fields.get("base_tile_m", "0"), "base_tile_m") or DEFAULT_BASE_TILE_M
+    seed = _int_param(fields.get("seed", "0"), "seed")
+    if seed >= 2**64:
+        raise InvalidRequestError(f"seed {seed} does not fit in 64 bits")
+    worlds = request.app[WORLDS]
+    row, created = await worlds.create_world(
+        photo, fields.get("name", ""), fields.get("generator", ""), GeneratorOptions(base_tile_m=base, seed=seed)
+    )
+    headers = {"Location": f"/v1/worlds/{row.id}"} if created else None
+    return web.json_response(
+        {"world": _world_json(row), "created": created}, status=201 if created else 200, headers=headers
+    )
+
+
+def _int_param(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidRequestError(f"{name} {text!r} is not an integer") from None
+    if value < 0:
+        raise InvalidRequestError(f"{name} {value} must be >= 0")
+    return value
+
+
+def _float_param(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidRequestError(f"{name} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidRequestError(f"{name} {text!r} is not finite")
+    return value
+
+
+# -- tiles, blobs and assets -------------------------------------------------------------------
+
+
+async def _get_tile(request: web.Request) -> web.StreamResponse:
+    info = request.match_info
+    fmt = info["fmt"]
+    check_format(fmt)
+    key = TileKey(int(info["lod"]), int(info["ix"]), int(info["iz"]))
+    row = await request.app[WORLDS].tile_row(info["world_id"], key, fmt)
+    # The key -> content mapping may change when a world is edited; the content URL never does.
+    raise web.HTTPFound(
+        f"/v1/blobs/{row.sha256}",
+        headers={"Cache-Control": "no-cache", "X-Tile-Sha256": row.sha256, "X-Splat-Count": str(row.splat_count)},
+    )
+
+
+async def _get_blob(request: web.Request) -> web.StreamResponse:
+    sha = request.match_info["sha256"]
+    if not _SHA256.match(sha):
+        raise NotFoundError(f"{sha!r} is not a sha256 hex digest")
+    data = await request.app[WORLDS].blob(sha)
+    return _immutable_bytes(request, data, sha, "application/octet-stream")
+
+
+async def _get_asset(request: web.Request) -> web.StreamResponse:
+    row, data = await request.app[WORLDS].asset(request.match_info["world_id"], request.match_info["name"])
+    # World ids are content-derived, so (world, asset name) always names the same bytes.
+    return _immutable_bytes(request, data, row.sha256, row.media_type)
+
+
+def _immutable_bytes(request: web.Request, data: bytes, sha: str, media_type: str) -> web.StreamResponse:
+    """Bytes named by their hash: strong ETag, conditional GET, one-range requests (RFC 9110)."""
+    etag = f'"{sha}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes"}
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and (if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]):
+        return web.Response(status=304, headers=headers)
+    size = len(data)
+    wanted = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    if wanted and (if_range is None or if_range.strip() == etag):
+        span = _parse_range(wanted, size)
+        if span == "unsatisfiable":
+            return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        if span is not None:
+            start, end = span
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            return web.Response(status=206, body=data[start : end + 1], content_type=media_type, headers=headers)
+    return web.Response(body=data, content_type=media_type, headers=headers)
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """One ``bytes=`` range -> (first, last) inclusive; None to ignore it (serve it all, as RFC
+    9110 allows for several ranges or a malformed header); "unsatisfiable" for a 416."""
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # a suffix: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, end
+
+
+# -- the stream --------------------------------------------------------------------------------
+
+
+async def _stream(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse(max_msg_size=ws_wire.MAX_CONTROL_MESSAGE_BYTES, heartbeat=30.0, compress=False)
+    if not ws.can_prepare(request).ok:
+        raise InvalidRequestError("this endpoint is a WebSocket: connect with an Upgrade request")
+    settings = request.app[SETTINGS]
+    authorised = settings.token is None or token_matches(request.headers.get("authorization"), settings.token)
+    await ws.prepare(request)
+    state = StreamState(peer=request.remote or "")
+    request.app[SOCKETS][ws] = state
+    try:
+        first = await _first_message(ws, settings, authorised)
+        if first is None:
+            return ws
+        world_id = request.match_info["world_id"]
+        if first.world_id and first.world_id != world_id:
+            await _refuse(
+                ws, 4400, _CODE_INVALID_ARGUMENT, f"this stream is for world {world_id}, not {first.world_id}"
+            )
+            return ws
+        first = replace(first, world_id=world_id)  # the path names the world; the message may too
+        events = run_stream(request.app[WORLDS], first, _later_messages(ws), settings.stream_options, state.peer)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                payload = ws_wire.tile_frame(event) if isinstance(event, TileSent) else ws_wire.event_json(event)
+                state.sending = True
+                if isinstance(payload, bytes):
+                    await ws.send_bytes(payload)
+                    state.tiles_written += 1
+                else:
+                    await ws.send_str(payload)
+                state.sending = False
+                state.bytes_written += len(payload)
+    except TooManyStreamsError as exc:
+        await _refuse(ws, 4429, _CODE_RESOURCE_EXHAUSTED, str(exc))
+    except NotFoundError as exc:
+        await _refuse(ws, 4404, _CODE_NOT_FOUND, str(exc))
+    except InvalidRequestError as exc:
+        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, str(exc))
+    except ConnectionError:
+        pass  # the viewer went away: run_stream has cleaned up already
+    finally:
+        request.app[SOCKETS].pop(ws, None)
+        if not ws.closed:
+            with contextlib.suppress(Exception):
+                await ws.close()
+    return ws
+
+
+async def _first_message(ws: web.WebSocketResponse, settings: HttpSettings, authorised: bool) -> ViewerMessage | None:
+    """The viewer's first update (carrying the token if the upgrade had none); None if refused."""
+    try:
+        msg = await asyncio.wait_for(ws.receive(), settings.first_message_timeout_s)
+    except TimeoutError:
+        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, f"no viewer update within {settings.first_message_timeout_s} s")
+        return None
+    if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+        return None
+    if msg.type != WSMsgType.TEXT:
+        if not authorised:
+            await _refuse(ws, 4401, _CODE_UNAUTHENTICATED, "the first message must be JSON carrying the token")
+            return None
+        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, "viewer updates are JSON text frames")
+        return None
+    control = ws_wire.parse_control(msg.data)
+    if not authorised and (control.token is None or not token_matches(f"Bearer {control.token}", settings.token or "")):
+        await _refuse(ws, 4401, _CODE_UNAUTHENTICATED, "missing or wrong token (header or first message)")
+        return None
+    return control.message
+
+
+async def _later_messages(ws: web.WebSocketResponse) -> AsyncIterator[ViewerMessage]:
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT:
+            yield ws_wire.parse_control(msg.data).message
+        elif msg.type == WSMsgType.BINARY:
+            yield ViewerMessage(invalid="viewer updates are JSON text frames; binary frames carry tiles only")
+        else:
+            return
+
+
+async def _refuse(ws: web.WebSocketResponse, close_code: int, rpc_code: int, message: str) -> None:
+    """Say why in an error message (close reasons are cut at 123 bytes), then close."""
+    with contextlib.suppress(Exception):
+        await ws.send_str(ws_wire.error_json(rpc_code, message))
+        await ws.close(code=close_code, message=message.encode()[:120])
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Graceful shutdown: every open stream is told the server is going away."""
+    sockets = list(app[SOCKETS])
+    await asyncio.gather(
+        *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for ws in sockets), return_exceptions=True
+    )

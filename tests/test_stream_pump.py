@@ -1,0 +1,110 @@
+"""The stream loop over the real core (in-process, generation held by the test where it matters):
+shared generation, cancellation of unwanted work, bounded errors, flood coalescing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, ViewerMessage, active_streams, run_stream
+from bridge.world.keys import TileKey
+from tests.conftest import run
+from tests.stream_support import Inbox, Viewer, make_worlds, pose, world_dir
+
+__all__ = ["world_dir"]  # the fixture, imported for pytest
+
+
+def test_two_viewers_wanting_the_same_tiles_cost_one_generation_each(world_dir: tuple[Path, str]) -> None:
+    data_dir, world_id = world_dir
+
+    async def scenario() -> None:
+        worlds, pool = make_worlds(data_dir)
+        pool.gate.clear()  # hold generation until both viewers have asked
+        a = Viewer(worlds, world_id, pose(radius=96))
+        b = Viewer(worlds, world_id, pose(radius=96))
+        await a.until(lambda: worlds.scheduler.stats().joined > 0)
+        pool.gate.set()
+        await asyncio.gather(a.settled(1), b.settled(1))
+        assert a.tiles == b.tiles and len(a.tiles) > 10
+        keys = pool.tiles_submitted()
+        assert len(keys) == len(set(keys)) == worlds.tiles_generated == len(a.tiles)
+        await asyncio.gather(a.close(), b.close())
+        assert active_streams(worlds) == 0 and worlds.scheduler.pending_jobs() == 0
+        pool.shutdown()
+
+    run(scenario(), 120)
+
+
+def test_generation_queued_for_a_place_the_viewer_left_is_cancelled(world_dir: tuple[Path, str]) -> None:
+    data_dir, world_id = world_dir
+
+    async def scenario() -> None:
+        worlds, pool = make_worlds(data_dir)
+        pool.gate.clear()
+        viewer = Viewer(worlds, world_id, pose(x=5000, radius=256))
+        await viewer.until(lambda: worlds.scheduler.stats().queued > 20)
+        queued = worlds.scheduler.stats().queued
+        running = worlds.scheduler.stats().running
+        assert running == 2
+        viewer.move(pose(x=-9000, radius=64), sequence=2)  # a teleport
+        await viewer.until(lambda: worlds.scheduler.stats().cancelled >= queued)
+        pool.gate.set()
+        await viewer.settled(2)
+        # Only the two tiles already in a worker were made for the old place; none after.
+        made_there = [k for k in pool.tiles_submitted() if k.center(32.0)[0] > 0]
+        assert len(made_there) == running
+        assert all(k.center(32.0)[0] < 0 for k in viewer.tiles)
+        await viewer.close()
+        pool.shutdown()
+
+    run(scenario(), 120)
+
+
+def test_the_most_urgent_tiles_come_first(world_dir: tuple[Path, str]) -> None:
+    data_dir, world_id = world_dir
+
+    async def scenario() -> None:
+        worlds, pool = make_worlds(data_dir)
+        viewer = Viewer(worlds, world_id, pose(x=-3000, z=2000, radius=256, velocity=(0.0, 0.0, -30.0)))
+        await viewer.settled(1)
+        order = [e.key for e in viewer.events if isinstance(e, TileSent)]
+        first = order[: len(order) // 4]
+        last = order[-len(order) // 4 :]
+
+        def distance(k: TileKey) -> float:
+            return k.distance_m(-3000, 2000, 32.0)
+
+        assert sum(map(distance, first)) / len(first) < sum(map(distance, last)) / len(last) / 2
+        # Ahead (-z) before behind: of the first quarter, most lie ahead.
+        ahead = sum(1 for k in first if k.center(32.0)[1] < 2000)
+        assert ahead > len(first) * 0.6
+        await viewer.close()
+        pool.shutdown()
+
+    run(scenario(), 120)
+
+
+def test_errors_are_bounded_for_a_viewer_that_floods_bad_messages(world_dir: tuple[Path, str]) -> None:
+    data_dir, world_id = world_dir
+
+    async def scenario() -> None:
+        worlds, pool = make_worlds(data_dir)
+        inbox = Inbox()
+        stream = run_stream(worlds, ViewerMessage(world_id=world_id, pose=pose(), sequence=1), aiter(inbox))
+        first = await anext(stream)
+        for i in range(500):  # a flood, while the viewer reads nothing
+            inbox.put(ViewerMessage(acks=[TileKey(0, 10_000 + i, 0)], pose=pose(x=i), sequence=2 + i))
+        inbox.put(ViewerMessage(invalid="not a message at all"))
+        inbox.close()
+        events = [first]
+        async for event in stream:
+            events.append(event)
+        errors = [e for e in events if isinstance(e, StreamErrorEvent)]
+        assert 30 <= len(errors) <= 33
+        assert "further errors were not reported" in errors[-1].message
+        progress = [e for e in events if isinstance(e, Progress)]
+        assert progress[-1].sequence == 501  # every update was applied; the poses coalesced
+        assert active_streams(worlds) == 0 and worlds.scheduler.stats().claims == 0
+        pool.shutdown()
+
+    run(scenario(), 120)
