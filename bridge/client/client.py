@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 
 import grpc
 
@@ -13,6 +12,7 @@ from bridge.api import convert
 from bridge.api._proto.worldbridge.v1 import types_pb2 as types
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded
 from bridge.world.keys import TileKey
 
 MAX_RECEIVE_BYTES = 8 * 1024 * 1024
@@ -22,35 +22,11 @@ class ClientError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
-class ReceivedTile:
-    key: TileKey
-    format: str
-    sha256: str
-    data: bytes
-    splat_count: int
-
-
-@dataclass(frozen=True)
-class ReceivedUnload:
-    key: TileKey
-
-
-@dataclass(frozen=True)
-class ReceivedProgress:
-    tiles_wanted: int
-    tiles_sent: int
-    tiles_pending: int
-    bytes_sent: int
-    sequence: int
-
-
-@dataclass(frozen=True)
-class ReceivedError:
-    code: int
-    message: str
-
-
+# What a viewer receives is, field for field, what the stream core sends: one set of types.
+ReceivedTile = TileSent
+ReceivedUnload = TileUnloaded
+ReceivedProgress = Progress
+ReceivedError = StreamErrorEvent
 Received = ReceivedTile | ReceivedUnload | ReceivedProgress | ReceivedError
 
 
