@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 
 from bridge.api import convert
-from bridge.api._proto.worldbridge.v1 import types_pb2 as types
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded
@@ -184,7 +183,3 @@ class WorldBridgeClient:
 
     def stream(self, world_id: str) -> TileStream:
         return TileStream(self.stub, world_id, self.metadata)
-
-
-def tile_format_enum(name: str) -> types.TileFormat:
-    return convert.FORMAT_ENUMS[name]

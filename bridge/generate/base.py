@@ -10,7 +10,7 @@ lets any machine regenerate any tile and get the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -75,8 +75,3 @@ class Generator(Protocol):
         ...
 
     def generate(self, world: PreparedWorld, key: TileKey) -> TileContent: ...
-
-
-def describe(world: PreparedWorld) -> dict[str, Any]:
-    """The backend identity recorded in provenance."""
-    return {"generator": world.generator, "generator_version": world.generator_version}
