@@ -274,6 +274,10 @@ async def run_stream(
     try:
         while True:
             wake.clear()
+            # One synchronous snapshot: the updates applied so far and the errors they raised.
+            # Progress below echoes this sequence, never a later one the reader applies while we
+            # are suspended, so a viewer never reads "update N served" before N's errors.
+            applied = session.sequence
             for error in errors.drain():
                 yield error
             plan = session.plan()
@@ -312,7 +316,7 @@ async def run_stream(
                 tiles_sent=sent_count,
                 tiles_pending=pending_count,
                 bytes_sent=session.bytes_sent,
-                sequence=session.sequence,
+                sequence=applied,
             )
             # "Nothing pending" is reported only from an iteration that sent nothing, so the unloads
             # that state implies (made by the plan at the top) always come before it: a viewer
