@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.bench import baseline_ms
 from bridge.benches.viewers import (
     TRANSPORTS,
     Clock,
     Held,
-    bench_server,
     open_stream,
     percentile_ms,
     rss_bytes,
+    run_on_fresh_server,
     send_pose,
     settle,
 )
@@ -55,15 +53,9 @@ class ServeBenchOptions:
 
 
 def bench_serve(options: ServeBenchOptions) -> dict:
-    base = baseline_ms()
-    with tempfile.TemporaryDirectory(prefix="worldbridge-bench-serve-") as data:
-        server = bench_server(Path(data), options.cores, options.workers)
-        try:
-            result = asyncio.run(_run(server, options))
-        finally:
-            server.stop()
-    result["baseline_ms"] = round(base, 2)
-    return result
+    return run_on_fresh_server(
+        "worldbridge-bench-serve-", options.cores, options.workers, lambda server: _run(server, options)
+    )
 
 
 def _trajectories(centre: tuple[float, float, float], options: ServeBenchOptions) -> list[list[PlayerPose]]:

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bridge.bench import baseline_ms
 from bridge.benches.frustum import Cell, covered, ground_frustum
-from bridge.benches.viewers import Clock, Held, bench_server, open_stream, send_pose, settle
-from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, ReceivedUnload, WorldBridgeClient
+from bridge.benches.viewers import Clock, Held, open_stream, run_on_fresh_server, send_pose, settle, take
+from bridge.client.client import WorldBridgeClient
 from bridge.client.players import straight_line
 from bridge.client.server_process import ServerProcess
 from bridge.world.keys import tiles_in_radius
@@ -52,15 +50,9 @@ class StreamBenchOptions:
 
 
 def bench_stream(options: StreamBenchOptions) -> dict:
-    base = baseline_ms()
-    with tempfile.TemporaryDirectory(prefix="worldbridge-bench-stream-") as data:
-        server = bench_server(Path(data), options.cores, options.workers)
-        try:
-            result = asyncio.run(_run(server, options))
-        finally:
-            server.stop()
-    result["baseline_ms"] = round(base, 2)
-    return result
+    return run_on_fresh_server(
+        "worldbridge-bench-stream-", options.cores, options.workers, lambda server: _run(server, options)
+    )
 
 
 async def _run(server: ServerProcess, options: StreamBenchOptions) -> dict:
@@ -109,14 +101,8 @@ async def _fast_player(
 
         async def read() -> None:
             async for event in stream.events():
-                if isinstance(event, ReceivedTile):
-                    held.add(event.key, len(event.data))
-                    await stream.ack([event.key])
-                elif isinstance(event, ReceivedUnload):
-                    held.keys.discard((event.key.lod, event.key.ix, event.key.iz))
-                elif isinstance(event, ReceivedError):
-                    held.errors.append(event.message)
-                elif isinstance(event, ReceivedProgress) and event.sequence >= 1 and event.tiles_pending == 0:
+                progress = await take(stream, held, event)
+                if progress is not None and progress.sequence >= 1 and progress.tiles_pending == 0:
                     loaded.set()
 
         reader = asyncio.create_task(read())

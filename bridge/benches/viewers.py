@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
+from bridge.bench import baseline_ms
 from bridge.client.client import (
     ReceivedError,
     ReceivedProgress,
@@ -73,19 +77,42 @@ class Held:
             self.lod0_bytes.append(size)
 
 
+async def take(stream: Stream, held: Held, event: object) -> ReceivedProgress | None:
+    """Apply one stream event to ``held`` (acking tiles); return it if it is a progress event."""
+    if isinstance(event, ReceivedTile):
+        held.add(event.key, len(event.data))
+        await stream.ack([event.key])
+    elif isinstance(event, ReceivedUnload):
+        held.keys.discard((event.key.lod, event.key.ix, event.key.iz))
+    elif isinstance(event, ReceivedError):
+        held.errors.append(event.message)
+    elif isinstance(event, ReceivedProgress):
+        return event
+    return None
+
+
 async def settle(stream: Stream, events: AsyncIterator[object], held: Held, sequence: int) -> None:
     """Read (acking every tile) until the update numbered ``sequence`` is fully served."""
     async for event in events:
-        if isinstance(event, ReceivedTile):
-            held.add(event.key, len(event.data))
-            await stream.ack([event.key])
-        elif isinstance(event, ReceivedUnload):
-            held.keys.discard((event.key.lod, event.key.ix, event.key.iz))
-        elif isinstance(event, ReceivedError):
-            held.errors.append(event.message)
-        elif isinstance(event, ReceivedProgress) and event.sequence >= sequence and event.tiles_pending == 0:
+        progress = await take(stream, held, event)
+        if progress is not None and progress.sequence >= sequence and progress.tiles_pending == 0:
             return
     raise RuntimeError("the stream ended before the update was served")
+
+
+def run_on_fresh_server(
+    prefix: str, cores: int, workers: int, scenario: Callable[[ServerProcess], Coroutine[Any, Any, dict]]
+) -> dict:
+    """Run ``scenario`` against a new server on a temporary data folder; add the machine baseline."""
+    base = baseline_ms()
+    with tempfile.TemporaryDirectory(prefix=prefix) as data:
+        server = bench_server(Path(data), cores, workers)
+        try:
+            result = asyncio.run(scenario(server))
+        finally:
+            server.stop()
+    result["baseline_ms"] = round(base, 2)
+    return result
 
 
 async def send_pose(
