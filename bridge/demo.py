@@ -26,11 +26,10 @@ from bridge.client.client import WorldBridgeClient
 from bridge.client.held import HeldTiles
 from bridge.client.players import PlayerPose, out_and_back
 from bridge.client.server_process import start_server
+from bridge.client.views import render_view, spawn_comparison
 from bridge.client.walker import Walker
 from bridge.render.camera import Camera
-from bridge.render.images import psnr, save_png, side_by_side
-from bridge.render.rasterize import render
-from bridge.render.sky import sky_background
+from bridge.render.images import save_png
 from bridge.world.keys import TileKey
 
 SAMPLE_PHOTO = "sample_town_square.jpg"
@@ -151,26 +150,14 @@ def _by_lod(received: dict[TileKey, int]) -> dict[str, int]:
 
 
 def _spawn_view(held: HeldTiles, spawn: Camera, sky: np.ndarray, out: Path) -> float:
-    rendered = render(held.cloud(), spawn, sky_background(sky, spawn)).image
     photo = np.asarray(Image.open(next(out.glob("photo.*"))).convert("RGB"))
-    reference = (
-        np.asarray(
-            Image.fromarray(photo).resize((spawn.intrinsics.width, spawn.intrinsics.height), Image.Resampling.BOX),
-            dtype=np.float32,
-        )
-        / 255.0
-    )
-    value = psnr(rendered, reference)
-    save_png(
-        side_by_side([reference, rendered], ["photo", f"spawn view, rendered ({value:.1f} dB)"]),
-        out / "spawn_compare.png",
-    )
+    value, picture = spawn_comparison(held.cloud(), spawn, sky, photo)
+    save_png(picture, out / "spawn_compare.png")
     return value
 
 
 def _walk_view(held: HeldTiles, spawn: Camera, pose: PlayerPose, sky: np.ndarray, out: Path, back: bool) -> str:
-    camera = Camera.looking(pose.position, pose.forward, spawn.intrinsics)
-    image = render(held.cloud(), camera, sky_background(sky, camera)).image
+    image = render_view(held.cloud(), Camera.looking(pose.position, pose.forward, spawn.intrinsics), sky)
     travelled = float(np.hypot(pose.position[0] - spawn.position[0], pose.position[2] - spawn.position[2]))
     name = f"walk_{'back' if back else 'out'}_{travelled:05.0f}m.png"
     save_png(image, out / name)

@@ -33,17 +33,17 @@ from tqdm import tqdm
 
 from bridge.client.cameras import spawn_camera
 from bridge.client.client import WorldBridgeClient
-from bridge.client.players import PlayerPose
+from bridge.client.players import PlayerPose, ground_heading
 from bridge.client.server_process import start_server
+from bridge.client.views import render_view, spawn_comparison
 from bridge.client.walker import Walker
 from bridge.formats import encode_tile
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.render.camera import Camera, Intrinsics
-from bridge.render.images import psnr, save_png, side_by_side
+from bridge.render.images import save_png, side_by_side
 from bridge.render.rasterize import render
-from bridge.render.sky import sky_background
 from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import decode_photo
 
@@ -93,7 +93,7 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
             vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
             viewport_height_px=spawn.intrinsics.height,
         )
-        heading = _heading(spawn)
+        heading = ground_heading(spawn.forward)
         poses = [
             PlayerPose(i * STEP_M, tuple(spawn.position + heading * d), tuple(spawn.forward), tuple(heading * 50.0))
             for i, d in enumerate(np.arange(0.0, distance_m + STEP_M / 2, STEP_M))
@@ -172,27 +172,14 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _heading(camera: Camera) -> np.ndarray:
-    f = camera.forward
-    flat = np.array([f[0], 0.0, f[2]])
-    return flat / np.linalg.norm(flat)
-
-
 def _spawn_views(cloud: SplatCloud, spawn: Camera, sky: np.ndarray, photo: bytes, out: Path) -> tuple[float, list[str]]:
-    pixels = decode_photo(photo)
-    k = spawn.intrinsics
-    reference = (
-        np.asarray(Image.fromarray(pixels).resize((k.width, k.height), Image.Resampling.BOX), dtype=np.float32) / 255.0
-    )
-    rendered = render(cloud, spawn, sky_background(sky, spawn)).image
-    value = psnr(rendered, reference)
-    save_png(side_by_side([reference, rendered], ["photo", f"spawn view ({value:.2f} dB)"]), out / "spawn.png")
+    value, picture = spawn_comparison(cloud, spawn, sky, decode_photo(photo))
+    save_png(picture, out / "spawn.png")
     names = ["spawn.png"]
-    heading = _heading(spawn)
+    heading = ground_heading(spawn.forward)
     side = np.cross(heading, [0.0, 1.0, 0.0])
     for name, offset in (("spawn_forward_5m.png", heading * 5.0), ("spawn_side_3m.png", side * 3.0)):
-        moved = spawn.moved(offset)
-        save_png(render(cloud, moved, sky_background(sky, moved)).image, out / name)
+        save_png(render_view(cloud, spawn.moved(offset), sky), out / name)
         names.append(name)
     return value, names
 
@@ -201,8 +188,7 @@ def _forward_view(cloud: SplatCloud, spawn: Camera, pose: PlayerPose, sky: np.nd
     k = spawn.intrinsics.scaled(
         WALK_VIEW_WIDTH, round(spawn.intrinsics.height * WALK_VIEW_WIDTH / spawn.intrinsics.width)
     )
-    camera = Camera.looking(pose.position, pose.forward, k)
-    return render(cloud, camera, sky_background(sky, camera)).image
+    return render_view(cloud, Camera.looking(pose.position, pose.forward, k), sky)
 
 
 def _appearance(image: np.ndarray) -> np.ndarray:

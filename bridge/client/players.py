@@ -16,7 +16,8 @@ class PlayerPose:
     velocity: tuple[float, float, float]  # metres per second
 
 
-def _heading(forward: tuple[float, float, float]) -> np.ndarray:
+def ground_heading(forward: tuple[float, float, float] | np.ndarray) -> np.ndarray:
+    """The unit horizontal part of a view direction (-Z when looking straight up or down)."""
     flat = np.array([forward[0], 0.0, forward[2]])
     norm = np.linalg.norm(flat)
     return flat / norm if norm > 1e-9 else np.array([0.0, 0.0, -1.0])
@@ -30,7 +31,7 @@ def out_and_back(
     step_s: float,
 ) -> list[PlayerPose]:
     """Walk ``distance_m`` along the horizontal part of ``forward``, then walk back facing home."""
-    heading = _heading(forward)
+    heading = ground_heading(forward)
     origin = np.asarray(start, dtype=np.float64)
     steps = max(1, math.ceil(distance_m / (speed_m_s * step_s)))
     poses = []
@@ -68,7 +69,7 @@ def _steps(duration_s: float, step_s: float) -> int:
 
 def straight_line(start: Vec3, forward: Vec3, speed_m_s: float, duration_s: float, step_s: float) -> list[PlayerPose]:
     """Walk along the horizontal part of ``forward`` at a steady speed, looking where it goes."""
-    heading = _heading(forward)
+    heading = ground_heading(forward)
     origin = np.asarray(start, dtype=np.float64)
     return [
         _pose(i * step_s, origin + heading * speed_m_s * i * step_s, heading, speed_m_s, forward[1])
@@ -107,7 +108,7 @@ def random_walk(
 ) -> list[PlayerPose]:
     """Straight legs of random length with random turns between them; the same seed, the same walk."""
     rng = np.random.default_rng(seed)
-    heading = _heading(forward)
+    heading = ground_heading(forward)
     position = np.asarray(start, dtype=np.float64)
     next_turn = rng.uniform(*turn_every_s)
     poses = []
@@ -125,7 +126,7 @@ def random_walk(
 
 def teleports(points: list[Vec3], forward: Vec3, dwell_s: float, step_s: float) -> list[PlayerPose]:
     """Stand still at each point for ``dwell_s``, then appear at the next (zero velocity)."""
-    heading = _heading(forward)
+    heading = ground_heading(forward)
     per_point = _steps(dwell_s, step_s)
     poses = []
     for j, point in enumerate(points):
@@ -139,7 +140,7 @@ def stop_and_go(
     start: Vec3, forward: Vec3, speed_m_s: float, duration_s: float, step_s: float, go_s: float, stop_s: float
 ) -> list[PlayerPose]:
     """Walk for ``go_s``, stand for ``stop_s``, again and again, along one line."""
-    heading = _heading(forward)
+    heading = ground_heading(forward)
     position = np.asarray(start, dtype=np.float64)
     period = go_s + stop_s
     poses = []

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +84,6 @@ def start_server(
     log.close()
     assert process.stdout is not None
     # The server's first stdout line is its ready line; readline blocks, so bound it with a timer.
-    import threading
-
     line: list[bytes] = []
     reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
     reader.start()

@@ -101,14 +101,18 @@ class Camera:
             v = k.fy * cam[:, 1] / z + k.cy
         return np.stack([u, v], axis=1), z
 
+    def rays_through(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """[..., 3] float64 unit world-frame directions through pixel coordinates (u, v)."""
+        k = self.intrinsics
+        u = np.asarray(u, dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)
+        # OpenCV camera-frame directions, then into the world.
+        d_cv = np.stack([(u - k.cx) / k.fx, (v - k.cy) / k.fy, np.ones_like(u)], axis=-1)
+        d = d_cv @ (self.rotation @ _GL_TO_CV).T
+        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
     def pixel_rays(self) -> np.ndarray:
         """[H, W, 3] float64 unit world-frame directions through every pixel centre."""
         k = self.intrinsics
-        u = np.arange(k.width) + 0.5
-        v = np.arange(k.height) + 0.5
-        uu, vv = np.meshgrid(u, v)
-        # OpenCV camera-frame directions, then into the world.
-        d_cv = np.stack([(uu - k.cx) / k.fx, (vv - k.cy) / k.fy, np.ones_like(uu)], axis=-1)
-        r_cv = self.rotation @ _GL_TO_CV
-        d = d_cv @ r_cv.T
-        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+        uu, vv = np.meshgrid(np.arange(k.width) + 0.5, np.arange(k.height) + 0.5)
+        return self.rays_through(uu, vv)

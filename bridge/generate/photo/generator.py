@@ -91,24 +91,24 @@ class PhotoGenerator:
     # -- generate ----------------------------------------------------------------------------
 
     def generate(self, world: PreparedWorld, key: TileKey) -> TileContent:
-        state = self._state(world)
-        photo_part = self._photo_splats(world, state, key)
+        fingerprint = _fingerprint(world)
+        state = self._state(world, fingerprint)
+        photo_part = self._photo_splats(fingerprint, state, key)
         ground = _continuation(state, key)
         # The terrain is the plane y = 0 for now: the heightfield is flat and shared by all tiles.
         heights = np.zeros((GRID + 1, GRID + 1), dtype=np.float32)
         return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground]), heights=heights)
 
-    def _state(self, world: PreparedWorld) -> _WorldState:
-        fingerprint = _fingerprint(world)
+    def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
         state = self._states.get(fingerprint)
         if state is None:
             state = _state_from_payload(world)
             self._states[fingerprint] = state
         return state
 
-    def _photo_splats(self, world: PreparedWorld, state: _WorldState, key: TileKey) -> SplatCloud:
+    def _photo_splats(self, fingerprint: str, state: _WorldState, key: TileKey) -> SplatCloud:
         """The lifted photo's splats inside ``key``, from a per-LOD lift bucketed by tile."""
-        cache_key = (_fingerprint(world), key.lod)
+        cache_key = (fingerprint, key.lod)
         cached = self._lifts.get(cache_key)
         if cached is None:
             cloud = lift(state.analysis, state.colours, 1 << key.lod, state.extension)

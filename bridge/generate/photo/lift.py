@@ -13,7 +13,6 @@ import numpy as np
 
 from bridge.formats.splats import SplatCloud
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis
-from bridge.render.camera import Camera
 
 FOOTPRINT_PX = 0.5  # splat standard deviation, in pixels of the photo at the spawn
 MAX_STRETCH = 24.0  # cap on how elongated a grazing ground splat may get
@@ -68,14 +67,6 @@ def _block_mean(values: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     return ((v * wt).sum(axis=(1, 3)) / np.maximum(wt.sum(axis=(1, 3)), 1e-9)).astype(np.float32)
 
 
-def _rays(camera: Camera, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Unit world rays through pixel coordinates (u, v) of ``camera``."""
-    k = camera.intrinsics
-    d_gl = np.stack([(u - k.cx) / k.fx, -(v - k.cy) / k.fy, -np.ones_like(u)], axis=-1)
-    d = d_gl @ camera.rotation.T
-    return d / np.linalg.norm(d, axis=-1, keepdims=True)
-
-
 def apron_pixels(width: int, height: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(u, v, stride) of the apron: pixel positions left, right of and below the frame, out to
     APRON_PX, in rings whose stride doubles with the distance from the frame (>= 2 strides away),
@@ -118,7 +109,7 @@ def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int, extension: np.nda
     au, av, stride = apron_pixels(w, h, k)
     ui = np.clip(au.astype(np.int64), 0, w - 1)
     vi = np.clip(av.astype(np.int64), 0, h - 1)
-    rays = _rays(camera, au, av)
+    rays = camera.rays_through(au, av)
     down = -rays[:, 1]
     with np.errstate(divide="ignore"):
         reach = np.where(down > 1e-6, camera.position[1] / down * np.hypot(rays[:, 0], rays[:, 2]), np.inf)
@@ -135,7 +126,7 @@ def _splats_at(
 ) -> SplatCloud:
     """Splats through pixel positions (u, v), each covering ``stride`` pixels of the spawn view."""
     camera = analysis.camera
-    rays = _rays(camera, u, v)
+    rays = camera.rays_through(u, v)
     height = camera.position[1]
     horizontal = np.hypot(rays[:, 0], rays[:, 2])
     down = np.maximum(-rays[:, 1], 1e-6)

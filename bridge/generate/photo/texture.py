@@ -51,7 +51,7 @@ def rectify_ground(analysis: PhotoAnalysis) -> tuple[np.ndarray, float]:
     height, width = kind.shape
     n = EXEMPLAR_TEXELS
     frac = (np.arange(n) + 0.5) / n
-    bottom_ray = camera.pixel_rays()[-1, width // 2]
+    bottom_ray = camera.rays_through(np.array(width // 2 + 0.5), np.array(height - 0.5))
     if bottom_ray[1] < -1e-3:
         near = camera.position[1] / -bottom_ray[1] * math.hypot(bottom_ray[0], bottom_ray[2]) * 1.02
         side = 2.0 * near * (width / 2 / camera.intrinsics.fx) * _EXEMPLAR_WIDTH_FRACTION
