@@ -29,6 +29,12 @@ GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have
 SPLAT_OVERLAP = 1.0  # continuation splat std dev as a fraction of the grid spacing: >= 99 % opaque everywhere
 JITTER = 0.3  # of the grid spacing: breaks the grid pattern, never leaves gaps
 HANDOVER_M = 16.0  # distance beyond the photo's view over which its colours fade into synthesis
+# Under the lifted photo the continuation still lays its ground (the underlay): the photo's
+# pixel-sized ground splats cover every pixel seen from the spawn but leave pinholes seen from
+# above, which the underlay closes. It lies deep enough that, seen from the spawn's height, each
+# underlay splat sorts behind every lifted splat it overlaps on screen (see _underlay_depth).
+UNDERLAY_REACH_SIGMAS = 3.0  # a splat's visible extent, in standard deviations
+UNDERLAY_SAFETY = 1.5
 LIFT_RADIUS_TILES = 3  # the photo is lifted out to this many LOD-0 tiles from the spawn (inside LOD-0 range)
 
 
@@ -170,7 +176,7 @@ def _ground_extension(analysis: PhotoAnalysis) -> np.ndarray:
 
 
 def _continuation(state: _WorldState, key: TileKey) -> SplatCloud:
-    """Ground splats on a jittered world-anchored grid, except where the lifted photo already is."""
+    """Ground splats on a jittered world-anchored grid; under the lifted photo they are an underlay."""
     edge = key.edge_m(state.base_tile_m)
     spacing = edge / GRID
     cols = np.arange(GRID)
@@ -182,18 +188,32 @@ def _continuation(state: _WorldState, key: TileKey) -> SplatCloud:
     z = (gj + 0.5 + jz) * spacing
 
     covered, handover = _photo_coverage(state, x, z)
-    keep = ~covered
-    x, z, handover = x[keep], z[keep], handover[keep]
     colours = synthesize(state.exemplar, x, z, spacing, state.seed)
     if handover.size:
         photo_weight = handover[:, 3:4]
         colours = colours * (1.0 - photo_weight) + handover[:, :3] * photo_weight
     n = x.size
     radius = spacing * SPLAT_OVERLAP
-    positions = np.stack([x, np.zeros(n), z], axis=1)
+    y = np.where(covered, -_underlay_depth(state.analysis.camera, radius), 0.0)
+    positions = np.stack([x, y, z], axis=1)
     scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
     rotations = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (n, 1))
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(n), colours)
+
+
+def _underlay_depth(camera: Camera, sigma_m: float) -> float:
+    """How far below the ground the underlay lies, in metres.
+
+    Renderers sort splats by their centre's depth. A lifted splat at ground distance r hides the
+    underlay at r * (h + d) / h, farther than itself, so the underlay sorts behind the splats it
+    should be behind as long as its own extent (reach = 3 sigma) stays within that margin:
+    d > reach * h / r. The nearest ground a viewer at the spawn's height sees is the bottom row's.
+    """
+    bottom = camera.rays_through(np.array([camera.intrinsics.cx]), np.array([camera.intrinsics.height - 0.5]))[0]
+    height = float(camera.position[1])
+    down = max(-float(bottom[1]), 1e-3)
+    nearest = max(height / down * math.hypot(float(bottom[0]), float(bottom[2])), 1.0)
+    return UNDERLAY_SAFETY * UNDERLAY_REACH_SIGMAS * sigma_m * height / nearest
 
 
 def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
