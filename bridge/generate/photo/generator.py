@@ -20,6 +20,7 @@ from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift, solve_colours
+from bridge.generate.photo.props import Cutout, PropLayer, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
 from bridge.render.camera import Camera, Intrinsics
@@ -46,6 +47,7 @@ class _WorldState:
     colours: np.ndarray  # [h, w, 3] solved splat colours of the lifted photo
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
     exemplar: Exemplar
+    props: list[Cutout]  # upright objects cut out of the photo, stood up across the continuation
     seed: int
     base_tile_m: float
 
@@ -57,6 +59,7 @@ class PhotoGenerator:
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
         self._lifts: dict[tuple[str, int], tuple[SplatCloud, np.ndarray, np.ndarray]] = {}
+        self._prop_layers: dict[tuple[str, int], list[PropLayer]] = {}
 
     # -- prepare -----------------------------------------------------------------------------
 
@@ -101,9 +104,21 @@ class PhotoGenerator:
         state = self._state(world, fingerprint)
         photo_part = self._photo_splats(fingerprint, state, key)
         ground = _continuation(state, key)
+        props = self._props(fingerprint, state, key)
         # The terrain is the plane y = 0 for now: the heightfield is flat and shared by all tiles.
         heights = np.zeros((GRID + 1, GRID + 1), dtype=np.float32)
-        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground]), heights=heights)
+        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, props]), heights=heights)
+
+    def _props(self, fingerprint: str, state: _WorldState, key: TileKey) -> SplatCloud:
+        """The props whose foot stands in ``key``, built at the tile's LOD."""
+        if not state.props:
+            return SplatCloud.empty()
+        layers = self._prop_layers.get((fingerprint, key.lod))
+        if layers is None:
+            layers = [prop_layer(cutout, key.lod) for cutout in state.props]
+            self._prop_layers[(fingerprint, key.lod)] = layers
+        placed = placements(key.bounds(state.base_tile_m), state.props, state.seed, state.analysis)
+        return prop_splats(placed, layers)
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
         state = self._states.get(fingerprint)
@@ -160,6 +175,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         colours=p["colours"],
         extension=p["extension"],
         exemplar=build_exemplar(p["exemplar"], texel_m),
+        props=cut_props(analysis),
         seed=world.options.seed,
         base_tile_m=world.options.base_tile_m,
     )

@@ -1,0 +1,207 @@
+"""Upright objects cut out of the photo and stood up across the continuation.
+
+The band between the photo's skyline and its horizon holds what stands up in the scene:
+buildings, trees, ridges. We cut it into pieces at the skyline's valleys; a piece with sky above
+most of it is a prop. Props stand on a world-anchored grid of cells, at most one per cell, chosen
+and posed by hashing the cell, so every tile finds the same props wherever it is made. A prop is
+two crossed vertical planes of splats (it never vanishes edge-on), built coarser at coarser LODs
+from the same cut-out, and belongs to the one tile its foot stands in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from bridge.formats.splats import SplatCloud
+from bridge.generate.hashing import hash_to_unit
+from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis
+
+CELL_M = 48.0  # one prop at most per cell of this edge
+PRESENCE = 0.3  # probability that a cell holds a prop
+PIECE_WIDTH_PX = (24, 96)  # a piece of the skyline band is cut between these widths (working pixels)
+MIN_HEIGHT_PX = 10  # pieces lower than this are ground, not objects
+MAX_ASPECT = 4.0  # pieces taller than this many widths are slivers of something larger, not objects
+TEXEL_PX = 2  # a LOD-0 prop splat covers TEXEL_PX x TEXEL_PX pixels of its cut-out
+SPLAT_OVERLAP = 0.7  # splat std dev as a fraction of its spacing
+THICKNESS = 0.1
+EDGE_TAPER = 0.2  # a piece's left and right fifths fade out, so cuts never show as straight edges
+SCALE_RANGE = (1.0, 1.8)  # the backdrop stands nearer than most of what it shows: props grow
+MIN_SPLATS = 3  # at LODs where a prop would be fewer splats than this, it is left out
+SPAWN_CLEAR_M = 1024.0  # no prop stands in the spawn's view cone this close: the first view is the photo
+SPAWN_CLEAR_MARGIN_DEG = 5.0
+
+
+@dataclass(frozen=True)
+class Cutout:
+    colours: np.ndarray  # [h, w, 3] float32, the photo's own colours
+    alpha: np.ndarray  # [h, w] float32, 0 outside the object
+    metres_per_px: float  # its size where the photo shows it (on the backdrop)
+
+    @property
+    def half_width_m(self) -> float:
+        return self.colours.shape[1] * self.metres_per_px / 2
+
+
+@dataclass(frozen=True)
+class PropLayer:
+    """A prop's splats at one LOD, in its own frame: x across, y up from its foot, centred."""
+
+    across: np.ndarray  # [n] metres
+    up: np.ndarray  # [n] metres
+    colours: np.ndarray  # [n, 3]
+    opacity: np.ndarray  # [n]
+    sigma_m: float
+
+
+def cut_props(analysis: PhotoAnalysis) -> list[Cutout]:
+    """The photo's skyline band cut into props (none when the photo shows no sky to cut against)."""
+    h = analysis.kind.shape[0]
+    not_sky = analysis.kind != KIND_SKY
+    # The band's foot: the horizon, a little below it (objects stand on ground short of it).
+    foot = int(min(h, max(1, round(analysis.horizon_v + 0.02 * h))))
+    top = np.argmax(not_sky, axis=0)  # first non-sky row per column
+    top = np.where(not_sky.any(axis=0), top, h)
+    sky_above = analysis.sky[0]  # the column reaches the top as sky: something stands against it
+    depth_px = np.clip(foot - top, 0, None)
+    if not sky_above.any() or depth_px.max() < MIN_HEIGHT_PX:
+        return []
+    metres_per_px = analysis.lift_radius_m / analysis.camera.intrinsics.fx
+    cutouts = []
+    for left, right in _pieces(top, sky_above):
+        columns = slice(left, right)
+        row0 = int(top[columns].min())
+        if np.median(depth_px[columns]) < MIN_HEIGHT_PX or foot - row0 > MAX_ASPECT * (right - left):
+            continue
+        alpha = not_sky[row0:foot, columns].astype(np.float32)
+        alpha = ndimage.binary_erosion(alpha > 0, iterations=1, border_value=1).astype(np.float32)
+        width = right - left
+        x = (np.arange(width) + 0.5) / width
+        taper = np.clip(np.minimum(x, 1 - x) / EDGE_TAPER, 0, 1)
+        alpha *= (taper * taper * (3 - 2 * taper))[None, :]
+        colours = analysis.image[row0:foot, columns].astype(np.float32)
+        cutouts.append(Cutout(colours=colours, alpha=alpha, metres_per_px=metres_per_px))
+    return cutouts
+
+
+def _pieces(top: np.ndarray, sky_above: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges over runs of columns with sky above them (an object the frame cuts off at the
+    top is not whole); each piece ends at the lowest skyline (a valley) within the allowed widths."""
+    lo, hi = PIECE_WIDTH_PX
+    labels, _ = ndimage.label(sky_above)
+    pieces = []
+    for run in ndimage.find_objects(labels):
+        left, end = run[0].start, run[0].stop
+        while end - left >= lo:
+            window = top[left + lo : min(end, left + hi + 1)]
+            right = min(end, left + lo + int(np.argmax(window)))
+            if end - right < lo:  # no room for another piece: this one takes the rest
+                right = end if end - left <= hi else right
+            pieces.append((left, right))
+            left = right
+    return pieces
+
+
+def prop_layer(cutout: Cutout, lod: int) -> PropLayer:
+    """The cut-out as splats at ``lod``: TEXEL_PX * 2^lod pixels per splat, opacity-weighted colours."""
+    k = TEXEL_PX << lod
+    h, w = cutout.alpha.shape
+    rows, cols = -(-h // k), -(-w // k)
+    pad = ((rows * k - h, 0), (0, cols * k - w))  # pad at the top: the foot row stays whole
+    alpha = np.pad(cutout.alpha, pad).reshape(rows, k, cols, k)
+    colours = np.pad(cutout.colours, (*pad, (0, 0))).reshape(rows, k, cols, k, 3)
+    weight = alpha.sum(axis=(1, 3))
+    mean_alpha = weight / (k * k)
+    mean_colour = (colours * alpha[..., None]).sum(axis=(1, 3)) / np.maximum(weight, 1e-6)[..., None]
+    keep = mean_alpha > 0.05
+    r, c = np.nonzero(keep)
+    spacing = k * cutout.metres_per_px
+    return PropLayer(
+        across=((c + 0.5) * k - w / 2) * cutout.metres_per_px,
+        up=(rows - r - 0.5) * spacing,
+        colours=mean_colour[keep],
+        opacity=np.clip(mean_alpha[keep], 0, 0.99),
+        sigma_m=spacing * SPLAT_OVERLAP,
+    )
+
+
+@dataclass(frozen=True)
+class Placement:
+    x: np.ndarray
+    z: np.ndarray
+    which: np.ndarray  # index into the cut-outs
+    yaw: np.ndarray  # radians
+    scale: np.ndarray
+    mirror: np.ndarray  # bool
+
+
+def placements(
+    bounds: tuple[float, float, float, float],
+    cutouts: list[Cutout],
+    seed: int,
+    keep_clear: PhotoAnalysis,
+) -> Placement:
+    """The props whose foot stands inside ``bounds`` (x0, z0, x1, z1), away from the lifted photo."""
+    x0, z0, x1, z1 = bounds
+    ci = np.arange(math.floor(x0 / CELL_M), math.ceil(x1 / CELL_M))
+    cj = np.arange(math.floor(z0 / CELL_M), math.ceil(z1 / CELL_M))
+    gi, gj = (a.ravel() for a in np.meshgrid(ci, cj, indexing="ij"))
+    present = hash_to_unit(gi, gj, seed, 11) < PRESENCE
+    gi, gj = gi[present], gj[present]
+    x = (gi + 0.15 + 0.7 * hash_to_unit(gi, gj, seed, 12)) * CELL_M
+    z = (gj + 0.15 + 0.7 * hash_to_unit(gi, gj, seed, 13)) * CELL_M
+    which = np.minimum((hash_to_unit(gi, gj, seed, 14) * len(cutouts)).astype(np.int64), len(cutouts) - 1)
+    scale = SCALE_RANGE[0] + (SCALE_RANGE[1] - SCALE_RANGE[0]) * hash_to_unit(gi, gj, seed, 15)
+    half_width = np.array([c.half_width_m for c in cutouts])[which] * scale
+    inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1) & _clear_of_photo(x, z, half_width, keep_clear)
+    return Placement(
+        x=x[inside],
+        z=z[inside],
+        which=which[inside],
+        yaw=(hash_to_unit(gi, gj, seed, 16) * math.pi)[inside],
+        scale=scale[inside],
+        mirror=(hash_to_unit(gi, gj, seed, 17) < 0.5)[inside],
+    )
+
+
+def _clear_of_photo(x: np.ndarray, z: np.ndarray, half_width: np.ndarray, analysis: PhotoAnalysis) -> np.ndarray:
+    """Feet clear of the lifted photo's ground and, out to SPAWN_CLEAR_M, of the spawn's view cone
+    (a prop there would stand in the photo's sky)."""
+    camera = analysis.camera
+    dx, dz = x - camera.position[0], z - camera.position[2]
+    distance = np.hypot(dx, dz)
+    forward = camera.forward
+    heading = math.atan2(forward[0], -forward[2])
+    bearing = np.arctan2(dx, -dz) - heading
+    bearing = np.abs((bearing + math.pi) % (2 * math.pi) - math.pi)
+    k = camera.intrinsics
+    half_fov = math.atan(k.width / 2 / k.fx) + math.radians(SPAWN_CLEAR_MARGIN_DEG)
+    angular_half_width = np.arctan(half_width / np.maximum(distance, 1e-6))
+    in_cone = (bearing <= half_fov + angular_half_width) & (distance < SPAWN_CLEAR_M)
+    beyond_lift = distance - half_width > analysis.lift_radius_m * 1.2
+    return beyond_lift & ~in_cone
+
+
+def prop_splats(placed: Placement, layers: list[PropLayer], ground_y: float = 0.0) -> SplatCloud:
+    """Each placed prop as two crossed vertical planes of its layer's splats."""
+    clouds = []
+    for i in range(placed.x.size):
+        layer = layers[int(placed.which[i])]
+        n = layer.across.size
+        if n < MIN_SPLATS:
+            continue
+        scale = float(placed.scale[i])
+        across = layer.across * scale * (-1.0 if placed.mirror[i] else 1.0)
+        for yaw in (float(placed.yaw[i]), float(placed.yaw[i]) + math.pi / 2):
+            # The plane's local x runs along (cos yaw, 0, -sin yaw); its normal is (sin yaw, 0, cos yaw).
+            x = placed.x[i] + across * math.cos(yaw)
+            z = placed.z[i] - across * math.sin(yaw)
+            positions = np.stack([x, ground_y + layer.up * scale, z], axis=1)
+            sigma = layer.sigma_m * scale
+            scales = np.tile([sigma, sigma, sigma * THICKNESS], (n, 1))
+            rotations = np.tile([math.cos(yaw / 2), 0.0, math.sin(yaw / 2), 0.0], (n, 1))
+            clouds.append(SplatCloud.from_arrays(positions, scales, rotations, layer.opacity, layer.colours))
+    return SplatCloud.concat(clouds)

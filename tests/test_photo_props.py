@@ -1,0 +1,94 @@
+"""Props: upright objects cut out of the photo and stood up across the continuation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bridge.generate.photo.analysis import PhotoAnalysis, analyse
+from bridge.generate.photo.props import (
+    MIN_HEIGHT_PX,
+    SPAWN_CLEAR_M,
+    cut_props,
+    placements,
+    prop_layer,
+    prop_splats,
+)
+from bridge.world.keys import TileKey
+from bridge.world.photos import decode_photo
+from tests.conftest import photo_path
+
+LIFT_RADIUS_M = 96.0
+BASE_TILE_M = 32.0
+
+
+def _analysis(name: str) -> PhotoAnalysis:
+    return analyse(decode_photo(photo_path(name).read_bytes()), LIFT_RADIUS_M)
+
+
+@pytest.fixture(scope="module")
+def town() -> PhotoAnalysis:
+    return _analysis("lyra2_06")
+
+
+def test_a_skyline_gives_whole_objects_with_soft_sides(town: PhotoAnalysis) -> None:
+    cutouts = cut_props(town)
+    assert cutouts
+    for cutout in cutouts:
+        h, w = cutout.alpha.shape
+        assert h >= MIN_HEIGHT_PX and cutout.colours.shape == (h, w, 3)
+        assert cutout.alpha.min() >= 0.0 and cutout.alpha.max() <= 1.0
+        # The cut through neighbouring objects fades out; the object's middle is solid.
+        assert cutout.alpha[:, 0].max() < 0.2 and cutout.alpha[:, w // 2].max() == 1.0
+
+
+def test_a_photo_without_sky_gives_no_props() -> None:
+    analysis = _analysis("lyra2_08")
+    assert not analysis.sky.any()
+    assert cut_props(analysis) == []
+
+
+def test_each_prop_stands_in_exactly_one_tile_at_every_lod(town: PhotoAnalysis) -> None:
+    cutouts = cut_props(town)
+    parent = TileKey(2, 5, -9)
+    whole = placements(parent.bounds(BASE_TILE_M), cutouts, 7, town)
+    assert whole.x.size > 0
+    feet = []
+    for child in parent.children():
+        for grandchild in child.children():
+            part = placements(grandchild.bounds(BASE_TILE_M), cutouts, 7, town)
+            feet += list(zip(part.x.tolist(), part.z.tolist(), strict=True))
+    assert sorted(feet) == sorted(zip(whole.x.tolist(), whole.z.tolist(), strict=True))
+
+
+def test_props_keep_clear_of_the_lifted_photo_and_the_first_view(town: PhotoAnalysis) -> None:
+    cutouts = cut_props(town)
+    placed = placements((-1500.0, -1500.0, 1500.0, 1500.0), cutouts, 0, town)
+    assert placed.x.size > 100
+    camera = town.camera
+    distance = np.hypot(placed.x - camera.position[0], placed.z - camera.position[2])
+    assert distance.min() > LIFT_RADIUS_M
+    forward = camera.forward
+    bearing = np.degrees(np.abs(np.arctan2(placed.x, -placed.z) - math.atan2(forward[0], -forward[2])))
+    half_fov = math.degrees(math.atan(camera.intrinsics.width / 2 / camera.intrinsics.fx))
+    in_view = (np.minimum(bearing, 360 - bearing) < half_fov) & (distance < SPAWN_CLEAR_M)
+    assert not in_view.any()
+    # Beyond the cleared distance, straight ahead, the world has props again.
+    ahead = placements((-600.0, -SPAWN_CLEAR_M - 1200.0, 600.0, -SPAWN_CLEAR_M), cutouts, 0, town)
+    assert ahead.x.size > 0
+
+
+def test_props_stand_upright_on_the_ground_and_coarsen_with_lod(town: PhotoAnalysis) -> None:
+    cutouts = cut_props(town)
+    region = (-1500.0, -3000.0, 1500.0, -1500.0)
+    placed = placements(region, cutouts, 3, town)
+    fine = prop_splats(placed, [prop_layer(c, 0) for c in cutouts])
+    coarse = prop_splats(placed, [prop_layer(c, 2) for c in cutouts])
+    assert len(fine) > 8 * len(coarse) > 0
+    assert fine.positions[:, 1].min() > 0.0  # on the ground, never in it
+    assert np.ptp(fine.positions[:, 1]) > 5.0  # and metres tall
+    # Same placements, same splats: the fields are a pure function of the world.
+    again = prop_splats(placements(region, cutouts, 3, town), [prop_layer(c, 0) for c in cutouts])
+    assert np.array_equal(fine.positions, again.positions) and np.array_equal(fine.colors, again.colors)
