@@ -84,11 +84,12 @@ def test_props_stand_upright_on_the_ground_and_coarsen_with_lod(town: PhotoAnaly
     cutouts = cut_props(town)
     region = (-1500.0, -3000.0, 1500.0, -1500.0)
     placed = placements(region, cutouts, 3, town)
-    fine = prop_splats(placed, [prop_layer(c, 0) for c in cutouts])
-    coarse = prop_splats(placed, [prop_layer(c, 2) for c in cutouts])
+    ground = np.linspace(-3.0, 3.0, placed.x.size)
+    fine = prop_splats(placed, [prop_layer(c, 0) for c in cutouts], ground)
+    coarse = prop_splats(placed, [prop_layer(c, 2) for c in cutouts], ground)
     assert len(fine) > 8 * len(coarse) > 0
-    assert fine.positions[:, 1].min() > 0.0  # on the ground, never in it
+    assert fine.positions[:, 1].min() > -3.0  # on the ground, never in it
     assert np.ptp(fine.positions[:, 1]) > 5.0  # and metres tall
     # Same placements, same splats: the fields are a pure function of the world.
-    again = prop_splats(placements(region, cutouts, 3, town), [prop_layer(c, 0) for c in cutouts])
+    again = prop_splats(placements(region, cutouts, 3, town), [prop_layer(c, 0) for c in cutouts], ground)
     assert np.array_equal(fine.positions, again.positions) and np.array_equal(fine.colors, again.colors)

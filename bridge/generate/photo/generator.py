@@ -22,6 +22,7 @@ from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift, solve_colours
 from bridge.generate.photo.props import Cutout, PropLayer, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.sky import build_sky
+from bridge.generate.photo.terrain import Terrain, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
 from bridge.render.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
@@ -48,6 +49,7 @@ class _WorldState:
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
     exemplar: Exemplar
     props: list[Cutout]  # upright objects cut out of the photo, stood up across the continuation
+    terrain: Terrain
     seed: int
     base_tile_m: float
 
@@ -103,10 +105,14 @@ class PhotoGenerator:
         fingerprint = _fingerprint(world)
         state = self._state(world, fingerprint)
         photo_part = self._photo_splats(fingerprint, state, key)
-        ground = _continuation(state, key)
+        # The surface of this tile: the terrain sampled at the grid's corners (the mesh's height
+        # field); the ground splats lie on it, so splats and mesh agree and borders are shared.
+        x0, z0, _, _ = key.bounds(state.base_tile_m)
+        steps = np.arange(GRID + 1) * key.edge_m(state.base_tile_m) / GRID
+        gz, gx = np.meshgrid(z0 + steps, x0 + steps, indexing="ij")  # row r at z0 + r * step
+        heights = state.terrain.height(gx, gz).astype(np.float32)
+        ground = _continuation(state, key, heights)
         props = self._props(fingerprint, state, key)
-        # The terrain is the plane y = 0 for now: the heightfield is flat and shared by all tiles.
-        heights = np.zeros((GRID + 1, GRID + 1), dtype=np.float32)
         return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, props]), heights=heights)
 
     def _props(self, fingerprint: str, state: _WorldState, key: TileKey) -> SplatCloud:
@@ -118,7 +124,7 @@ class PhotoGenerator:
             layers = [prop_layer(cutout, key.lod) for cutout in state.props]
             self._prop_layers[(fingerprint, key.lod)] = layers
         placed = placements(key.bounds(state.base_tile_m), state.props, state.seed, state.analysis)
-        return prop_splats(placed, layers)
+        return prop_splats(placed, layers, state.terrain.height(placed.x, placed.z))
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
         state = self._states.get(fingerprint)
@@ -176,6 +182,12 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         extension=p["extension"],
         exemplar=build_exemplar(p["exemplar"], texel_m),
         props=cut_props(analysis),
+        terrain=Terrain(
+            world.options.seed,
+            analysis.camera_height_m,
+            (float(camera.position[0]), float(camera.position[2])),
+            lift_radius + HANDOVER_M,
+        ),
         seed=world.options.seed,
         base_tile_m=world.options.base_tile_m,
     )
@@ -191,7 +203,7 @@ def _ground_extension(analysis: PhotoAnalysis) -> np.ndarray:
     return np.where(weight > 1e-3, blurred / np.maximum(weight, 1e-3), fallback).astype(np.float32)
 
 
-def _continuation(state: _WorldState, key: TileKey) -> SplatCloud:
+def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> SplatCloud:
     """Ground splats on a jittered world-anchored grid; under the lifted photo they are an underlay."""
     edge = key.edge_m(state.base_tile_m)
     spacing = edge / GRID
@@ -210,11 +222,30 @@ def _continuation(state: _WorldState, key: TileKey) -> SplatCloud:
         colours = colours * (1.0 - photo_weight) + handover[:, :3] * photo_weight
     n = x.size
     radius = spacing * SPLAT_OVERLAP
-    y = np.where(covered, -_underlay_depth(state.analysis.camera, radius), 0.0)
+    x0, z0, _, _ = key.bounds(state.base_tile_m)
+    surface, normals = _on_height_field(heights, (x - x0) / spacing, (z - z0) / spacing, spacing)
+    y = np.where(covered, -_underlay_depth(state.analysis.camera, radius), surface)
     positions = np.stack([x, y, z], axis=1)
     scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
-    rotations = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (n, 1))
+    rotations = tilt_to(normals)
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(n), colours)
+
+
+def _on_height_field(
+    heights: np.ndarray, u: np.ndarray, v: np.ndarray, spacing: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(height, unit normal) of the bilinear surface through ``heights`` at grid coordinates (u, v)."""
+    cells = heights.shape[0] - 1
+    i = np.clip(np.floor(u).astype(np.int64), 0, cells - 1)
+    j = np.clip(np.floor(v).astype(np.int64), 0, cells - 1)
+    fu, fv = u - i, v - j
+    h00, h01 = heights[j, i].astype(np.float64), heights[j, i + 1].astype(np.float64)
+    h10, h11 = heights[j + 1, i].astype(np.float64), heights[j + 1, i + 1].astype(np.float64)
+    height = (h00 * (1 - fu) + h01 * fu) * (1 - fv) + (h10 * (1 - fu) + h11 * fu) * fv
+    dh_dx = ((h01 - h00) * (1 - fv) + (h11 - h10) * fv) / spacing
+    dh_dz = ((h10 - h00) * (1 - fu) + (h11 - h01) * fu) / spacing
+    normals = np.stack([-dh_dx, np.ones_like(dh_dx), -dh_dz], axis=1)
+    return height, normals / np.linalg.norm(normals, axis=1, keepdims=True)
 
 
 def _underlay_depth(camera: Camera, sigma_m: float) -> float:

@@ -185,8 +185,8 @@ def _clear_of_photo(x: np.ndarray, z: np.ndarray, half_width: np.ndarray, analys
     return beyond_lift & ~in_cone
 
 
-def prop_splats(placed: Placement, layers: list[PropLayer], ground_y: float = 0.0) -> SplatCloud:
-    """Each placed prop as two crossed vertical planes of its layer's splats."""
+def prop_splats(placed: Placement, layers: list[PropLayer], ground_y: np.ndarray) -> SplatCloud:
+    """Each placed prop as two crossed vertical planes of its layer's splats, its foot at ``ground_y``."""
     clouds = []
     for i in range(placed.x.size):
         layer = layers[int(placed.which[i])]
@@ -199,7 +199,7 @@ def prop_splats(placed: Placement, layers: list[PropLayer], ground_y: float = 0.
             # The plane's local x runs along (cos yaw, 0, -sin yaw); its normal is (sin yaw, 0, cos yaw).
             x = placed.x[i] + across * math.cos(yaw)
             z = placed.z[i] - across * math.sin(yaw)
-            positions = np.stack([x, ground_y + layer.up * scale, z], axis=1)
+            positions = np.stack([x, ground_y[i] + layer.up * scale, z], axis=1)
             sigma = layer.sigma_m * scale
             scales = np.tile([sigma, sigma, sigma * THICKNESS], (n, 1))
             rotations = np.tile([math.cos(yaw / 2), 0.0, math.sin(yaw / 2), 0.0], (n, 1))

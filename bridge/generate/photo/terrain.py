@@ -1,0 +1,72 @@
+"""Terrain relief beyond the lifted photo: a height field anchored to world coordinates.
+
+Fractal value noise on hashed lattices, so any tile at any LOD samples the same surface (coarser
+tiles just sample it coarser) and neighbours share their border heights exactly. The lifted photo
+lies on the plane y = 0, so the relief is zero there and rises over a ring beyond it.
+
+The photo tells us little about the ground's shape, but its camera height says what kind of
+place it is: a photo taken at head height continues as gently rolling ground, one taken from high
+above as hills. The amplitude follows that height and stays below it, so a viewer at the
+photo's height never ends up under the ground.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bridge.generate.hashing import hash_to_unit
+
+WAVELENGTH_M = 384.0  # the largest hills' spacing
+OCTAVES = 4  # each half the wavelength and half the amplitude of the last
+AMPLITUDE_PER_CAMERA_HEIGHT = 0.5  # peak relief as a fraction of the photo's camera height
+MAX_AMPLITUDE_M = 30.0
+FADE_M = 256.0  # the relief rises from zero over this ring beyond the photo's hand-over
+_SALT = 31
+
+
+def _value_noise(x: np.ndarray, z: np.ndarray, cell_m: float, seed: int, octave: int) -> np.ndarray:
+    """Smoothly interpolated hashed lattice values in [-1, 1]."""
+    fx, fz = x / cell_m, z / cell_m
+    ix, iz = np.floor(fx), np.floor(fz)
+    tx, tz = fx - ix, fz - iz
+    # Quintic fade: continuous slope and curvature across lattice lines.
+    sx = tx * tx * tx * (tx * (tx * 6 - 15) + 10)
+    sz = tz * tz * tz * (tz * (tz * 6 - 15) + 10)
+    ix, iz = ix.astype(np.int64), iz.astype(np.int64)
+
+    def corner(di: int, dj: int) -> np.ndarray:
+        return hash_to_unit(ix + di, iz + dj, seed, _SALT, octave) * 2.0 - 1.0
+
+    top = corner(0, 0) * (1 - sx) + corner(1, 0) * sx
+    bottom = corner(0, 1) * (1 - sx) + corner(1, 1) * sx
+    return top * (1 - sz) + bottom * sz
+
+
+class Terrain:
+    """Height of the ground, y in metres, at any (x, z)."""
+
+    def __init__(self, seed: int, camera_height_m: float, centre: tuple[float, float], flat_radius_m: float) -> None:
+        self.seed = seed
+        self.amplitude_m = min(AMPLITUDE_PER_CAMERA_HEIGHT * camera_height_m, MAX_AMPLITUDE_M)
+        self.centre = centre
+        self.flat_radius_m = flat_radius_m
+
+    def height(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        z = np.asarray(z, dtype=np.float64)
+        total = np.zeros(np.broadcast(x, z).shape)
+        weight_sum = 0.0
+        for octave in range(OCTAVES):
+            weight = 0.5**octave
+            total += weight * _value_noise(x, z, WAVELENGTH_M * 0.5**octave, self.seed, octave)
+            weight_sum += weight
+        distance = np.hypot(x - self.centre[0], z - self.centre[1])
+        t = np.clip((distance - self.flat_radius_m) / FADE_M, 0.0, 1.0)
+        return self.amplitude_m * (t * t * (3 - 2 * t)) * total / weight_sum
+
+
+def tilt_to(normals: np.ndarray) -> np.ndarray:
+    """[N, 4] quaternions (w, x, y, z) turning +Y onto each normal (the shortest rotation)."""
+    nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
+    q = np.stack([1.0 + ny, nz, np.zeros_like(ny), -nx], axis=1)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)

@@ -1,0 +1,80 @@
+"""Terrain relief: one world-anchored surface under every tile and LOD, flat under the photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.generate.base import GeneratorOptions, PreparedWorld
+from bridge.generate.photo.generator import GRID, PhotoGenerator
+from bridge.generate.photo.terrain import Terrain, tilt_to
+from bridge.world.keys import TileKey
+from bridge.world.photos import decode_photo
+from tests.conftest import photo_path
+
+
+def test_relief_is_flat_under_the_photo_and_rises_beyond_it() -> None:
+    terrain = Terrain(seed=5, camera_height_m=12.0, centre=(3.0, -2.0), flat_radius_m=110.0)
+    angles = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+    near = terrain.height(3.0 + 100.0 * np.cos(angles), -2.0 + 100.0 * np.sin(angles))
+    far = terrain.height(3.0 + 2000.0 * np.cos(angles), -2.0 + 2000.0 * np.sin(angles))
+    assert np.all(near == 0.0)
+    assert np.ptp(far) > 0.5 * terrain.amplitude_m
+    # A viewer at the photo's height stays above the ground everywhere.
+    assert np.abs(far).max() <= terrain.amplitude_m < 12.0
+
+
+def test_relief_is_smooth_and_its_normals_tilt_discs_onto_it() -> None:
+    terrain = Terrain(seed=1, camera_height_m=40.0, centre=(0.0, 0.0), flat_radius_m=100.0)
+    x = np.linspace(1000.0, 1400.0, 2001)
+    z = np.full_like(x, -900.0)
+    h = terrain.height(x, z)
+    slope = np.diff(h) / np.diff(x)
+    assert np.abs(np.diff(slope)).max() < 0.01  # no kinks at lattice lines
+    dh_dx = np.gradient(h, x)
+    normals = np.stack([-dh_dx, np.ones_like(x), np.zeros_like(x)], axis=1)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    q = tilt_to(normals)
+    w, qx, qy, qz = q.T
+    # The rotated +Y axis (second column of the rotation matrix) is the normal.
+    rotated_y = np.stack([2 * (qx * qy - w * qz), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz + w * qx)], axis=1)
+    assert np.allclose(rotated_y, normals, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[PhotoGenerator, PreparedWorld]:
+    generator = PhotoGenerator()
+    photo = decode_photo(photo_path("lyra2_00").read_bytes())
+    return generator, generator.prepare(photo, GeneratorOptions())
+
+
+def test_neighbours_and_lods_share_one_surface(world: tuple[PhotoGenerator, PreparedWorld]) -> None:
+    generator, prepared = world
+    left = generator.generate(prepared, TileKey(0, 30, -40))
+    right = generator.generate(prepared, TileKey(0, 31, -40))
+    below = generator.generate(prepared, TileKey(0, 30, -39))
+    assert np.ptp(left.heights) > 0.0
+    assert np.array_equal(left.heights[:, -1], right.heights[:, 0])
+    assert np.array_equal(left.heights[-1, :], below.heights[0, :])
+    # The parent samples the same surface: its every other corner is its child's.
+    parent = generator.generate(prepared, TileKey(1, 15, -20))
+    assert np.allclose(parent.heights[: GRID // 2 + 1, : GRID // 2 + 1], left.heights[::2, ::2], atol=1e-5)
+
+
+def test_continuation_splats_lie_on_the_surface(world: tuple[PhotoGenerator, PreparedWorld]) -> None:
+    generator, prepared = world
+    tile = generator.generate(prepared, TileKey(0, -25, -30))
+    state = generator._state(prepared, next(iter(generator._states)))
+    ground = tile.splats.subset(np.arange(GRID * GRID))  # props (if any) come after the ground
+    surface = state.terrain.height(ground.positions[:, 0].astype(np.float64), ground.positions[:, 2].astype(np.float64))
+    assert np.abs(surface).max() > 0.1
+    assert np.allclose(ground.positions[:, 1], surface, atol=1e-3)
+    # Discs lie in the surface: their local +Y is the surface normal (finite differences).
+    w, qx, qy, qz = ground.rotations.T.astype(np.float64)
+    up = np.stack([2 * (qx * qy - w * qz), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz + w * qx)], axis=1)
+    x, z = ground.positions[:, 0].astype(np.float64), ground.positions[:, 2].astype(np.float64)
+    dx = (state.terrain.height(x + 0.05, z) - state.terrain.height(x - 0.05, z)) / 0.1
+    dz = (state.terrain.height(x, z + 0.05) - state.terrain.height(x, z - 0.05)) / 0.1
+    expected = np.stack([-dx, np.ones_like(dx), -dz], axis=1)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert np.all(np.einsum("ij,ij->i", up, expected) > np.cos(np.radians(1.0)))
