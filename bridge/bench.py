@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import resource
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import decode_photo
 
 BASELINE_ELEMENTS = 1_000_000
+FIRST_TILE_REPEATS = 5  # the first run (cold) and four more in the same process (warm)
 
 
 def one_core() -> None:
@@ -43,10 +45,32 @@ def baseline_ms(repeats: int = 15) -> float:
     return statistics.median(times)
 
 
-def bench_first_tile(photo: Path) -> dict:
-    """Photo bytes to the first tile's bytes (decode, analyse, lift, generate, encode)."""
+def bench_first_tile(photo: Path, repeats: int = FIRST_TILE_REPEATS) -> dict:
+    """Photo bytes to the first tile's bytes (decode, analyse, lift, solve, sky, generate, encode).
+
+    The first run is what a user of a fresh worker waits for, lazy imports included (``total_ms``
+    and its stages); the runs after it are a worker that has made a world before
+    (``warm_total_ms_median``). A machine shared with other work is noisy: compare medians of
+    several invocations, and ratios to ``baseline_ms``."""
     data = photo.read_bytes()
     base = baseline_ms()
+    runs = [_first_tile_once(data) for _ in range(max(1, repeats))]
+    first = runs[0]
+    warm = [run["total_ms"] for run in runs[1:]]
+    return {
+        "bench": "first-tile",
+        "photo": photo.name,
+        **first,
+        "warm_total_ms_median": round(statistics.median(warm), 1) if warm else None,
+        # Peak resident memory of this process (imports, decode, prepare, generate, all runs), MiB.
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "torch_imported": "torch" in sys.modules,  # world creation needs no torch since the numpy solve
+        "baseline_ms": round(base, 2),
+        "total_over_baseline": round(first["total_ms"] / base, 1),
+    }
+
+
+def _first_tile_once(data: bytes) -> dict:
     started = time.perf_counter()
     pixels = decode_photo(data)
     decoded = time.perf_counter()
@@ -56,21 +80,14 @@ def bench_first_tile(photo: Path) -> dict:
     tile = generator.generate(world, TileKey(0, 0, -1))
     payload = encode_ply(tile.splats)
     done = time.perf_counter()
-    total_ms = (done - started) * 1000
     return {
-        "bench": "first-tile",
-        "photo": photo.name,
         "megapixels": round(pixels.shape[0] * pixels.shape[1] / 1e6, 3),
         "decode_ms": round((decoded - started) * 1000, 1),
         "prepare_ms": round((prepared - decoded) * 1000, 1),
         "first_tile_ms": round((done - prepared) * 1000, 1),
-        "total_ms": round(total_ms, 1),
+        "total_ms": round((done - started) * 1000, 1),
         "first_tile_splats": len(tile.splats),
         "first_tile_bytes": len(payload),
-        # Peak resident memory of this process so far (imports, decode, prepare, generate), MiB.
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "baseline_ms": round(base, 2),
-        "total_over_baseline": round(total_ms / base, 1),
     }
 
 

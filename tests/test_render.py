@@ -14,6 +14,7 @@ import bridge.render as render_pkg
 import bridge.render.rasterize as rasterize
 from bridge.formats.splats import SplatCloud, identity_rotations
 from bridge.render import Camera, Intrinsics, RenderResult, render
+from bridge.render.blend import blend_weights
 from bridge.render.images import psnr, resize_area, save_png, side_by_side, to_uint8
 from bridge.render.rasterize import (
     ALPHA_THRESHOLD,
@@ -106,7 +107,7 @@ def test_blend_weights_are_the_linear_map_of_the_render() -> None:
     # pixel = sum(weight * colour) + (1 - sum(weight)) * background, splat indices into the input.
     splats = _random_scene(8)
     camera = _camera()
-    pixel, splat, weight = rasterize.blend_weights(splats, camera)
+    pixel, splat, weight = blend_weights(splats, camera)  # numpy, no torch: held to the torch render
     colors = np.clip(splats.colors, 0.0, 1.0)  # in range, so the render's final clamp is a no-op
     clean = SplatCloud.from_arrays(splats.positions, splats.scales, splats.rotations, splats.opacities, colors)
     result = render_torch(clean, camera)

@@ -120,22 +120,6 @@ def render_torch(
     return _finish(rgb, depth_acc, transmittance, bg)
 
 
-def blend_weights(splats: SplatCloud, camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each pixel's compositing weights: (flat pixel index, splat index, weight = α T), float64.
-
-    A render is linear in the splat colours once geometry is fixed: pixel = sum(weight * colour)
-    + T_final * background. These triples are that linear map, for solving colours exactly.
-    """
-    k = camera.intrinsics
-    record: list[tuple[Tensor, Tensor, Tensor]] = []
-    with torch.no_grad():
-        _composite(_project(splats, camera), k.width, k.height, DEFAULT_CHUNK_PAIRS, record)
-    if not record:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    pix, idx, weight = (torch.cat(parts).numpy() for parts in zip(*record, strict=True))
-    return pix, idx, weight
-
-
 # ---------------------------------------------------------------------------------------------
 # Projection (EWA)
 # ---------------------------------------------------------------------------------------------
@@ -276,10 +260,8 @@ def _composite(
     width: int,
     height: int,
     chunk_pairs: int,
-    record: list[tuple[Tensor, Tensor, Tensor]] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Front-to-back compositing -> (rgb [HW, 3], depth sum [HW], transmittance [HW]), float64.
-    With ``record``, appends each chunk's (pixel, input splat index, weight α T) triples to it."""
+    """Front-to-back compositing -> (rgb [HW, 3], depth sum [HW], transmittance [HW]), float64."""
     n_pix = width * height
     acc = torch.zeros(4, n_pix, dtype=_f64)  # r, g, b and depth, weighted by α T
     trans = torch.ones(n_pix, dtype=_f64)
@@ -312,7 +294,7 @@ def _composite(
             continue
         pix, splat, alpha = _pairs(table, cand, done, width)
         if pix.shape[0] > 0:
-            tiles.close(_blend(pix, splat, alpha, table.color_depth, acc, trans, done, record, proj.source))
+            tiles.close(_blend(pix, splat, alpha, table.color_depth, acc, trans, done))
 
     return acc[:3].T, acc[3], trans
 
@@ -444,8 +426,6 @@ def _blend(
     acc: Tensor,
     trans: Tensor,
     done: Tensor,
-    record: list[tuple[Tensor, Tensor, Tensor]] | None = None,
-    source: Tensor | None = None,
 ) -> Tensor:
     """Composite one chunk of pairs (front to back per pixel) into the running state, in place.
     Returns the pixels this chunk finished."""
@@ -477,8 +457,6 @@ def _blend(
     splat = splat.index_select(0, order)
     for channel in range(4):
         acc[channel].index_add_(0, pix_long, weight * color_depth[channel].index_select(0, splat))
-    if record is not None and source is not None:
-        record.append((pix_long[included], source.index_select(0, splat[included]), weight[included]))
     run_log = torch.zeros(run_pix.shape[0], dtype=_f64)
     run_log.index_add_(0, run, torch.where(included, log_keep, 0.0))
     trans.index_copy_(0, run_pix, run_trans * torch.exp(run_log))

@@ -14,7 +14,7 @@ _KIND_COLOURS = {KIND_SKY: (70, 140, 255), KIND_GROUND: (90, 200, 90), KIND_BACK
 
 def _png(image: np.ndarray) -> bytes:
     out = io.BytesIO()
-    Image.fromarray(image).save(out, format="PNG", optimize=False, compress_level=6)
+    Image.fromarray(image).save(out, format="PNG", optimize=False, compress_level=1)
     return out.getvalue()
 
 

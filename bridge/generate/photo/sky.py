@@ -7,7 +7,7 @@ from scipy import ndimage
 
 from bridge.generate.base import Sky
 from bridge.generate.photo.analysis import PhotoAnalysis
-from bridge.render.sky import panorama_directions
+from bridge.render.camera import Camera
 
 PANORAMA_HEIGHT = 1024  # rows; the panorama is twice as wide (equirectangular)
 FEATHER_PX = 24.0  # the photo's sky fades into the gradient over this many working pixels
@@ -53,9 +53,56 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
 
     camera = analysis.camera
     photo_sky = _filled_sky_image(analysis, gradient(_elevation_deg(camera.pixel_rays())))
-    directions = panorama_directions(PANORAMA_HEIGHT)  # [H, 2H, 3]
-    panorama = gradient(_elevation_deg(directions))
+    height, width = PANORAMA_HEIGHT, 2 * PANORAMA_HEIGHT
+    # Away from the photo the panorama is the gradient, which depends on the row alone: one
+    # pixel per row, broadcast. Only the window the photo (and its feather) can reach is blended.
+    elevation = np.pi / 2 - (np.arange(height) + 0.5) / height * np.pi
+    row_colour = gradient(_elevation_deg(np.stack([np.zeros(height), np.sin(elevation), np.zeros(height)], -1)))
+    flat = np.broadcast_to(row_colour[:, None], (height, width, 3))
+    image = np.empty((height, width, 3), dtype=np.uint8)
+    image[:] = np.clip(np.round(row_colour * 255.0), 0, 255).astype(np.uint8)[:, None]
+    rows, cols = _photo_window(camera, height, width)
+    if rows.stop > rows.start and cols.stop > cols.start:
+        image[rows, cols] = _blend_photo(camera, photo_sky, flat[rows, cols], elevation[rows], cols, width)
+    return Sky(panorama=image)
 
+
+def _photo_window(camera: Camera, height: int, width: int) -> tuple[slice, slice]:
+    """Rows and columns of the panorama holding every direction within FEATHER_PX of the photo's
+    frame: the bounding box of that region's outline (its extremes in azimuth and elevation lie
+    on the outline unless it holds a pole or straddles the +-180 degree seam: then whole rows)."""
+    k = camera.intrinsics
+    margin = FEATHER_PX + 2.0
+    u0, u1, v0, v1 = -margin, k.width + margin, -margin, k.height + margin
+    along_u = np.arange(u0, u1 + 1.0)
+    along_v = np.arange(v0, v1 + 1.0)
+    u = np.concatenate([along_u, along_u, np.full(along_v.size, u0), np.full(along_v.size, u1)])
+    v = np.concatenate([np.full(along_u.size, v0), np.full(along_u.size, v1), along_v, along_v])
+    rays = camera.rays_through(u, v)
+    elevation = np.arcsin(np.clip(rays[:, 1], -1.0, 1.0))
+    azimuth = np.arctan2(rays[:, 0], -rays[:, 2])
+    row_of = (np.pi / 2 - elevation) / np.pi * height - 0.5
+    col_of = (azimuth + np.pi) / (2 * np.pi) * width - 0.5
+    row0, row1 = int(np.floor(row_of.min())) - 2, int(np.ceil(row_of.max())) + 3
+    col0, col1 = int(np.floor(col_of.min())) - 2, int(np.ceil(col_of.max())) + 3
+    poles = camera.project(np.array([[0.0, 1e6, 0.0], [0.0, -1e6, 0.0]]) + camera.position)
+    for (pu, pv), depth, pole_row in zip(poles[0], poles[1], (0, height), strict=True):
+        if depth > 0 and u0 <= pu <= u1 and v0 <= pv <= v1:
+            row0, row1 = min(row0, pole_row), max(row1, pole_row)
+            col0, col1 = 0, width
+    if np.ptp(azimuth) > np.pi:  # the outline crosses the seam behind the spawn
+        col0, col1 = 0, width
+    return slice(max(row0, 0), min(row1, height)), slice(max(col0, 0), min(col1, width))
+
+
+def _blend_photo(
+    camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, elevation: np.ndarray, cols: slice, width: int
+) -> np.ndarray:
+    """The panorama's pixels in one window: the photo's sky inside the frame, fading into the
+    gradient outside it over FEATHER_PX."""
+    azimuth = (np.arange(cols.start, cols.stop) + 0.5) / width * 2 * np.pi - np.pi
+    az, el = np.meshgrid(azimuth, elevation)
+    directions = np.stack([np.sin(az) * np.cos(el), np.sin(el), -np.cos(az) * np.cos(el)], axis=-1)
     uv, depth = camera.project(directions.reshape(-1, 3) * 1e6 + camera.position)
     k = camera.intrinsics
     u, v = uv[:, 0], uv[:, 1]
@@ -69,7 +116,6 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
     coords = np.stack([np.clip(v[near] - 0.5, 0, k.height - 1), np.clip(u[near] - 0.5, 0, k.width - 1)])
     for channel in range(3):
         samples[near, channel] = ndimage.map_coordinates(photo_sky[..., channel], coords, order=1)
-    flat = panorama.reshape(-1, 3)
+    flat = gradient.reshape(-1, 3)
     flat = flat * (1.0 - weight[:, None]) + samples * weight[:, None]
-    image = np.clip(np.round(flat.reshape(panorama.shape) * 255.0), 0, 255).astype(np.uint8)
-    return Sky(panorama=image)
+    return np.clip(np.round(flat.reshape(gradient.shape) * 255.0), 0, 255).astype(np.uint8)
