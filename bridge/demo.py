@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import shlex
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -36,6 +37,7 @@ SAMPLE_PHOTO = "sample_town_square.jpg"
 VIEW_WIDTH = 640  # pixels: the spawn comparison and walk views
 STEP_S = 0.5  # simulated seconds between viewer updates
 CHECKPOINTS = 5  # walk views, evenly spaced along the way out, plus one back at the spawn
+VIEWER_URL = "http://127.0.0.1:8080/"  # where `worldbridge serve` serves the browser viewer by default
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,20 @@ def run_demo(options: DemoOptions) -> dict:
             server.stop()
     report_path = options.out_dir / "report.json"
     report_path.write_text(json.dumps(report, indent=2))
-    _write_index(options.out_dir, report)
+    _write_index(options.out_dir, report, viewer_command(options.photo))
     print(f"\nspawn view vs photo: PSNR {report['spawn_psnr_db']:.2f} dB  ({options.out_dir / 'spawn_compare.png'})")
     print(f"walk views:          {', '.join(report['walk_views'])}")
     print(f"tile map:            {options.out_dir / 'map.png'}")
     print(f"report:              {report_path}")
     print(f"open in a browser:   {(options.out_dir / 'index.html').resolve()}")
+    print(f"walk it yourself:    {viewer_command(options.photo)}  then open {VIEWER_URL}")
     return report
+
+
+def viewer_command(photo: Path | None) -> str:
+    """The command that serves this photo's world to the browser viewer (the demo's server is gone)."""
+    path = photo if photo else Path(str(resources.files("bridge.assets").joinpath(SAMPLE_PHOTO)))
+    return f"worldbridge serve --photo {shlex.quote(str(path))}"
 
 
 async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
@@ -193,7 +202,7 @@ def _tile_map(held: HeldTiles, poses: list[PlayerPose], base_tile_m: float, path
     image.save(path)
 
 
-def _write_index(out: Path, report: dict) -> None:
+def _write_index(out: Path, report: dict, serve_command: str) -> None:
     views = "".join(
         f'<figure><img src="{html.escape(v)}"><figcaption>{html.escape(v)}</figcaption></figure>'
         for v in report["walk_views"]
@@ -202,6 +211,8 @@ def _write_index(out: Path, report: dict) -> None:
 <style>body{{font:15px system-ui;background:#111;color:#eee;margin:2em}}img{{max-width:100%}}
 figure{{display:inline-block;margin:.5em;max-width:31%}}pre{{background:#222;padding:1em}}</style>
 <h1>WorldBridge demo</h1>
+<p>Walk this world yourself in the browser viewer: run <code>{html.escape(serve_command)}</code>, then open
+<a href="{VIEWER_URL}">{VIEWER_URL}</a> (WASD to move, drag to look).</p>
 <h2>The first view is the photo</h2><img src="spawn_compare.png">
 <h2>Walking out and back</h2>{views}
 <h2>Tiles received</h2><img src="map.png" style="max-width:60%">

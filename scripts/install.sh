@@ -3,7 +3,10 @@
 # Works on a fresh Debian machine with Python 3.11; run as root (or with sudo available) when
 # system packages are missing.
 #   bash scripts/install.sh          # the server, CLI and demo
-#   bash scripts/install.sh --dev    # plus pytest, ruff, grpcio-tools and the npm format checkers
+#   bash scripts/install.sh --dev    # plus pytest, ruff, grpcio-tools, the npm format checkers and the
+#                                    # browser tests' tools (web/'s npm packages, Debian's chromium)
+# The server serves the web viewer from its committed build (bridge/api/viewer/): running it needs
+# neither Node nor a browser; only --dev (tests, rebuilding the viewer) does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,10 @@ fi
 if [[ $dev -eq 1 ]] && ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
+# The browser tests drive Debian's chromium through playwright-core (never a downloaded browser).
+if [[ $dev -eq 1 ]] && [[ ! -x /usr/bin/chromium ]]; then
+  apt_install chromium
+fi
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
@@ -33,6 +40,8 @@ if [[ $dev -eq 1 ]]; then
   if [[ -f tests/js/package-lock.json ]]; then
     npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
   fi
+  # The viewer's sources, bundler and playwright-core (`npm run build --prefix web` rebuilds it).
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
 else
   .venv/bin/python -m pip install -q -e .
 fi

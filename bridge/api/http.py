@@ -13,6 +13,7 @@ Routes (JSON bodies use the proto3 JSON form of the gRPC messages, with proto fi
 - ``GET  /v1/blobs/{sha256}``                         immutable bytes: ETag, Range, long cache life
 - ``GET  /v1/worlds/{id}/assets/{name}``              GetAsset (photo, sky, depth, ...)
 - ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/api/ws_wire.py)
+- ``GET  /``, ``/assets/...``                         the browser viewer (bridge/api/viewer_static.py)
 
 Errors are ``{"error": {"code": "NOT_FOUND", "status": 404, "message": "..."}}``. With a token
 configured, every /v1/ call needs ``authorization: Bearer <token>`` (401 otherwise); a WebSocket
@@ -36,6 +37,7 @@ from google.protobuf import json_format
 
 from bridge.api import convert, ws_wire
 from bridge.api.auth import token_matches
+from bridge.api.viewer_static import add_viewer_routes
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
 from bridge.stream.pump import TileSent, TooManyStreamsError, ViewerMessage, active_streams, run_stream
@@ -100,6 +102,7 @@ def build_app(worlds: Worlds, token: str | None = None, stream_options: StreamOp
     )
     app.router.add_get("/v1/worlds/{world_id}/assets/{name}", _get_asset)
     app.router.add_get("/v1/blobs/{sha256}", _get_blob)
+    add_viewer_routes(app)
     return app
 
 

@@ -1,0 +1,204 @@
+"""The web viewer in a real headless Chromium (Debian's ``chromium`` through playwright-core, WebGL2
+on SwiftShader), against a real ``worldbridge serve``: the spawn view is the photo, walking loads
+new tiles, no console errors, the token prompt, and reconnection after the server comes back.
+
+These tests fail, never skip, when Chromium, node or web/node_modules are missing (CI installs
+them: ``bash scripts/install.sh --dev``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from google.protobuf import json_format
+from PIL import Image
+
+from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.client.cameras import spawn_camera
+from bridge.client.server_process import ServerProcess, start_server
+from bridge.client.views import render_view
+from bridge.formats import decode_splats
+from bridge.formats.splats import SplatCloud
+from bridge.render.images import psnr
+from tests.conftest import photo_path
+from tests.web_browser import ViewerDriver, missing_tools
+
+PHOTO = "lyra2_06"
+VIEW_WIDTH = 640
+# Measured: 38.4 dB for lyra2_06 at 640 x 400 (the server's own renderer: 38.4 dB on the same
+# tiles). The bar is the design target; the match with the server's renderer is checked apart.
+SPAWN_PSNR_DB = 30.0
+MATCH_SERVER_PSNR_DB = 45.0  # browser render against the server's renderer, same tiles and camera
+WALK_M = 200.0
+NEW_TILES = 10  # tiles not held at the spawn, loaded after the walk
+TOKEN = "viewer-test-token"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One ``worldbridge serve`` on a fixed HTTP port, restartable on that port with the same data."""
+
+    def __init__(self, data_dir: Path, photo: Path) -> None:
+        self.data_dir = data_dir
+        self.photo = photo
+        self.http_port = _free_port()
+        self.process: ServerProcess | None = None
+        self.token: str | None = None
+
+    def start(self, token: str | None = None) -> None:
+        self.stop()
+        args = ["--photo", str(self.photo), "--http-port", str(self.http_port)]
+        self.process = start_server(self.data_dir, workers=2, extra_args=args, token=token)
+        self.token = token
+        assert self.process.http_port == self.http_port
+
+    def stop(self) -> None:
+        if self.process is not None:
+            assert self.process.stop() == 0, f"the server did not stop cleanly; see {self.process.log_path}"
+            self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def get(self, path: str) -> bytes:
+        request = urllib.request.Request(self.url + path)
+        if self.token:
+            request.add_header("authorization", f"Bearer {self.token}")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    problem = missing_tools()
+    if problem:
+        pytest.fail(f"the browser tests cannot run: {problem}")
+    running = Server(tmp_path_factory.mktemp("viewer-data"), photo_path(PHOTO))
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViewerDriver]:
+    with ViewerDriver(tmp_path_factory.mktemp("viewer-driver") / "driver.log") as driver:
+        yield driver
+
+
+def _open(browser: ViewerDriver, server: Server, query: str = "") -> int:
+    """Open the page in a viewport of the photo's aspect, VIEW_WIDTH wide; returns its height."""
+    width, height = Image.open(server.photo).size
+    view_height = round(height * VIEW_WIDTH / width)
+    browser.call("open", url=f"{server.url}/{query}", width=VIEW_WIDTH, height=view_height)
+    return view_height
+
+
+def _image(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _errors(browser: ViewerDriver) -> list[dict]:
+    return [m for m in browser.call("console")["messages"] if m["type"] in ("error", "pageerror")]
+
+
+def _server_render(server: Server, world_id: str, keys: list[dict], height: int) -> np.ndarray:
+    """The server's own renderer over the tiles the page holds, from the same spawn camera."""
+    world = json_format.ParseDict(json.loads(server.get(f"/v1/worlds/{world_id}")), pb.World())
+    clouds = [
+        decode_splats(server.get(f"/v1/worlds/{world_id}/tiles/{k['lod']}/{k['ix']}/{k['iz']}.stream"), "stream")
+        for k in sorted(keys, key=lambda k: (k["lod"], k["ix"], k["iz"]))  # HeldTiles' order
+    ]
+    sky = np.asarray(Image.open(io.BytesIO(server.get(f"/v1/worlds/{world_id}/assets/sky"))).convert("RGB"))
+    camera = spawn_camera(world, VIEW_WIDTH)
+    assert camera.intrinsics.height == height
+    return render_view(SplatCloud.concat(clouds), camera, sky)
+
+
+def test_spawn_is_the_photo_and_walking_loads_new_tiles(server: Server, browser: ViewerDriver, tmp_path: Path) -> None:
+    if server.process is None or server.token:
+        server.start()
+    height = _open(browser, server)
+    spawn = browser.call("waitIdle", timeoutMs=150_000)["status"]
+    assert spawn["tilesLoaded"] > 0 and spawn["splatsResident"] > 0, spawn
+    assert spawn["splatsDrawn"] > 0 and spawn["floatTarget"] in ("float32", "float16"), spawn
+    browser.call("capture", path=str(tmp_path / "spawn.png"))
+    rendered = _image(tmp_path / "spawn.png")
+    assert rendered.shape == (height, VIEW_WIDTH, 3)
+
+    reference = np.asarray(Image.open(server.photo).convert("RGB").resize((VIEW_WIDTH, height), Image.Resampling.BOX))
+    spawn_db = psnr(rendered, reference)
+    assert spawn_db > SPAWN_PSNR_DB, f"browser spawn view vs photo: {spawn_db:.2f} dB"
+    server_view = _server_render(server, spawn["worldId"], spawn["tileKeys"], height)
+    match_db = psnr(rendered, server_view)
+    assert match_db > MATCH_SERVER_PSNR_DB, f"browser vs server renderer: {match_db:.2f} dB"
+
+    # Walk forward 200 m with real key presses, at a brisk speed set on the slider.
+    browser.call("setSpeed", slider=70)
+    walked = browser.call("walk", metres=WALK_M, timeoutMs=60_000)
+    assert np.hypot(walked["end"][0] - walked["start"][0], walked["end"][2] - walked["start"][2]) >= WALK_M
+    # New tiles arrive for where we now stand (waiting for them all would time the server's generator).
+    before_keys = sorted({(k["lod"], k["ix"], k["iz"]) for k in spawn["tileKeys"]})
+    new_tiles = (
+        f"(() => {{ const old = new Set({json.dumps([f'{lod}/{ix}/{iz}' for lod, ix, iz in before_keys])});"
+        " return window.worldbridge.tileKeys.filter((k) => !old.has(`${k.lod}/${k.ix}/${k.iz}`)).length"
+        f" >= {NEW_TILES}; }})()"
+    )
+    after = browser.call("waitFor", expr=new_tiles, timeoutMs=150_000)["status"]
+    assert after["tilesReceived"] > spawn["tilesReceived"]
+    browser.call("capture", path=str(tmp_path / "walk.png"))
+    moved_db = psnr(_image(tmp_path / "walk.png"), rendered)
+    assert moved_db < 20.0, f"the view barely changed after walking 200 m ({moved_db:.1f} dB from the spawn view)"
+
+    assert _errors(browser) == []
+
+
+def test_reconnects_when_the_server_comes_back(server: Server, browser: ViewerDriver) -> None:
+    if server.process is None or server.token:
+        server.start()
+    _open(browser, server)
+    first = browser.call("waitIdle", timeoutMs=90_000)["status"]
+    assert first["tilesLoaded"] > 0
+    server.stop()
+    gone = browser.call("waitFor", expr="window.worldbridge.connection === 'offline'", timeoutMs=30_000)["status"]
+    assert "reconnecting" in gone["banner"], gone["banner"]
+    server.start()
+    # Back: the banner goes, and the view is streamed again from scratch.
+    recovered = "window.worldbridge.reconnects >= 1 && window.worldbridge.tilesLoaded > 0 && !window.worldbridge.banner"
+    back = browser.call("waitFor", expr=recovered, timeoutMs=90_000)["status"]
+    assert back["connection"] == "streaming"
+    assert back["tilesReceived"] > first["tilesReceived"]
+
+
+def test_token_prompt_and_token(server: Server, browser: ViewerDriver) -> None:
+    server.start(token=TOKEN)  # the other tests restart it without one when they need to
+    prompt_shown = "document.querySelector('#token-form') && !document.querySelector('#token-form').hidden"
+    streaming = "window.worldbridge.tilesLoaded > 0 && !window.worldbridge.banner"
+    # No token: the page says the server wants one, and shows the field for it.
+    _open(browser, server)
+    prompt = browser.call("waitFor", expr=prompt_shown)["status"]
+    assert "token" in prompt["banner"] and prompt["tilesLoaded"] == 0, prompt
+    # Typing it in connects.
+    browser.call("fill", selector="#token", value=TOKEN)
+    browser.call("press", selector="#token", key="Enter")
+    assert browser.call("waitFor", expr=streaming, timeoutMs=60_000)["status"]["connection"] == "streaming"
+    # ?token= works from the start; a wrong one brings the prompt back.
+    _open(browser, server, f"?token={TOKEN}")
+    assert browser.call("waitFor", expr=streaming, timeoutMs=60_000)["status"]["connection"] == "streaming"
+    _open(browser, server, "?token=wrong")
+    wrong = browser.call("waitFor", expr=prompt_shown)["status"]
+    assert "token" in wrong["banner"] and wrong["tilesLoaded"] == 0
