@@ -105,9 +105,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     photo = Path(args.photo) if args.photo else None
     if photo is None:
-        from bridge.demo import SAMPLE_PHOTO
+        from bridge.samples import sample_photo_path
 
-        photo = Path(__file__).parent / "assets" / SAMPLE_PHOTO
+        photo = sample_photo_path()
     if args.which == "stream":
         from bridge.benches.streaming import StreamBenchOptions, bench_stream
 

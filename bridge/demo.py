@@ -15,7 +15,6 @@ import shlex
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +30,9 @@ from bridge.client.views import render_view, spawn_comparison
 from bridge.client.walker import Walker
 from bridge.render.camera import Camera
 from bridge.render.images import save_png
+from bridge.samples import sample_photo_path
 from bridge.world.keys import TileKey
 
-SAMPLE_PHOTO = "sample_town_square.jpg"
 VIEW_WIDTH = 640  # pixels: the spawn comparison and walk views
 STEP_S = 0.5  # simulated seconds between viewer updates
 CHECKPOINTS = 5  # walk views, evenly spaced along the way out, plus one back at the spawn
@@ -51,7 +50,7 @@ class DemoOptions:
 
 
 def sample_photo_bytes() -> bytes:
-    return resources.files("bridge.assets").joinpath(SAMPLE_PHOTO).read_bytes()
+    return sample_photo_path().read_bytes()
 
 
 def run_demo(options: DemoOptions) -> dict:
@@ -77,7 +76,7 @@ def run_demo(options: DemoOptions) -> dict:
 
 def viewer_command(photo: Path | None) -> str:
     """The command that serves this photo's world to the browser viewer (the demo's server is gone)."""
-    path = photo if photo else Path(str(resources.files("bridge.assets").joinpath(SAMPLE_PHOTO)))
+    path = photo if photo else sample_photo_path()
     return f"worldbridge serve --photo {shlex.quote(str(path))}"
 
 
