@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
-from bridge.generate.photo.analysis import PhotoAnalysis, analyse
+from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis, analyse
 from bridge.generate.photo.props import (
     MIN_HEIGHT_PX,
-    SPAWN_CLEAR_M,
     cut_props,
     placements,
     prop_layer,
@@ -63,20 +60,33 @@ def test_each_prop_stands_in_exactly_one_tile_at_every_lod(town: PhotoAnalysis) 
     assert sorted(feet) == sorted(zip(whole.x.tolist(), whole.z.tolist(), strict=True))
 
 
-def test_props_keep_clear_of_the_lifted_photo_and_the_first_view(town: PhotoAnalysis) -> None:
+def test_props_keep_clear_of_the_lifted_photo_and_hide_behind_its_skyline(town: PhotoAnalysis) -> None:
     cutouts = cut_props(town)
     placed = placements((-1500.0, -1500.0, 1500.0, 1500.0), cutouts, 0, town)
     assert placed.x.size > 100
     camera = town.camera
     distance = np.hypot(placed.x - camera.position[0], placed.z - camera.position[2])
     assert distance.min() > LIFT_RADIUS_M
-    forward = camera.forward
-    bearing = np.degrees(np.abs(np.arctan2(placed.x, -placed.z) - math.atan2(forward[0], -forward[2])))
-    half_fov = math.degrees(math.atan(camera.intrinsics.width / 2 / camera.intrinsics.fx))
-    in_view = (np.minimum(bearing, 360 - bearing) < half_fov) & (distance < SPAWN_CLEAR_M)
-    assert not in_view.any()
-    # Beyond the cleared distance, straight ahead, the world has props again.
-    ahead = placements((-600.0, -SPAWN_CLEAR_M - 1200.0, 600.0, -SPAWN_CLEAR_M), cutouts, 0, town)
+    # From the spawn, no prop rises into the photo's sky: sample each prop's outline (its crossed
+    # planes' top corners and its sides) and check every point that lands in the frame.
+    w = town.kind.shape[1]
+    skyline = np.argmax(town.kind != KIND_SKY, axis=0)
+    in_frame_count = 0
+    for i in range(placed.x.size):
+        cutout = cutouts[int(placed.which[i])]
+        half = cutout.half_width_m * placed.scale[i]
+        tall = cutout.alpha.shape[0] * cutout.metres_per_px * placed.scale[i]
+        for yaw in (placed.yaw[i], placed.yaw[i] + np.pi / 2):
+            for t in np.linspace(-1.0, 1.0, 9):
+                point = np.array([[placed.x[i] + t * half * np.cos(yaw), tall, placed.z[i] - t * half * np.sin(yaw)]])
+                uv, depth = camera.project(point)
+                (u, v), depth = uv[0], depth[0]
+                if depth > 0 and 0 <= u < w:
+                    in_frame_count += 1
+                    assert v >= skyline[int(u)], f"prop {i} rises into the sky at column {int(u)}"
+    assert in_frame_count > 0  # some props do stand in the spawn's view, behind the backdrop
+    # Straight ahead, within the first kilometre, the world has props.
+    ahead = placements((-300.0, -1000.0, 300.0, -200.0), cutouts, 0, town)
     assert ahead.x.size > 0
 
 

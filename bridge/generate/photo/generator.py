@@ -123,7 +123,9 @@ class PhotoGenerator:
         if layers is None:
             layers = [prop_layer(cutout, key.lod) for cutout in state.props]
             self._prop_layers[(fingerprint, key.lod)] = layers
-        placed = placements(key.bounds(state.base_tile_m), state.props, state.seed, state.analysis)
+        placed = placements(
+            key.bounds(state.base_tile_m), state.props, state.seed, state.analysis, state.terrain.height
+        )
         return prop_splats(placed, layers, state.terrain.height(placed.x, placed.z))
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:

@@ -11,6 +11,7 @@ from the same cut-out, and belongs to the one tile its foot stands in.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +32,7 @@ THICKNESS = 0.1
 EDGE_TAPER = 0.2  # a piece's left and right fifths fade out, so cuts never show as straight edges
 SCALE_RANGE = (1.0, 1.8)  # the backdrop stands nearer than most of what it shows: props grow
 MIN_SPLATS = 3  # at LODs where a prop would be fewer splats than this, it is left out
-SPAWN_CLEAR_M = 1024.0  # no prop stands in the spawn's view cone this close: the first view is the photo
-SPAWN_CLEAR_MARGIN_DEG = 5.0
+HIDDEN_MARGIN_PX = 3.0  # a prop seen from the spawn must stay this far below the photo's skyline
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,10 @@ def placements(
     cutouts: list[Cutout],
     seed: int,
     keep_clear: PhotoAnalysis,
+    ground_height: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> Placement:
-    """The props whose foot stands inside ``bounds`` (x0, z0, x1, z1), away from the lifted photo."""
+    """The props whose foot stands inside ``bounds`` (x0, z0, x1, z1), away from the lifted photo
+    and hidden behind its skyline from the spawn (standing on ``ground_height``, or y = 0)."""
     x0, z0, x1, z1 = bounds
     ci = np.arange(math.floor(x0 / CELL_M), math.ceil(x1 / CELL_M))
     cj = np.arange(math.floor(z0 / CELL_M), math.ceil(z1 / CELL_M))
@@ -156,7 +158,10 @@ def placements(
     which = np.minimum((hash_to_unit(gi, gj, seed, 14) * len(cutouts)).astype(np.int64), len(cutouts) - 1)
     scale = SCALE_RANGE[0] + (SCALE_RANGE[1] - SCALE_RANGE[0]) * hash_to_unit(gi, gj, seed, 15)
     half_width = np.array([c.half_width_m for c in cutouts])[which] * scale
-    inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1) & _clear_of_photo(x, z, half_width, keep_clear)
+    height = np.array([c.alpha.shape[0] * c.metres_per_px for c in cutouts])[which] * scale
+    foot_y = ground_height(x, z) if ground_height is not None else np.zeros_like(x)
+    inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1)
+    inside &= _clear_of_photo(x, z, foot_y + height, half_width, keep_clear)
     return Placement(
         x=x[inside],
         z=z[inside],
@@ -167,22 +172,45 @@ def placements(
     )
 
 
-def _clear_of_photo(x: np.ndarray, z: np.ndarray, half_width: np.ndarray, analysis: PhotoAnalysis) -> np.ndarray:
-    """Feet clear of the lifted photo's ground and, out to SPAWN_CLEAR_M, of the spawn's view cone
-    (a prop there would stand in the photo's sky)."""
+def _clear_of_photo(
+    x: np.ndarray, z: np.ndarray, top_y: np.ndarray, half_width: np.ndarray, analysis: PhotoAnalysis
+) -> np.ndarray:
+    """Props clear of the lifted photo's ground and, seen from the spawn, hidden behind what the
+    photo shows: wholly outside its frame, or with their top below its skyline (they stand
+    beyond the backdrop, so the backdrop covers the rest). The first view stays the photo."""
     camera = analysis.camera
     dx, dz = x - camera.position[0], z - camera.position[2]
     distance = np.hypot(dx, dz)
-    forward = camera.forward
-    heading = math.atan2(forward[0], -forward[2])
-    bearing = np.arctan2(dx, -dz) - heading
-    bearing = np.abs((bearing + math.pi) % (2 * math.pi) - math.pi)
-    k = camera.intrinsics
-    half_fov = math.atan(k.width / 2 / k.fx) + math.radians(SPAWN_CLEAR_MARGIN_DEG)
-    angular_half_width = np.arctan(half_width / np.maximum(distance, 1e-6))
-    in_cone = (bearing <= half_fov + angular_half_width) & (distance < SPAWN_CLEAR_M)
     beyond_lift = distance - half_width > analysis.lift_radius_m * 1.2
-    return beyond_lift & ~in_cone
+    # The prop's top edge as the spawn sees it: its two ends, across the line of sight.
+    across = np.stack([-dz, dz * 0.0, dx], axis=1) / np.maximum(distance, 1e-9)[:, None]
+    top = np.stack([x, top_y, z], axis=1)
+    ends = [top + across * half_width[:, None], top - across * half_width[:, None]]
+    (uv_a, depth_a), (uv_b, depth_b) = (camera.project(e) for e in ends)
+    k = camera.intrinsics
+    in_front = (depth_a > 0) & (depth_b > 0)
+    behind = (depth_a <= 0) & (depth_b <= 0)
+    left = np.minimum(uv_a[:, 0], uv_b[:, 0]) - HIDDEN_MARGIN_PX
+    right = np.maximum(uv_a[:, 0], uv_b[:, 0]) + HIDDEN_MARGIN_PX
+    outside_frame = in_front & ((right < 0) | (left >= k.width))
+    # The skyline: the first row that is not sky, per column; the lowest of it over the prop's span.
+    not_sky = analysis.kind != KIND_SKY
+    skyline = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), k.height).astype(np.float64)
+    span_lowest = _span_max(skyline, left, right)
+    top_v = np.minimum(uv_a[:, 1], uv_b[:, 1]) - HIDDEN_MARGIN_PX
+    below_skyline = in_front & (top_v >= span_lowest)
+    return beyond_lift & (behind | outside_frame | below_skyline)
+
+
+def _span_max(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """max(values[ceil(left) .. floor(right)]) per span, the spans clipped to the array."""
+    n = values.size
+    lo = np.clip(np.floor(np.nan_to_num(left, nan=0.0)), 0, n - 1).astype(np.int64)
+    hi = np.clip(np.ceil(np.nan_to_num(right, nan=n - 1.0)), 0, n - 1).astype(np.int64)
+    out = np.empty(lo.size)
+    for i in range(lo.size):  # a handful of props per tile
+        out[i] = values[lo[i] : max(hi[i], lo[i]) + 1].max()
+    return out
 
 
 def prop_splats(placed: Placement, layers: list[PropLayer], ground_y: np.ndarray) -> SplatCloud:
