@@ -22,7 +22,7 @@ from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift, solve_colours
 from bridge.generate.photo.props import Cutout, PropLayer, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.sky import build_sky
-from bridge.generate.photo.terrain import Terrain, tilt_to
+from bridge.generate.photo.terrain import Terrain, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
 from bridge.render.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
@@ -56,7 +56,7 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
-    version = "0.1.0"
+    version = "0.2.0"  # 0.2: underlay, terrain relief, props (a new version is a new world id)
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
@@ -225,29 +225,12 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
     n = x.size
     radius = spacing * SPLAT_OVERLAP
     x0, z0, _, _ = key.bounds(state.base_tile_m)
-    surface, normals = _on_height_field(heights, (x - x0) / spacing, (z - z0) / spacing, spacing)
+    surface, normals = surface_at(heights, (x - x0) / spacing, (z - z0) / spacing, spacing)
     y = np.where(covered, -_underlay_depth(state.analysis.camera, radius), surface)
     positions = np.stack([x, y, z], axis=1)
     scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
     rotations = tilt_to(normals)
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(n), colours)
-
-
-def _on_height_field(
-    heights: np.ndarray, u: np.ndarray, v: np.ndarray, spacing: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(height, unit normal) of the bilinear surface through ``heights`` at grid coordinates (u, v)."""
-    cells = heights.shape[0] - 1
-    i = np.clip(np.floor(u).astype(np.int64), 0, cells - 1)
-    j = np.clip(np.floor(v).astype(np.int64), 0, cells - 1)
-    fu, fv = u - i, v - j
-    h00, h01 = heights[j, i].astype(np.float64), heights[j, i + 1].astype(np.float64)
-    h10, h11 = heights[j + 1, i].astype(np.float64), heights[j + 1, i + 1].astype(np.float64)
-    height = (h00 * (1 - fu) + h01 * fu) * (1 - fv) + (h10 * (1 - fu) + h11 * fu) * fv
-    dh_dx = ((h01 - h00) * (1 - fv) + (h11 - h10) * fv) / spacing
-    dh_dz = ((h10 - h00) * (1 - fu) + (h11 - h01) * fu) / spacing
-    normals = np.stack([-dh_dx, np.ones_like(dh_dx), -dh_dz], axis=1)
-    return height, normals / np.linalg.norm(normals, axis=1, keepdims=True)
 
 
 def _underlay_depth(camera: Camera, sigma_m: float) -> float:

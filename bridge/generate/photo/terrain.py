@@ -70,3 +70,20 @@ def tilt_to(normals: np.ndarray) -> np.ndarray:
     nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
     q = np.stack([1.0 + ny, nz, np.zeros_like(ny), -nx], axis=1)
     return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def surface_at(heights: np.ndarray, u: np.ndarray, v: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """(height, unit normal) of the bilinear surface through a tile's height field ``heights``
+    (corner samples, ``spacing`` metres apart) at grid coordinates (u, v): what lies on a tile's
+    mesh lies on its splats too."""
+    cells = heights.shape[0] - 1
+    i = np.clip(np.floor(u).astype(np.int64), 0, cells - 1)
+    j = np.clip(np.floor(v).astype(np.int64), 0, cells - 1)
+    fu, fv = u - i, v - j
+    h00, h01 = heights[j, i].astype(np.float64), heights[j, i + 1].astype(np.float64)
+    h10, h11 = heights[j + 1, i].astype(np.float64), heights[j + 1, i + 1].astype(np.float64)
+    height = (h00 * (1 - fu) + h01 * fu) * (1 - fv) + (h10 * (1 - fu) + h11 * fu) * fv
+    dh_dx = ((h01 - h00) * (1 - fv) + (h11 - h10) * fv) / spacing
+    dh_dz = ((h10 - h00) * (1 - fu) + (h11 - h01) * fu) / spacing
+    normals = np.stack([-dh_dx, np.ones_like(dh_dx), -dh_dz], axis=1)
+    return height, normals / np.linalg.norm(normals, axis=1, keepdims=True)
