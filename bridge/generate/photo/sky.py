@@ -8,6 +8,7 @@ from scipy import ndimage
 from bridge.generate.base import Sky
 from bridge.generate.photo.analysis import PhotoAnalysis
 from bridge.render.camera import Camera
+from bridge.render.sky import panorama_directions, panorama_pixel
 
 PANORAMA_HEIGHT = 1024  # rows; the panorama is twice as wide (equirectangular)
 FEATHER_PX = 24.0  # the photo's sky fades into the gradient over this many working pixels
@@ -56,14 +57,13 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
     height, width = PANORAMA_HEIGHT, 2 * PANORAMA_HEIGHT
     # Away from the photo the panorama is the gradient, which depends on the row alone: one
     # pixel per row, broadcast. Only the window the photo (and its feather) can reach is blended.
-    elevation = np.pi / 2 - (np.arange(height) + 0.5) / height * np.pi
-    row_colour = gradient(_elevation_deg(np.stack([np.zeros(height), np.sin(elevation), np.zeros(height)], -1)))
+    row_colour = gradient(_elevation_deg(panorama_directions(height, cols=slice(0, 1))[:, 0]))
     flat = np.broadcast_to(row_colour[:, None], (height, width, 3))
     image = np.empty((height, width, 3), dtype=np.uint8)
     image[:] = np.clip(np.round(row_colour * 255.0), 0, 255).astype(np.uint8)[:, None]
     rows, cols = _photo_window(camera, height, width)
     if rows.stop > rows.start and cols.stop > cols.start:
-        image[rows, cols] = _blend_photo(camera, photo_sky, flat[rows, cols], elevation[rows], cols, width)
+        image[rows, cols] = _blend_photo(camera, photo_sky, flat[rows, cols], panorama_directions(height, rows, cols))
     return Sky(panorama=image)
 
 
@@ -79,10 +79,7 @@ def _photo_window(camera: Camera, height: int, width: int) -> tuple[slice, slice
     u = np.concatenate([along_u, along_u, np.full(along_v.size, u0), np.full(along_v.size, u1)])
     v = np.concatenate([np.full(along_u.size, v0), np.full(along_u.size, v1), along_v, along_v])
     rays = camera.rays_through(u, v)
-    elevation = np.arcsin(np.clip(rays[:, 1], -1.0, 1.0))
-    azimuth = np.arctan2(rays[:, 0], -rays[:, 2])
-    row_of = (np.pi / 2 - elevation) / np.pi * height - 0.5
-    col_of = (azimuth + np.pi) / (2 * np.pi) * width - 0.5
+    row_of, col_of = panorama_pixel(rays, height)
     row0, row1 = int(np.floor(row_of.min())) - 2, int(np.ceil(row_of.max())) + 3
     col0, col1 = int(np.floor(col_of.min())) - 2, int(np.ceil(col_of.max())) + 3
     poles = camera.project(np.array([[0.0, 1e6, 0.0], [0.0, -1e6, 0.0]]) + camera.position)
@@ -90,19 +87,14 @@ def _photo_window(camera: Camera, height: int, width: int) -> tuple[slice, slice
         if depth > 0 and u0 <= pu <= u1 and v0 <= pv <= v1:
             row0, row1 = min(row0, pole_row), max(row1, pole_row)
             col0, col1 = 0, width
-    if np.ptp(azimuth) > np.pi:  # the outline crosses the seam behind the spawn
+    if np.ptp(col_of) > width / 2:  # the outline crosses the seam behind the spawn
         col0, col1 = 0, width
     return slice(max(row0, 0), min(row1, height)), slice(max(col0, 0), min(col1, width))
 
 
-def _blend_photo(
-    camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, elevation: np.ndarray, cols: slice, width: int
-) -> np.ndarray:
+def _blend_photo(camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """The panorama's pixels in one window: the photo's sky inside the frame, fading into the
     gradient outside it over FEATHER_PX."""
-    azimuth = (np.arange(cols.start, cols.stop) + 0.5) / width * 2 * np.pi - np.pi
-    az, el = np.meshgrid(azimuth, elevation)
-    directions = np.stack([np.sin(az) * np.cos(el), np.sin(el), -np.cos(az) * np.cos(el)], axis=-1)
     uv, depth = camera.project(directions.reshape(-1, 3) * 1e6 + camera.position)
     k = camera.intrinsics
     u, v = uv[:, 0], uv[:, 1]
