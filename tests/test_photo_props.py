@@ -8,6 +8,7 @@ import pytest
 from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis, analyse
 from bridge.generate.photo.props import (
     MIN_HEIGHT_PX,
+    SpawnView,
     cut_props,
     placements,
     prop_layer,
@@ -50,19 +51,19 @@ def test_a_photo_without_sky_gives_no_props() -> None:
 def test_each_prop_stands_in_exactly_one_tile_at_every_lod(town: PhotoAnalysis) -> None:
     cutouts = cut_props(town)
     parent = TileKey(2, 5, -9)
-    whole = placements(parent.bounds(BASE_TILE_M), cutouts, 7, town)
+    whole = placements(parent.bounds(BASE_TILE_M), cutouts, 7, SpawnView.of(town))
     assert whole.x.size > 0
     feet = []
     for child in parent.children():
         for grandchild in child.children():
-            part = placements(grandchild.bounds(BASE_TILE_M), cutouts, 7, town)
+            part = placements(grandchild.bounds(BASE_TILE_M), cutouts, 7, SpawnView.of(town))
             feet += list(zip(part.x.tolist(), part.z.tolist(), strict=True))
     assert sorted(feet) == sorted(zip(whole.x.tolist(), whole.z.tolist(), strict=True))
 
 
 def test_props_keep_clear_of_the_lifted_photo_and_hide_behind_its_skyline(town: PhotoAnalysis) -> None:
     cutouts = cut_props(town)
-    placed = placements((-1500.0, -1500.0, 1500.0, 1500.0), cutouts, 0, town)
+    placed = placements((-1500.0, -1500.0, 1500.0, 1500.0), cutouts, 0, SpawnView.of(town))
     assert placed.x.size > 100
     camera = town.camera
     distance = np.hypot(placed.x - camera.position[0], placed.z - camera.position[2])
@@ -86,20 +87,25 @@ def test_props_keep_clear_of_the_lifted_photo_and_hide_behind_its_skyline(town: 
                     assert v >= skyline[int(u)], f"prop {i} rises into the sky at column {int(u)}"
     assert in_frame_count > 0  # some props do stand in the spawn's view, behind the backdrop
     # Straight ahead, within the first kilometre, the world has props.
-    ahead = placements((-300.0, -1000.0, 300.0, -200.0), cutouts, 0, town)
+    ahead = placements((-300.0, -1000.0, 300.0, -200.0), cutouts, 0, SpawnView.of(town))
     assert ahead.x.size > 0
+
+
+def rolling_ground(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    return 3.0 * np.sin(x / 50.0) * np.cos(z / 70.0)
 
 
 def test_props_stand_upright_on_the_ground_and_coarsen_with_lod(town: PhotoAnalysis) -> None:
     cutouts = cut_props(town)
     region = (-1500.0, -3000.0, 1500.0, -1500.0)
-    placed = placements(region, cutouts, 3, town)
-    ground = np.linspace(-3.0, 3.0, placed.x.size)
-    fine = prop_splats(placed, [prop_layer(c, 0) for c in cutouts], ground)
-    coarse = prop_splats(placed, [prop_layer(c, 2) for c in cutouts], ground)
+    placed = placements(region, cutouts, 3, SpawnView.of(town), rolling_ground)
+    assert np.array_equal(placed.y, rolling_ground(placed.x, placed.z))
+    fine = prop_splats(placed, [prop_layer(c, 0) for c in cutouts])
+    coarse = prop_splats(placed, [prop_layer(c, 2) for c in cutouts])
     assert len(fine) > 8 * len(coarse) > 0
     assert fine.positions[:, 1].min() > -3.0  # on the ground, never in it
     assert np.ptp(fine.positions[:, 1]) > 5.0  # and metres tall
     # Same placements, same splats: the fields are a pure function of the world.
-    again = prop_splats(placements(region, cutouts, 3, town), [prop_layer(c, 0) for c in cutouts], ground)
+    replaced = placements(region, cutouts, 3, SpawnView.of(town), rolling_ground)
+    again = prop_splats(replaced, [prop_layer(c, 0) for c in cutouts])
     assert np.array_equal(fine.positions, again.positions) and np.array_equal(fine.colors, again.colors)

@@ -21,7 +21,7 @@ from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift, solve_colours
-from bridge.generate.photo.props import Cutout, PropLayer, cut_props, placements, prop_layer, prop_splats
+from bridge.generate.photo.props import Cutout, PropLayer, SpawnView, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.terrain import Terrain, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
@@ -50,7 +50,9 @@ class _WorldState:
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
     exemplar: Exemplar
     props: list[Cutout]  # upright objects cut out of the photo, stood up across the continuation
+    spawn_view: SpawnView  # what props keep clear of
     terrain: Terrain
+    underlay_depth_per_sigma: float  # see _underlay_depth
     seed: int
     base_tile_m: float
 
@@ -131,9 +133,9 @@ class PhotoGenerator:
             layers = [prop_layer(cutout, key.lod) for cutout in state.props]
             self._prop_layers[(fingerprint, key.lod)] = layers
         placed = placements(
-            key.bounds(state.base_tile_m), state.props, state.seed, state.analysis, state.terrain.height
+            key.bounds(state.base_tile_m), state.props, state.seed, state.spawn_view, state.terrain.height
         )
-        return prop_splats(placed, layers, state.terrain.height(placed.x, placed.z))
+        return prop_splats(placed, layers)
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
         state = self._states.get(fingerprint)
@@ -191,6 +193,8 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         extension=p["extension"],
         exemplar=build_exemplar(p["exemplar"], texel_m),
         props=cut_props(analysis),
+        spawn_view=SpawnView.of(analysis),
+        underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
         terrain=Terrain(
             world.options.seed,
             analysis.camera_height_m,
@@ -233,7 +237,7 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
     radius = spacing * SPLAT_OVERLAP
     x0, z0, _, _ = key.bounds(state.base_tile_m)
     surface, normals = surface_at(heights, (x - x0) / spacing, (z - z0) / spacing, spacing)
-    y = np.where(covered, -_underlay_depth(state.analysis.camera, radius), surface)
+    y = np.where(covered, -state.underlay_depth_per_sigma * radius, surface)
     positions = np.stack([x, y, z], axis=1)
     scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
     rotations = tilt_to(normals)

@@ -20,6 +20,7 @@ from scipy import ndimage
 from bridge.formats.splats import SplatCloud
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis
+from bridge.render.camera import Camera
 
 CELL_M = 48.0  # one prop at most per cell of this edge
 PRESENCE = 0.3  # probability that a cell holds a prop
@@ -129,8 +130,26 @@ def prop_layer(cutout: Cutout, lod: int) -> PropLayer:
 
 
 @dataclass(frozen=True)
+class SpawnView:
+    """What props must keep clear of, read once per world: the spawn camera, the lifted photo's
+    radius, and the photo's skyline (per column, the first row that is not sky)."""
+
+    camera: Camera
+    lift_radius_m: float
+    skyline: np.ndarray  # [w] float rows
+
+    @classmethod
+    def of(cls, analysis: PhotoAnalysis) -> SpawnView:
+        not_sky = analysis.kind != KIND_SKY
+        height = not_sky.shape[0]
+        skyline = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), height).astype(np.float64)
+        return cls(analysis.camera, analysis.lift_radius_m, skyline)
+
+
+@dataclass(frozen=True)
 class Placement:
     x: np.ndarray
+    y: np.ndarray  # the ground under each foot
     z: np.ndarray
     which: np.ndarray  # index into the cut-outs
     yaw: np.ndarray  # radians
@@ -142,7 +161,7 @@ def placements(
     bounds: tuple[float, float, float, float],
     cutouts: list[Cutout],
     seed: int,
-    keep_clear: PhotoAnalysis,
+    keep_clear: SpawnView,
     ground_height: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> Placement:
     """The props whose foot stands inside ``bounds`` (x0, z0, x1, z1), away from the lifted photo
@@ -155,33 +174,35 @@ def placements(
     gi, gj = gi[present], gj[present]
     x = (gi + 0.15 + 0.7 * hash_to_unit(gi, gj, seed, 12)) * CELL_M
     z = (gj + 0.15 + 0.7 * hash_to_unit(gi, gj, seed, 13)) * CELL_M
+    inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1)  # the cells overlap the tile; the feet decide
+    gi, gj, x, z = gi[inside], gj[inside], x[inside], z[inside]
     which = np.minimum((hash_to_unit(gi, gj, seed, 14) * len(cutouts)).astype(np.int64), len(cutouts) - 1)
     scale = SCALE_RANGE[0] + (SCALE_RANGE[1] - SCALE_RANGE[0]) * hash_to_unit(gi, gj, seed, 15)
     half_width = np.array([c.half_width_m for c in cutouts])[which] * scale
     height = np.array([c.alpha.shape[0] * c.metres_per_px for c in cutouts])[which] * scale
     foot_y = ground_height(x, z) if ground_height is not None else np.zeros_like(x)
-    inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1)
-    inside &= _clear_of_photo(x, z, foot_y + height, half_width, keep_clear)
+    keep = _clear_of_photo(x, z, foot_y + height, half_width, keep_clear)
     return Placement(
-        x=x[inside],
-        z=z[inside],
-        which=which[inside],
-        yaw=(hash_to_unit(gi, gj, seed, 16) * math.pi)[inside],
-        scale=scale[inside],
-        mirror=(hash_to_unit(gi, gj, seed, 17) < 0.5)[inside],
+        x=x[keep],
+        y=foot_y[keep],
+        z=z[keep],
+        which=which[keep],
+        yaw=(hash_to_unit(gi, gj, seed, 16) * math.pi)[keep],
+        scale=scale[keep],
+        mirror=(hash_to_unit(gi, gj, seed, 17) < 0.5)[keep],
     )
 
 
 def _clear_of_photo(
-    x: np.ndarray, z: np.ndarray, top_y: np.ndarray, half_width: np.ndarray, analysis: PhotoAnalysis
+    x: np.ndarray, z: np.ndarray, top_y: np.ndarray, half_width: np.ndarray, spawn: SpawnView
 ) -> np.ndarray:
     """Props clear of the lifted photo's ground and, seen from the spawn, hidden behind what the
     photo shows: wholly outside its frame, or with their top below its skyline (they stand
     beyond the backdrop, so the backdrop covers the rest). The first view stays the photo."""
-    camera = analysis.camera
+    camera = spawn.camera
     dx, dz = x - camera.position[0], z - camera.position[2]
     distance = np.hypot(dx, dz)
-    beyond_lift = distance - half_width > analysis.lift_radius_m * 1.2
+    beyond_lift = distance - half_width > spawn.lift_radius_m * 1.2
     # The prop's top edge as the spawn sees it: its two ends, across the line of sight.
     across = np.stack([-dz, dz * 0.0, dx], axis=1) / np.maximum(distance, 1e-9)[:, None]
     top = np.stack([x, top_y, z], axis=1)
@@ -193,10 +214,7 @@ def _clear_of_photo(
     left = np.minimum(uv_a[:, 0], uv_b[:, 0]) - HIDDEN_MARGIN_PX
     right = np.maximum(uv_a[:, 0], uv_b[:, 0]) + HIDDEN_MARGIN_PX
     outside_frame = in_front & ((right < 0) | (left >= k.width))
-    # The skyline: the first row that is not sky, per column; the lowest of it over the prop's span.
-    not_sky = analysis.kind != KIND_SKY
-    skyline = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), k.height).astype(np.float64)
-    span_lowest = _span_max(skyline, left, right)
+    span_lowest = _span_max(spawn.skyline, left, right)  # the skyline's lowest row over the prop's span
     top_v = np.minimum(uv_a[:, 1], uv_b[:, 1]) - HIDDEN_MARGIN_PX
     below_skyline = in_front & (top_v >= span_lowest)
     return beyond_lift & (behind | outside_frame | below_skyline)
@@ -213,8 +231,8 @@ def _span_max(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.nda
     return out
 
 
-def prop_splats(placed: Placement, layers: list[PropLayer], ground_y: np.ndarray) -> SplatCloud:
-    """Each placed prop as two crossed vertical planes of its layer's splats, its foot at ``ground_y``."""
+def prop_splats(placed: Placement, layers: list[PropLayer]) -> SplatCloud:
+    """Each placed prop as two crossed vertical planes of its layer's splats, its foot on the ground."""
     clouds = []
     for i in range(placed.x.size):
         layer = layers[int(placed.which[i])]
@@ -227,7 +245,7 @@ def prop_splats(placed: Placement, layers: list[PropLayer], ground_y: np.ndarray
             # The plane's local x runs along (cos yaw, 0, -sin yaw); its normal is (sin yaw, 0, cos yaw).
             x = placed.x[i] + across * math.cos(yaw)
             z = placed.z[i] - across * math.sin(yaw)
-            positions = np.stack([x, ground_y[i] + layer.up * scale, z], axis=1)
+            positions = np.stack([x, placed.y[i] + layer.up * scale, z], axis=1)
             sigma = layer.sigma_m * scale
             scales = np.tile([sigma, sigma, sigma * THICKNESS], (n, 1))
             rotations = np.tile([math.cos(yaw / 2), 0.0, math.sin(yaw / 2), 0.0], (n, 1))
