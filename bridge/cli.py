@@ -92,7 +92,9 @@ def _cmd_quality(args: argparse.Namespace) -> int:
 
     report = run_quality(
         QualityOptions(
-            photo=Path(args.photo), distance_m=args.distance, out_dir=Path(args.out) if args.out else None,
+            photo=Path(args.photo),
+            distance_m=args.distance,
+            out_dir=Path(args.out) if args.out else None,
             workers=args.workers,
         )
     )

@@ -10,7 +10,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse import random as sparse_random
 
 from bridge.formats.splats import SplatCloud
-from bridge.generate.photo import lift, sky
+from bridge.generate.photo import sky, solve
 from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_SKY, PhotoAnalysis
 from bridge.render import rasterize
 from bridge.render.blend import blend_weights, stable_order
@@ -74,7 +74,7 @@ def test_cgls_reaches_the_damped_least_squares_solution() -> None:
     rhs = rng.normal(size=(3, n)).astype(np.float32)
     dense = matrix.toarray().astype(np.float64)
     exact = np.linalg.solve(dense.T @ dense + damp**2 * np.eye(n), dense.T @ rhs.T.astype(np.float64)).T
-    got = lift._cgls(matrix, rhs, damp, 60)
+    got = solve._cgls(matrix, rhs, damp, 60)
     assert got.shape == rhs.shape
     assert np.abs(got - exact).max() < 1e-3 * np.abs(exact).max()
 

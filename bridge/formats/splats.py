@@ -52,9 +52,7 @@ class SplatCloud:
 
     @classmethod
     def empty(cls) -> SplatCloud:
-        return cls.from_arrays(
-            np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, 3))
-        )
+        return cls.from_arrays(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, 3)))
 
     @classmethod
     def from_arrays(

@@ -45,8 +45,7 @@ def decode_photo(data: bytes) -> np.ndarray:
             width, height = image.size
             if width * height > MAX_PHOTO_PIXELS:
                 raise PhotoError(
-                    f"the photo is {width}x{height} = {width * height} pixels; "
-                    f"at most {MAX_PHOTO_PIXELS} are accepted"
+                    f"the photo is {width}x{height} = {width * height} pixels; at most {MAX_PHOTO_PIXELS} are accepted"
                 )
             if min(width, height) < MIN_PHOTO_SIDE:
                 raise PhotoError(f"the photo is {width}x{height}; both sides must be >= {MIN_PHOTO_SIDE}")

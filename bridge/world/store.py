@@ -170,9 +170,7 @@ class WorldStore:
         for statement in _SCHEMA.strip().split(";"):
             if statement.strip():
                 self._db.execute(statement)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         with self._lock:

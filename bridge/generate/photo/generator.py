@@ -20,9 +20,10 @@ from bridge.generate.base import GeneratorOptions, PreparedWorld, TileContent
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
-from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift, solve_colours
+from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
 from bridge.generate.photo.props import Cutout, PropLayer, SpawnView, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.sky import build_sky
+from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.terrain import Terrain, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
 from bridge.render.camera import Camera, Intrinsics
@@ -91,9 +92,7 @@ class PhotoGenerator:
             "depth": analysis.depth,
             "kind": analysis.kind,
             "exemplar": texture,
-            "scalars": np.array(
-                [analysis.horizon_v, lift_radius, texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64
-            ),
+            "scalars": np.array([analysis.horizon_v, lift_radius, texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64),
             "camera_pose": np.concatenate([cam.position, cam.rotation.ravel()]).astype(np.float64),
         }
         full_h, full_w = photo.shape[:2]
