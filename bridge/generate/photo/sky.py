@@ -12,6 +12,7 @@ from bridge.render.sky import panorama_directions, panorama_pixel
 
 PANORAMA_HEIGHT = 1024  # rows; the panorama is twice as wide (equirectangular)
 FEATHER_PX = 24.0  # the photo's sky fades into the gradient over this many working pixels
+ROW_FILL_FADE_PX = 48.0  # past a row's last sky pixel, its colour fades into the gradient over this many
 
 
 def _elevation_deg(directions: np.ndarray) -> np.ndarray:
@@ -37,13 +38,25 @@ def _gradient(analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _filled_sky_image(analysis: PhotoAnalysis, gradient_at_pixels: np.ndarray) -> np.ndarray:
-    """The photo's sky, with everything in front of it replaced by the sky's mean colour at that
-    elevation (edge pixels next to buildings carry their colour, so they are not used), softened
-    where the two meet."""
-    sky = analysis.sky
-    filled = np.where(sky[..., None], analysis.image, gradient_at_pixels)
+    """The photo's sky, with what stands in front of it filled in along each row: between two
+    stretches of sky, the colours on either side blended across the gap (the sky behind a tower
+    continues from one side to the other); beyond the last stretch, its colour fading into the
+    sky's mean colour at that elevation; rows with no sky, that mean. Edge pixels next to
+    buildings carry their colour, so they are not used; fill and photo are softened where they meet."""
+    source = ndimage.binary_erosion(analysis.sky, iterations=2)
+    image = analysis.image
+    filled = gradient_at_pixels.astype(np.float32).copy()
+    columns = np.arange(source.shape[1], dtype=np.float64)
+    for row in np.flatnonzero(source.any(axis=1)):
+        seen = np.flatnonzero(source[row])
+        # Distance past the row's outermost sky pixels: there the fill fades to the gradient.
+        beyond = np.maximum(seen[0] - columns, columns - seen[-1]).clip(min=0)
+        fade = np.clip(1.0 - beyond / ROW_FILL_FADE_PX, 0.0, 1.0)[:, None]
+        across = np.stack([np.interp(columns, seen, image[row, seen, k]) for k in range(3)], axis=1)
+        filled[row] = across * fade + filled[row] * (1.0 - fade)
+    filled[analysis.sky] = image[analysis.sky]  # the sky pixels the erosion left out are still sky
     smooth = ndimage.gaussian_filter(filled, sigma=(3.0, 3.0, 0.0))
-    return np.where(ndimage.binary_erosion(sky, iterations=2)[..., None], analysis.image, smooth).astype(np.float32)
+    return np.where(source[..., None], image, smooth).astype(np.float32)
 
 
 def build_sky(analysis: PhotoAnalysis) -> Sky:
