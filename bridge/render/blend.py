@@ -2,11 +2,13 @@
 
 A render is linear in the splat colours once the geometry is fixed,
 ``pixel = sum(weight * colour) + T_final * background``; :func:`blend_weights` gives that linear
-map as (pixel, splat, weight) triples, for solving colours exactly (the photo generator's lift).
+map as (pixel, splat, weight) triples, for solving colours exactly, for any cloud.
 It follows bridge.render.rasterize step for step (EWA projection, 16-pixel tiles, depth order,
-the alpha cap and cut-offs) without torch: it runs once per world, on the path from photo to
-first tile, where importing torch alone would cost as much as the solve.
-tests/test_render.py holds it to the torch renderer's output.
+the alpha cap and cut-offs) without torch, where importing torch alone would cost as much as a
+solve. tests/test_render.py holds it to the torch renderer's output. The photo generator's lift
+(one splat per pixel) takes the faster route of :mod:`bridge.render.stencil`, which shares the
+projection here (:func:`_footprint_table`) and enumerates this way only the splats that do not
+fit its stencil.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def composite_weights(
     """Composite ``cloud`` through ``camera`` front to back in chunks of splats (rasterize's
     _composite loop), handing each chunk's (pixel, splat, weight) triples to ``sink``."""
     k = camera.intrinsics
-    table = _footprint_table(cloud, camera)
+    table = _in_depth_order(_footprint_table(cloud, camera))
     m = table["u"].shape[0]
     n_pix = k.width * k.height
     trans = np.ones(n_pix)
@@ -90,7 +92,8 @@ def composite_weights(
 
 def _footprint_table(cloud: SplatCloud, camera: Camera) -> dict[str, np.ndarray]:
     """EWA projection and culling (rasterize._project), then the per-splat candidate boxes
-    (rasterize._SplatTable), for the splats that survive, front to back (stable in input order)."""
+    (rasterize._SplatTable), for the splats that survive, in input order ("source": their input
+    index), with "order": the entries front to back (the renderer's stable depth sort)."""
     k = camera.intrinsics
     view = camera.view_matrix_opencv()
     rot_v, t_v = view[:3, :3], view[:3, 3]
@@ -102,20 +105,15 @@ def _footprint_table(cloud: SplatCloud, camera: Camera) -> dict[str, np.ndarray]
     tiles_x, tiles_y = -(-k.width // _TILE), -(-k.height // _TILE)
     opacity = cloud.opacities.astype(np.float64)
     with np.errstate(all="ignore"):
-        x, y, z = (cloud.positions.astype(np.float64) @ rot_v.T + t_v).T
+        x, y, z = rot_v @ _rows(cloud.positions) + t_v[:, None]  # one contiguous row per coordinate
         valid = (z >= _NEAR) & (z <= _FAR)
         z_safe = np.where(valid, z, 1.0)
         rz = 1.0 / z_safe
         tx = z_safe * np.clip(x * rz, -lim_x_neg, lim_x_pos)
         ty = z_safe * np.clip(y * rz, -lim_y_neg, lim_y_pos)
-        jac = np.zeros((z.shape[0], 2, 3))
-        jac[:, 0, 0] = k.fx * rz
-        jac[:, 0, 2] = -k.fx * tx * rz * rz
-        jac[:, 1, 1] = k.fy * rz
-        jac[:, 1, 2] = -k.fy * ty * rz * rz
-        factor = jac @ rot_v @ (_rotmats(cloud.rotations.astype(np.float64)) * cloud.scales.astype(np.float64)[:, None])
-        cov = factor @ factor.transpose(0, 2, 1)
-        ca, cb, cc = cov[:, 0, 0] + _EPS2D, cov[:, 0, 1], cov[:, 1, 1] + _EPS2D
+        jac = (k.fx * rz, -k.fx * tx * rz * rz, k.fy * rz, -k.fy * ty * rz * rz)
+        cov_xx, cov_xy, cov_yy = _covariance_2d(cloud, rot_v, jac)
+        ca, cb, cc = cov_xx + _EPS2D, cov_xy, cov_yy + _EPS2D
         det = ca * cc - cb * cb
         valid &= det > 0
         det_safe = np.where(valid, det, 1.0)
@@ -130,7 +128,6 @@ def _footprint_table(cloud: SplatCloud, camera: Camera) -> dict[str, np.ndarray]
         valid &= np.isfinite(u) & np.isfinite(v) & np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
         valid &= np.isfinite(radius) & np.isfinite(cloud.colors).all(axis=1)
         keep = np.flatnonzero(valid).astype(np.int32)
-        keep = keep[np.argsort(z[keep], kind="stable")]
         u, v, a, b, c, ca, cc, radius, opacity = (t[keep] for t in (u, v, a, b, c, ca, cc, radius, opacity))
         # The tile rectangle [t0, t1) the splat is binned to, in pixels.
         rx0 = np.clip(np.floor((u - radius) / _TILE), 0, tiles_x) * _TILE
@@ -147,20 +144,47 @@ def _footprint_table(cloud: SplatCloud, camera: Camera) -> dict[str, np.ndarray]
     cost = (np.maximum(y1 - y0 + 1, 0) * np.maximum(x1 - x0 + 1, 0)).astype(np.int64)
     return {
         "u": u, "v": v, "a": a, "b": b, "c": c, "opacity": opacity, "sigma_max": sigma_max,
-        "x0": x0, "x1": x1, "y0": y0, "y1": y1, "cost": cost, "source": keep,
+        "x0": x0, "x1": x1, "y0": y0, "y1": y1, "cost": cost, "radius": radius, "source": keep,
+        "order": np.argsort(z[keep], kind="stable"),  # front to back, depth ties in input order
     }  # fmt: skip
 
 
-def _rotmats(q: np.ndarray) -> np.ndarray:
-    """[N, 4] wxyz (any norm) -> [N, 3, 3]."""
-    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
-    w, x, y, z = q.T
-    rows = (
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    )  # fmt: skip
-    return np.stack(rows, axis=-1).reshape(-1, 3, 3)
+def _in_depth_order(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The footprint table's entries in the order compositing visits them."""
+    order = table["order"]
+    return {name: values[order] for name, values in table.items() if name != "order"}
+
+
+def _covariance_2d(
+    cloud: SplatCloud, rot_v: np.ndarray, jac: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The projected covariance Σ' = M Mᵀ, M = J W R S (rasterize._project's factor), as its three
+    distinct entries; ``jac`` is J's non-zeros (j00, j02, j11, j12). Written out per component:
+    batched [N, 3, 3] matrix products cost ten times as much in numpy."""
+    j00, j02, j11, j12 = jac
+    q = _rows(cloud.rotations)
+    w, x, y, z = q / np.maximum(np.sqrt(np.einsum("ij,ij->j", q, q)), 1e-30)
+    rot = (
+        (1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)),
+        (2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)),
+        (2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)),
+    )  # rows of R, from the wxyz quaternion (any norm)
+    jw = (  # J W: the two rows of the Jacobian times the view rotation
+        [j00 * rot_v[0, m] + j02 * rot_v[2, m] for m in range(3)],
+        [j11 * rot_v[1, m] + j12 * rot_v[2, m] for m in range(3)],
+    )
+    scale = _rows(cloud.scales)
+    m0, m1 = ([(r[0] * rot[0][c] + r[1] * rot[1][c] + r[2] * rot[2][c]) * scale[c] for c in range(3)] for r in jw)
+    return (
+        m0[0] * m0[0] + m0[1] * m0[1] + m0[2] * m0[2],
+        m0[0] * m1[0] + m0[1] * m1[1] + m0[2] * m1[2],
+        m1[0] * m1[0] + m1[1] * m1[1] + m1[2] * m1[2],
+    )
+
+
+def _rows(values: np.ndarray) -> np.ndarray:
+    """[N, k] -> [k, N] float64, each row contiguous (strided rows make every later step slower)."""
+    return np.ascontiguousarray(values.T, dtype=np.float64)
 
 
 def _touches_open(table: dict[str, np.ndarray], idx: np.ndarray, open_tile: np.ndarray, tx: int, ty: int) -> np.ndarray:

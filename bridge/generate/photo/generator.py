@@ -19,7 +19,7 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions, PreparedWorld, TileContent
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
-from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, analyse
+from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
 from bridge.generate.photo.props import Cutout, PropLayer, SpawnView, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.sky import build_sky
@@ -60,7 +60,7 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
-    version = "0.2.0"  # 0.2: underlay, terrain relief, props (a new version is a new world id)
+    version = "0.3.0"  # 0.3: the stencil colour solve, the row-filled sky (a new version is a new world id)
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
@@ -80,7 +80,8 @@ class PhotoGenerator:
             exemplar_job = beside.submit(rectify_ground, analysis)
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
             extension = _ground_extension(analysis)
-            colours = solve_colours(analysis, extension)
+            spawn_lift = lift(analysis, analysis.image, 1, extension)  # the LOD-0 lift's geometry
+            colours = solve_colours(analysis, spawn_lift)
             sky, (texture, texel_m), analysis_pictures = sky_job.result(), exemplar_job.result(), pictures_job.result()
         cam = analysis.camera
         k = cam.intrinsics
@@ -97,7 +98,7 @@ class PhotoGenerator:
         }
         full_h, full_w = photo.shape[:2]
         spawn = cam.with_intrinsics(k.scaled(full_w, full_h))
-        return PreparedWorld(
+        world = PreparedWorld(
             generator=self.name,
             generator_version=self.version,
             options=options,
@@ -106,6 +107,11 @@ class PhotoGenerator:
             payload=payload,
             pictures=analysis_pictures,
         )
+        # The LOD-0 lift the first tile needs is the solve's geometry in the solved colours: kept,
+        # not lifted again (what lift() gives for those colours, so the same bytes either way).
+        recoloured = _recoloured(spawn_lift, colours, analysis.kind != KIND_SKY)
+        self._lifts[(_fingerprint(world), 0)] = _bucketed(recoloured, TileKey(0, 0, 0).edge_m(options.base_tile_m))
+        return world
 
     # -- generate ----------------------------------------------------------------------------
 
@@ -149,12 +155,7 @@ class PhotoGenerator:
         cached = self._lifts.get(cache_key)
         if cached is None:
             cloud = lift(state.analysis, state.colours, 1 << key.lod, state.extension)
-            edge = key.edge_m(state.base_tile_m)
-            ix = np.floor(cloud.positions[:, 0] / edge).astype(np.int64)
-            iz = np.floor(cloud.positions[:, 2] / edge).astype(np.int64)
-            order = np.lexsort((ix, iz))
-            cloud = cloud.subset(order)
-            cached = (cloud, iz[order], ix[order])
+            cached = _bucketed(cloud, key.edge_m(state.base_tile_m))
             self._lifts[cache_key] = cached
         cloud, iz_sorted, ix_sorted = cached
         lo = np.searchsorted(iz_sorted, key.iz, side="left")
@@ -163,6 +164,21 @@ class PhotoGenerator:
         a = lo + np.searchsorted(row, key.ix, side="left")
         b = lo + np.searchsorted(row, key.ix, side="right")
         return cloud.subset(np.arange(a, b))
+
+
+def _bucketed(cloud: SplatCloud, edge: float) -> tuple[SplatCloud, np.ndarray, np.ndarray]:
+    """(cloud, iz, ix): the splats sorted by the tile of edge ``edge`` they stand in, and its indices."""
+    ix = np.floor(cloud.positions[:, 0] / edge).astype(np.int64)
+    iz = np.floor(cloud.positions[:, 2] / edge).astype(np.int64)
+    order = np.lexsort((ix, iz))
+    return cloud.subset(order), iz[order], ix[order]
+
+
+def _recoloured(cloud: SplatCloud, colours: np.ndarray, lifted: np.ndarray) -> SplatCloud:
+    """A full-resolution lift (its frame's splats first, one per ``lifted`` pixel) in ``colours``."""
+    frame = colours[lifted]
+    apron = cloud.colors[len(frame) :]
+    return SplatCloud(cloud.positions, cloud.scales, cloud.rotations, cloud.opacities, np.concatenate([frame, apron]))
 
 
 def _fingerprint(world: PreparedWorld) -> str:
