@@ -1,9 +1,11 @@
 """Reading a single photo as a 3D scene: sky, horizon, camera and per-pixel depth.
 
 In the tradition of "Tour into the Picture" (Horry et al. 1997) and "Automatic Photo Pop-up"
-(Hoiem et al. 2005): the scene is a ground plane under a camera of unknown height, a backdrop
-standing at the far edge of the lifted area, and a sky at infinity. Each cue is cheap and each
-has a fallback, so every photo gets a usable reading rather than an error.
+(Hoiem et al. 2005): the scene is a ground plane under a camera of unknown height, uprights
+standing on it where the photo shows them meet it (:mod:`bridge.generate.photo.uprights`), a
+backdrop standing at the far edge of the lifted area, and a sky at infinity. Each cue is cheap
+and each has a fallback, so every photo gets a usable reading rather than an error: where
+nothing reads as standing, the ground lies flat out to the backdrop.
 
 Conventions: the camera sits at (0, height, 0) looking towards -Z, pitched down by ``pitch_rad``;
 the ground is the plane y = 0. Pixel rows ``v`` grow downwards, sampled at pixel centres.
@@ -18,6 +20,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from bridge.generate.photo.uprights import contact_rows, foot_distances, upright_evidence
 from bridge.render.camera import Camera, Intrinsics
 
 WORK_WIDTH = 640  # pixels: the resolution the photo is lifted at (one splat per pixel)
@@ -27,9 +30,10 @@ MIN_CAMERA_HEIGHT_M = 1.6
 MAX_CAMERA_HEIGHT_M = 60.0
 DEFAULT_HORIZON_FRACTION = 0.4  # where the horizon sits when no sky shows (looking down a bit)
 HORIZON_BAND = (0.3, 0.6)  # fractions of the height the horizon is held to
+UPRIGHT_RAMP_PX = 12.0  # columns over which an upright surface bends back to the backdrop at its ends
 _STRONG_EDGE = 0.8  # Sobel magnitude (8x the per-pixel step) that counts as a sharp edge
 
-KIND_SKY, KIND_GROUND, KIND_BACKDROP = 0, 1, 2
+KIND_SKY, KIND_GROUND, KIND_BACKDROP, KIND_UPRIGHT = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class PhotoAnalysis:
     horizon_v: float  # row of the horizon in working pixels (may lie outside the image)
     camera: Camera  # the photo's camera in world coordinates, working resolution
     depth: np.ndarray  # [h, w] float32 distance along each pixel's ray, metres; inf for sky
-    kind: np.ndarray  # [h, w] uint8: KIND_SKY, KIND_GROUND or KIND_BACKDROP
+    kind: np.ndarray  # [h, w] uint8: KIND_SKY, KIND_GROUND, KIND_BACKDROP or KIND_UPRIGHT
     lift_radius_m: float  # ground farther than this is folded onto the backdrop
 
     @property
@@ -108,18 +112,33 @@ def estimate_camera(horizon_v: float, width: int, height: int) -> Camera:
     return Camera.looking((0.0, camera_height, 0.0), forward, intrinsics)
 
 
-def lift_depth(camera: Camera, sky: np.ndarray, lift_radius_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Distance along each pixel's ray and its kind: ground plane, backdrop at ``lift_radius_m``, sky."""
+def lift_depth(
+    camera: Camera, sky: np.ndarray, lift_radius_m: float, foot_m: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance along each pixel's ray and its kind: ground plane, upright, backdrop, sky.
+
+    Each column's ground reaches out to where something stands on it, at ``foot_m`` (per column,
+    metres over the ground; inf where nothing stands), or else to ``lift_radius_m``; the rest of
+    the column stands there, upright, and is the backdrop where that is the lift radius.
+    """
     rays = camera.pixel_rays()  # [h, w, 3]
     height = camera.position[1]
-    horizontal = np.hypot(rays[..., 0], rays[..., 2])
+    horizontal = np.maximum(np.hypot(rays[..., 0], rays[..., 2]), 1e-6)
     down = -rays[..., 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         t_ground = np.where(down > 1e-6, height / down, np.inf)
-        t_backdrop = lift_radius_m / np.maximum(horizontal, 1e-6)
-    on_ground = t_ground * horizontal <= lift_radius_m
-    depth = np.where(on_ground, t_ground, t_backdrop)
-    kind = np.where(on_ground, KIND_GROUND, KIND_BACKDROP).astype(np.uint8)
+    stand_m = np.full(sky.shape[1], lift_radius_m)
+    if foot_m is not None:
+        # Smoothed in disparity: where what stands meets the backdrop, or another surface at
+        # another distance, the surface bends back over a few columns instead of tearing, so a
+        # step aside shows it stretched rather than a hole through to the sky.
+        disparity = 1.0 / np.minimum(foot_m, lift_radius_m)
+        stand_m = np.minimum(1.0 / ndimage.gaussian_filter1d(disparity, UPRIGHT_RAMP_PX, mode="nearest"), lift_radius_m)
+    # The ground ends where the surface standing on it begins: no step between the two.
+    on_ground = t_ground * horizontal <= stand_m[None, :]
+    upright = ~on_ground & (stand_m < lift_radius_m * 0.999)[None, :]
+    depth = np.where(on_ground, t_ground, stand_m[None, :] / horizontal)
+    kind = np.where(on_ground, KIND_GROUND, np.where(upright, KIND_UPRIGHT, KIND_BACKDROP)).astype(np.uint8)
     kind[sky] = KIND_SKY
     depth = np.where(sky, np.inf, depth).astype(np.float32)
     return depth, kind
@@ -132,5 +151,12 @@ def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     # Nothing below the horizon is sky: what looked like it there is haze over far terrain.
     sky &= (np.arange(sky.shape[0]) + 0.5 < horizon_v)[:, None]
     camera = estimate_camera(horizon_v, image.shape[1], image.shape[0])
-    depth, kind = lift_depth(camera, sky, lift_radius_m)
+    # Where what stands meets the ground: searched below the row where each column's ground
+    # reaches the lift radius, with nothing standing yet.
+    _, flat_kind = lift_depth(camera, sky, lift_radius_m)
+    ground = flat_kind == KIND_GROUND
+    first_ground_row = np.where(ground.any(axis=0), ground.argmax(axis=0), sky.shape[0]).astype(np.float64)
+    contact = contact_rows(upright_evidence(image, horizon_v, camera.intrinsics.cx), first_ground_row, ~sky)
+    foot_m = foot_distances(camera, contact, first_ground_row, lift_radius_m)
+    depth, kind = lift_depth(camera, sky, lift_radius_m, foot_m)
     return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m)

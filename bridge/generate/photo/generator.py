@@ -54,13 +54,14 @@ class _WorldState:
     spawn_view: SpawnView  # what props keep clear of
     terrain: Terrain
     underlay_depth_per_sigma: float  # see _underlay_depth
+    ground_distance_px: np.ndarray  # [h, w] pixels from each pixel to the nearest lifted ground pixel
     seed: int
     base_tile_m: float
 
 
 class PhotoGenerator:
     name = "photo"
-    version = "0.3.0"  # 0.3: the stencil colour solve, the row-filled sky (a new version is a new world id)
+    version = "0.4.0"  # 0.4: uprights stand on their contact lines (a new version is a new world id)
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
@@ -210,6 +211,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         props=cut_props(analysis),
         spawn_view=SpawnView.of(analysis),
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
+        ground_distance_px=ndimage.distance_transform_edt(analysis.kind != KIND_GROUND).astype(np.float32),
         terrain=Terrain(
             world.options.seed,
             analysis.camera_height_m,
@@ -243,16 +245,16 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
     x = (gi + 0.5 + jx) * spacing
     z = (gj + 0.5 + jz) * spacing
 
-    covered, handover = _photo_coverage(state, x, z)
+    radius = spacing * SPLAT_OVERLAP
+    sunk, handover = _photo_coverage(state, x, z, radius)
     colours = synthesize(state.exemplar, x, z, spacing, state.seed)
     if handover.size:
         photo_weight = handover[:, 3:4]
         colours = colours * (1.0 - photo_weight) + handover[:, :3] * photo_weight
     n = x.size
-    radius = spacing * SPLAT_OVERLAP
     x0, z0, _, _ = key.bounds(state.base_tile_m)
     surface, normals = surface_at(heights, (x - x0) / spacing, (z - z0) / spacing, spacing)
-    y = np.where(covered, -state.underlay_depth_per_sigma * radius, surface)
+    y = np.where(sunk > 0, -state.underlay_depth_per_sigma * radius * sunk, surface)
     positions = np.stack([x, y, z], axis=1)
     scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
     rotations = tilt_to(normals)
@@ -274,8 +276,14 @@ def _underlay_depth(camera: Camera, sigma_m: float) -> float:
     return UNDERLAY_SAFETY * UNDERLAY_REACH_SIGMAS * sigma_m * height / nearest
 
 
-def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(covered [N] bool: the lifted photo's ground is there; [N, 4] hand-over colour and weight)."""
+def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """([N] how far to sink each ground splat into the underlay, 0..1; [N, 4] hand-over colour and weight).
+
+    Sunk fully: the lifted photo's ground is there. Ground the spawn sees neither lifted nor
+    beyond the lift (hidden behind something standing) lies on the surface, except within a
+    splat's reach on screen of lifted ground, where at the same depth it would sort in front of
+    it: there it sinks too, rising back over as many pixels again.
+    """
     analysis = state.analysis
     camera = analysis.camera
     h, w = analysis.kind.shape
@@ -293,9 +301,12 @@ def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray) -> tuple[n
     # The lifted photo owns its frame's ground and the apron around it (see lift.apron_pixels).
     in_apron = in_front & ~inside & (outside_px <= APRON_PX) & (v >= 0)
     covered = within_lift & ((inside & (analysis.kind[vi, ui] == KIND_GROUND)) | in_apron)
+    reach_px = UNDERLAY_REACH_SIGMAS * radius_m * camera.intrinsics.fx / np.maximum(depth, 1e-3)
+    near_lifted = np.clip(2.0 - state.ground_distance_px[vi, ui] / reach_px, 0.0, 1.0)
+    sunk = np.where(covered, 1.0, np.where(within_lift & inside, near_lifted, 0.0))
     outside_m = np.where(in_front, outside_px * np.maximum(depth, 0) / camera.intrinsics.fx, math.inf)
     t = np.clip(1.0 - outside_m / HANDOVER_M, 0.0, 1.0)
     weight = t * t * (3 - 2 * t)
     weight = np.where(within_lift & (analysis.kind[vi, ui] == KIND_GROUND), weight, 0.0)
     handover = np.concatenate([state.extension[vi, ui], weight[:, None]], axis=1)
-    return covered, handover
+    return sunk, handover

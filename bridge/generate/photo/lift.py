@@ -2,20 +2,26 @@
 
 One splat per working pixel (per ``k x k`` block at coarser LODs), at the pixel's estimated
 depth, shaped to cover its pixel as seen from the photo's camera: ground splats lie flat on the
-ground, stretched along the view direction by the grazing angle; backdrop splats stand upright
-facing the spawn. Their colours come from :func:`bridge.generate.photo.solve.solve_colours`, which undoes the blur the
-renderer's splat footprint adds, so rendering from the spawn camera gives the photo back.
+ground, stretched along the view direction by the grazing angle; upright splats lie in the
+surface of what stands (see :mod:`bridge.generate.photo.uprights`), as wide as the step to their
+row neighbours, so a step aside stretches that surface like a mesh rather than opening gaps;
+backdrop splats stand upright facing the spawn. Their colours come from
+:func:`bridge.generate.photo.solve.solve_colours`, which undoes the blur the renderer's splat
+footprint adds, so rendering from the spawn camera gives the photo back.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from bridge.formats._quat import wxyz_from_matrix
 from bridge.formats.splats import SplatCloud
-from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis
+from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, KIND_UPRIGHT, PhotoAnalysis
 
 FOOTPRINT_PX = 0.5  # splat standard deviation, in pixels of the photo at the spawn
 MAX_STRETCH = 24.0  # cap on how elongated a grazing ground splat may get
+MAX_RAMP_STRETCH = 96.0  # cap on how wide an upright splat may grow where its surface bends back (see analysis)
+UPRIGHT_STAGGER = 0.25  # depth step between neighbouring upright splats, in footprints (see _splats_at)
 THICKNESS = 0.1  # splat thickness relative to its width: discs, not balls
 APRON_PX = 256.0  # working pixels of ground lifted around the frame, so nothing else reaches into it
 
@@ -93,24 +99,83 @@ def _splats_at(
     camera = analysis.camera
     rays = camera.rays_through(u, v)
     height = camera.position[1]
-    horizontal = np.hypot(rays[:, 0], rays[:, 2])
+    horizontal = np.maximum(np.hypot(rays[:, 0], rays[:, 2]), 1e-6)
     down = np.maximum(-rays[:, 1], 1e-6)
     ground = kind == KIND_GROUND
-    t = np.where(ground, height / down, analysis.lift_radius_m / np.maximum(horizontal, 1e-6))
+    upright = kind == KIND_UPRIGHT
+    reach = _reach(analysis)
+    h, w = reach.shape
+    row = np.clip(v.astype(np.int64), 0, h - 1)
+    column = np.clip(u.astype(np.int64), 0, w - 1)
+    t = np.where(ground, height / down, np.where(upright, reach[row, column], analysis.lift_radius_m) / horizontal)
+    across = FOOTPRINT_PX * stride * t / camera.intrinsics.fx  # metres covered by the footprint sideways
+    # Upright neighbours stand at nearly one depth from the spawn, so a stream codec's position
+    # grid can swap which of two overlapping ones is drawn first (costing dB at the spawn).
+    # Staggered along their own rays, by a fraction of their size, in a 2x2 pattern, every pair
+    # of neighbours keeps a definite order; along the ray nothing moves on the spawn's screen.
+    pattern = 2 * (np.floor(v / stride) % 2) + np.floor(u / stride) % 2
+    t = t + np.where(upright, pattern * UPRIGHT_STAGGER * across, 0.0)
     positions = camera.position + rays * t[:, None]
     positions[ground, 1] = 0.0  # exactly on the plane, not a rounding error above or below it
-
-    across = FOOTPRINT_PX * stride * t / camera.intrinsics.fx  # metres covered by the footprint sideways
     # Ground: the footprint stretches along the view direction by 1 / sin(grazing angle).
-    stretch = np.clip(1.0 / np.maximum(down, 1e-6), 1.0, MAX_STRETCH)
-    # Backdrop: stands upright; rows stretch by 1 / cos(elevation) on a vertical surface.
-    upright_stretch = np.clip(1.0 / np.maximum(horizontal, 1e-6), 1.0, MAX_STRETCH)
+    stretch = np.clip(1.0 / down, 1.0, MAX_STRETCH)
+    # Standing: rows stretch by 1 / cos(elevation) on a vertical surface.
+    upright_stretch = np.clip(1.0 / horizontal, 1.0, MAX_STRETCH)
+    # Backdrop splats face the spawn (local z along the ray's horizontal direction). An upright
+    # splat lies in its surface as its row's neighbours define it, as wide as the step to them:
+    # seen from the spawn that is its pixel, seen from aside it closes up to its neighbours like
+    # a mesh would (where the surface bends back to the backdrop, see analysis.lift_depth).
+    yaw = np.arctan2(rays[:, 0], rays[:, 2])
+    rotations = np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.sin(yaw / 2), np.zeros_like(yaw)], axis=1)
+    width = across.copy()
+    if upright.any():
+        step = _row_step(analysis, reach, u[upright], v[upright], stride[upright])
+        length = np.linalg.norm(step, axis=1)
+        beside = length > 1e-9  # with no neighbour on either side it faces the spawn
+        which = np.flatnonzero(upright)[beside]
+        rotations[which] = wxyz_from_matrix(_frame(step[beside] / length[beside, None]))
+        width[upright] = np.clip(FOOTPRINT_PX * length, across[upright], MAX_RAMP_STRETCH * across[upright])
     scales = np.where(
         ground[:, None],
         np.stack([across, across * THICKNESS, across * stretch], axis=1),
-        np.stack([across, across * upright_stretch, across * THICKNESS], axis=1),
+        np.stack([width, across * upright_stretch, across * THICKNESS], axis=1),
     )
-    # Yaw so the splat's local z axis points along the ray's horizontal direction.
-    yaw = np.arctan2(rays[:, 0], rays[:, 2])
-    rotations = np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.sin(yaw / 2), np.zeros_like(yaw)], axis=1)
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(len(t)), colour)
+
+
+def _reach(analysis: PhotoAnalysis) -> np.ndarray:
+    """[h, w] how far out over the ground each pixel's point lies (inf for sky)."""
+    rays = analysis.camera.pixel_rays()
+    return analysis.depth * np.hypot(rays[..., 0], rays[..., 2])
+
+
+def _row_step(
+    analysis: PhotoAnalysis, reach: np.ndarray, u: np.ndarray, v: np.ndarray, stride: np.ndarray
+) -> np.ndarray:
+    """[N, 3] the step between the points ``stride`` pixels left and right of (u, v), per stride:
+    a central difference, one-sided beside the sky, zero between two skies."""
+    camera = analysis.camera
+    h, w = reach.shape
+    row = np.clip(v.astype(np.int64), 0, h - 1)
+
+    def point(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        distance = reach[row, np.clip(at.astype(np.int64), 0, w - 1)]
+        seen = np.isfinite(distance) & (at >= 0) & (at < w)
+        rays = camera.rays_through(at, v)
+        scale = np.where(seen, distance, 0.0) / np.maximum(np.hypot(rays[:, 0], rays[:, 2]), 1e-6)
+        return rays * scale[:, None], seen
+
+    (left, has_left), (centre, _), (right, has_right) = (point(u + o * stride) for o in (-1.0, 0.0, 1.0))
+    both, only_right, only_left = has_left & has_right, has_right & ~has_left, has_left & ~has_right
+    step = np.zeros_like(centre)
+    step[both] = (right[both] - left[both]) / 2
+    step[only_right] = right[only_right] - centre[only_right]
+    step[only_left] = centre[only_left] - left[only_left]
+    return step
+
+
+def _frame(along: np.ndarray) -> np.ndarray:
+    """[N, 3, 3] rotations whose local +x is ``along`` (unit) and local +y as near world up as that allows."""
+    up = np.array([0.0, 1.0, 0.0]) - along[:, 1:2] * along
+    up /= np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-12)
+    return np.stack([along, up, np.cross(along, up)], axis=2)

@@ -7,9 +7,14 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_GROUND, KIND_SKY, PhotoAnalysis
+from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_GROUND, KIND_SKY, KIND_UPRIGHT, PhotoAnalysis
 
-_KIND_COLOURS = {KIND_SKY: (70, 140, 255), KIND_GROUND: (90, 200, 90), KIND_BACKDROP: (230, 150, 60)}
+_KIND_COLOURS = {
+    KIND_SKY: (70, 140, 255),
+    KIND_GROUND: (90, 200, 90),
+    KIND_BACKDROP: (230, 150, 60),
+    KIND_UPRIGHT: (230, 60, 200),
+}
 
 
 def _png(image: np.ndarray) -> bytes:
