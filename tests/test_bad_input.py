@@ -12,7 +12,7 @@ from PIL import Image
 
 from bridge.api._proto.worldbridge.v1 import types_pb2 as types
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.client.client import ReceivedError, ReceivedProgress, WorldBridgeClient
+from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, WorldBridgeClient
 from bridge.client.server_process import ServerProcess
 from bridge.world.keys import TileKey
 from tests.conftest import photo_path, run
@@ -134,7 +134,9 @@ def test_stream_refuses_a_nan_first_pose_and_reports_later_bad_updates(server: S
             errors: list[str] = []
             wanted = -1
             async for event in stream.events():
-                if isinstance(event, ReceivedError):
+                if isinstance(event, ReceivedTile):
+                    await stream.ack([event.key])  # as a viewer that keeps what it gets does
+                elif isinstance(event, ReceivedError):
                     errors.append(event.message)
                 elif isinstance(event, ReceivedProgress) and event.sequence == 4 and event.tiles_pending == 0:
                     wanted = event.tiles_wanted
