@@ -217,7 +217,8 @@ figure{{display:inline-block;margin:.5em;max-width:31%}}pre{{background:#222;pad
 <h2>Tiles received</h2><img src="map.png" style="max-width:60%">
 <h2>What the generator read in the photo</h2>
 <figure><img src="horizon.png"><figcaption>horizon</figcaption></figure>
-<figure><img src="segmentation.png"><figcaption>sky (blue) / ground (green) / standing (magenta) / backdrop (orange)</figcaption></figure>
+<figure><img src="segmentation.png">
+<figcaption>sky (blue) / ground (green) / standing (magenta) / backdrop (orange)</figcaption></figure>
 <figure><img src="depth.png"><figcaption>depth (warm near, cool far)</figcaption></figure>
 <h2>Report</h2><pre>{html.escape(json.dumps(report, indent=2))}</pre>"""
     (out / "index.html").write_text(page)

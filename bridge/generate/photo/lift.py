@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridge.formats._quat import wxyz_from_matrix
+from bridge.formats._quat import frame_from_axis, wxyz_from_matrix
 from bridge.formats.splats import SplatCloud
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, KIND_UPRIGHT, PhotoAnalysis
 
@@ -176,6 +176,5 @@ def _row_step(
 
 def _frame(along: np.ndarray) -> np.ndarray:
     """[N, 3, 3] rotations whose local +x is ``along`` (unit) and local +y as near world up as that allows."""
-    up = np.array([0.0, 1.0, 0.0]) - along[:, 1:2] * along
-    up /= np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-12)
-    return np.stack([along, up, np.cross(along, up)], axis=2)
+    m = frame_from_axis(along)  # local +z along, +x horizontal, +y the rest of up
+    return np.stack([m[..., 2], m[..., 1], -m[..., 0]], axis=2)  # turned a quarter about local +y
