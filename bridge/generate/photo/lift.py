@@ -103,11 +103,14 @@ def _splats_at(
     down = np.maximum(-rays[:, 1], 1e-6)
     ground = kind == KIND_GROUND
     upright = kind == KIND_UPRIGHT
-    reach = _reach(analysis)
-    h, w = reach.shape
-    row = np.clip(v.astype(np.int64), 0, h - 1)
-    column = np.clip(u.astype(np.int64), 0, w - 1)
-    t = np.where(ground, height / down, np.where(upright, reach[row, column], analysis.lift_radius_m) / horizontal)
+    # Standing and backdrop splats lie this far out over the ground (the apron has neither).
+    distance = np.full(len(u), analysis.lift_radius_m)
+    if upright.any():
+        reach = _reach(analysis)
+        h, w = reach.shape
+        row = np.clip(v[upright].astype(np.int64), 0, h - 1)
+        distance[upright] = reach[row, np.clip(u[upright].astype(np.int64), 0, w - 1)]
+    t = np.where(ground, height / down, distance / horizontal)
     across = FOOTPRINT_PX * stride * t / camera.intrinsics.fx  # metres covered by the footprint sideways
     # Upright neighbours stand at nearly one depth from the spawn, so a stream codec's position
     # grid can swap which of two overlapping ones is drawn first (costing dB at the spawn).
