@@ -1,9 +1,10 @@
 """The default generator: one photo, read once, continued forever on a CPU with no weights.
 
 ``prepare`` reads the photo (analysis), lifts it into splats (the spawn), builds the sky and the
-ground exemplar, and returns them as arrays. ``generate`` builds any tile from those arrays only:
+ground materials, and returns them as arrays. ``generate`` builds any tile from those arrays only:
 the photo's splats that fall in the tile, plus ground from world-anchored fields everywhere the
-photo did not see, handed over from the photo's colours to synthesised texture by a blend.
+photo did not see (which material lies where, each dressed in texture synthesised from its
+exemplar), handed over from the photo's colours to synthesised texture by a blend.
 """
 
 from __future__ import annotations
@@ -21,11 +22,18 @@ from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
+from bridge.generate.photo.materials import (
+    GroundMaterials,
+    calibrate_biases,
+    material_map,
+    material_weights,
+    pick_materials,
+)
 from bridge.generate.photo.props import Cutout, PropLayer, SpawnView, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.terrain import Terrain, surface_at, tilt_to
-from bridge.generate.photo.texture import Exemplar, build_exemplar, rectify_ground, synthesize
+from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
 from bridge.render.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
@@ -49,7 +57,8 @@ class _WorldState:
     analysis: PhotoAnalysis
     colours: np.ndarray  # [h, w, 3] solved splat colours of the lifted photo
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
-    exemplar: Exemplar
+    exemplars: tuple[Exemplar, ...]  # one per ground material
+    material_biases: np.ndarray  # [M] see materials.calibrate_biases
     props: list[Cutout]  # upright objects cut out of the photo, stood up across the continuation
     spawn_view: SpawnView  # what props keep clear of
     terrain: Terrain
@@ -61,7 +70,7 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
-    version = "0.4.0"  # 0.4: uprights stand on their contact lines (a new version is a new world id)
+    version = "0.5.0"  # 0.5: ground materials (0.4: uprights stand; a new version is a new world id)
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
@@ -73,17 +82,21 @@ class PhotoGenerator:
     def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
         lift_radius = LIFT_RADIUS_TILES * options.base_tile_m
         analysis = analyse(photo, lift_radius)
-        # The sky, the ground exemplar and the analysis pictures do not depend on the colour solve:
+        # The sky, the ground materials and the analysis pictures do not depend on the colour solve:
         # they run beside it (numpy, scipy and Pillow release the GIL), shortening the wait for the
         # first tile wherever a second core is free. Each is a pure function: same bytes either way.
         with ThreadPoolExecutor(max_workers=1) as beside:
             sky_job = beside.submit(build_sky, analysis)
-            exemplar_job = beside.submit(rectify_ground, analysis)
+            materials_job = beside.submit(_materials_and_picture, analysis, options.seed)
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
             extension = _ground_extension(analysis)
             spawn_lift = lift(analysis, analysis.image, 1, extension)  # the LOD-0 lift's geometry
             colours = solve_colours(analysis, spawn_lift)
-            sky, (texture, texel_m), analysis_pictures = sky_job.result(), exemplar_job.result(), pictures_job.result()
+            sky, (materials, materials_png), analysis_pictures = (
+                sky_job.result(),
+                materials_job.result(),
+                pictures_job.result(),
+            )
         cam = analysis.camera
         k = cam.intrinsics
         payload = {
@@ -93,8 +106,11 @@ class PhotoGenerator:
             "sky_mask": analysis.sky,
             "depth": analysis.depth,
             "kind": analysis.kind,
-            "exemplar": texture,
-            "scalars": np.array([analysis.horizon_v, lift_radius, texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64),
+            "material_textures": materials.textures,
+            "material_shares": materials.shares,
+            "scalars": np.array(
+                [analysis.horizon_v, lift_radius, materials.texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64
+            ),
             "camera_pose": np.concatenate([cam.position, cam.rotation.ravel()]).astype(np.float64),
         }
         full_h, full_w = photo.shape[:2]
@@ -106,7 +122,7 @@ class PhotoGenerator:
             spawn=spawn,
             sky=sky,
             payload=payload,
-            pictures=analysis_pictures,
+            pictures={**analysis_pictures, "materials": materials_png},
         )
         # The LOD-0 lift the first tile needs is the solve's geometry in the solved colours: kept,
         # not lifted again (what lift() gives for those colours, so the same bytes either way).
@@ -207,7 +223,8 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         analysis=analysis,
         colours=p["colours"],
         extension=p["extension"],
-        exemplar=build_exemplar(p["exemplar"], texel_m),
+        exemplars=tuple(build_exemplar(texture, texel_m) for texture in p["material_textures"]),
+        material_biases=calibrate_biases(p["material_shares"], world.options.seed),
         props=cut_props(analysis),
         spawn_view=SpawnView.of(analysis),
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
@@ -221,6 +238,12 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         seed=world.options.seed,
         base_tile_m=world.options.base_tile_m,
     )
+
+
+def _materials_and_picture(analysis: PhotoAnalysis, seed: int) -> tuple[GroundMaterials, bytes]:
+    materials = pick_materials(analysis)
+    picture = pictures.materials_picture(analysis, materials, material_map(materials, seed))
+    return materials, pictures.png(picture)
 
 
 def _ground_extension(analysis: PhotoAnalysis) -> np.ndarray:
@@ -247,7 +270,7 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
 
     radius = spacing * SPLAT_OVERLAP
     sunk, handover = _photo_coverage(state, x, z, radius)
-    colours = synthesize(state.exemplar, x, z, spacing, state.seed)
+    colours = _ground_colours(state, x, z, spacing)
     if handover.size:
         photo_weight = handover[:, 3:4]
         colours = colours * (1.0 - photo_weight) + handover[:, :3] * photo_weight
@@ -259,6 +282,18 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
     scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
     rotations = tilt_to(normals)
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(n), colours)
+
+
+def _ground_colours(state: _WorldState, x: np.ndarray, z: np.ndarray, footprint_m: float) -> np.ndarray:
+    """[N, 3] synthesised ground colour: each material's texture where it lies, blended at borders."""
+    weights = material_weights(x, z, state.material_biases, state.seed)
+    colours = np.zeros((x.size, 3), dtype=np.float32)
+    for m, exemplar in enumerate(state.exemplars):
+        at = np.flatnonzero(weights[:, m])  # most points lie on one material: synthesise only that one
+        if at.size:
+            texture = synthesize(exemplar, x[at], z[at], footprint_m, state.seed, salt=m)
+            colours[at] += (weights[at, m, None] * texture).astype(np.float32)
+    return colours
 
 
 def _underlay_depth(camera: Camera, sigma_m: float) -> float:

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_GROUND, KIND_SKY, KIND_UPRIGHT, PhotoAnalysis
+from bridge.generate.photo.materials import GroundMaterials
 
 _KIND_COLOURS = {
     KIND_SKY: (70, 140, 255),
@@ -17,7 +18,7 @@ _KIND_COLOURS = {
 }
 
 
-def _png(image: np.ndarray) -> bytes:
+def png(image: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(image).save(out, format="PNG", optimize=False, compress_level=1)
     return out.getvalue()
@@ -59,7 +60,38 @@ def horizon_picture(analysis: PhotoAnalysis) -> np.ndarray:
 
 def analysis_pictures(analysis: PhotoAnalysis) -> dict[str, bytes]:
     return {
-        "depth": _png(depth_picture(analysis)),
-        "segmentation": _png(segmentation_picture(analysis)),
-        "horizon": _png(horizon_picture(analysis)),
+        "depth": png(depth_picture(analysis)),
+        "segmentation": png(segmentation_picture(analysis)),
+        "horizon": png(horizon_picture(analysis)),
     }
+
+
+_MATERIAL_COLOURS = ((40, 170, 255), (255, 200, 40), (255, 70, 70))  # outline of each material's square
+
+
+def materials_picture(analysis: PhotoAnalysis, materials: GroundMaterials, field_map: np.ndarray) -> np.ndarray:
+    """The squares each ground material was read from, outlined on the photo; below, each exemplar
+    with its share, and a top-down map of which material lies where (``field_map``, [n, n, 3])."""
+    photo = Image.fromarray(np.round(analysis.image * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(photo)
+    for m, (centre, near, side) in enumerate(materials.squares):
+        left, right, far = centre - side / 2, centre + side / 2, -near - side
+        corners = np.array([[left, 0, -near], [right, 0, -near], [right, 0, far], [left, 0, far]])
+        uv, _ = analysis.camera.project(corners)
+        draw.polygon([(float(u), float(v)) for u, v in uv], outline=_MATERIAL_COLOURS[m], width=3)
+    tile = field_map.shape[0]
+    strip = Image.new("RGB", (photo.width, tile + 20), (17, 17, 17))
+    strip_draw = ImageDraw.Draw(strip)
+    for m, texture in enumerate(materials.textures):
+        swatch = Image.fromarray(np.round(texture * 255).astype(np.uint8)).resize((tile, tile), Image.Resampling.BOX)
+        x = m * (tile + 8)
+        strip.paste(swatch, (x, 0))
+        strip_draw.rectangle([x, 0, x + tile - 1, tile - 1], outline=_MATERIAL_COLOURS[m], width=3)
+        strip_draw.text((x + 4, tile + 4), f"material {m + 1}: {materials.shares[m]:.0%}", fill=(238, 238, 238))
+    map_x = photo.width - tile
+    strip.paste(Image.fromarray(field_map), (map_x, 0))
+    strip_draw.text((map_x + 4, tile + 4), "where, from above (1 km)", fill=(238, 238, 238))
+    out = Image.new("RGB", (photo.width, photo.height + strip.height))
+    out.paste(photo, (0, 0))
+    out.paste(strip, (0, photo.height))
+    return np.asarray(out)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridge.generate.hashing import hash_to_unit
+from bridge.generate.noise import value_noise
 
 WAVELENGTH_M = 384.0  # the largest hills' spacing
 OCTAVES = 4  # each half the wavelength and half the amplitude of the last
@@ -22,24 +22,6 @@ AMPLITUDE_PER_CAMERA_HEIGHT = 0.5  # peak relief as a fraction of the photo's ca
 MAX_AMPLITUDE_M = 30.0
 FADE_M = 256.0  # the relief rises from zero over this ring beyond the photo's hand-over
 _SALT = 31
-
-
-def _value_noise(x: np.ndarray, z: np.ndarray, cell_m: float, seed: int, octave: int) -> np.ndarray:
-    """Smoothly interpolated hashed lattice values in [-1, 1]."""
-    fx, fz = x / cell_m, z / cell_m
-    ix, iz = np.floor(fx), np.floor(fz)
-    tx, tz = fx - ix, fz - iz
-    # Quintic fade: continuous slope and curvature across lattice lines.
-    sx = tx * tx * tx * (tx * (tx * 6 - 15) + 10)
-    sz = tz * tz * tz * (tz * (tz * 6 - 15) + 10)
-    ix, iz = ix.astype(np.int64), iz.astype(np.int64)
-
-    def corner(di: int, dj: int) -> np.ndarray:
-        return hash_to_unit(ix + di, iz + dj, seed, _SALT, octave) * 2.0 - 1.0
-
-    top = corner(0, 0) * (1 - sx) + corner(1, 0) * sx
-    bottom = corner(0, 1) * (1 - sx) + corner(1, 1) * sx
-    return top * (1 - sz) + bottom * sz
 
 
 class Terrain:
@@ -58,7 +40,7 @@ class Terrain:
         weight_sum = 0.0
         for octave in range(OCTAVES):
             weight = 0.5**octave
-            total += weight * _value_noise(x, z, WAVELENGTH_M * 0.5**octave, self.seed, octave)
+            total += weight * (value_noise(x, z, WAVELENGTH_M * 0.5**octave, self.seed, _SALT, octave) * 2.0 - 1.0)
             weight_sum += weight
         distance = np.hypot(x - self.centre[0], z - self.centre[1])
         t = np.clip((distance - self.flat_radius_m) / FADE_M, 0.0, 1.0)

@@ -23,7 +23,7 @@ from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis
 
 EXEMPLAR_TEXELS = 256
-_MIN_GROUND_FRACTION = 0.97
+MIN_GROUND_FRACTION = 0.97  # of a square on the lifted ground, to count as ground
 _EXEMPLAR_WIDTH_FRACTION = 0.4  # of the nearest visible ground's width
 _CELL_FRACTION = 0.25  # world cell edge, as a fraction of the exemplar's extent
 
@@ -39,38 +39,72 @@ class Exemplar:
         return self.texel_m * self.mips[0].shape[0]
 
 
-def rectify_ground(analysis: PhotoAnalysis) -> tuple[np.ndarray, float]:
-    """([256, 256, 3] float32 top-down ground texture, metres per texel).
+@dataclass(frozen=True)
+class GroundSquare:
+    """A square of the photo's ground seen from above, and where in the photo each texel came from."""
 
-    The exemplar is the ground straight ahead at the bottom of the photo, seen from above: a
-    square as wide as the central part of the nearest ground in view. That is where a photo shows
-    its ground most surely (the sides are often walls, the distance smeared by perspective). If
-    the photo sees no ground there, the bottom-centre crop is used as it is, at 2 cm per texel.
+    texture: np.ndarray  # [n, n, 3] float32, the far edge at the top row (like the photo)
+    rows: np.ndarray  # [n * n] photo row each texel reads (float, working pixels)
+    cols: np.ndarray  # [n * n] photo column each texel reads
+    ground_fraction: float  # of its texels that fall on the photo's lifted ground
+
+
+def nearest_ground(analysis: PhotoAnalysis) -> tuple[float, float] | None:
+    """(distance, side) in metres of the ground square straight ahead at the bottom of the photo.
+
+    That is where a photo shows its ground most surely (the sides are often walls, the distance
+    smeared by perspective); the square is as wide as the central part of the ground in view
+    there. None where the bottom row looks above the horizon.
     """
+    camera = analysis.camera
+    height, width = analysis.kind.shape
+    bottom_ray = camera.rays_through(np.array(width // 2 + 0.5), np.array(height - 0.5))
+    if bottom_ray[1] >= -1e-3:
+        return None
+    near = camera.position[1] / -bottom_ray[1] * math.hypot(bottom_ray[0], bottom_ray[2]) * 1.02
+    side = 2.0 * near * (width / 2 / camera.intrinsics.fx) * _EXEMPLAR_WIDTH_FRACTION
+    return near, side
+
+
+def read_ground_square(
+    analysis: PhotoAnalysis, centre_x: float, near_m: float, side_m: float, texels: int = EXEMPLAR_TEXELS
+) -> GroundSquare:
+    """The ground square from ``near_m`` to ``near_m + side_m`` ahead, centred ``centre_x`` across,
+    read from the photo by inverse perspective mapping at ``texels`` per edge."""
     camera, kind = analysis.camera, analysis.kind
     height, width = kind.shape
-    n = EXEMPLAR_TEXELS
+    n = texels
     frac = (np.arange(n) + 0.5) / n
-    bottom_ray = camera.rays_through(np.array(width // 2 + 0.5), np.array(height - 0.5))
-    if bottom_ray[1] < -1e-3:
-        near = camera.position[1] / -bottom_ray[1] * math.hypot(bottom_ray[0], bottom_ray[2]) * 1.02
-        side = 2.0 * near * (width / 2 / camera.intrinsics.fx) * _EXEMPLAR_WIDTH_FRACTION
-        xs = -side / 2 + frac * side
-        zs = -(near + frac * side)
-        gx, gz = np.meshgrid(xs, zs[::-1])  # far edge at the top row, like the photo
-        points = np.stack([gx, np.zeros_like(gx), gz], axis=-1).reshape(-1, 3)
-        uv, depth = camera.project(points)
-        u, v = uv[:, 0], uv[:, 1]
-        inside = (depth > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
-        ui = np.clip(u.astype(int), 0, width - 1)
-        vi = np.clip(v.astype(int), 0, height - 1)
-        if (inside & (kind[vi, ui] == KIND_GROUND)).mean() >= _MIN_GROUND_FRACTION:
-            coords = np.stack([np.clip(v - 0.5, 0, height - 1), np.clip(u - 0.5, 0, width - 1)])
-            texture = np.stack(
-                [ndimage.map_coordinates(analysis.image[..., c], coords, order=1) for c in range(3)], axis=-1
-            )
-            return texture.reshape(n, n, 3).astype(np.float32), side / n
+    xs = centre_x - side_m / 2 + frac * side_m
+    zs = -(near_m + frac * side_m)
+    gx, gz = np.meshgrid(xs, zs[::-1])  # far edge at the top row, like the photo
+    points = np.stack([gx, np.zeros_like(gx), gz], axis=-1).reshape(-1, 3)
+    uv, depth = camera.project(points)
+    u, v = uv[:, 0], uv[:, 1]
+    inside = (depth > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    ui = np.clip(u.astype(int), 0, width - 1)
+    vi = np.clip(v.astype(int), 0, height - 1)
+    rows, cols = np.clip(v - 0.5, 0, height - 1), np.clip(u - 0.5, 0, width - 1)
+    texture = np.stack(
+        [ndimage.map_coordinates(analysis.image[..., c], np.stack([rows, cols]), order=1) for c in range(3)], axis=-1
+    )
+    ground = float((inside & (kind[vi, ui] == KIND_GROUND)).mean())
+    return GroundSquare(texture.reshape(n, n, 3).astype(np.float32), rows, cols, ground)
+
+
+def rectify_ground(analysis: PhotoAnalysis) -> tuple[np.ndarray, float]:
+    """([256, 256, 3] float32 top-down ground texture, metres per texel): the nearest ground square.
+
+    If the photo sees no ground there, the bottom-centre crop is used as it is, at 2 cm per texel.
+    """
+    nearest = nearest_ground(analysis)
+    if nearest is not None:
+        square = read_ground_square(analysis, 0.0, *nearest)
+        if square.ground_fraction >= MIN_GROUND_FRACTION:
+            return square.texture, nearest[1] / EXEMPLAR_TEXELS
+    height, width = analysis.kind.shape
     crop = analysis.image[int(height * 0.7) :, int(width * 0.3) : int(width * 0.7)]
+    n = EXEMPLAR_TEXELS
     resized = Image.fromarray(np.round(crop * 255).astype(np.uint8)).resize((n, n), Image.Resampling.BOX)
     return np.asarray(resized, dtype=np.float32) / 255.0, 0.02
 
@@ -101,12 +135,14 @@ def _sample_clamped(image: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarr
     return top * (1 - ft) + bottom * ft
 
 
-def synthesize(exemplar: Exemplar, x: np.ndarray, z: np.ndarray, footprint_m: float, seed: int) -> np.ndarray:
+def synthesize(
+    exemplar: Exemplar, x: np.ndarray, z: np.ndarray, footprint_m: float, seed: int, salt: int = 0
+) -> np.ndarray:
     """[N, 3] float32 ground colour at world points (x, z), prefiltered to ``footprint_m``.
 
     Each world cell (a quarter of the exemplar's extent) reads the exemplar around its own hashed
     centre, chosen so that everything it reads lies inside the exemplar: no wrapping, no mirror
-    seams. Each point blends the four cells around it.
+    seams. Each point blends the four cells around it. ``salt`` gives each material its own cells.
     """
     level = int(np.clip(math.floor(math.log2(max(footprint_m / exemplar.texel_m, 1.0))), 0, len(exemplar.mips) - 1))
     image = exemplar.mips[level]
@@ -131,8 +167,8 @@ def synthesize(exemplar: Exemplar, x: np.ndarray, z: np.ndarray, footprint_m: fl
         for dz in (0, 1):
             w = (wx if dx else 1 - wx) * (wz if dz else 1 - wz)
             cell_x, cell_z = cx0 + dx, cz0 + dz
-            centre_s = cell_texels + hash_to_unit(cell_x, cell_z, seed, 11) * free
-            centre_t = cell_texels + hash_to_unit(cell_x, cell_z, seed, 12) * free
+            centre_s = cell_texels + hash_to_unit(cell_x, cell_z, seed, salt, 11) * free
+            centre_t = cell_texels + hash_to_unit(cell_x, cell_z, seed, salt, 12) * free
             local_s = (x / cell_m - (cell_x + 0.5)) * cell_texels  # in (-cell, cell) where w > 0
             local_t = (z / cell_m - (cell_z + 0.5)) * cell_texels
             sample = _sample_clamped(image, centre_s + local_s, centre_t + local_t)

@@ -1,0 +1,187 @@
+"""Ground materials: the different grounds a photo shows, and which one lies where in the world.
+
+1. ``pick_materials`` reads squares of the photo's ground from above, in rows a half square
+   apart from the nearest ground outwards, and keeps those that are ground through and through:
+   on the lifted ground, with no standing texture (a barrel lying in the ground's rows is not a
+   material) and of one colour across (a square over a border is two materials, not a third).
+   Kept squares are grouped by colour in CIELAB, lightness counting a third (shade is not a
+   material): one unlike every material so far founds a new one, the others count towards the
+   nearest. A material's exemplar is its founding square, the nearest and so the sharpest; its
+   share is the fraction of squares it got.
+2. ``material_weights`` says how much of each material lies at any world (x, z): each material
+   has a smooth world-anchored noise field (hashed lattice, two octaves at rotated angles), the
+   highest one wins, and where two are close they blend over a few metres. Biases calibrated
+   once per world make each material's area its share. The fields are stationary, so the mix is
+   the same 10 km away as at the spawn (no drift by construction), and anchored, so the same
+   place always has the same ground.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bridge.generate.noise import value_noise
+from bridge.generate.photo.analysis import PhotoAnalysis
+from bridge.generate.photo.texture import (
+    EXEMPLAR_TEXELS,
+    MIN_GROUND_FRACTION,
+    nearest_ground,
+    read_ground_square,
+    rectify_ground,
+)
+from bridge.generate.photo.uprights import upright_evidence
+
+MAX_MATERIALS = 3
+CANDIDATE_ROWS = 5  # rows of squares, each half a square farther: out to 3x the nearest ground's distance
+NEW_MATERIAL_DELTA = 14.0  # colour distance (CIELAB, lightness at a third) that makes a new material
+MAX_STANDING = 0.06  # mean upright evidence above which a square shows something standing
+MAX_PATCHINESS = 8.0  # colour distance between a square's quarters above which it spans a border
+PATCH_CELL_M = 64.0  # lattice of the coarse octave: patches some tens of metres across
+DETAIL_CELL_M = 23.0  # the fine octave, which frays the patches' borders
+DETAIL_AMPLITUDE = 0.35
+BORDER_SOFTNESS = 0.008  # of the noise: where materials meet they blend over 3 m (median; 10 m p90)
+_PROBE_TEXELS = 64  # candidates are judged on a coarse read; only the chosen are read in full
+_LIGHTNESS_WEIGHT = 0.35  # shade is not a material: lightness counts for a third of chroma
+_MIN_WEIGHT = 0.01  # weights below this are dropped, so most points synthesise one material
+_CALIBRATION_POINTS = 64  # per edge of the grid the shares are calibrated on
+_CALIBRATION_SPACING_M = 97.0  # between its points: nearly independent samples of the fields
+_SALT = 61
+
+
+@dataclass(frozen=True)
+class GroundMaterials:
+    textures: np.ndarray  # [M, 256, 256, 3] float32 top-down exemplars
+    texel_m: float  # metres per texel, the same for all
+    shares: np.ndarray  # [M] float64, summing to 1: the fraction of the photo's ground squares
+    squares: tuple[tuple[float, float, float], ...]  # (centre x, near, side) metres of each exemplar; () for a crop
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] -> CIELAB (D65), the usual formulae."""
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    to_xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = linear @ to_xyz.T / np.array([0.9505, 1.0, 1.089])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
+    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1)
+
+
+def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = a - b
+    return np.sqrt((_LIGHTNESS_WEIGHT * d[..., 0]) ** 2 + d[..., 1] ** 2 + d[..., 2] ** 2)
+
+
+def _patchiness(lab: np.ndarray) -> float:
+    """The largest colour distance between the means of a square's four quarters."""
+    half = lab.shape[0] // 2
+    quarters = np.array([lab[r : r + half, c : c + half].mean(axis=(0, 1)) for r in (0, half) for c in (0, half)])
+    return float(_colour_distance(quarters[:, None], quarters[None, :]).max())
+
+
+def _candidate_squares(analysis: PhotoAnalysis, near: float, side: float) -> list[tuple[float, float]]:
+    """(centre x, near edge) of every candidate square but the nearest central one: nearer rows
+    first, and within a row the central ones first."""
+    tan_half = analysis.kind.shape[1] / 2 / analysis.camera.intrinsics.fx
+    out = []
+    for row in range(CANDIDATE_ROWS):
+        row_near = near + row * side / 2
+        reach = int(max(row_near * tan_half - side / 2, 0.0) // (side / 2))
+        out += [(step * side / 2, row_near) for step in sorted(range(-reach, reach + 1), key=lambda j: (abs(j), j))]
+    return out[1:]
+
+
+def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
+    """The photo's ground materials (see the module's docstring); one, the bottom-centre crop,
+    where the photo shows no ground straight ahead at its bottom edge."""
+    nearest = nearest_ground(analysis)
+    base = read_ground_square(analysis, 0.0, *nearest) if nearest is not None else None
+    if base is None or base.ground_fraction < MIN_GROUND_FRACTION:
+        texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
+        return GroundMaterials(texture[None], texel_m, np.ones(1), ())
+    near, side = nearest
+    evidence: np.ndarray | None = None  # computed only if a second material is in question
+    # The nearest square straight ahead founds the first material whatever it shows: it is the
+    # photo's surest ground. Others found a material only if they are ground through and through.
+    founders = [(0.0, near)]
+    means = [_lab(base.texture).reshape(-1, 3).mean(axis=0)]
+    counts = [1]
+    for centre, row_near in _candidate_squares(analysis, near, side):
+        square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)
+        if square.ground_fraction < MIN_GROUND_FRACTION:
+            continue
+        lab = _lab(square.texture)
+        mean = lab.reshape(-1, 3).mean(axis=0)
+        distances = _colour_distance(mean, np.array(means))
+        if distances.min() > NEW_MATERIAL_DELTA and len(means) < MAX_MATERIALS:
+            if evidence is None:
+                evidence = np.maximum(
+                    upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx), 0
+                )
+            standing = float(evidence[np.round(square.rows).astype(int), np.round(square.cols).astype(int)].mean())
+            if standing > MAX_STANDING or _patchiness(lab) > MAX_PATCHINESS:
+                continue  # neither a material of its own nor a fair vote for another
+            founders.append((centre, row_near))
+            means.append(mean)
+            counts.append(1)
+        else:
+            counts[int(np.argmin(distances))] += 1
+    shares = np.array(counts, dtype=np.float64) / sum(counts)
+    textures = [base.texture] + [read_ground_square(analysis, c, n, side).texture for c, n in founders[1:]]
+    return GroundMaterials(
+        np.stack(textures),
+        side / EXEMPLAR_TEXELS,
+        shares,
+        tuple((float(c), float(n), float(side)) for c, n in founders),
+    )
+
+
+# -- where each material lies ----------------------------------------------------------------
+
+
+def _fields(x: np.ndarray, z: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """[N, count] each material's noise field at (x, z)."""
+    out = np.empty((x.size, count))
+    for m in range(count):
+        coarse = value_noise(x, z, PATCH_CELL_M, seed, _SALT, m, 0, angle=0.5 + 1.1 * m)
+        fine = value_noise(x, z, DETAIL_CELL_M, seed, _SALT, m, 1, angle=1.3 + 0.7 * m)
+        out[:, m] = coarse + DETAIL_AMPLITUDE * fine
+    return out
+
+
+def calibrate_biases(shares: np.ndarray, seed: int) -> np.ndarray:
+    """[M] offsets added to each field so that the highest field picks each material on its share
+    of the ground (measured on a wide grid of nearly independent points)."""
+    count = len(shares)
+    if count == 1:
+        return np.zeros(1)
+    steps = (np.arange(_CALIBRATION_POINTS) + 0.5) * _CALIBRATION_SPACING_M
+    gx, gz = np.meshgrid(steps, steps)
+    fields = _fields(gx.ravel(), gz.ravel(), count, seed)
+    biases = np.zeros(count)
+    for _ in range(60):
+        won = np.bincount(np.argmax(fields + biases, axis=1), minlength=count) / len(fields)
+        biases += 0.1 * (np.log(shares) - np.log(np.maximum(won, 0.5 / len(fields))))
+        biases -= biases.mean()
+    return biases
+
+
+def material_weights(x: np.ndarray, z: np.ndarray, biases: np.ndarray, seed: int) -> np.ndarray:
+    """[N, M] how much of each material lies at world (x, z); rows sum to 1."""
+    if len(biases) == 1:
+        return np.ones((x.size, 1))
+    scores = _fields(x, z, len(biases), seed) + biases
+    weights = np.exp((scores - scores.max(axis=1, keepdims=True)) / BORDER_SOFTNESS)
+    weights /= weights.sum(axis=1, keepdims=True)
+    weights = np.where(weights < _MIN_WEIGHT, 0.0, weights)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def material_map(materials: GroundMaterials, seed: int, extent_m: float = 1024.0, pixels: int = 128) -> np.ndarray:
+    """[pixels, pixels, 3] uint8: which material lies where around the spawn, from above (the
+    photo's view direction up), each in its exemplar's mean colour."""
+    centres = (np.arange(pixels) + 0.5) / pixels * extent_m - extent_m / 2
+    gx, gz = np.meshgrid(centres, centres)
+    weights = material_weights(gx.ravel(), gz.ravel(), calibrate_biases(materials.shares, seed), seed)
+    colours = weights @ materials.textures.reshape(len(materials.shares), -1, 3).mean(axis=1)
+    return np.round(colours.reshape(pixels, pixels, 3) * 255).astype(np.uint8)

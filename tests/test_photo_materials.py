@@ -1,0 +1,129 @@
+"""Ground materials: read from the photo's own ground, laid out over the world by anchored fields."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.generate.base import GeneratorOptions
+from bridge.generate.photo.analysis import PhotoAnalysis, analyse
+from bridge.generate.photo.generator import PhotoGenerator
+from bridge.generate.photo.materials import (
+    MIN_GROUND_FRACTION,
+    GroundMaterials,
+    calibrate_biases,
+    material_weights,
+    pick_materials,
+)
+from bridge.generate.photo.texture import read_ground_square
+from bridge.world.keys import TileKey
+from bridge.world.photos import decode_photo
+from tests.conftest import photo_path
+
+LIFT_RADIUS_M = 96.0
+
+
+def _analysed(name: str) -> PhotoAnalysis:
+    return analyse(decode_photo(photo_path(name).read_bytes()), LIFT_RADIUS_M)
+
+
+@pytest.fixture(scope="module")
+def picked() -> dict[str, tuple[PhotoAnalysis, GroundMaterials]]:
+    out = {}
+    for name in ("lyra2_00", "lyra2_05", "lyra2_06", "lyra2_08"):
+        analysis = _analysed(name)
+        out[name] = (analysis, pick_materials(analysis))
+    return out
+
+
+def _means(materials: GroundMaterials) -> np.ndarray:
+    return materials.textures.reshape(len(materials.shares), -1, 3).mean(axis=1)
+
+
+def test_snow_and_water_are_two_materials(picked: dict) -> None:
+    _, materials = picked["lyra2_05"]
+    means = _means(materials)
+    assert len(means) >= 2
+    lightness = means.mean(axis=1)
+    snow, water = means[np.argmax(lightness)], means[np.argmin(lightness)]
+    assert snow.min() > 0.8, snow  # white
+    assert water[1:].mean() - water[0] > 0.08, water  # blue-green: more green and blue than red
+    assert materials.shares.sum() == pytest.approx(1.0)
+    assert (materials.shares > 0.1).all(), materials.shares
+
+
+@pytest.mark.parametrize("name", ["lyra2_00", "lyra2_08"])
+def test_a_quay_is_wood_and_water(picked: dict, name: str) -> None:
+    _, materials = picked[name]
+    means = _means(materials)
+    assert any(m[0] - m[2] > 0.1 for m in means), means  # wood: warm
+    assert any(m[1:].mean() - m[0] > 0.04 for m in means), means  # water: cool
+
+
+def test_one_ground_is_one_material(picked: dict) -> None:
+    _, materials = picked["lyra2_06"]  # cobbles all over the square
+    assert len(materials.shares) == 1
+    assert materials.shares[0] == 1.0
+
+
+@pytest.mark.parametrize("name", ["lyra2_00", "lyra2_05", "lyra2_06", "lyra2_08"])
+def test_every_exemplar_is_read_from_the_photos_ground(picked: dict, name: str) -> None:
+    analysis, materials = picked[name]
+    assert len(materials.squares) == len(materials.shares)
+    for (centre, near, side), texture in zip(materials.squares, materials.textures, strict=True):
+        square = read_ground_square(analysis, centre, near, side)
+        assert square.ground_fraction >= MIN_GROUND_FRACTION
+        np.testing.assert_array_equal(square.texture, texture)
+        assert side / texture.shape[0] == pytest.approx(materials.texel_m)
+
+
+def _winners(x: np.ndarray, z: np.ndarray, biases: np.ndarray, seed: int) -> np.ndarray:
+    return np.argmax(material_weights(x, z, biases, seed), axis=1)
+
+
+def test_each_material_covers_its_share_here_and_ten_km_away() -> None:
+    shares, seed = np.array([0.6, 0.3, 0.1]), 3
+    biases = calibrate_biases(shares, seed)
+    steps = np.arange(0.0, 2048.0, 8.0)
+    for origin in ((0.0, 0.0), (-7000.0, -7100.0)):  # the spawn, and about 10 km away
+        gx, gz = np.meshgrid(origin[0] + steps, origin[1] + steps)
+        covered = np.bincount(_winners(gx.ravel(), gz.ravel(), biases, seed), minlength=3) / gx.size
+        np.testing.assert_allclose(covered, shares, atol=0.06, err_msg=f"at {origin}")
+
+
+def test_materials_meet_in_soft_narrow_borders() -> None:
+    biases = calibrate_biases(np.array([0.5, 0.5]), 0)
+    x = np.arange(0.0, 2000.0, 0.25)
+    weights = material_weights(x, np.full_like(x, 40.0), biases, 0)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert weights.min() >= 0.0
+    assert np.abs(np.diff(weights, axis=0)).max() < 0.5  # no hard edge: a border takes several steps
+    mixed = (weights.max(axis=1) < 0.95).mean()
+    assert 0.0 < mixed < 0.15, mixed  # there are borders, and they are a small part of the ground
+    assert len(np.flatnonzero(np.diff(np.argmax(weights, axis=1)))) >= 4  # a 2 km line crosses patches
+
+
+def test_the_same_place_has_the_same_material_however_it_is_asked() -> None:
+    biases = calibrate_biases(np.array([0.7, 0.3]), 5)
+    rng = np.random.default_rng(1)
+    x, z = rng.uniform(0.0, 32.0, 500), rng.uniform(-64.0, -32.0, 500)
+    in_a_tile = material_weights(x, z, biases, 5)
+    # The same points among others spread over 40 km (each lattice point hashed on its own).
+    spread = material_weights(np.append(x, [20000.0, -20000.0]), np.append(z, [-20000.0, 20000.0]), biases, 5)
+    np.testing.assert_array_equal(in_a_tile, spread[:-2])
+    one_by_one = np.concatenate([material_weights(x[i : i + 1], z[i : i + 1], biases, 5) for i in range(0, 500, 50)])
+    np.testing.assert_array_equal(in_a_tile[::50], one_by_one)
+
+
+def test_the_continuation_is_laid_with_both_of_the_photos_grounds() -> None:
+    generator = PhotoGenerator()
+    world = generator.prepare(decode_photo(photo_path("lyra2_05").read_bytes()), GeneratorOptions())
+    materials = world.payload["material_textures"]
+    means = materials.reshape(len(materials), -1, 3).mean(axis=1)
+    nearest = []
+    for ix in range(-4, 4):
+        for iz in range(-40, -32):  # LOD-0 tiles 1 to 1.3 km out, 256 m apart: nearly independent patches
+            colours = generator.generate(world, TileKey(0, ix * 8, iz * 8)).splats.colors
+            nearest.append(np.argmin(((colours[:, None, :] - means[None]) ** 2).sum(axis=2), axis=1))
+    found = np.bincount(np.concatenate(nearest), minlength=len(means)) / sum(len(n) for n in nearest)
+    np.testing.assert_allclose(found, world.payload["material_shares"], atol=0.15)
