@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import select
 from pathlib import Path
 
 from bridge.client.client import ReceivedTile, WorldBridgeClient
@@ -40,10 +42,36 @@ def test_an_index_row_cannot_name_a_missing_blob(tmp_path: Path) -> None:
     assert store.tile_count() == 0
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc: field 4 of stat, after the command)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _wait_for_exit(pid: int, timeout_s: float) -> bool:
+    """Whether process ``pid`` (not our child) ends within ``timeout_s``: waits on its pidfd."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout_s)[0])
+    finally:
+        os.close(fd)
+
+
 def test_sigkill_while_generating_loses_no_finished_tile_and_leaves_no_half_tile(tmp_path: Path) -> None:
     data = tmp_path / "data"
     server = start_server(data, workers=2)
     received: dict[TileKey, str] = {}
+    workers: list[int] = []
 
     async def stream_until_some_tiles_arrive() -> str:
         async with WorldBridgeClient(server.target) as client:
@@ -57,12 +85,17 @@ def test_sigkill_while_generating_loses_no_finished_tile_and_leaves_no_half_tile
                     await stream.ack([event.key])
                     if len(received) >= 12:
                         break
+            workers.extend(_children(server.process.pid))
             server.kill()  # SIGKILL with generation jobs in flight
             stream.cancel()
             return world.id
 
     world_id = run(stream_until_some_tiles_arrive())
     assert server.process.returncode == -9
+    # The killed server's generation workers (and multiprocessing's helper) end with it.
+    assert len(workers) >= 2, workers
+    lingering = [pid for pid in workers if not _wait_for_exit(pid, 30.0)]
+    assert lingering == [], f"worker processes outlived the killed server: {lingering}"
 
     # Before the store sweeps anything: every file named like a blob holds exactly its hash.
     for blob in (data / "blobs").rglob("*"):

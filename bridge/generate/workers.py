@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,10 +99,21 @@ def generate_tile(data_dir: str, prepared_sha: str, generator_name: str, key: Ti
     return TileResult(blobs.put(data), len(data), len(content.splats))
 
 
+def _exit_with_parent() -> None:
+    """Wait for the server process to end, then end this worker. A server that exits cleanly
+    shuts its pool down; one that is killed cannot, and its idle workers would wait for work
+    forever."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+
 def _init_worker() -> None:
     # One thread per worker: the pool is the parallelism; nested thread pools only fight.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
 
 
 def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
