@@ -45,6 +45,8 @@ class PhotoAnalysis:
     depth: np.ndarray  # [h, w] float32 distance along each pixel's ray, metres; inf for sky
     kind: np.ndarray  # [h, w] uint8: KIND_SKY, KIND_GROUND, KIND_BACKDROP or KIND_UPRIGHT
     lift_radius_m: float  # ground farther than this is folded onto the backdrop
+    # [h, w] see uprights.upright_evidence; read while preparing a world, not kept with it
+    upright_evidence: np.ndarray | None = None
 
     @property
     def camera_height_m(self) -> float:
@@ -156,7 +158,8 @@ def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     _, flat_kind = lift_depth(camera, sky, lift_radius_m)
     ground = flat_kind == KIND_GROUND
     first_ground_row = np.where(ground.any(axis=0), ground.argmax(axis=0), sky.shape[0]).astype(np.float64)
-    contact = contact_rows(upright_evidence(image, horizon_v, camera.intrinsics.cx), first_ground_row, ~sky)
+    evidence = upright_evidence(image, horizon_v, camera.intrinsics.cx)
+    contact = contact_rows(evidence, first_ground_row, ~sky)
     foot_m = foot_distances(camera, contact, first_ground_row, lift_radius_m)
     depth, kind = lift_depth(camera, sky, lift_radius_m, foot_m)
-    return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m)
+    return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m, evidence)

@@ -100,7 +100,10 @@ def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
         texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
         return GroundMaterials(texture[None], texel_m, np.ones(1), ())
     near, side = nearest
-    evidence: np.ndarray | None = None  # computed only if a second material is in question
+    evidence = analysis.upright_evidence
+    if evidence is None:
+        evidence = upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx)
+    evidence = np.maximum(evidence, 0.0)
     # The nearest square straight ahead founds the first material whatever it shows: it is the
     # photo's surest ground. Others found a material only if they are ground through and through.
     founders = [(0.0, near)]
@@ -114,10 +117,6 @@ def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
         mean = lab.reshape(-1, 3).mean(axis=0)
         distances = _colour_distance(mean, np.array(means))
         if distances.min() > NEW_MATERIAL_DELTA and len(means) < MAX_MATERIALS:
-            if evidence is None:
-                evidence = np.maximum(
-                    upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx), 0
-                )
             standing = float(evidence[np.round(square.rows).astype(int), np.round(square.cols).astype(int)].mean())
             if standing > MAX_STANDING or _patchiness(lab) > MAX_PATCHINESS:
                 continue  # neither a material of its own nor a fair vote for another
