@@ -1,13 +1,14 @@
 """Ground materials: the different grounds a photo shows, and which one lies where in the world.
 
 1. ``pick_materials`` reads squares of the photo's ground from above, in rows a half square
-   apart from the nearest ground outwards, and keeps those that are ground through and through:
-   on the lifted ground, with no standing texture (a barrel lying in the ground's rows is not a
-   material) and of one colour across (a square over a border is two materials, not a third).
-   Kept squares are grouped by colour in CIELAB, lightness counting a third (shade is not a
-   material): one unlike every material so far founds a new one, the others count towards the
-   nearest. A material's exemplar is its founding square, the nearest and so the sharpest; its
-   share is the fraction of squares it got.
+   apart from the nearest ground outwards, wherever they lie on the lifted ground. The nearest
+   square straight ahead founds the first material (the photo's surest ground); a square whose
+   colour (CIELAB, lightness counting a third: shade is not a material) is unlike every material
+   so far founds another if it is clean: no standing texture in it (a barrel lying in the
+   ground's rows is not a material) and one colour across (a square over a border is two
+   materials, not a third). Every square then counts towards the material nearest its colour;
+   a material's share is the fraction it got. The first material's exemplar is its most typical
+   square of the nearest two rows; the others' are their founders.
 2. ``material_weights`` says how much of each material lies at any world (x, z): each material
    has a smooth world-anchored noise field (hashed lattice, two octaves at rotated angles), the
    highest one wins, and where two are close they blend over a few metres. Biases calibrated
@@ -44,6 +45,7 @@ DETAIL_AMPLITUDE = 0.35
 BORDER_SOFTNESS = 0.008  # of the noise: where materials meet they blend over 3 m (median; 10 m p90)
 _PROBE_TEXELS = 64  # candidates are judged on a coarse read; only the chosen are read in full
 _LIGHTNESS_WEIGHT = 0.35  # shade is not a material: lightness counts for a third of chroma
+_EDGE_WEIGHT = 4.0  # mean lightness gradient per texel, scaled to weigh like the colour terms
 _MIN_WEIGHT = 0.01  # weights below this are dropped, so most points synthesise one material
 _CALIBRATION_POINTS = 64  # per edge of the grid the shares are calibrated on
 _CALIBRATION_SPACING_M = 97.0  # between its points: nearly independent samples of the fields
@@ -79,59 +81,97 @@ def _patchiness(lab: np.ndarray) -> float:
     return float(_colour_distance(quarters[:, None], quarters[None, :]).max())
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    centre: float  # metres across
+    near: float  # metres ahead to its near edge
+    mean: np.ndarray  # [3] CIELAB
+    statistics: np.ndarray  # see _statistics
+    clean: bool  # nothing standing in it, one colour across
+
+
 def _candidate_squares(analysis: PhotoAnalysis, near: float, side: float) -> list[tuple[float, float]]:
-    """(centre x, near edge) of every candidate square but the nearest central one: nearer rows
-    first, and within a row the central ones first."""
+    """(centre x, near edge) of every candidate square: nearer rows first, and within a row the
+    central ones first (the first is the nearest square straight ahead)."""
     tan_half = analysis.kind.shape[1] / 2 / analysis.camera.intrinsics.fx
     out = []
     for row in range(CANDIDATE_ROWS):
         row_near = near + row * side / 2
         reach = int(max(row_near * tan_half - side / 2, 0.0) // (side / 2))
         out += [(step * side / 2, row_near) for step in sorted(range(-reach, reach + 1), key=lambda j: (abs(j), j))]
-    return out[1:]
+    return out
+
+
+def _statistics(lab: np.ndarray) -> np.ndarray:
+    """What a square's texture looks like, in comparable units: mean colour (lightness discounted
+    as in _colour_distance), lightness percentiles, contrast and edge strength."""
+    lightness = lab[..., 0]
+    d_rows, d_cols = np.gradient(lightness)
+    mean = lab.reshape(-1, 3).mean(axis=0)
+    spread = np.percentile(lightness, [10, 50, 90]) * _LIGHTNESS_WEIGHT
+    edges = np.hypot(d_rows, d_cols).mean() * _EDGE_WEIGHT
+    return np.array([mean[0] * _LIGHTNESS_WEIGHT, mean[1], mean[2], *spread, lightness.std(), edges])
+
+
+def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[_Candidate]:
+    evidence = analysis.upright_evidence
+    if evidence is None:
+        evidence = upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx)
+    out = []
+    for centre, row_near in _candidate_squares(analysis, near, side):
+        square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)
+        if square.ground_fraction < MIN_GROUND_FRACTION:
+            continue
+        lab = _lab(square.texture)
+        rows, cols = np.round(square.rows).astype(int), np.round(square.cols).astype(int)
+        standing = float(np.maximum(evidence[rows, cols], 0.0).mean())
+        clean = standing <= MAX_STANDING and _patchiness(lab) <= MAX_PATCHINESS
+        out.append(_Candidate(centre, row_near, lab.reshape(-1, 3).mean(axis=0), _statistics(lab), clean))
+    return out
+
+
+def _most_typical(members: list[_Candidate], half_side: float) -> _Candidate:
+    """The member whose texture statistics are nearest the median of all members', among those
+    in the two nearest rows the members reach (the sharpest)."""
+    first_row = min(m.near for m in members)
+    pool = [m for m in members if m.near <= first_row + half_side + 1e-6]
+    median = np.median(np.array([m.statistics for m in members]), axis=0)
+    return min(pool, key=lambda m: float(np.linalg.norm(m.statistics - median)))
 
 
 def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
     """The photo's ground materials (see the module's docstring); one, the bottom-centre crop,
     where the photo shows no ground straight ahead at its bottom edge."""
     nearest = nearest_ground(analysis)
-    base = read_ground_square(analysis, 0.0, *nearest) if nearest is not None else None
-    if base is None or base.ground_fraction < MIN_GROUND_FRACTION:
+    candidates = _read_candidates(analysis, *nearest) if nearest is not None else []
+    if not candidates or (candidates[0].centre, candidates[0].near) != (0.0, nearest[0]):
         texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
         return GroundMaterials(texture[None], texel_m, np.ones(1), ())
-    near, side = nearest
-    evidence = analysis.upright_evidence
-    if evidence is None:
-        evidence = upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx)
-    evidence = np.maximum(evidence, 0.0)
-    # The nearest square straight ahead founds the first material whatever it shows: it is the
-    # photo's surest ground. Others found a material only if they are ground through and through.
-    founders = [(0.0, near)]
-    means = [_lab(base.texture).reshape(-1, 3).mean(axis=0)]
-    counts = [1]
-    for centre, row_near in _candidate_squares(analysis, near, side):
-        square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)
-        if square.ground_fraction < MIN_GROUND_FRACTION:
-            continue
-        lab = _lab(square.texture)
-        mean = lab.reshape(-1, 3).mean(axis=0)
-        distances = _colour_distance(mean, np.array(means))
-        if distances.min() > NEW_MATERIAL_DELTA and len(means) < MAX_MATERIALS:
-            standing = float(evidence[np.round(square.rows).astype(int), np.round(square.cols).astype(int)].mean())
-            if standing > MAX_STANDING or _patchiness(lab) > MAX_PATCHINESS:
-                continue  # neither a material of its own nor a fair vote for another
-            founders.append((centre, row_near))
-            means.append(mean)
-            counts.append(1)
-        else:
-            counts[int(np.argmin(distances))] += 1
-    shares = np.array(counts, dtype=np.float64) / sum(counts)
-    textures = [base.texture] + [read_ground_square(analysis, c, n, side).texture for c, n in founders[1:]]
+    side = nearest[1]
+    # The nearest square straight ahead founds the first material: it is the photo's surest
+    # ground. A square unlike every material so far founds another if it is clean.
+    founders = [candidates[0]]
+    for candidate in candidates[1:]:
+        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
+        if distances.min() > NEW_MATERIAL_DELTA and len(founders) < MAX_MATERIALS and candidate.clean:
+            founders.append(candidate)
+    groups: list[list[_Candidate]] = [[] for _ in founders]
+    for candidate in candidates:
+        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
+        if distances.min() <= NEW_MATERIAL_DELTA or candidate in founders:
+            groups[int(np.argmin(distances))].append(candidate)
+        # else: unlike every material and not clean enough to be one: no vote
+    shares = np.array([len(g) for g in groups], dtype=np.float64) / sum(len(g) for g in groups)
+    # The first material's exemplar is its most typical square, not the nearest: that one may
+    # hold a single object (a fountain) that would then pave the world. The others keep their
+    # founders, which are clean by construction (their groups' most typical squares often are
+    # not: the stems of lyra2_09's mushrooms are as white as its rocks).
+    chosen = [_most_typical(groups[0], side / 2), *founders[1:]]
     return GroundMaterials(
-        np.stack(textures),
+        np.stack([read_ground_square(analysis, c.centre, c.near, side).texture for c in chosen]),
         side / EXEMPLAR_TEXELS,
         shares,
-        tuple((float(c), float(n), float(side)) for c, n in founders),
+        tuple((float(c.centre), float(c.near), float(side)) for c in chosen),
     )
 
 
