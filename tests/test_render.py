@@ -295,3 +295,24 @@ def test_side_by_side_and_save_png(tmp_path: Path) -> None:
 
     path = save_png(strip, tmp_path / "sub" / "strip.png")
     assert np.array_equal(np.asarray(Image.open(path)), strip)
+
+
+def test_culling_before_projection_keeps_every_splat_that_can_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A viewer among its tiles: splats all around it, large ones just off screen reaching in.
+    rng = np.random.default_rng(11)
+    n = 4000
+    angle = rng.uniform(0, 2 * np.pi, n)
+    distance = np.exp(rng.uniform(np.log(0.05), np.log(60.0), n))
+    positions = np.stack([np.cos(angle) * distance, rng.uniform(-3, 3, n), np.sin(angle) * distance], axis=1)
+    scales = np.exp(rng.uniform(np.log(0.01), np.log(6.0), (n, 3)))
+    splats = SplatCloud.from_arrays(positions, scales, rng.normal(size=(n, 4)), np.ones(n), rng.uniform(0, 1, (n, 3)))
+    camera = CAMERAS["tilted"]()
+    cull = rasterize._maybe_visible
+    kept: list[int] = []
+    monkeypatch.setattr(rasterize, "_maybe_visible", lambda *args: kept.append(len(cull(*args))) or cull(*args))
+    culled = rasterize._project(splats, camera)
+    assert kept[0] < n * 0.7  # it does drop what lies behind and beside
+    monkeypatch.setattr(rasterize, "_maybe_visible", lambda s, *_: np.arange(len(s)))
+    everything = rasterize._project(splats, camera)
+    np.testing.assert_array_equal(culled.source.numpy(), everything.source.numpy())
+    np.testing.assert_array_equal(culled.mean2d.numpy(), everything.mean2d.numpy())

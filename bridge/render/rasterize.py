@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera
+from bridge.render.camera import Camera, Intrinsics
 
 NEAR_PLANE = 0.01  # metres
 FAR_PLANE = 1e10  # metres
@@ -151,6 +151,31 @@ def _quat_to_rotmat(q: Tensor) -> Tensor:
     return torch.stack(rows, dim=-1).reshape(-1, 3, 3)
 
 
+def _maybe_visible(splats: SplatCloud, view: np.ndarray, k: Intrinsics, limits: tuple[float, ...]) -> np.ndarray:
+    """Indices of the splats that may pass the projection's culling; the others surely fail it.
+
+    A viewer among its tiles holds splats all around it, most of them behind or beside the view.
+    This drops them with a few vector operations before the projection's per-splat algebra: behind
+    the near plane, or with the centre so far off screen that even an upper bound of the binning
+    radius (the projected covariance bounded by the Jacobian's norm at the clamp limits times the
+    largest scale) cannot reach the image. Margins leave every close call to the exact test.
+    """
+    p_cam = splats.positions.astype(np.float64) @ view[:3, :3].T + view[:3, 3]
+    x, y, z = p_cam[:, 0], p_cam[:, 1], p_cam[:, 2]
+    in_depth = z >= NEAR_PLANE - 1e-3
+    z_safe = np.where(in_depth, z, 1.0)
+    lim_x = max(limits[0], limits[1])
+    lim_y = max(limits[2], limits[3])
+    jacobian_sq = k.fx**2 * (1 + lim_x**2) + k.fy**2 * (1 + lim_y**2)
+    scale = np.abs(splats.scales).max(axis=1).astype(np.float64)
+    variance = jacobian_sq * scale**2 / z_safe**2 + EPS2D + 0.1
+    reach = RADIUS_SIGMAS * np.sqrt(variance) + 2.0  # pixels, with room for ceil and rounding
+    u = k.fx * x / z_safe + k.cx
+    v = k.fy * y / z_safe + k.cy
+    on_screen = (u + reach > 0) & (u - reach < k.width) & (v + reach > 0) & (v - reach < k.height)
+    return np.flatnonzero(in_depth & (on_screen | ~np.isfinite(reach)))
+
+
 def _project(splats: SplatCloud, camera: Camera) -> _Projected:
     k = camera.intrinsics
     view = torch.from_numpy(camera.view_matrix_opencv()).to(_f64)
@@ -165,14 +190,16 @@ def _project(splats: SplatCloud, camera: Camera) -> _Projected:
     tiles_x = -(-k.width // TILE_SIZE)
     tiles_y = -(-k.height // TILE_SIZE)
 
+    ahead = _maybe_visible(splats, camera.view_matrix_opencv(), k, (lim_x_pos, lim_x_neg, lim_y_pos, lim_y_neg))
+
     parts: list[tuple[Tensor, ...]] = []
-    for start in range(0, len(splats), _PROJECT_CHUNK):
-        sl = slice(start, start + _PROJECT_CHUNK)
-        pos = torch.from_numpy(splats.positions[sl]).to(_f64)
-        scale = torch.from_numpy(splats.scales[sl]).to(_f64)
-        quat = torch.from_numpy(splats.rotations[sl]).to(_f64)
-        opacity = torch.from_numpy(splats.opacities[sl]).to(_f64)
-        color = torch.from_numpy(splats.colors[sl]).to(_f64)
+    for start in range(0, len(ahead), _PROJECT_CHUNK):
+        rows = ahead[start : start + _PROJECT_CHUNK]
+        pos = torch.from_numpy(splats.positions[rows]).to(_f64)
+        scale = torch.from_numpy(splats.scales[rows]).to(_f64)
+        quat = torch.from_numpy(splats.rotations[rows]).to(_f64)
+        opacity = torch.from_numpy(splats.opacities[rows]).to(_f64)
+        color = torch.from_numpy(splats.colors[rows]).to(_f64)
 
         p_cam = pos @ rot_v.T + t_v
         x, y, z = p_cam.unbind(-1)
@@ -234,7 +261,7 @@ def _project(splats: SplatCloud, camera: Camera) -> _Projected:
                 opacity[keep],
                 color[keep],
                 rect[keep].to(torch.int64),
-                keep + start,
+                torch.from_numpy(rows)[keep],
             )
         )
 
