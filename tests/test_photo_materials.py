@@ -127,3 +127,13 @@ def test_the_continuation_is_laid_with_both_of_the_photos_grounds() -> None:
             nearest.append(np.argmin(((colours[:, None, :] - means[None]) ** 2).sum(axis=2), axis=1))
     found = np.bincount(np.concatenate(nearest), minlength=len(means)) / sum(len(n) for n in nearest)
     np.testing.assert_allclose(found, world.payload["material_shares"], atol=0.15)
+
+
+def test_a_view_of_the_ground_shows_both_materials_as_the_photo_does() -> None:
+    # A view from eye height sees mostly the ground within ~30 m ahead: most 30 m squares of a
+    # two-material world hold both (measured 82 %; 39 % with the earlier 60 m patches).
+    biases = calibrate_biases(np.array([0.5, 0.5]), 3)
+    corners = np.random.default_rng(0).uniform(-5000.0, 5000.0, (300, 2))
+    gx, gz = np.meshgrid(np.arange(0.0, 30.0, 1.5), np.arange(0.0, 30.0, 1.5))
+    minority = [material_weights(gx.ravel() + x, gz.ravel() + z, biases, 3).mean(axis=0).min() for x, z in corners]
+    assert np.mean(np.array(minority) >= 0.1) > 0.7

@@ -23,6 +23,7 @@ from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
 from bridge.generate.photo.materials import (
+    MAP_EXTENT_M,
     GroundMaterials,
     calibrate_biases,
     material_map,
@@ -242,7 +243,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
 
 def _materials_and_picture(analysis: PhotoAnalysis, seed: int) -> tuple[GroundMaterials, bytes]:
     materials = pick_materials(analysis)
-    picture = pictures.materials_picture(analysis, materials, material_map(materials, seed))
+    picture = pictures.materials_picture(analysis, materials, material_map(materials, seed), MAP_EXTENT_M)
     return materials, pictures.png(picture)
 
 

@@ -11,7 +11,7 @@
    square of the nearest two rows; the others' are their founders.
 2. ``material_weights`` says how much of each material lies at any world (x, z): each material
    has a smooth world-anchored noise field (hashed lattice, two octaves at rotated angles), the
-   highest one wins, and where two are close they blend over a few metres. Biases calibrated
+   highest one wins, and where two are close they blend over a metre or two. Biases calibrated
    once per world make each material's area its share. The fields are stationary, so the mix is
    the same 10 km away as at the spawn (no drift by construction), and anchored, so the same
    place always has the same ground.
@@ -39,10 +39,14 @@ CANDIDATE_ROWS = 5  # rows of squares, each half a square farther: out to 3x the
 NEW_MATERIAL_DELTA = 14.0  # colour distance (CIELAB, lightness at a third) that makes a new material
 MAX_STANDING = 0.06  # mean upright evidence above which a square shows something standing
 MAX_PATCHINESS = 8.0  # colour distance between a square's quarters above which it spans a border
-PATCH_CELL_M = 64.0  # lattice of the coarse octave: patches some tens of metres across
-DETAIL_CELL_M = 23.0  # the fine octave, which frays the patches' borders
+# The photo shows its grounds side by side in one frame (a deck and the water beside it), and so
+# should a view of the continuation: a view from eye height sees mostly the ground within ~30 m,
+# so patches are 10-20 m across. With 60 m patches each view showed one material alone, and a
+# walk's views flipped between them (see bench/README.md, drift).
+PATCH_CELL_M = 24.0  # lattice of the coarse octave
+DETAIL_CELL_M = 9.0  # the fine octave, which frays the patches' borders
 DETAIL_AMPLITUDE = 0.35
-BORDER_SOFTNESS = 0.008  # of the noise: where materials meet they blend over 3 m (median; 10 m p90)
+BORDER_SOFTNESS = 0.014  # of the noise: where materials meet they blend over 2 m (median; 7 m p90)
 _PROBE_TEXELS = 64  # candidates are judged on a coarse read; only the chosen are read in full
 _LIGHTNESS_WEIGHT = 0.35  # shade is not a material: lightness counts for a third of chroma
 _EDGE_WEIGHT = 4.0  # mean lightness gradient per texel, scaled to weigh like the colour terms
@@ -216,7 +220,12 @@ def material_weights(x: np.ndarray, z: np.ndarray, biases: np.ndarray, seed: int
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def material_map(materials: GroundMaterials, seed: int, extent_m: float = 1024.0, pixels: int = 128) -> np.ndarray:
+MAP_EXTENT_M = 256.0  # the materials picture's map: a few dozen patches, each several pixels across
+
+
+def material_map(
+    materials: GroundMaterials, seed: int, extent_m: float = MAP_EXTENT_M, pixels: int = 128
+) -> np.ndarray:
     """[pixels, pixels, 3] uint8: which material lies where around the spawn, from above (the
     photo's view direction up), each in its exemplar's mean colour."""
     centres = (np.arange(pixels) + 0.5) / pixels * extent_m - extent_m / 2

@@ -69,9 +69,12 @@ def analysis_pictures(analysis: PhotoAnalysis) -> dict[str, bytes]:
 _MATERIAL_COLOURS = ((40, 170, 255), (255, 200, 40), (255, 70, 70))  # outline of each material's square
 
 
-def materials_picture(analysis: PhotoAnalysis, materials: GroundMaterials, field_map: np.ndarray) -> np.ndarray:
+def materials_picture(
+    analysis: PhotoAnalysis, materials: GroundMaterials, field_map: np.ndarray, map_extent_m: float
+) -> np.ndarray:
     """The squares each ground material was read from, outlined on the photo; below, each exemplar
-    with its share, and a top-down map of which material lies where (``field_map``, [n, n, 3])."""
+    with its share, and a top-down map of which material lies where (``field_map``, [n, n, 3],
+    ``map_extent_m`` across)."""
     photo = Image.fromarray(np.round(analysis.image * 255).astype(np.uint8))
     draw = ImageDraw.Draw(photo)
     for m, (centre, near, side) in enumerate(materials.squares):
@@ -90,7 +93,7 @@ def materials_picture(analysis: PhotoAnalysis, materials: GroundMaterials, field
         strip_draw.text((x + 4, tile + 4), f"material {m + 1}: {materials.shares[m]:.0%}", fill=(238, 238, 238))
     map_x = photo.width - tile
     strip.paste(Image.fromarray(field_map), (map_x, 0))
-    strip_draw.text((map_x + 4, tile + 4), "where, from above (1 km)", fill=(238, 238, 238))
+    strip_draw.text((map_x + 4, tile + 4), f"where, from above ({map_extent_m:.0f} m)", fill=(238, 238, 238))
     out = Image.new("RGB", (photo.width, photo.height + strip.height))
     out.paste(photo, (0, 0))
     out.paste(strip, (0, photo.height))
