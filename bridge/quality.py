@@ -12,7 +12,8 @@ player holds along the way, and reports (see DESIGN.md, "The quality report"):
   where the ground rendered from straight above is less than 99 % opaque.
 - ``drift``: per km, the relative change in mean colour, contrast and sharpness of the forward
   views against the first km of continuation (views from the first 2 lift radii are the photo
-  itself, not the continuation, so the reference km starts after them).
+  itself, not the continuation, so the reference km starts after them). Measured every 50 m of
+  the walk, each time the mean of three forward views: from the walk line and 30 m either side.
 """
 
 from __future__ import annotations
@@ -48,10 +49,14 @@ from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import decode_photo
 
 VIEW_WIDTH = 640  # pixels, spawn view (the lift resolution)
-WALK_VIEW_WIDTH = 320  # pixels, views along the walk (statistics, not detail)
+STRIP_VIEW_WIDTH = 320  # pixels, the views along the walk that are written out
+DRIFT_VIEW_WIDTH = 160  # pixels, the views measured for drift (statistics, not detail)
 STEP_M = 25.0  # metres between viewer updates
-VIEWS_PER_WALK = 60  # measured views along the walk (at least every VIEW_EVERY_M)
-VIEW_EVERY_M = 100.0  # metres between measured views on short walks
+# The drift is measured every other step, from the walk line and from either side of it: a view
+# from eye height sees mostly the ground within ~30 m, so one view says which ground patch the
+# walk happens to cross there, not what the world looks like, and a trend over 10 km needs many.
+DRIFT_EVERY_STEPS = 2
+SIDE_OFFSETS_M = (-30.0, 0.0, 30.0)
 RADIUS_M = 160.0  # view radius during the walk
 SEAM_OPACITY = 0.99
 REGENERATE_SAMPLE = 24  # tiles regenerated locally for the revisit check
@@ -103,17 +108,15 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
         spawn_psnr, spawn_views = _spawn_views(walker.held.cloud(), spawn, sky, photo, out)
         view_stats: list[tuple[float, np.ndarray]] = []
         strip: list[tuple[float, np.ndarray]] = []
-        next_view = 0.0
-        view_every = max(VIEW_EVERY_M, distance_m / VIEWS_PER_WALK)
-        for pose in tqdm(poses, desc="walking", unit="step"):
+        for step, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
             await walker.step(pose)
             travelled = float(np.linalg.norm(np.array(pose.position) - spawn.position))
-            if travelled + 1e-6 >= next_view:
-                image = _forward_view(walker.held.cloud(), spawn, pose, sky)
-                view_stats.append((travelled, _appearance(image)))
-                if travelled % 1000.0 < view_every / 2 or travelled >= distance_m - STEP_M / 2:
-                    strip.append((travelled, image))
-                next_view += view_every
+            held = walker.held.cloud()
+            if step % DRIFT_EVERY_STEPS == 0:
+                views = [_forward_view(held, spawn, pose, sky, DRIFT_VIEW_WIDTH, side) for side in SIDE_OFFSETS_M]
+                view_stats.append((travelled, np.mean([_appearance(view) for view in views], axis=0)))
+            if travelled % 1000.0 < STEP_M / 2 or travelled >= distance_m - STEP_M / 2:
+                strip.append((travelled, _forward_view(held, spawn, pose, sky, STRIP_VIEW_WIDTH)))
         # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
         walked_first = dict(walker.held.first_sha256)
         await walker.close()
@@ -184,11 +187,13 @@ def _spawn_views(cloud: SplatCloud, spawn: Camera, sky: np.ndarray, photo: bytes
     return value, names
 
 
-def _forward_view(cloud: SplatCloud, spawn: Camera, pose: PlayerPose, sky: np.ndarray) -> np.ndarray:
-    k = spawn.intrinsics.scaled(
-        WALK_VIEW_WIDTH, round(spawn.intrinsics.height * WALK_VIEW_WIDTH / spawn.intrinsics.width)
-    )
-    return render_view(cloud, Camera.looking(pose.position, pose.forward, k), sky)
+def _forward_view(
+    cloud: SplatCloud, spawn: Camera, pose: PlayerPose, sky: np.ndarray, width: int, side_m: float = 0.0
+) -> np.ndarray:
+    """The player's forward view, ``width`` pixels wide, from ``side_m`` to the right of the walk line."""
+    k = spawn.intrinsics.scaled(width, round(spawn.intrinsics.height * width / spawn.intrinsics.width))
+    right = np.cross(ground_heading(np.array(pose.forward)), [0.0, 1.0, 0.0])
+    return render_view(cloud, Camera.looking(np.array(pose.position) + right * side_m, pose.forward, k), sky)
 
 
 def _appearance(image: np.ndarray) -> np.ndarray:

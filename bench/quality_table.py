@@ -1,0 +1,75 @@
+"""Run ``worldbridge quality`` on every photo of a folder at once and print the bench table rows.
+
+    python bench/quality_table.py ../shared/photos --distance 10000 --out quality-all
+
+Each report runs in its own process (its own server and workers) with one thread each, so on a
+machine with at least 3 cores per photo the ten walks take as long as one. The JSON reports and
+their views are kept under ``--out/<photo stem>/``; the markdown rows of bench/README.md's quality
+table go to stdout. The figures depend only on the commit, not on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _run_all(photos: list[Path], distance_m: float, out: Path) -> dict[str, dict]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    running = []
+    for photo in photos:
+        views = out / photo.stem
+        views.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "bridge", "quality", str(photo), "--distance", str(distance_m), "--json"]
+        args += ["--out", str(views)]
+        log = (views / "log.txt").open("w")
+        running.append((photo, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, env=env), log))
+    reports = {}
+    for photo, process, log in running:
+        stdout, _ = process.communicate()
+        log.close()
+        if process.returncode != 0:
+            raise SystemExit(f"{photo.name}: quality exited {process.returncode}; see {out / photo.stem / 'log.txt'}")
+        report = json.loads(stdout)
+        (out / photo.stem / "report.json").write_text(json.dumps(report, indent=1))
+        reports[photo.stem] = report
+    return reports
+
+
+def _row(name: str, r: dict) -> str:
+    drift = r["drift"]
+    low, high = r["spawn_depth_range_m"]
+    return (
+        f"| {name} | {r['distance_m'] / 1000:.1f} km | {r['spawn_psnr_db']:.2f} | {low:.1f}-{high:.1f} | "
+        f"{'yes' if r['revisit_identical'] else 'NO'} | {r['seam_max_gap_m']:.2f} | "
+        f"{drift['mean_colour_per_km']:.2%} | {drift['contrast_per_km']:.2%} | {drift['sharpness_per_km']:.2%} |"
+    ).replace("%", " %")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("photos", type=Path, help="a folder of photos (*.png, *.jpg)")
+    parser.add_argument("--distance", type=float, default=10_000.0, help="metres to walk (default 10000)")
+    parser.add_argument("--out", type=Path, default=Path("quality-all"), help="where reports and views go")
+    args = parser.parse_args()
+    photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
+    if not photos:
+        raise SystemExit(f"no photos in {args.photos}")
+    reports = _run_all(photos, args.distance, args.out)
+    print(
+        "| photo | walked | spawn PSNR dB | depth p5-p95 m | revisit identical | seam max m "
+        "| colour drift /km | contrast /km | sharpness /km |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, report in reports.items():
+        print(_row(name, report))
+    seconds = [r["seconds"] for r in reports.values()]
+    print(f"\n{len(reports)} reports, {min(seconds):.0f}-{max(seconds):.0f} s each, generator {report['generator']}")
+
+
+if __name__ == "__main__":
+    main()
