@@ -87,7 +87,7 @@ async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
         await client.wait_ready()
         world = await client.create_world(photo, name="demo")
         created_s = time.perf_counter() - started
-        for name in ("photo", "depth", "segmentation", "horizon", "materials", "sky"):
+        for name in ("photo", "depth", "segmentation", "horizon", "materials", "palette", "sky"):
             suffix = "png" if name != "photo" else ("jpg" if photo[:2] == b"\xff\xd8" else "png")
             (out / f"{name}.{suffix}").write_bytes(await client.get_asset(world.id, name))
         sky = np.asarray(Image.open(out / "sky.png").convert("RGB"))
@@ -222,5 +222,7 @@ figure{{display:inline-block;margin:.5em;max-width:31%}}pre{{background:#222;pad
 <figure><img src="depth.png"><figcaption>depth (warm near, cool far)</figcaption></figure>
 <figure><img src="materials.png"><figcaption>ground materials: where each was read, its exemplar and share,
 and which lies where beyond the photo</figcaption></figure>
+<figure><img src="palette.png"><figcaption>palette: the colours of each region (median cut), each as wide as
+its share of the region</figcaption></figure>
 <h2>Report</h2><pre>{html.escape(json.dumps(report, indent=2))}</pre>"""
     (out / "index.html").write_text(page)

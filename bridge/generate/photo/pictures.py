@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_GROUND, KIND_SKY, KIND_UPRIGHT, PhotoAnalysis
 from bridge.generate.photo.materials import GroundMaterials
+from bridge.generate.photo.palette import Swatch, region_palettes
 
 _KIND_COLOURS = {
     KIND_SKY: (70, 140, 255),
@@ -58,11 +59,30 @@ def horizon_picture(analysis: PhotoAnalysis) -> np.ndarray:
     return np.asarray(image)
 
 
+def palette_picture(palettes: dict[str, list[Swatch]], width: int) -> np.ndarray:
+    """One bar per region, its colours side by side, each as wide as its share of the region."""
+    bar, gap, label = 36, 6, 70
+    image = Image.new("RGB", (width, len(palettes) * (bar + gap) + gap), (17, 17, 17))
+    draw = ImageDraw.Draw(image)
+    for row, (name, swatches) in enumerate(palettes.items()):
+        top = gap + row * (bar + gap)
+        draw.text((6, top + bar // 2 - 6), name, fill=(238, 238, 238))
+        x = float(label)
+        for swatch in swatches:
+            right = x + swatch.share * (width - label - gap)
+            draw.rectangle([round(x), top, max(round(right) - 1, round(x)), top + bar - 1], fill=swatch.rgb)
+            x = right
+        if not swatches:
+            draw.text((label, top + bar // 2 - 6), "(not in the photo)", fill=(150, 150, 150))
+    return np.asarray(image)
+
+
 def analysis_pictures(analysis: PhotoAnalysis) -> dict[str, bytes]:
     return {
         "depth": png(depth_picture(analysis)),
         "segmentation": png(segmentation_picture(analysis)),
         "horizon": png(horizon_picture(analysis)),
+        "palette": png(palette_picture(region_palettes(analysis), analysis.image.shape[1])),
     }
 
 
