@@ -2,8 +2,8 @@
 
     python bench/quality_table.py ../shared/photos --distance 10000 --out quality-all
 
-Each report runs in its own process (its own server and workers) with one thread each, so on a
-machine with at least 3 cores per photo the ten walks take as long as one. The JSON reports and
+Each report runs in its own process (its own server and workers) with one thread each, ``--jobs``
+at a time (by default one per three cores: a walk, its server and its workers). The JSON reports and
 their views are kept under ``--out/<photo stem>/``; the markdown rows of bench/README.md's quality
 table go to stdout. The figures depend only on the commit, not on the machine.
 """
@@ -15,29 +15,29 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-def _run_all(photos: list[Path], distance_m: float, out: Path) -> dict[str, dict]:
+def _run_one(photo: Path, distance_m: float, out: Path) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    running = []
-    for photo in photos:
-        views = out / photo.stem
-        views.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "bridge", "quality", str(photo), "--distance", str(distance_m), "--json"]
-        args += ["--out", str(views)]
-        log = (views / "log.txt").open("w")
-        running.append((photo, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, env=env), log))
-    reports = {}
-    for photo, process, log in running:
-        stdout, _ = process.communicate()
-        log.close()
-        if process.returncode != 0:
-            raise SystemExit(f"{photo.name}: quality exited {process.returncode}; see {out / photo.stem / 'log.txt'}")
-        report = json.loads(stdout)
-        (out / photo.stem / "report.json").write_text(json.dumps(report, indent=1))
-        reports[photo.stem] = report
-    return reports
+    views = out / photo.stem
+    views.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "bridge", "quality", str(photo), "--distance", str(distance_m), "--json"]
+    args += ["--out", str(views)]
+    with (views / "log.txt").open("w") as log:
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=log, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{photo.name}: quality exited {done.returncode}; see {views / 'log.txt'}")
+    report = json.loads(done.stdout)
+    (views / "report.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def _run_all(photos: list[Path], distance_m: float, out: Path, jobs: int) -> dict[str, dict]:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        reports = pool.map(lambda photo: _run_one(photo, distance_m, out), photos)
+        return {photo.stem: report for photo, report in zip(photos, reports, strict=True)}
 
 
 def _row(name: str, r: dict) -> str:
@@ -55,11 +55,12 @@ def main() -> None:
     parser.add_argument("photos", type=Path, help="a folder of photos (*.png, *.jpg)")
     parser.add_argument("--distance", type=float, default=10_000.0, help="metres to walk (default 10000)")
     parser.add_argument("--out", type=Path, default=Path("quality-all"), help="where reports and views go")
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) // 3 or 1, help="reports at once")
     args = parser.parse_args()
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
     if not photos:
         raise SystemExit(f"no photos in {args.photos}")
-    reports = _run_all(photos, args.distance, args.out)
+    reports = _run_all(photos, args.distance, args.out, args.jobs)
     print(
         "| photo | walked | spawn PSNR dB | depth p5-p95 m | revisit identical | seam max m "
         "| colour drift /km | contrast /km | sharpness /km |"

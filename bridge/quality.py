@@ -13,7 +13,7 @@ player holds along the way, and reports (see DESIGN.md, "The quality report"):
 - ``drift``: per km, the relative change in mean colour, contrast and sharpness of the forward
   views against the first km of continuation (views from the first 2 lift radii are the photo
   itself, not the continuation, so the reference km starts after them). Measured every 50 m of
-  the walk, each time the mean of three forward views: from the walk line and 30 m either side.
+  the walk, each time the mean of five forward views: from the walk line, 30 and 60 m either side.
 """
 
 from __future__ import annotations
@@ -52,11 +52,11 @@ VIEW_WIDTH = 640  # pixels, spawn view (the lift resolution)
 STRIP_VIEW_WIDTH = 320  # pixels, the views along the walk that are written out
 DRIFT_VIEW_WIDTH = 160  # pixels, the views measured for drift (statistics, not detail)
 STEP_M = 25.0  # metres between viewer updates
-# The drift is measured every other step, from the walk line and from either side of it: a view
-# from eye height sees mostly the ground within ~30 m, so one view says which ground patch the
-# walk happens to cross there, not what the world looks like, and a trend over 10 km needs many.
+# The drift is measured every other step, from the walk line and from beside it on both sides: a
+# view from eye height sees mostly the ground within ~30 m, so one view says which ground patch
+# the walk happens to cross there, not what the world looks like, and a trend over 10 km needs many.
 DRIFT_EVERY_STEPS = 2
-SIDE_OFFSETS_M = (-30.0, 0.0, 30.0)
+SIDE_OFFSETS_M = (-60.0, -30.0, 0.0, 30.0, 60.0)  # bench/drift_noise.py: why five
 RADIUS_M = 160.0  # view radius during the walk
 SEAM_OPACITY = 0.99
 REGENERATE_SAMPLE = 24  # tiles regenerated locally for the revisit check
