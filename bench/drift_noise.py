@@ -8,8 +8,8 @@ is reduced to the ground it sees (points 6-150 m ahead across the view, weighted
 pixels they cover from eye height), each material gives the view statistic a value (``--values``:
 e.g. lyra2_05's sharpness of water and snow), and the report's least-squares trend relative to
 the first km is taken along ``--lines`` parallel 10 km walks. It prints the median, 90th
-percentile and largest figure for each measurement the report has used (it uses three views
-every 50 m) and for one it might use.
+percentile and largest figure for each measurement the report has used, the last being what
+it does now (read from bridge.quality).
 """
 
 from __future__ import annotations
@@ -20,13 +20,18 @@ import numpy as np
 
 from bridge.generate.photo import materials
 from bridge.generate.photo.materials import calibrate_biases, material_weights
+from bridge.quality import DRIFT_EVERY_STEPS, SIDE_OFFSETS_M, STEP_M
 
 # (label, metres between measured places, lateral offsets of the views there)
 MEASUREMENTS = (
     ("one view every 167 m", 167.0, (0.0,)),
     ("three views every 83 m", 83.0, (-30.0, 0.0, 30.0)),
     ("three views every 50 m", 50.0, (-30.0, 0.0, 30.0)),
-    ("five views every 50 m", 50.0, (-60.0, -30.0, 0.0, 30.0, 60.0)),
+    (
+        f"now: {len(SIDE_OFFSETS_M)} views every {STEP_M * DRIFT_EVERY_STEPS:.0f} m",
+        STEP_M * DRIFT_EVERY_STEPS,
+        SIDE_OFFSETS_M,
+    ),
 )
 REFERENCE_START_M = 192.0  # where the report's first km of continuation starts
 WALK_M = 10_000.0

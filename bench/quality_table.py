@@ -1,4 +1,4 @@
-"""Run ``worldbridge quality`` on every photo of a folder at once and print the bench table rows.
+"""Run ``worldbridge quality`` on every photo of a folder and print the bench table rows.
 
     python bench/quality_table.py ../shared/photos --distance 10000 --out quality-all
 

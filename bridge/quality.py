@@ -111,11 +111,15 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
         for step, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
             await walker.step(pose)
             travelled = float(np.linalg.norm(np.array(pose.position) - spawn.position))
-            held = walker.held.cloud()
-            if step % DRIFT_EVERY_STEPS == 0:
+            measured = step % DRIFT_EVERY_STEPS == 0
+            in_strip = travelled % 1000.0 < STEP_M / 2 or travelled >= distance_m - STEP_M / 2
+            if not (measured or in_strip):
+                continue
+            held = walker.held.cloud()  # joins every held tile: only where a view is rendered
+            if measured:
                 views = [_forward_view(held, spawn, pose, sky, DRIFT_VIEW_WIDTH, side) for side in SIDE_OFFSETS_M]
                 view_stats.append((travelled, np.mean([_appearance(view) for view in views], axis=0)))
-            if travelled % 1000.0 < STEP_M / 2 or travelled >= distance_m - STEP_M / 2:
+            if in_strip:
                 strip.append((travelled, _forward_view(held, spawn, pose, sky, STRIP_VIEW_WIDTH)))
         # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
         walked_first = dict(walker.held.first_sha256)

@@ -190,7 +190,7 @@ def _project(splats: SplatCloud, camera: Camera) -> _Projected:
     tiles_x = -(-k.width // TILE_SIZE)
     tiles_y = -(-k.height // TILE_SIZE)
 
-    ahead = _maybe_visible(splats, camera.view_matrix_opencv(), k, (lim_x_pos, lim_x_neg, lim_y_pos, lim_y_neg))
+    ahead = _maybe_visible(splats, view.numpy(), k, (lim_x_pos, lim_x_neg, lim_y_pos, lim_y_neg))
 
     parts: list[tuple[Tensor, ...]] = []
     for start in range(0, len(ahead), _PROJECT_CHUNK):
