@@ -156,6 +156,9 @@ class Placement:
     scale: np.ndarray
     mirror: np.ndarray  # bool
 
+    def subset(self, keep: np.ndarray) -> Placement:
+        return Placement(*(getattr(self, f)[keep] for f in ("x", "y", "z", "which", "yaw", "scale", "mirror")))
+
 
 def placements(
     bounds: tuple[float, float, float, float],
@@ -214,13 +217,13 @@ def _clear_of_photo(
     left = np.minimum(uv_a[:, 0], uv_b[:, 0]) - HIDDEN_MARGIN_PX
     right = np.maximum(uv_a[:, 0], uv_b[:, 0]) + HIDDEN_MARGIN_PX
     outside_frame = in_front & ((right < 0) | (left >= k.width))
-    span_lowest = _span_max(spawn.skyline, left, right)  # the skyline's lowest row over the prop's span
+    span_lowest = span_max(spawn.skyline, left, right)  # the skyline's lowest row over the prop's span
     top_v = np.minimum(uv_a[:, 1], uv_b[:, 1]) - HIDDEN_MARGIN_PX
     below_skyline = in_front & (top_v >= span_lowest)
     return beyond_lift & (behind | outside_frame | below_skyline)
 
 
-def _span_max(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def span_max(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """max(values[ceil(left) .. floor(right)]) per span, the spans clipped to the array."""
     n = values.size
     lo = np.clip(np.floor(np.nan_to_num(left, nan=0.0)), 0, n - 1).astype(np.int64)

@@ -1,0 +1,111 @@
+"""Look at a world without a server: render views from any poses, with the tiles a viewer there holds.
+
+For developers judging the world by eye (the quality report is the measured version, through the
+real server). The tiles are those the stream core's selection picks for a viewer at each pose
+(screen-space error over the quadtree), generated in this process.
+
+    .venv/bin/python bench/look.py ../shared/photos/lyra2_06.png --out /tmp/look06 \
+        --view spawn:0,0,0 --view side:3,0,0 --view far:0,0,-500 --heading 90
+
+Each ``--view NAME:X,Y,Z`` is an offset from the spawn camera in metres (world frame, Y up);
+``--heading`` turns the views (degrees, to the right). A ``--map`` writes a top-down picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bridge.formats.splats import SplatCloud
+from bridge.generate.base import GeneratorOptions
+from bridge.generate.photo import PhotoGenerator
+from bridge.render.camera import Camera, Intrinsics
+from bridge.render.rasterize import render
+from bridge.render.sky import sky_background
+from bridge.stream.interest import StreamOptions, ViewState, select_tiles
+from bridge.world.photos import decode_photo
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/look"))
+    parser.add_argument("--view", action="append", default=[], help="NAME:DX,DY,DZ offset from the spawn")
+    parser.add_argument("--heading", type=float, action="append", default=[], help="degrees to the right")
+    parser.add_argument("--width", type=int, default=480)
+    parser.add_argument("--radius", type=float, default=256.0)
+    parser.add_argument("--map", type=float, default=0.0, help="top-down map of this half-width, metres")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    generator = PhotoGenerator()
+    options = GeneratorOptions()
+    world = generator.prepare(decode_photo(args.photo.read_bytes()), options)
+    sky = world.sky.panorama
+    spawn = world.spawn
+    k = spawn.intrinsics.scaled(args.width, round(spawn.intrinsics.height * args.width / spawn.intrinsics.width))
+    cache: dict = {}
+    for spec in args.view or ["spawn:0,0,0"]:
+        name, offset = spec.split(":")
+        delta = np.array([float(v) for v in offset.split(",")])
+        for heading in args.heading or [0.0]:
+            camera = _turned(spawn, delta, heading, k)
+            cloud = _held(generator, world, camera, args.radius, options.base_tile_m, cache)
+            image = render(cloud, camera, sky_background(sky, camera)).image
+            path = args.out / f"{name}_{int(heading):03d}.png"
+            Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
+            print(path, f"{len(cloud.positions)} splats")
+    if args.map > 0:
+        _top_down(generator, world, spawn, args.map, args.out / "map.png", cache, options.base_tile_m)
+
+
+def _turned(spawn: Camera, delta: np.ndarray, heading_deg: float, k: Intrinsics) -> Camera:
+    a = math.radians(heading_deg)
+    f = spawn.forward
+    turned = np.array([f[0] * math.cos(a) - f[2] * math.sin(a), f[1], f[0] * math.sin(a) + f[2] * math.cos(a)])
+    return Camera.looking(spawn.position + delta, turned, k)
+
+
+def _held(generator, world, camera: Camera, radius: float, base: float, cache: dict) -> SplatCloud:
+    view = ViewState(
+        tuple(camera.position),
+        tuple(camera.forward),
+        (0.0, 0.0, 0.0),
+        camera.intrinsics.vertical_fov_deg,
+        camera.intrinsics.height,
+        radius,
+    )
+    keys = select_tiles(view, base, StreamOptions())
+    clouds = []
+    for key in keys:
+        if key not in cache:
+            cache[key] = generator.generate(world, key).splats
+        clouds.append(cache[key])
+    return SplatCloud.concat(clouds)
+
+
+def _top_down(generator, world, spawn: Camera, half: float, path: Path, cache: dict, base: float) -> None:
+    pixels = 768
+    height = 2000.0
+    fov = 2 * math.degrees(math.atan(half / height))
+    k = Intrinsics.from_vertical_fov(fov, pixels, pixels)
+    centre = spawn.position.copy()
+    camera = Camera.looking((centre[0], height, centre[2]), (0.0, -1.0, 0.0), k, up=(0.0, 0.0, -1.0))
+    view = ViewState((centre[0], 1.7, centre[2]), (0.0, 0.0, -1.0), (0.0, 0.0, 0.0), 60.0, pixels, half * 1.42)
+    keys = select_tiles(view, base, StreamOptions(), sse_threshold_px=12.0)
+    clouds = []
+    for key in keys:
+        if key not in cache:
+            cache[key] = generator.generate(world, key).splats
+        clouds.append(cache[key])
+    image = render(SplatCloud.concat(clouds), camera, (0.6, 0.7, 0.8)).image
+    Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
