@@ -21,6 +21,10 @@ from bridge.generate.base import GeneratorOptions, PreparedWorld, TileContent
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
+from bridge.generate.photo.buildings import building_splats
+from bridge.generate.photo.clearance import box_corners, boxes_clear
+from bridge.generate.photo.dressing import FacadeSource
+from bridge.generate.photo.layout import LayoutRules, buildings_in, on_street, open_ground, rules_from, trees_in
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
 from bridge.generate.photo.materials import (
     MAP_EXTENT_M,
@@ -31,10 +35,13 @@ from bridge.generate.photo.materials import (
     pick_materials,
 )
 from bridge.generate.photo.props import Cutout, PropLayer, SpawnView, cut_props, placements, prop_layer, prop_splats
+from bridge.generate.photo.reading import read_scene
+from bridge.generate.photo.scene import SceneReading
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.terrain import Terrain, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
+from bridge.generate.photo.vegetation import tree_splats
 from bridge.render.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
@@ -65,13 +72,17 @@ class _WorldState:
     terrain: Terrain
     underlay_depth_per_sigma: float  # see _underlay_depth
     ground_distance_px: np.ndarray  # [h, w] pixels from each pixel to the nearest lifted ground pixel
+    reading: SceneReading  # the photo read as a scene: what the layout continues
+    layout: LayoutRules  # what stands where
+    facades: list[FacadeSource]  # the photo's facades, ready for synthesis
+    conifer_share: float  # of the trees that are cones
     seed: int
     base_tile_m: float
 
 
 class PhotoGenerator:
     name = "photo"
-    version = "0.5.0"  # 0.5: ground materials (0.4: uprights stand; a new version is a new world id)
+    version = "0.6.0"  # 0.6: streets, buildings and trees (0.5: ground materials); a new version is a new world id
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
@@ -90,13 +101,15 @@ class PhotoGenerator:
             sky_job = beside.submit(build_sky, analysis)
             materials_job = beside.submit(_materials_and_picture, analysis, options.seed)
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
+            reading_job = beside.submit(read_scene, analysis)
             extension = _ground_extension(analysis)
             spawn_lift = lift(analysis, analysis.image, 1, extension)  # the LOD-0 lift's geometry
             colours = solve_colours(analysis, spawn_lift)
-            sky, (materials, materials_png), analysis_pictures = (
+            sky, (materials, materials_png), analysis_pictures, reading = (
                 sky_job.result(),
                 materials_job.result(),
                 pictures_job.result(),
+                reading_job.result(),
             )
         cam = analysis.camera
         k = cam.intrinsics
@@ -113,6 +126,7 @@ class PhotoGenerator:
                 [analysis.horizon_v, lift_radius, materials.texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64
             ),
             "camera_pose": np.concatenate([cam.position, cam.rotation.ravel()]).astype(np.float64),
+            **reading.to_payload(),
         }
         full_h, full_w = photo.shape[:2]
         spawn = cam.with_intrinsics(k.scaled(full_w, full_h))
@@ -145,7 +159,8 @@ class PhotoGenerator:
         heights = state.terrain.height(gx, gz).astype(np.float32)
         ground = _continuation(state, key, heights)
         props = self._props(fingerprint, state, key)
-        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, props]), heights=heights)
+        standing = _layout_splats(state, key)
+        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, props, standing]), heights=heights)
 
     def _props(self, fingerprint: str, state: _WorldState, key: TileKey) -> SplatCloud:
         """The props whose foot stands in ``key``, built at the tile's LOD."""
@@ -158,6 +173,7 @@ class PhotoGenerator:
         placed = placements(
             key.bounds(state.base_tile_m), state.props, state.seed, state.spawn_view, state.terrain.height
         )
+        placed = placed.subset(open_ground(state.layout, placed.x, placed.z, margin_m=4.0))  # not in a house
         return prop_splats(placed, layers)
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
@@ -207,6 +223,7 @@ def _fingerprint(world: PreparedWorld) -> str:
 
 def _state_from_payload(world: PreparedWorld) -> _WorldState:
     p = world.payload
+    reading = SceneReading.from_payload(p)
     horizon_v, lift_radius, texel_m, fx, fy, cx, cy = (float(v) for v in p["scalars"])
     h, w = p["kind"].shape
     pose = p["camera_pose"]
@@ -236,9 +253,47 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
             (float(camera.position[0]), float(camera.position[2])),
             lift_radius + HANDOVER_M,
         ),
+        reading=reading,
+        layout=rules_from(reading, (float(camera.position[0]), float(camera.position[2])), world.options.seed),
+        facades=[FacadeSource.of(sample) for sample in reading.facades],
+        conifer_share=_conifer_share(reading.vegetation_colours),
         seed=world.options.seed,
         base_tile_m=world.options.base_tile_m,
     )
+
+
+def _conifer_share(palette: np.ndarray) -> float:
+    """Dark, blue-leaning greens read as evergreens (a mountain forest), bright ones as broadleaf."""
+    mean = np.asarray(palette, dtype=np.float64).reshape(-1, 3).mean(axis=0)
+    luminance = float(mean @ [0.2126, 0.7152, 0.0722])
+    return float(np.clip((0.38 - luminance) / 0.2, 0.1, 0.9))
+
+
+def _layout_splats(state: _WorldState, key: TileKey) -> SplatCloud:
+    """The layout's buildings and trees standing in ``key`` (by the centre of their footprint),
+    clear of the photo's own view (see clearance), built at the tile's LOD."""
+    bounds = key.bounds(state.base_tile_m)
+    buildings = buildings_in(state.layout, bounds)
+    if len(buildings):
+        reach = np.hypot(buildings.frontage, buildings.depth) / 2
+        ground = state.terrain.height(buildings.x, buildings.z)
+        # Walls stand from the lowest ground under their footprint: no gap on a slope.
+        foot = ground - reach * 0.15
+        corners = box_corners(buildings.x, buildings.z, reach, reach, foot, foot + buildings.height + buildings.roof_m)
+        keep = boxes_clear(state.spawn_view, corners)
+        buildings, foot = buildings.subset(keep), foot[keep]
+    trees = trees_in(state.layout, bounds)
+    if len(trees):
+        ground = state.terrain.height(trees.x, trees.z)
+        corners = box_corners(trees.x, trees.z, trees.crown_m * 1.3, trees.crown_m * 1.3, ground, ground + trees.height)
+        keep = boxes_clear(state.spawn_view, corners)
+        trees, ground = trees.subset(keep), ground[keep]
+    parts = []
+    if len(buildings):
+        parts.append(building_splats(buildings, foot, key.lod, state.facades, state.reading.roof_colour))
+    if len(trees):
+        parts.append(tree_splats(trees, ground, key.lod, state.reading.vegetation_colours, state.conifer_share))
+    return SplatCloud.concat(parts) if parts else SplatCloud.empty()
 
 
 def _materials_and_picture(analysis: PhotoAnalysis, seed: int) -> tuple[GroundMaterials, bytes]:
@@ -288,6 +343,11 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
 def _ground_colours(state: _WorldState, x: np.ndarray, z: np.ndarray, footprint_m: float) -> np.ndarray:
     """[N, 3] synthesised ground colour: each material's texture where it lies, blended at borders."""
     weights = material_weights(x, z, state.material_biases, state.seed)
+    if state.layout.town:
+        # Streets are paved with the photo's nearest ground (its first material: the street it stands on).
+        street = on_street(state.layout, x, z)
+        weights[street] = 0.0
+        weights[street, 0] = 1.0
     colours = np.zeros((x.size, 3), dtype=np.float32)
     for m, exemplar in enumerate(state.exemplars):
         at = np.flatnonzero(weights[:, m])  # most points lie on one material: synthesise only that one

@@ -34,6 +34,7 @@ BAYS = (2, 5)  # window bays per building frontage
 DEFAULT_STOREY_M = 3.2
 DEFAULT_BAY_M = 3.0
 DEFAULT_STOREYS = (2, 4)
+MAX_STREET_TURN_DEG = 30.0  # a photo's street heading within this of straight ahead is straight ahead
 MAX_PARCELS = 24  # per block side (a side never holds more: 96 m / 2 bays of 2 m)
 ROOF_PITCH_DEG = (30.0, 45.0)
 FOREST_CELL_M = 7.0  # forest trees stand on a jittered grid of this spacing
@@ -69,16 +70,21 @@ def rules_from(reading: SceneReading, origin: tuple[float, float], seed: int) ->
     mix = reading.mix
     built = mix.built + 0.5 * mix.objects
     facade = reading.facades[0] if reading.facades else None
-    storey = facade.storey_m if facade is not None and 2.4 <= facade.storey_m <= 5.0 else DEFAULT_STOREY_M
+    storey = facade.storey_m if facade is not None and 2.6 <= facade.storey_m <= 4.2 else DEFAULT_STOREY_M
     bay = facade.bay_m if facade is not None and 1.5 <= facade.bay_m <= 6.0 else DEFAULT_BAY_M
     low, high = reading.building_height_m
-    if high < storey:  # nothing built was measured standing: houses of a few storeys
-        low, high = DEFAULT_STOREYS[0] * storey, DEFAULT_STOREYS[1] * storey
+    # What the frame cuts off at its top reads lower than it stands: houses have a few storeys at least.
+    low = max(low, DEFAULT_STOREYS[0] * storey)
+    high = max(high, low + storey, DEFAULT_STOREYS[1] * storey)
     fewest = int(np.clip(round(low / storey), 1, 8))
     most = int(np.clip(round(high / storey), fewest, 10))
     heading = np.asarray(reading.street_heading, dtype=np.float64)
     norm = float(np.hypot(*heading))
     heading = heading / norm if norm > 1e-6 else np.array([0.0, -1.0])
+    # The street runs where the photo looks unless its lines clearly say otherwise: a walk
+    # straight ahead from the spawn stays on it.
+    if heading @ np.array([0.0, -1.0]) > math.cos(math.radians(MAX_STREET_TURN_DEG)):
+        heading = np.array([0.0, -1.0])
     green = mix.vegetation
     return LayoutRules(
         origin=origin,
