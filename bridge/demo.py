@@ -87,7 +87,7 @@ async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
         await client.wait_ready()
         world = await client.create_world(photo, name="demo")
         created_s = time.perf_counter() - started
-        for name in ("photo", "depth", "segmentation", "horizon", "materials", "palette", "sky"):
+        for name in ("photo", "depth", "segmentation", "horizon", "scene", "materials", "palette", "sky"):
             suffix = "png" if name != "photo" else ("jpg" if photo[:2] == b"\xff\xd8" else "png")
             (out / f"{name}.{suffix}").write_bytes(await client.get_asset(world.id, name))
         sky = np.asarray(Image.open(out / "sky.png").convert("RGB"))
@@ -220,6 +220,8 @@ figure{{display:inline-block;margin:.5em;max-width:31%}}pre{{background:#222;pad
 <figure><img src="segmentation.png">
 <figcaption>sky (blue) / ground (green) / standing (magenta) / backdrop (orange)</figcaption></figure>
 <figure><img src="depth.png"><figcaption>depth (warm near, cool far)</figcaption></figure>
+<figure><img src="scene.png"><figcaption>the scene read from the photo (what the layout continues): its layers
+with their shares, the street's heading, the facades rectified with their storeys and bays</figcaption></figure>
 <figure><img src="materials.png"><figcaption>ground materials: where each was read, its exemplar and share,
 and which lies where beyond the photo</figcaption></figure>
 <figure><img src="palette.png"><figcaption>palette: the colours of each region (median cut), each as wide as

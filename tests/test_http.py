@@ -281,7 +281,7 @@ def test_a_viewer_that_stops_reading_is_not_buffered_without_bound(world_dir: tu
         async with serving(data_dir) as (worlds, _, server, http, base):
             # Warm a wide area first, so the server could send ~70 MB at once if it buffered.
             warm = await connect_stream(http, base, world_id)
-            await warm.send((0, 3, 0), (0, 0, -1), radius_m=512, sequence=1, formats=["ply"])
+            await warm.send((0, 3, 0), (0, 0, -1), radius_m=256, sequence=1, formats=["ply"])
             warmed, _ = await collect_until_settled(warm, 1)
             await warm.close()
             total = sum(worlds.cached_tile_row(world_id, k, "ply").size for k in warmed)  # type: ignore[union-attr]
@@ -291,7 +291,7 @@ def test_a_viewer_that_stops_reading_is_not_buffered_without_bound(world_dir: tu
                 return list(server.app[SOCKETS].values())
 
             stalled = await connect_stream(http, base, world_id)
-            await stalled.send((0, 3, 0), (0, 0, -1), radius_m=512, sequence=1, max_bytes_in_flight=2**40)
+            await stalled.send((0, 3, 0), (0, 0, -1), radius_m=256, sequence=1, max_bytes_in_flight=2**40)
             # Wait until the server is blocked writing to this viewer, then watch it stay blocked.
             await poll(lambda: any(s.sending and s.bytes_written > 1_000_000 for s in sockets()))
             peak = 0

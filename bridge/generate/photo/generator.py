@@ -101,15 +101,15 @@ class PhotoGenerator:
             sky_job = beside.submit(build_sky, analysis)
             materials_job = beside.submit(_materials_and_picture, analysis, options.seed)
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
-            reading_job = beside.submit(read_scene, analysis)
+            scene_job = beside.submit(_scene_and_picture, analysis)
             extension = _ground_extension(analysis)
             spawn_lift = lift(analysis, analysis.image, 1, extension)  # the LOD-0 lift's geometry
             colours = solve_colours(analysis, spawn_lift)
-            sky, (materials, materials_png), analysis_pictures, reading = (
+            sky, (materials, materials_png), analysis_pictures, (reading, scene_png) = (
                 sky_job.result(),
                 materials_job.result(),
                 pictures_job.result(),
-                reading_job.result(),
+                scene_job.result(),
             )
         cam = analysis.camera
         k = cam.intrinsics
@@ -137,7 +137,7 @@ class PhotoGenerator:
             spawn=spawn,
             sky=sky,
             payload=payload,
-            pictures={**analysis_pictures, "materials": materials_png},
+            pictures={**analysis_pictures, "materials": materials_png, "scene": scene_png},
         )
         # The LOD-0 lift the first tile needs is the solve's geometry in the solved colours: kept,
         # not lifted again (what lift() gives for those colours, so the same bytes either way).
@@ -294,6 +294,11 @@ def _layout_splats(state: _WorldState, key: TileKey) -> SplatCloud:
     if len(trees):
         parts.append(tree_splats(trees, ground, key.lod, state.reading.vegetation_colours, state.conifer_share))
     return SplatCloud.concat(parts) if parts else SplatCloud.empty()
+
+
+def _scene_and_picture(analysis: PhotoAnalysis) -> tuple[SceneReading, bytes]:
+    reading = read_scene(analysis)
+    return reading, pictures.png(pictures.scene_picture(analysis, reading))
 
 
 def _materials_and_picture(analysis: PhotoAnalysis, seed: int) -> tuple[GroundMaterials, bytes]:
