@@ -1,8 +1,9 @@
 """The layout's buildings as splats: walls and roofs as surfaces of flat splats on a grid.
 
 Each building is a box with a gable (or flat) roof. Its four walls and its roof planes are
-sampled on a grid of ``WALL_SPACING_M * 2^lod`` (never coarser than one splat per wall): flat
-splats lying in the surface, wide enough to close up with their neighbours, coloured by the
+sampled on a grid of ``WALL_SPACING_M * 2^lod`` (coarser off the street front; never fewer
+than one splat per wall): flat splats lying in the surface, wide enough to close up with their
+neighbours, coloured by the
 dressing (facades synthesised from the photo's, a tiled roof in its roof colour). Splats are
 two-sided, so a wall reads as solid from inside a courtyard too.
 """
@@ -18,7 +19,8 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.photo.dressing import FacadeSource, facade_colours, roof_colours
 from bridge.generate.photo.layout import Buildings
 
-WALL_SPACING_M = 0.3  # splat spacing on walls and roofs at LOD 0
+WALL_SPACING_M = 0.3  # splat spacing on the street front at LOD 0
+BACK_SPACING = 1.6  # side and back walls and roofs, seen less and from farther: this much coarser
 COVER = 0.62  # splat std dev as a fraction of its grid step: closed surfaces, sharp windows
 THICKNESS = 0.08  # of the std dev, across the surface
 _UP = np.array([0.0, 1.0, 0.0])
@@ -34,6 +36,7 @@ class _Surfaces:
     normal: np.ndarray  # [n, 3] unit, out of the front
     width: np.ndarray  # [n]
     height: np.ndarray  # [n] of the rectangle
+    base: np.ndarray  # [n] the rectangle's bottom above the building's foot (what a facade is read at)
     gable: np.ndarray  # [n] a triangle of this height on top, its apex over the centre
     building: np.ndarray  # [n] index into the Buildings
     wall: np.ndarray  # [n] which surface of its building (0-3 walls, 4-5 roof)
@@ -52,6 +55,7 @@ def building_splats(
         if surfaces.width.size == 0:
             continue
         positions, s, y, index, step = _sample(surfaces, spacing)
+        y = y + surfaces.base[index]
         ident = buildings.ident[surfaces.building[index]]
         if is_roof:
             colours = roof_colours(roof, s, y, ident)
@@ -88,13 +92,19 @@ def _walls(b: Buildings, ground_y: np.ndarray) -> _Surfaces:
     tangents = [side, -side, -front, front]
     widths = [b.frontage, b.frontage, b.depth, b.depth]
     gables = [np.zeros(n), np.zeros(n), b.roof_m, b.roof_m]  # the ridge runs along the frontage
+    # Side walls start above the neighbour they share a party wall with (the rest is hidden).
+    base = np.concatenate(
+        [np.zeros(n), np.zeros(n), np.minimum(b.shelter_m[:, 0], b.height), np.minimum(b.shelter_m[:, 1], b.height)]
+    )
+    centre = np.concatenate(centres) + _UP * base[:, None]
     return _Surfaces(
-        centre=np.concatenate(centres),
+        centre=centre,
         tangent=np.concatenate(tangents),
         rise=np.tile(_UP, (4 * n, 1)),
         normal=np.concatenate(normals),
         width=np.concatenate(widths),
-        height=np.tile(b.height, 4),
+        height=np.tile(b.height, 4) - base,
+        base=base,
         gable=np.concatenate(gables),
         building=np.tile(np.arange(n), 4),
         wall=np.repeat(np.arange(4), n),
@@ -137,6 +147,7 @@ def _roofs(b: Buildings, ground_y: np.ndarray) -> _Surfaces:
         normal=np.cross(tangent, rise),
         width=np.concatenate(widths),
         height=np.concatenate(heights),
+        base=np.zeros(tangent.shape[0]),
         gable=np.zeros(tangent.shape[0]),
         building=np.concatenate(which),
         wall=np.concatenate(surface),
@@ -147,9 +158,10 @@ def _sample(surfaces: _Surfaces, spacing: float) -> tuple[np.ndarray, ...]:
     """Grid points over every surface: (positions [N, 3], s [N] from the left end, y [N] up the
     surface, surface index [N], grid step [N, 2]); gable triangles keep the points under their slopes."""
     total_h = surfaces.height + surfaces.gable
-    nu = np.maximum(1, np.ceil(surfaces.width / spacing)).astype(np.int64)
-    nv = np.maximum(1, np.ceil(total_h / spacing)).astype(np.int64)
-    counts = nu * nv
+    spacing_here = np.where(surfaces.wall == 0, spacing, spacing * BACK_SPACING)
+    nu = np.maximum(1, np.ceil(surfaces.width / spacing_here)).astype(np.int64)
+    nv = np.maximum(1, np.ceil(total_h / spacing_here)).astype(np.int64)
+    counts = np.where(total_h > 0.05, nu * nv, 0)  # a party wall hidden to its top has nothing to show
     index = np.repeat(np.arange(counts.size), counts)
     local = np.arange(index.size) - np.repeat(np.cumsum(counts) - counts, counts)
     i, j = local % nu[index], local // nu[index]

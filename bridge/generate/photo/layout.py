@@ -41,6 +41,8 @@ FOREST_CELL_M = 7.0  # forest trees stand on a jittered grid of this spacing
 LONE_TREE_CELL_M = 22.0  # trees outside forests: at most one per cell of this edge
 FOREST_WAVELENGTH_M = 160.0
 
+NO_PARCEL = np.iinfo(np.int64).min  # stands for "no neighbour" where parcel idents are expected
+
 # Block kinds.
 BLOCK_BUILT, BLOCK_SQUARE, BLOCK_PARK = 0, 1, 2
 
@@ -119,6 +121,9 @@ class Buildings:
     roof_m: np.ndarray
     storey_m: float
     ident: np.ndarray  # int64 hash seed per building: picks its facade, tint and bays
+    # [n, 2] how high the neighbour in the row stands against this building's side walls
+    # (walls 2 and 3 of buildings.py: right and left seen from the front); 0 where open.
+    shelter_m: np.ndarray
 
     def __len__(self) -> int:
         return int(self.x.size)
@@ -126,7 +131,7 @@ class Buildings:
     def subset(self, keep: np.ndarray) -> Buildings:
         return Buildings(
             self.x[keep], self.z[keep], self.facing[keep], self.frontage[keep], self.depth[keep],
-            self.height[keep], self.roof_m[keep], self.storey_m, self.ident[keep],
+            self.height[keep], self.roof_m[keep], self.storey_m, self.ident[keep], self.shelter_m[keep],
         )  # fmt: skip
 
 
@@ -199,14 +204,15 @@ def buildings_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) 
     frontage = np.concatenate([p[3] for p in parts])
     depth = np.concatenate([p[4] for p in parts])
     ident = np.concatenate([p[5] for p in parts])
+    neighbours = np.concatenate([p[6] for p in parts])  # [n, 2] idents against walls 2 and 3 (or NO_PARCEL)
     x, z = _to_world(rules, along, across)
     x0, z0, x1, z1 = bounds
     inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1)
-    present = hash_to_unit(ident, rules.seed, 402) < rules.building_presence
-    keep = inside & present
+    keep = inside & _present(rules, ident)
     ident = ident[keep]
-    fewest, most = rules.storeys
-    storeys = fewest + np.floor(hash_to_unit(ident, rules.seed, 403) * (most - fewest + 1)).astype(np.int64)
+    # A row house's side wall shows only above its neighbour: below, the two share a party wall.
+    neighbours = neighbours[keep]
+    shelter = np.where((neighbours != NO_PARCEL) & _present(rules, neighbours), _eaves_m(rules, neighbours), 0.0)
     pitch = np.radians(
         ROOF_PITCH_DEG[0] + (ROOF_PITCH_DEG[1] - ROOF_PITCH_DEG[0]) * hash_to_unit(ident, rules.seed, 404)
     )
@@ -217,9 +223,21 @@ def buildings_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) 
     d = depth[keep]
     return Buildings(
         x=x[keep], z=z[keep], facing=facing, frontage=frontage[keep], depth=d,
-        height=storeys * rules.storey_m + 0.4, roof_m=np.where(gabled, d / 2 * np.tan(pitch), 0.0),
-        storey_m=rules.storey_m, ident=ident,
+        height=_eaves_m(rules, ident), roof_m=np.where(gabled, d / 2 * np.tan(pitch), 0.0),
+        storey_m=rules.storey_m, ident=ident, shelter_m=shelter,
     )  # fmt: skip
+
+
+def _present(rules: LayoutRules, ident: np.ndarray) -> np.ndarray:
+    """Does the parcel ``ident`` hold a building (or stand empty, a gap in the row)?"""
+    return hash_to_unit(ident, rules.seed, 402) < rules.building_presence
+
+
+def _eaves_m(rules: LayoutRules, ident: np.ndarray) -> np.ndarray:
+    """Height to the eaves of the building on parcel ``ident``: whole storeys and a cornice."""
+    fewest, most = rules.storeys
+    storeys = fewest + np.floor(hash_to_unit(ident, rules.seed, 403) * (most - fewest + 1))
+    return storeys * rules.storey_m + 0.4
 
 
 def _side_parcels(rules: LayoutRules, j: np.ndarray, k: np.ndarray, side: int) -> tuple[np.ndarray, ...]:
@@ -273,6 +291,12 @@ def _side_parcels(rules: LayoutRules, j: np.ndarray, k: np.ndarray, side: int) -
     )
     keep = fits
     count = int(keep.sum())
+    # The row's next parcel stands on the front's right (wall 2) for sides 1 and 2, on its left
+    # (wall 3) for sides 0 and 3 (the facing turned a quarter clockwise is the wall-2 side).
+    following = np.where(fits[:, 1:], ident[:, 1:], NO_PARCEL)
+    after = np.concatenate([following, np.full((n, 1), NO_PARCEL)], axis=1)
+    before = np.concatenate([np.full((n, 1), NO_PARCEL), ident[:, :-1]], axis=1)
+    pair = np.stack([after, before], axis=-1) if side in (1, 2) else np.stack([before, after], axis=-1)
     return (
         along[keep],
         across[keep],
@@ -280,12 +304,14 @@ def _side_parcels(rules: LayoutRules, j: np.ndarray, k: np.ndarray, side: int) -
         widths[keep],
         np.broadcast_to(depth[:, None], widths.shape)[keep],
         ident[keep],
+        pair[keep],
     )
 
 
 def _no_buildings(rules: LayoutRules) -> Buildings:
     empty = np.zeros(0)
-    return Buildings(empty, empty, np.zeros((0, 2)), empty, empty, empty, empty, rules.storey_m, np.zeros(0, np.int64))
+    none = np.zeros(0, np.int64)
+    return Buildings(empty, empty, np.zeros((0, 2)), empty, empty, empty, empty, rules.storey_m, none, np.zeros((0, 2)))
 
 
 def open_ground(rules: LayoutRules, x: np.ndarray, z: np.ndarray, margin_m: float = 1.5) -> np.ndarray:
