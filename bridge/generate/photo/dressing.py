@@ -37,9 +37,10 @@ class FacadeSource:
 
     @classmethod
     def of(cls, sample: FacadeSample) -> FacadeSource:
-        storey = sample.storey_m if sample.storey_m > 0 else FALLBACK_CELL_M[0]
-        bay = sample.bay_m if sample.bay_m > 0 else FALLBACK_CELL_M[1]
         h, w = sample.texture.shape[:2]
+        # A cell never reaches past the sample: one shorter or narrower than a storey or bay is one cell.
+        storey = min(sample.storey_m if sample.storey_m > 0 else FALLBACK_CELL_M[0], h * sample.metres_per_px)
+        bay = min(sample.bay_m if sample.bay_m > 0 else FALLBACK_CELL_M[1], w * sample.metres_per_px)
         levels = [np.asarray(sample.texture, dtype=np.float32)]
         while min(levels[-1].shape[:2]) >= 4:
             t = levels[-1]

@@ -36,15 +36,95 @@ _BACKDROP_BUILT_SHARE = 0.15  # of the non-sky pixels: enough built for a backdr
 
 
 def facade_samples(analysis: PhotoAnalysis, layers: np.ndarray, reach: np.ndarray) -> tuple[FacadeSample, ...]:
-    """Up to MAX_FACADES facades, best first (largest in the photo, clearest rhythm); ``reach``
-    [h, w] is how far out over the ground each pixel's point lies."""
+    """Up to MAX_FACADES facades, best first; ``reach`` [h, w] is how far out over the ground
+    each pixel's point lies. Candidates are the rectified surfaces, the facades the photo shows
+    nearly straight on (frontal crops), and, failing both, a crop of the built region; they are
+    ranked by how sharp and how straight-on they read (a smeared rectification ranks low)."""
     scored = [_rectified(analysis, layers, run) for run in _facade_runs(analysis, layers, reach)]
-    found = [s for s in scored if s is not None]
+    found = [pair[0] for pair in scored if pair is not None] + frontal_crops(analysis, layers)
     if not found:
         crop = _backdrop_crop(analysis, layers)
-        found = [crop] if crop is not None else []
-    found.sort(key=lambda pair: -pair[1])
-    return tuple(sample for sample, _ in found[:MAX_FACADES])
+        found = [crop[0]] if crop is not None else []
+    found.sort(key=lambda sample: -_legibility(sample.texture))
+    return tuple(found[:MAX_FACADES])
+
+
+def _legibility(texture: np.ndarray) -> float:
+    """How well a sample shows a facade: edge energy that runs straight across or up (windows,
+    storeys, timbers), times its size. Smears and skewed views score low."""
+    grey = texture.mean(axis=2)
+    if min(grey.shape) < 8:
+        return 0.0
+    gx, gy = ndimage.sobel(grey, axis=1), ndimage.sobel(grey, axis=0)
+    energy = gx * gx + gy * gy
+    straight = float(np.abs(gx * gx - gy * gy).sum() / max(float(energy.sum()), 1e-12))
+    # A facade has edges both across (sills, floors) and up (jambs, timbers); a smear has one kind.
+    across, up = float((gy * gy).sum()), float((gx * gx).sum())
+    balance = min(across, up) / max(across, up, 1e-12)
+    return straight * float(np.sqrt(balance)) * float(np.sqrt(energy).mean()) * float(np.sqrt(grey.size))
+
+
+_CROP_SIZES = ((64, 64), (96, 72), (128, 96), (160, 112))  # (columns, rows) at working resolution
+_CROP_STRIDE = 8
+_CROP_BUILT = 0.9  # of a frontal crop's pixels that must read as built
+_MIN_FRONTAL_TEXEL_M = 0.05  # a crop spans at least a few metres (its depth may read too near)
+_STOREY_M = 3.2  # a typical storey, for the scale of a crop whose storeys repeat
+
+
+def frontal_crops(analysis: PhotoAnalysis, layers: np.ndarray, count: int = 2) -> list[FacadeSample]:
+    """Windows of the photo that show a facade nearly straight on (built through and through,
+    their edges running across and up rather than towards the vanishing point), sharpest and
+    largest first, at the scale of their depth (metres per pixel = distance / fx)."""
+    grey = analysis.image.mean(axis=2)
+    gx, gy = ndimage.sobel(grey, axis=1), ndimage.sobel(grey, axis=0)
+    straight = np.abs(gx * gx - gy * gy)
+    magnitude = np.sqrt(gx * gx + gy * gy)
+    built = (layers == LAYER_BUILT).astype(np.float64)
+    h, w = grey.shape
+    best: list[tuple[float, int, int, int, int]] = []
+    for cw, ch in _CROP_SIZES:
+        if cw > w or ch > h:
+            continue
+        windows = [_window_sums(a, ch, cw)[::_CROP_STRIDE, ::_CROP_STRIDE] for a in (built, straight, magnitude)]
+        built_share = windows[0] / (cw * ch)
+        score = np.where(built_share >= _CROP_BUILT, windows[1] / (cw * ch) * np.sqrt(cw * ch), 0.0)
+        for r, c in zip(*np.nonzero(score > 0), strict=True):
+            best.append((float(score[r, c]), int(r * _CROP_STRIDE), int(c * _CROP_STRIDE), ch, cw))
+    best.sort(key=lambda t: -t[0])
+    chosen: list[tuple[int, int, int, int]] = []
+    for _, r, c, ch, cw in best:
+        if all(_overlap((r, c, ch, cw), other) < 0.15 for other in chosen):
+            chosen.append((r, c, ch, cw))
+        if len(chosen) == count:
+            break
+    samples = []
+    for r, c, ch, cw in chosen:
+        depth = analysis.depth[r : r + ch, c : c + cw]
+        finite = depth[np.isfinite(depth)]
+        if finite.size == 0:
+            continue
+        texel = max(float(np.median(finite)) / analysis.camera.intrinsics.fx, _MIN_FRONTAL_TEXEL_M)
+        texture = analysis.image[r : r + ch, c : c + cw].astype(np.float32)
+        storey, bay, _ = rhythm(texture, texel)
+        if storey > 0:
+            # A single photo's depth is a guess; a storey is about 3.2 m: let the windows set the scale.
+            rescale = float(np.clip(_STOREY_M / storey, 0.5, 2.0))
+            texel, storey, bay = texel * rescale, storey * rescale, bay * rescale
+        samples.append(FacadeSample(texture, texel, storey, bay))
+    return samples
+
+
+def _window_sums(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """[h - rows + 1, w - cols + 1] sums of ``values`` over every window (an integral image)."""
+    total = np.pad(np.cumsum(np.cumsum(values, axis=0), axis=1), ((1, 0), (1, 0)))
+    return total[rows:, cols:] - total[:-rows, cols:] - total[rows:, :-cols] + total[:-rows, :-cols]
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over the smaller area of two (row, col, rows, cols) windows."""
+    rows = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    cols = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return rows * cols / min(a[2] * a[3], b[2] * b[3])
 
 
 def _facade_runs(analysis: PhotoAnalysis, layers: np.ndarray, reach: np.ndarray) -> list[np.ndarray]:

@@ -151,14 +151,16 @@ class Trees:
 
 
 def _to_frame(rules: LayoutRules, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World (x, z) -> (along, across) in the street frame."""
+    """World (x, z) -> (along, across) in the street frame. The spawn stands mid-block (half a
+    block along): the photo shows a street between facades, not a crossing."""
     hx, hz = rules.heading
     dx, dz = np.asarray(x) - rules.origin[0], np.asarray(z) - rules.origin[1]
-    return dx * hx + dz * hz, dz * hx - dx * hz
+    return dx * hx + dz * hz + rules.block_along_m / 2, dz * hx - dx * hz
 
 
 def _to_world(rules: LayoutRules, along: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hx, hz = rules.heading
+    along = along - rules.block_along_m / 2
     return rules.origin[0] + along * hx - across * hz, rules.origin[1] + along * hz + across * hx
 
 
