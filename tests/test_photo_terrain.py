@@ -7,7 +7,7 @@ import pytest
 
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.photo.generator import GRID, PhotoGenerator
-from bridge.generate.photo.terrain import Terrain, tilt_to
+from bridge.generate.photo.terrain import Terrain, Valley, tilt_to
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
@@ -78,3 +78,18 @@ def test_continuation_splats_lie_on_the_surface(world: tuple[PhotoGenerator, Pre
     expected = np.stack([-dx, np.ones_like(dx), -dz], axis=1)
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     assert np.all(np.einsum("ij,ij->i", up, expected) > np.cos(np.radians(1.0)))
+
+
+def test_a_valley_keeps_its_floor_under_the_path_and_its_mountains_either_side() -> None:
+    valley = Valley(relief_m=250.0, roughness=0.4, heading=(0.0, -1.0))
+    terrain = Terrain(seed=2, camera_height_m=40.0, centre=(0.0, 0.0), flat_radius_m=100.0, valley=valley)
+    flat = Terrain(seed=2, camera_height_m=40.0, centre=(0.0, 0.0), flat_radius_m=100.0)
+    z = np.linspace(-6000.0, -1000.0, 400)
+    on_path = terrain.height(np.zeros_like(z), z)
+    np.testing.assert_allclose(on_path, flat.height(np.zeros_like(z), z))  # the floor is the rolling ground
+    for side in (-1.0, 1.0):
+        slopes = terrain.height(np.full_like(z, side * 1200.0), z)
+        assert np.percentile(slopes, 90) > 150.0, "mountains stand across the valley"
+        assert slopes.max() < 250.0 * 1.7
+    # Near the photo the ground stays flat, mountains or not.
+    assert np.abs(terrain.height(np.array([30.0, -20.0]), np.array([-40.0, 10.0]))).max() < 1e-9

@@ -39,7 +39,7 @@ from bridge.generate.photo.reading import read_scene
 from bridge.generate.photo.scene import SceneReading
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.solve import solve_colours
-from bridge.generate.photo.terrain import Terrain, surface_at, tilt_to
+from bridge.generate.photo.terrain import Terrain, Valley, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
 from bridge.generate.photo.vegetation import tree_splats
 from bridge.render.camera import Camera, Intrinsics
@@ -224,6 +224,8 @@ def _fingerprint(world: PreparedWorld) -> str:
 def _state_from_payload(world: PreparedWorld) -> _WorldState:
     p = world.payload
     reading = SceneReading.from_payload(p)
+    camera_xz = (float(p["camera_pose"][0]), float(p["camera_pose"][2]))
+    layout = rules_from(reading, camera_xz, world.options.seed)
     horizon_v, lift_radius, texel_m, fx, fy, cx, cy = (float(v) for v in p["scalars"])
     h, w = p["kind"].shape
     pose = p["camera_pose"]
@@ -252,9 +254,10 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
             analysis.camera_height_m,
             (float(camera.position[0]), float(camera.position[2])),
             lift_radius + HANDOVER_M,
+            valley=None if layout.town else Valley(reading.relief_m, reading.roughness, layout.heading),
         ),
         reading=reading,
-        layout=rules_from(reading, (float(camera.position[0]), float(camera.position[2])), world.options.seed),
+        layout=layout,
         facades=[FacadeSource.of(sample) for sample in reading.facades],
         conifer_share=_conifer_share(reading.vegetation_colours),
         seed=world.options.seed,

@@ -12,6 +12,8 @@ photo's height never ends up under the ground.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bridge.generate.noise import value_noise
@@ -21,17 +23,41 @@ OCTAVES = 4  # each half the wavelength and half the amplitude of the last
 AMPLITUDE_PER_CAMERA_HEIGHT = 0.5  # peak relief as a fraction of the photo's camera height
 MAX_AMPLITUDE_M = 30.0
 FADE_M = 256.0  # the relief rises from zero over this ring beyond the photo's hand-over
+MOUNTAIN_WAVELENGTH_M = 1400.0  # the largest ridges' spacing
+MOUNTAIN_OCTAVES = 4
+MOUNTAIN_GAIN = 1.6  # ridged noise**1.5 averages ~0.5: peaks reach about the skyline's relief
+VALLEY_FLOOR_M = 120.0  # half the valley floor's width, either side of the path
+VALLEY_RISE_M = 700.0  # the slopes reach full height this far beyond the floor
 _SALT = 31
+
+
+@dataclass(frozen=True)
+class Valley:
+    """Mountains the photo's skyline shows, either side of its path: the path runs along a valley
+    floor (so a walk on it stays in the valley, as in the photo) and ridges of ``relief_m`` rise
+    across it, sharper for a rougher skyline."""
+
+    relief_m: float
+    roughness: float  # 0 rolling .. 1 jagged
+    heading: tuple[float, float]  # unit (x, z) along the valley
 
 
 class Terrain:
     """Height of the ground, y in metres, at any (x, z)."""
 
-    def __init__(self, seed: int, camera_height_m: float, centre: tuple[float, float], flat_radius_m: float) -> None:
+    def __init__(
+        self,
+        seed: int,
+        camera_height_m: float,
+        centre: tuple[float, float],
+        flat_radius_m: float,
+        valley: Valley | None = None,
+    ) -> None:
         self.seed = seed
         self.amplitude_m = min(AMPLITUDE_PER_CAMERA_HEIGHT * camera_height_m, MAX_AMPLITUDE_M)
         self.centre = centre
         self.flat_radius_m = flat_radius_m
+        self.valley = valley
 
     def height(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -44,7 +70,30 @@ class Terrain:
             weight_sum += weight
         distance = np.hypot(x - self.centre[0], z - self.centre[1])
         t = np.clip((distance - self.flat_radius_m) / FADE_M, 0.0, 1.0)
-        return self.amplitude_m * (t * t * (3 - 2 * t)) * total / weight_sum
+        rolling = self.amplitude_m * (t * t * (3 - 2 * t)) * total / weight_sum
+        if self.valley is None or self.valley.relief_m <= 0:
+            return rolling
+        return rolling + self._mountains(x, z, distance)
+
+    def _mountains(self, x: np.ndarray, z: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        """Ridged noise (sharp crests, rounded valleys) rising across the valley floor."""
+        v = self.valley
+        assert v is not None
+        ridges = np.zeros(np.broadcast(x, z).shape)
+        weight_sum = 0.0
+        for octave in range(MOUNTAIN_OCTAVES):
+            weight = (0.35 + 0.3 * v.roughness) ** octave
+            n = value_noise(
+                x, z, MOUNTAIN_WAVELENGTH_M * 0.5**octave, self.seed, _SALT + 10, octave, angle=0.5 * octave
+            )
+            ridges += weight * (1.0 - np.abs(2.0 * n - 1.0))
+            weight_sum += weight
+        ridges /= weight_sum
+        across = np.abs((x - self.centre[0]) * v.heading[1] - (z - self.centre[1]) * v.heading[0])
+        rise = np.clip((across - VALLEY_FLOOR_M) / VALLEY_RISE_M, 0.0, 1.0)
+        near = np.clip((distance - self.flat_radius_m) / FADE_M, 0.0, 1.0)
+        shape = rise * rise * (3 - 2 * rise) * near * near * (3 - 2 * near)
+        return v.relief_m * MOUNTAIN_GAIN * shape * ridges**1.5
 
 
 def tilt_to(normals: np.ndarray) -> np.ndarray:
