@@ -1,21 +1,33 @@
 """The fast path from photo to first tile: the torch-free blend weights (bridge.render.blend), the
-colour solve's CGLS, and the sky panorama built only where the photo reaches (bridge.generate.photo)."""
+colour solve's bounded CGLS, and the sky panorama built only where the photo reaches
+(bridge.generate.photo)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from scipy import ndimage
-from scipy.sparse import csr_matrix
+from scipy.optimize import lsq_linear
+from scipy.sparse import csr_matrix, vstack
 from scipy.sparse import random as sparse_random
 
+from bridge.client.views import spawn_comparison
 from bridge.formats.splats import SplatCloud
-from bridge.generate.photo import sky, solve
-from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_SKY, PhotoAnalysis
+from bridge.generate.base import GeneratorOptions, PreparedWorld
+from bridge.generate.photo import PhotoGenerator, sky, solve
+from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_SKY, PhotoAnalysis, analyse
+from bridge.generate.photo.generator import LIFT_RADIUS_TILES
+from bridge.generate.photo.lift import lift
 from bridge.render import rasterize
 from bridge.render.blend import blend_weights, stable_order
 from bridge.render.camera import Camera, Intrinsics
 from bridge.render.sky import panorama_directions
+from bridge.world.photos import decode_photo
+from tests.conftest import photo_path
+
+# The two photos whose spawn, rendered with its colours clipped, came out worst under the
+# unbounded solve (lyra2_02 with the most colours below 0).
+BOUNDED_PHOTOS = ("lyra2_02", "lyra2_04")
 
 
 def _scene(seed: int, n: int = 400) -> SplatCloud:
@@ -65,18 +77,71 @@ def test_stable_order_is_a_stable_argsort() -> None:
     np.testing.assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
 
 
-def test_cgls_reaches_the_damped_least_squares_solution() -> None:
-    rng = np.random.default_rng(5)
-    n, damp = 300, 0.05
-    # A blur-like system: a strong diagonal, sparse off-diagonal spill (conditioned for float32).
+def _blur_system(n: int = 300) -> tuple[csr_matrix, np.ndarray]:
+    """A blur-like system: a strong diagonal, sparse off-diagonal spill (conditioned for float32)."""
     spill = sparse_random(n, n, density=0.02, random_state=6)
     matrix = (spill + csr_matrix(2.0 * np.eye(n))).tocsr().astype(np.float32)
-    rhs = rng.normal(size=(3, n)).astype(np.float32)
+    return matrix, np.random.default_rng(5).normal(size=(3, n)).astype(np.float32)
+
+
+def test_cgls_without_bounds_reaches_the_damped_least_squares_solution() -> None:
+    matrix, rhs = _blur_system()
+    damp = 0.05
     dense = matrix.toarray().astype(np.float64)
-    exact = np.linalg.solve(dense.T @ dense + damp**2 * np.eye(n), dense.T @ rhs.T.astype(np.float64)).T
-    got = solve._cgls(matrix, rhs, damp, 60)
+    exact = np.linalg.solve(dense.T @ dense + damp**2 * np.eye(dense.shape[1]), dense.T @ rhs.T.astype(np.float64)).T
+    unbounded = np.full(rhs.shape, np.inf, dtype=np.float32)
+    got = solve._cgls(matrix, rhs, -unbounded, unbounded, damp, (60,))
     assert got.shape == rhs.shape
     assert np.abs(got - exact).max() < 1e-3 * np.abs(exact).max()
+
+
+def test_cgls_with_bounds_reaches_the_bounded_least_squares_solution() -> None:
+    matrix, rhs = _blur_system()
+    damp = 0.05
+    # Each channel's own box around 0, tight enough that a good share of the solution lies on it.
+    rng = np.random.default_rng(8)
+    lower = -rng.uniform(0.05, 0.3, rhs.shape).astype(np.float32)
+    upper = rng.uniform(0.05, 0.3, rhs.shape).astype(np.float32)
+    damped = vstack([matrix, csr_matrix(damp * np.eye(matrix.shape[1]))]).tocsr()
+    padding = np.zeros(matrix.shape[1])
+    exact = np.stack(
+        [
+            lsq_linear(damped, np.concatenate([b, padding]), (lo, hi), tol=1e-12).x
+            for b, lo, hi in zip(rhs, lower, upper, strict=True)
+        ]
+    )
+    assert ((exact <= lower + 1e-6) | (exact >= upper - 1e-6)).mean() > 0.2
+    got = solve._cgls(matrix, rhs, lower, upper, damp, (10,) * 20)
+    assert np.all((got >= lower) & (got <= upper))
+    assert np.abs(got - exact).max() < 1e-3 * np.abs(exact).max()
+
+
+@pytest.fixture(scope="module", params=BOUNDED_PHOTOS)
+def prepared(request: pytest.FixtureRequest) -> tuple[np.ndarray, PreparedWorld]:
+    photo = decode_photo(photo_path(request.param).read_bytes())
+    return photo, PhotoGenerator().prepare(photo, GeneratorOptions())
+
+
+def test_solved_colours_lie_in_the_unit_range(prepared: tuple[np.ndarray, PreparedWorld]) -> None:
+    colours = prepared[1].payload["colours"]
+    assert colours.min() >= 0.0 and colours.max() <= 1.0
+
+
+def test_the_spawn_rendered_clipped_stays_above_30_db(prepared: tuple[np.ndarray, PreparedWorld]) -> None:
+    """The lifted photo from the spawn over its sky, as a renderer that clips colours to [0, 1] and
+    caps opacity at 0.99 shows it (what standard 3DGS renderers and 8-bit formats do): above 30 dB,
+    and hardly below the render as generated (only the opacity cap is left to cost anything)."""
+    photo, world = prepared
+    payload = world.payload
+    analysis = analyse(photo, LIFT_RADIUS_TILES * world.options.base_tile_m)
+    cloud = lift(analysis, payload["colours"], 1, payload["extension"])
+    shown = SplatCloud.from_arrays(
+        cloud.positions, cloud.scales, cloud.rotations, np.minimum(cloud.opacities, 0.99), np.clip(cloud.colors, 0, 1)
+    )
+    raw, _ = spawn_comparison(cloud, analysis.camera, world.sky.panorama, photo)
+    clipped, _ = spawn_comparison(shown, analysis.camera, world.sky.panorama, photo)
+    assert clipped > 30.0
+    assert raw - clipped < 0.25
 
 
 def _analysis(camera: Camera, seed: int = 7) -> PhotoAnalysis:
