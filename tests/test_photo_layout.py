@@ -127,3 +127,32 @@ def test_tiles_show_the_layout_and_stay_pure():
     assert first.splats.colors.tobytes() == again.splats.colors.tobytes()
     # Something stands: splats well above the ground.
     assert (first.splats.positions[:, 1] > 4.0).sum() > 500
+
+
+def test_what_stands_in_the_photos_view_hides_behind_its_backdrop():
+    """Seen from the spawn, every building and tree splat in the photo's frame stands beyond the
+    lifted photo and below its skyline (the first view stays the photo), while the wedge ahead
+    is not left empty: houses there are lowered to fit, not dropped."""
+    from bridge.generate.photo import generator as photo_generator
+
+    generator = PhotoGenerator()
+    world = generator.prepare(load_photo("lyra2_06"), GeneratorOptions())
+    state = generator._state(world, photo_generator._fingerprint(world))
+    camera = state.spawn_view.camera
+    k = camera.intrinsics
+    in_frame_count = 0
+    for ix in range(-4, 4):
+        for iz in range(-12, -3):
+            splats = photo_generator._layout_splats(state, TileKey(0, ix, iz))
+            uv, depth = camera.project(splats.positions.astype(np.float64))
+            inside = (depth > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)
+            if not inside.any():
+                continue
+            in_frame_count += int(inside.sum())
+            columns = np.clip(uv[inside, 0].astype(np.int64), 0, k.width - 1)
+            assert (uv[inside, 1] >= state.spawn_view.skyline[columns] - 1.0).all()
+            ground = np.hypot(
+                splats.positions[inside, 0] - camera.position[0], splats.positions[inside, 2] - camera.position[2]
+            )
+            assert ground.min() > state.spawn_view.lift_radius_m
+    assert in_frame_count > 1000, "the wedge beyond the backdrop holds houses"

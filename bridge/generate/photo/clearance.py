@@ -17,6 +17,31 @@ SKYLINE_MARGIN_PX = 3.0
 BEYOND_LIFT = 1.05  # of the lift radius: behind the backdrop
 
 
+def allowed_tops(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
+    """[n] the highest world y each object (outline ``corners`` [n, m, 3]) may rise to: inf where
+    the spawn does not see it or it stands behind the backdrop; where it stands beyond the lift
+    in the photo's view, as high as the photo's skyline reaches over its span at its nearest
+    point (a lower house there hides behind the backdrop); -inf where it may not stand at all."""
+    n = corners.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    clear = boxes_clear(spawn, corners)
+    camera = spawn.camera
+    ground = np.hypot(corners[..., 0] - camera.position[0], corners[..., 2] - camera.position[2])
+    beyond = (ground > spawn.lift_radius_m * BEYOND_LIFT).all(axis=1)
+    uv, depth = camera.project(corners.reshape(-1, 3))
+    in_front = (depth > 0.05).reshape(n, -1).all(axis=1)
+    u = uv[:, 0].reshape(n, -1)
+    left, right = u.min(axis=1) - SKYLINE_MARGIN_PX, u.max(axis=1) + SKYLINE_MARGIN_PX
+    row = span_max(spawn.skyline, left, right) + SKYLINE_MARGIN_PX
+    centre_u = np.clip((left + right) / 2, 0, camera.intrinsics.width - 1)
+    rays = camera.rays_through(centre_u, row)
+    elevation = rays[:, 1] / np.maximum(np.hypot(rays[:, 0], rays[:, 2]), 1e-9)  # tan of the ray's rise
+    top = camera.position[1] + ground.min(axis=1) * elevation
+    fits = beyond & in_front
+    return np.where(clear, np.inf, np.where(fits, top, -np.inf))
+
+
 def boxes_clear(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
     """[n] bool for ``corners`` [n, m, 3] (each object's outline, world frame): may it stand?"""
     if corners.shape[0] == 0:

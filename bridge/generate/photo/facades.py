@@ -45,8 +45,10 @@ def facade_samples(analysis: PhotoAnalysis, layers: np.ndarray, reach: np.ndarra
     if not found:
         crop = _backdrop_crop(analysis, layers)
         found = [crop[0]] if crop is not None else []
-    found.sort(key=lambda sample: -_legibility(sample.texture))
-    return tuple(found[:MAX_FACADES])
+    scores = [_legibility(sample.texture) for sample in found]
+    order = np.argsort(-np.array(scores), kind="stable")
+    # Far less legible than the best is a smear or a skewed view: better the best one twice.
+    return tuple(found[i] for i in order[:MAX_FACADES] if scores[i] >= _LEGIBLE_SHARE * scores[order[0]])
 
 
 def _legibility(texture: np.ndarray) -> float:
@@ -67,6 +69,7 @@ def _legibility(texture: np.ndarray) -> float:
 _CROP_SIZES = ((64, 64), (96, 72), (128, 96), (160, 112))  # (columns, rows) at working resolution
 _CROP_STRIDE = 8
 _CROP_BUILT = 0.9  # of a frontal crop's pixels that must read as built
+_LEGIBLE_SHARE = 0.5  # of the best sample's legibility that another must reach to be kept
 _MIN_FRONTAL_TEXEL_M = 0.05  # a crop spans at least a few metres (its depth may read too near)
 _STOREY_M = 3.2  # a typical storey, for the scale of a crop whose storeys repeat
 

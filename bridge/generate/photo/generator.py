@@ -22,7 +22,7 @@ from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
 from bridge.generate.photo.buildings import building_splats
-from bridge.generate.photo.clearance import box_corners, boxes_clear
+from bridge.generate.photo.clearance import allowed_tops, box_corners, boxes_clear
 from bridge.generate.photo.dressing import FacadeSource
 from bridge.generate.photo.layout import LayoutRules, buildings_in, on_street, open_ground, rules_from, trees_in
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
@@ -283,7 +283,8 @@ def _layout_splats(state: _WorldState, key: TileKey) -> SplatCloud:
         # Walls stand from the lowest ground under their footprint: no gap on a slope.
         foot = ground - reach * 0.15
         corners = box_corners(buildings.x, buildings.z, reach, reach, foot, foot + buildings.height + buildings.roof_m)
-        keep = boxes_clear(state.spawn_view, corners)
+        buildings = buildings.lowered_to(allowed_tops(state.spawn_view, corners) - foot)
+        keep = buildings.height > 0
         buildings, foot = buildings.subset(keep), foot[keep]
     trees = trees_in(state.layout, bounds)
     if len(trees):

@@ -25,7 +25,7 @@ from bridge.generate.noise import value_noise
 from bridge.generate.photo.scene import SceneReading
 
 MIN_BUILT_SHARE = 0.04  # below this share of built pixels, the world has no streets
-STREET_WIDTH_M = (6.0, 18.0)  # the photo's street width is held to this range
+STREET_WIDTH_M = (10.0, 24.0)  # the photo's street width is held to this range (its reading runs narrow)
 SIDE_STREET_FACTOR = 0.75  # cross and parallel streets are this much narrower
 BLOCK_ALONG_M = (56.0, 96.0)  # block length along the heading (street to street, centre lines)
 BLOCK_ACROSS_M = 48.0  # block depth across the heading, plus the street
@@ -127,6 +127,21 @@ class Buildings:
 
     def __len__(self) -> int:
         return int(self.x.size)
+
+    def lowered_to(self, room_m: np.ndarray) -> Buildings:
+        """The buildings with at most ``room_m`` (per building, over the foot) to the roof's top:
+        storeys taken off (and the roof flattened) until they fit; height 0 where not one storey fits."""
+        full = self.height + self.roof_m
+        fits = full <= room_m
+        flat_room = np.where(np.isfinite(room_m), room_m, 0.0) - 0.4
+        storeys = np.floor(np.maximum(flat_room, 0.0) / self.storey_m)
+        lowered = np.where(storeys >= 1, storeys * self.storey_m + 0.4, 0.0)
+        height = np.where(fits, self.height, lowered)
+        roof = np.where(fits, self.roof_m, 0.0)
+        shelter = np.minimum(self.shelter_m, height[:, None])
+        return Buildings(
+            self.x, self.z, self.facing, self.frontage, self.depth, height, roof, self.storey_m, self.ident, shelter
+        )
 
     def subset(self, keep: np.ndarray) -> Buildings:
         return Buildings(

@@ -34,6 +34,7 @@ _SKYLINE_SIGMA_PX = 8.0  # the skyline's shape coarser than this is its form, fi
 _MIN_FAR_COLUMNS = 0.05  # share of columns where far terrain must meet the sky to measure relief
 _MIN_COLOUR_PIXELS = 200
 _ROOF_ROWS = 8
+_SKY_BLEND_ROWS = 3  # built pixels under the skyline that still carry the sky's colour
 _VP_STRENGTH = 0.2  # share of the line votes a vanishing point needs to set the street's heading
 _STREET_DEPTHS_M = (5.0, 40.0)  # the street's width is measured this far ahead
 DEFAULT_VEGETATION = np.array([[0.13, 0.22, 0.09], [0.22, 0.34, 0.13], [0.36, 0.47, 0.2]], dtype=np.float32)
@@ -109,7 +110,9 @@ def roof_colour(image: np.ndarray, layers: np.ndarray) -> np.ndarray:
     built = layers == LAYER_BUILT
     first = np.argmax(built, axis=0)
     rows = np.arange(layers.shape[0])[:, None]
-    crown = built & (rows >= first[None, :]) & (rows < first[None, :] + _ROOF_ROWS) & built.any(axis=0)[None, :]
+    # The first rows blend into the sky behind them: the roof's own colour starts below them.
+    top = first[None, :] + _SKY_BLEND_ROWS
+    crown = built & (rows >= top) & (rows < top + _ROOF_ROWS) & built.any(axis=0)[None, :]
     return _median_colour(image, crown, DEFAULT_ROOF)
 
 
