@@ -5,7 +5,9 @@
 Each report runs in its own process (its own server and workers) with one thread each, ``--jobs``
 at a time (by default one per three cores: a walk, its server and its workers). The JSON reports and
 their views are kept under ``--out/<photo stem>/``; the markdown rows of bench/README.md's quality
-table go to stdout. The figures depend only on the commit, not on the machine.
+table go to stdout. The figures depend only on the commit, not on the machine. The likeness columns
+are the worst over every view of the report (bridge/likeness.py): the lowest structure_ratio and
+sharpness_ratio and the largest colour_distance, each with the view it comes from.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,14 +43,29 @@ def _run_all(photos: list[Path], distance_m: float, out: Path, jobs: int) -> dic
         return {photo.stem: report for photo, report in zip(photos, reports, strict=True)}
 
 
+def _worst(entries: list[dict], figure: str, worst: Callable[..., dict]) -> str:
+    """The worst of one likeness figure over all views, with the view's name ("exempt" when structure is)."""
+    measured = [e for e in entries if e.get(figure) is not None]
+    if not measured:
+        return "exempt" if entries and "structure_exempt" in entries[0] else "-"
+    entry = worst(measured, key=lambda e: e[figure])
+    return f"{entry[figure]:.2f} ({entry['view']})"
+
+
 def _row(name: str, r: dict) -> str:
     drift = r["drift"]
     low, high = r["spawn_depth_range_m"]
-    return (
+    likeness = r.get("likeness", [])
+    cells = (
         f"| {name} | {r['distance_m'] / 1000:.1f} km | {r['spawn_psnr_db']:.2f} | {low:.1f}-{high:.1f} | "
         f"{'yes' if r['revisit_identical'] else 'NO'} | {r['seam_max_gap_m']:.2f} | "
         f"{drift['mean_colour_per_km']:.2%} | {drift['contrast_per_km']:.2%} | {drift['sharpness_per_km']:.2%} |"
     ).replace("%", " %")
+    return cells + (
+        f" {r['spawn_psnr_clipped_db']:.2f} | {r['spawn_psnr_full_db']:.2f} | "
+        f"{_worst(likeness, 'structure_ratio', min)} | {_worst(likeness, 'sharpness_ratio', min)} | "
+        f"{_worst(likeness, 'colour_distance', max)} |"
+    )
 
 
 def main() -> None:
@@ -63,9 +81,10 @@ def main() -> None:
     reports = _run_all(photos, args.distance, args.out, args.jobs)
     print(
         "| photo | walked | spawn PSNR dB | depth p5-p95 m | revisit identical | seam max m "
-        "| colour drift /km | contrast /km | sharpness /km |"
+        "| colour drift /km | contrast /km | sharpness /km | spawn PSNR clipped dB | spawn PSNR full res dB "
+        "| lowest structure | lowest sharpness | largest colour distance |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, report in reports.items():
         print(_row(name, report))
     seconds = [r["seconds"] for r in reports.values()]

@@ -96,6 +96,8 @@ def _cmd_quality(args: argparse.Namespace) -> int:
             distance_m=args.distance,
             out_dir=Path(args.out) if args.out else None,
             workers=args.workers,
+            **({"radius_m": args.radius} if args.radius is not None else {}),
+            **({"likeness_width": args.likeness_width} if args.likeness_width is not None else {}),
         )
     )
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
@@ -190,11 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
     demo.set_defaults(run=_cmd_demo)
 
-    quality = sub.add_parser("quality", help="the quality report: spawn PSNR, revisits, seams, drift over a long walk")
+    quality = sub.add_parser(
+        "quality", help="the quality report: spawn PSNR, revisits, seams, drift and likeness over a long walk"
+    )
     quality.add_argument("photo", help="input photo")
     quality.add_argument("--distance", type=float, default=10_000.0, help="metres to walk (default 10000)")
     quality.add_argument("--out", default=None, help="folder for the rendered views (default quality-out/PHOTO)")
     quality.add_argument("--workers", type=int, default=None, help="server generation processes")
+    # Defaults from bridge.quality (RADIUS_M, LIKENESS_VIEW_WIDTH), not imported here: it pulls in torch.
+    quality.add_argument("--radius", type=float, default=None, help="view radius of the walk, metres (default 160)")
+    quality.add_argument(
+        "--likeness-width", type=int, default=None, help="pixels across the likeness views (default 640)"
+    )
     quality.add_argument("--json", action="store_true", help="one line of JSON on stdout")
     quality.set_defaults(run=_cmd_quality)
 

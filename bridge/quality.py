@@ -5,6 +5,10 @@ player holds along the way, and reports (see DESIGN.md, "The quality report"):
 
 - ``spawn_psnr_db``: the spawn view, rendered from the photo's camera at the lift resolution,
   against the photo area-resized to it, whole frame.
+- ``spawn_psnr_clipped_db``: the same with the splats as standard renderers draw them, colours
+  clipped to [0, 1] and opacities capped at 0.99 (:func:`bridge.likeness.standard_cloud`).
+- ``spawn_psnr_full_db``: the spawn view at the photo's own resolution (``spawn_full_size_px``;
+  downscaled only above ``full_max_pixels``, 2 MP by default) against the photo.
 - ``spawn_depth_range_m``: 5th and 95th percentile of the lifted photo's depths.
 - ``revisit_identical``: after the walk, the spawn's tiles streamed again and a sample of tiles
   regenerated in this process (not the server's) equal the bytes first received.
@@ -13,7 +17,19 @@ player holds along the way, and reports (see DESIGN.md, "The quality report"):
 - ``drift``: per km, the relative change in mean colour, contrast and sharpness of the forward
   views against the first km of continuation (views from the first 2 lift radii are the photo
   itself, not the continuation, so the reference km starts after them). Measured every 50 m of
-  the walk, each time the mean of five forward views: from the walk line, 30 and 60 m either side.
+  the walk, each time the mean of five forward views: from the walk line, 30 and 60 m either side,
+  at the spawn's height (the drift views do not follow the ground; the likeness views do).
+- ``likeness``: one entry per view, ``structure_ratio``, ``sharpness_ratio`` and
+  ``colour_distance`` against the photo (defined in :mod:`bridge.likeness`; ``structure_ratio`` is
+  None with a ``structure_exempt`` reason for a photo with nearly nothing above its horizon). The
+  views: the spawn turned to the right by 0 (the photo's own view), 45, ... 315 degrees
+  (``spawn_000`` ... ``spawn_315``), the walk-in views 10, 20 and 50 m forward of the spawn
+  (``walkin_010m`` ...; also listed on their own as ``walk_in``), and one at every km of the walk
+  (``km_01`` ...). All from eye height, the ground under the eye (the LOD-0 tile there generated
+  locally) plus the photo's camera height above the ground under the spawn, with the photo's field
+  of view, pitch and roll, at ``likeness_width`` pixels across; ``likeness_reference`` holds the
+  photo's side of the ratios. Each is written as ``<view>.png``, RGBA with alpha the accumulated
+  opacity of the splats (the sky is a background panorama, not splats), beside ``walk_strip.jpg``.
 """
 
 from __future__ import annotations
@@ -42,9 +58,11 @@ from bridge.formats import encode_tile
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
+from bridge.likeness import GroundSampler, LikenessReference, save_rgba, standard_cloud, turned
 from bridge.render.camera import Camera, Intrinsics
 from bridge.render.images import save_png, side_by_side
-from bridge.render.rasterize import render
+from bridge.render.rasterize import RenderResult, render
+from bridge.render.sky import sky_background
 from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import decode_photo
 
@@ -57,7 +75,11 @@ STEP_M = 25.0  # metres between viewer updates
 # the walk happens to cross there, not what the world looks like, and a trend over 10 km needs many.
 DRIFT_EVERY_STEPS = 2
 SIDE_OFFSETS_M = (-60.0, -30.0, 0.0, 30.0, 60.0)  # bench/drift_noise.py: why five
-RADIUS_M = 160.0  # view radius during the walk
+RADIUS_M = 160.0  # view radius during the walk (QualityOptions.radius_m)
+LIKENESS_VIEW_WIDTH = VIEW_WIDTH  # pixels, the likeness views (QualityOptions.likeness_width)
+SPAWN_HEADINGS_DEG = (0, 45, 90, 135, 180, 225, 270, 315)  # turned to the right; 0: the photo's view
+WALK_IN_M = (10.0, 20.0, 50.0)  # metres forward from the spawn
+FULL_PSNR_MAX_PIXELS = 2_000_000  # spawn_psnr_full_db renders at the photo's resolution up to this
 SEAM_OPACITY = 0.99
 REGENERATE_SAMPLE = 24  # tiles regenerated locally for the revisit check
 
@@ -68,6 +90,9 @@ class QualityOptions:
     distance_m: float = 10_000.0
     out_dir: Path | None = None
     workers: int | None = None
+    radius_m: float = RADIUS_M  # the viewer's view radius during the walk
+    likeness_width: int = LIKENESS_VIEW_WIDTH  # pixels across the likeness views
+    full_max_pixels: int = FULL_PSNR_MAX_PIXELS  # spawn_psnr_full_db's render is downscaled above this
 
 
 def run_quality(options: QualityOptions) -> dict:
@@ -77,24 +102,31 @@ def run_quality(options: QualityOptions) -> dict:
     with tempfile.TemporaryDirectory(prefix="worldbridge-quality-") as data:
         server = start_server(Path(data), workers=options.workers)
         try:
-            report = asyncio.run(_measure(server.target, photo, options.distance_m, out))
+            report = asyncio.run(_measure(server.target, photo, options, out))
         finally:
             server.stop()
     report["views_dir"] = str(out)
     return report
 
 
-async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> dict:
+async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path) -> dict:
     started = time.perf_counter()
+    distance_m, radius_m = options.distance_m, options.radius_m
+    pixels = decode_photo(photo)
     async with WorldBridgeClient(target) as client:
         await client.wait_ready()
         world = await client.create_world(photo)
         sky = np.asarray(Image.open(io.BytesIO(await client.get_asset(world.id, "sky"))).convert("RGB"))
         spawn = spawn_camera(world, VIEW_WIDTH)
+        # The same preparation as the server's, here: the ground under the eye, and the revisit check.
+        generator = PhotoGenerator()
+        prepared = generator.prepare(pixels, GeneratorOptions(base_tile_m=world.base_tile_m))
+        ground = GroundSampler(generator, prepared)
+        eye_height = float(spawn.position[1]) - ground.height(float(spawn.position[0]), float(spawn.position[2]))
         walker = Walker.open(
             client,
             world.id,
-            radius_m=RADIUS_M,
+            radius_m=radius_m,
             vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
             viewport_height_px=spawn.intrinsics.height,
         )
@@ -105,15 +137,24 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
         ]
         await walker.step(poses[0])
         spawn_first = dict(walker.held.first_sha256)
-        spawn_psnr, spawn_views = _spawn_views(walker.held.cloud(), spawn, sky, photo, out)
+        at_spawn = walker.held.cloud()
+        spawn_psnr, spawn_views = _spawn_views(at_spawn, spawn, sky, photo, out)
+        spawn_psnr_clipped = spawn_comparison(standard_cloud(at_spawn), spawn, sky, pixels)[0]
+        full = spawn_camera(world, _full_size(world.spawn.width, world.spawn.height, options.full_max_pixels)[0])
+        spawn_psnr_full = spawn_comparison(at_spawn, full, sky, pixels)[0]
+        likeness = _Likeness(spawn, options.likeness_width, sky, pixels, ground, eye_height, out)
+        likeness.spawn_views(at_spawn)
+        for d in WALK_IN_M:
+            likeness.view(f"walkin_{round(d):03d}m", at_spawn, spawn.position + heading * d)
         view_stats: list[tuple[float, np.ndarray]] = []
         strip: list[tuple[float, np.ndarray]] = []
         for step, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
             await walker.step(pose)
             travelled = float(np.linalg.norm(np.array(pose.position) - spawn.position))
             measured = step % DRIFT_EVERY_STEPS == 0
+            km = _km_mark(travelled)
             in_strip = travelled % 1000.0 < STEP_M / 2 or travelled >= distance_m - STEP_M / 2
-            if not (measured or in_strip):
+            if not (measured or in_strip or km):
                 continue
             held = walker.held.cloud()  # joins every held tile: only where a view is rendered
             if measured:
@@ -121,13 +162,15 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
                 view_stats.append((travelled, np.mean([_appearance(view) for view in views], axis=0)))
             if in_strip:
                 strip.append((travelled, _forward_view(held, spawn, pose, sky, STRIP_VIEW_WIDTH)))
+            if km:
+                likeness.view(f"km_{km:02d}", held, np.array(pose.position))
         # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
         walked_first = dict(walker.held.first_sha256)
         await walker.close()
         back = Walker.open(
             client,
             world.id,
-            radius_m=RADIUS_M,
+            radius_m=radius_m,
             vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
             viewport_height_px=spawn.intrinsics.height,
         )
@@ -136,8 +179,6 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
     streamed_again = {k: v for k, v in back.held.first_sha256.items() if k in spawn_first}
     stream_identical = bool(streamed_again) and all(spawn_first[k] == v for k, v in streamed_again.items())
 
-    generator = PhotoGenerator()
-    prepared = generator.prepare(decode_photo(photo), GeneratorOptions(base_tile_m=world.base_tile_m))
     sample = _regeneration_sample(walked_first)
     regenerated_identical = all(
         _sha(encode_tile(generator.generate(prepared, key), "stream", world.base_tile_m)) == walked_first[key]
@@ -154,6 +195,9 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
         "generator": f"{world.generator} {world.generator_version}",
         "distance_m": distance_m,
         "spawn_psnr_db": round(spawn_psnr, 2),
+        "spawn_psnr_clipped_db": round(spawn_psnr_clipped, 2),
+        "spawn_psnr_full_db": round(spawn_psnr_full, 2),
+        "spawn_full_size_px": [full.intrinsics.width, full.intrinsics.height],
         "spawn_depth_range_m": [round(float(np.percentile(finite, 5)), 2), round(float(np.percentile(finite, 95)), 2)],
         "revisit_identical": bool(stream_identical and regenerated_identical),
         "revisit": {
@@ -167,12 +211,83 @@ async def _measure(target: str, photo: bytes, distance_m: float, out: Path) -> d
         "drift": _drift(view_stats, reference_start_m=2 * lift_radius),
         # Per view: distance (m), mean r, g, b, contrast, sharpness of the lower half.
         "appearance": [[round(d, 1), *(round(float(x), 5) for x in v)] for d, v in view_stats],
+        "likeness": likeness.entries,
+        "walk_in": [e for e in likeness.entries if e["view"].startswith("walkin_")],
+        "likeness_reference": {**likeness.reference.summary(), "eye_height_m": round(eye_height, 3)},
+        "radius_m": radius_m,
         "tiles_received": sum(walker.held.ever_received.values()),
         "bytes_received": walker.held.bytes_received,
         "server_errors": walker.errors,
-        "views": [*spawn_views, "walk_strip.jpg"],
+        "views": [*spawn_views, *likeness.pictures, "walk_strip.jpg"],
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _km_mark(travelled_m: float) -> int | None:
+    """The km (1, 2, ...) whose mark the walk is at after ``travelled_m``, or None between marks."""
+    km = round(travelled_m / 1000.0)
+    return km if km >= 1 and abs(travelled_m - 1000.0 * km) < STEP_M / 2 else None
+
+
+def _full_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """The photo's resolution, downscaled (aspect kept) only when above ``max_pixels``."""
+    if width * height <= max_pixels:
+        return width, height
+    scale = math.sqrt(max_pixels / (width * height))
+    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+
+
+class _Likeness:
+    """The likeness views of one report: rendered from eye height (the ground under the eye, from
+    the generator, plus the photo's camera height) with the photo's field of view and pitch,
+    measured against the photo and written out as RGBA PNGs."""
+
+    def __init__(
+        self,
+        spawn: Camera,
+        width: int,
+        sky: np.ndarray,
+        photo: np.ndarray,
+        ground: GroundSampler,
+        eye_height: float,
+        out: Path,
+    ) -> None:
+        k = spawn.intrinsics
+        self.spawn = spawn.with_intrinsics(k.scaled(width, max(1, round(k.height * width / k.width))))
+        self.sky = sky
+        self.photo = photo
+        self.ground = ground
+        self.eye_height = eye_height
+        self.out = out
+        self.entries: list[dict] = []
+        self.pictures: list[str] = []
+        self.reference: LikenessReference
+
+    def spawn_views(self, cloud: SplatCloud) -> None:
+        """The spawn turned to every heading; heading 0, the photo's own view, is the reference."""
+        for degrees in SPAWN_HEADINGS_DEG:
+            camera = turned(self.spawn, degrees)
+            view = self._render(cloud, camera)
+            if degrees == 0:
+                self.reference = LikenessReference.of(self.photo, view, camera)
+            self._record(f"spawn_{degrees:03d}", view, camera)
+
+    def view(self, name: str, cloud: SplatCloud, position: np.ndarray) -> None:
+        """The photo's view direction from eye height above ``position`` (its x and z)."""
+        x, z = float(position[0]), float(position[2])
+        eye = np.array([x, self.ground.height(x, z) + self.eye_height, z])
+        camera = Camera(self.spawn.intrinsics, eye, self.spawn.rotation)
+        self._record(name, self._render(cloud, camera), camera)
+
+    def _render(self, cloud: SplatCloud, camera: Camera) -> RenderResult:
+        return render(cloud, camera, sky_background(self.sky, camera))
+
+    def _record(self, name: str, view: RenderResult, camera: Camera) -> None:
+        entry = self.reference.figures(name, view, camera)
+        entry["eye_m"] = [round(float(v), 2) for v in camera.position]
+        self.entries.append(entry)
+        save_rgba(view, self.out / f"{name}.png")
+        self.pictures.append(f"{name}.png")
 
 
 def _sha(data: bytes) -> str:

@@ -57,7 +57,11 @@ class TileContent:
 
     ``heights``: [S+1, S+1] float32 ground height (world Y, metres) on a regular grid over the
     tile's square, borders included, so neighbours share their border samples exactly.
-    Row r, column c sits at (x0 + c * edge / S, z0 + r * edge / S).
+    Row r, column c sits at (x0 + c * edge / S, z0 + r * edge / S). Between samples the ground is
+    read by bilinear interpolation of the four around the point: that is how a caller with only
+    this contract finds the ground under a viewer (the quality report's eye heights generate the
+    LOD-0 tile there and do so; bridge/likeness.py, GroundSampler). A mesh built on the grid may
+    split its cells into triangles instead; the two agree at the samples.
     """
 
     key: TileKey
