@@ -42,9 +42,9 @@ from bridge.formats import encode_tile
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.images import save_png, side_by_side
 from bridge.render.rasterize import render
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import decode_photo
 

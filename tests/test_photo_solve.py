@@ -14,8 +14,8 @@ from bridge.generate.photo import sky, solve
 from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_SKY, PhotoAnalysis
 from bridge.render import rasterize
 from bridge.render.blend import blend_weights, stable_order
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.sky import panorama_directions
+from bridge.world.camera import Camera, Intrinsics
 
 
 def _scene(seed: int, n: int = 400) -> SplatCloud:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera, Intrinsics
 
 
 def spawn_camera(world: pb.World, width: int) -> Camera:

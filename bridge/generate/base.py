@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera
+from bridge.world.camera import Camera
 from bridge.world.keys import TileKey
 
 

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 
 from bridge.generate.base import GeneratorOptions, PreparedWorld, Sky
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera, Intrinsics
 
 FORMAT_VERSION = 1
 _PAYLOAD_PREFIX = "payload/"

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.rasterize import render_torch
+from bridge.world.camera import Camera, Intrinsics
 
 
 def volume_scene(n: int, seed: int = 0) -> SplatCloud:

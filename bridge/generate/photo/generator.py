@@ -35,7 +35,7 @@ from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.terrain import Terrain, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
 GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
