@@ -23,11 +23,10 @@ from PIL import Image
 
 from bridge.formats import decode_splats, encode_tile
 from bridge.formats.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
-from bridge.formats.splats import SplatCloud
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import decode_spz, encode_spz
 from bridge.formats.tilecodec import decode_tile
 from bridge.formats.tilecodec import encode_tile as encode_stream
-from bridge.generate.base import TileContent
 from bridge.render.rasterize import render
 from bridge.world.keys import TileKey, tiles_in_radius
 

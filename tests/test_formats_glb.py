@@ -29,8 +29,7 @@ from bridge.formats.gltf_splats import (
     encode_tile_gltf_splats,
 )
 from bridge.formats.sample_tiles import PHOTOS, ground_tile, load_photo
-from bridge.formats.splats import SplatCloud, identity_rotations
-from bridge.generate.base import TileContent
+from bridge.formats.splats import SplatCloud, TileContent, identity_rotations
 from bridge.world.keys import TileKey
 
 JS = Path(__file__).parent / "js"

@@ -7,7 +7,7 @@ import pytest
 
 from bridge.formats import FILE_EXTENSIONS, FORMATS, MEDIA_TYPES, SPLAT_FORMATS, decode_splats, encode_tile
 from bridge.formats.sample_tiles import ground_tile
-from bridge.generate.base import TileContent
+from bridge.formats.splats import TileContent
 from bridge.world.keys import TileKey
 
 BASE = 32.0

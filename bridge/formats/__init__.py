@@ -16,18 +16,14 @@ Each module documents its byte layout next to its code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from bridge.formats.glb_mesh import encode_glb_mesh
 from bridge.formats.gltf_splats import decode_gltf_splats, encode_tile_gltf_splats
 from bridge.formats.ply import decode_ply, encode_ply
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import decode_spz, encode_spz
 from bridge.formats.tilecodec import decode_tile
 from bridge.formats.tilecodec import encode_tile as encode_stream
-
-if TYPE_CHECKING:  # bridge.generate imports bridge.formats: no import cycle at run time
-    from bridge.formats.splats import SplatCloud
-    from bridge.generate.base import TileContent
 
 FORMATS: tuple[str, ...] = ("ply", "spz", "glb", "gltf-splats", "stream")
 MEDIA_TYPES: dict[str, str] = {

@@ -20,8 +20,7 @@ import numpy as np
 from PIL import Image
 
 from bridge.formats._quat import frame_from_axis, wxyz_from_matrix
-from bridge.formats.splats import SplatCloud
-from bridge.generate.base import TileContent
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from bridge.formats.splats import SplatCloud
+from bridge.formats.splats import TileContent
 from bridge.world.camera import Camera
 from bridge.world.keys import TileKey
 
@@ -49,20 +49,6 @@ class PreparedWorld:
     sky: Sky
     payload: dict[str, np.ndarray]  # backend-specific arrays, persisted as an .npz
     pictures: dict[str, bytes] = field(default_factory=dict)  # PNGs a person can check (depth, ...)
-
-
-@dataclass(frozen=True)
-class TileContent:
-    """One generated tile.
-
-    ``heights``: [S+1, S+1] float32 ground height (world Y, metres) on a regular grid over the
-    tile's square, borders included, so neighbours share their border samples exactly.
-    Row r, column c sits at (x0 + c * edge / S, z0 + r * edge / S).
-    """
-
-    key: TileKey
-    splats: SplatCloud
-    heights: np.ndarray
 
 
 @runtime_checkable

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from bridge.formats.splats import SplatCloud
-from bridge.generate.base import GeneratorOptions, PreparedWorld, TileContent
+from bridge.formats.splats import SplatCloud, TileContent
+from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
