@@ -19,9 +19,9 @@ from bridge.api import ws_wire
 from bridge.api.http import SOCKETS, StreamState, build_app
 from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile
 from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
+from bridge.core.pump import active_streams
+from bridge.core.worlds import Worlds
 from bridge.stream.interest import StreamOptions
-from bridge.stream.pump import active_streams
-from bridge.world.worlds import Worlds
 from tests.conftest import run
 from tests.stream_support import GatedPool, make_worlds, small_photo, world_dir
 
@@ -346,7 +346,7 @@ def test_graceful_shutdown_closes_open_websockets(world_dir: tuple[Path, str]) -
 
 
 def test_tile_frames_round_trip() -> None:
-    from bridge.stream.pump import TileSent
+    from bridge.core.pump import TileSent
     from bridge.world.keys import TileKey
 
     data = b"tile bytes"

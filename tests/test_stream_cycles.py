@@ -18,8 +18,8 @@ from bridge.api.grpc_service import WorldServicer
 from bridge.api.http import SOCKETS, build_app
 from bridge.client.client import ReceivedProgress, ReceivedTile, TileStream, WorldBridgeClient
 from bridge.client.ws_client import WsTileStream, connect_stream
-from bridge.stream.pump import active_streams
-from bridge.world.worlds import Worlds
+from bridge.core.pump import active_streams
+from bridge.core.worlds import Worlds
 from tests.conftest import run
 from tests.stream_support import make_worlds, world_dir
 

@@ -22,10 +22,10 @@ from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.api.auth import TokenInterceptor, is_loopback
 from bridge.api.grpc_service import WorldServicer
 from bridge.api.http import build_app
+from bridge.core.worlds import Worlds
 from bridge.generate.workers import make_pool
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldStore
-from bridge.world.worlds import Worlds
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from bridge.core.scheduler import URGENT, Claim, Scheduler
 from bridge.formats import FORMATS
 from bridge.generate import workers
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.registry import load_generator
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, decode_photo, photo_sha256
-from bridge.world.scheduler import URGENT, Claim, Scheduler
 from bridge.world.store import AssetRow, TileRow, WorldRow, WorldStore
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Worlds:
         self._rows: _Lru[tuple[str, TileKey, str], TileRow] = _Lru(MAX_CACHED_TILE_ROWS)
         self._blobs: _Lru[str, bytes] = _Lru(1 << 20, blob_cache_bytes, len)
         self.tiles_generated = 0
-        # Streams open now, by client address ("" for unnamed); bridge.stream.pump keeps it.
+        # Streams open now, by client address ("" for unnamed); bridge.core.pump keeps it.
         self.open_streams: Counter[str] = Counter()
 
     @property

@@ -11,13 +11,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from bridge.core.scheduler import Claim
+from bridge.core.worlds import InvalidRequestError, Worlds, options_from_spec
 from bridge.formats import FORMATS
 from bridge.stream.interest import StreamOptions
 from bridge.stream.session import InvalidUpdateError, StreamSession
 from bridge.world.keys import TileKey
-from bridge.world.scheduler import Claim
 from bridge.world.store import TileRow, WorldRow
-from bridge.world.worlds import InvalidRequestError, Worlds, options_from_spec
 
 # Tiles one stream may have claimed (looked up or queued for generation) at once. The shared
 # scheduler orders all claims of all streams by urgency, so this bounds per-viewer bookkeeping,
