@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bridge.core.pump import PoseUpdate, ViewerMessage
 from bridge.core.worlds import Worlds
+from bridge.stream.messages import PoseUpdate, ViewerMessage
 from bridge.world.store import WorldStore
 from tests.conftest import photo_path
 
@@ -110,7 +110,8 @@ class Viewer:
     """Drives :func:`run_stream` as a well-behaved viewer: keeps every event, acks every tile."""
 
     def __init__(self, worlds: Worlds, world_id: str, first: PoseUpdate, sequence: int = 1, **budget: Any) -> None:
-        from bridge.core.pump import BudgetUpdate, run_stream
+        from bridge.core.pump import run_stream
+        from bridge.stream.messages import BudgetUpdate
 
         self.inbox = Inbox()
         self.events: list[object] = []
@@ -122,7 +123,7 @@ class Viewer:
         self.task = asyncio.create_task(self._consume())
 
     async def _consume(self) -> None:
-        from bridge.core.pump import TileSent, TileUnloaded
+        from bridge.stream.messages import TileSent, TileUnloaded
 
         async for event in self.stream:
             self.events.append(event)
@@ -152,7 +153,7 @@ class Viewer:
 
     async def settled(self, sequence: int, timeout_s: float = 60.0) -> None:
         """Until progress says everything wanted after update ``sequence`` is here."""
-        from bridge.core.pump import Progress
+        from bridge.stream.messages import Progress
 
         def done() -> bool:
             last = next((e for e in reversed(self.events) if isinstance(e, Progress)), None)

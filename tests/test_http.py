@@ -346,7 +346,7 @@ def test_graceful_shutdown_closes_open_websockets(world_dir: tuple[Path, str]) -
 
 
 def test_tile_frames_round_trip() -> None:
-    from bridge.core.pump import TileSent
+    from bridge.stream.messages import TileSent
     from bridge.world.keys import TileKey
 
     data = b"tile bytes"

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from bridge.api._proto.worldbridge.v1 import types_pb2 as types
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.core.pump import BudgetUpdate, PoseUpdate, ViewerMessage
 from bridge.generate.persist import camera_from_json
+from bridge.stream.messages import BudgetUpdate, PoseUpdate, ViewerMessage
 from bridge.world.keys import TileKey
 from bridge.world.store import WorldRow
 

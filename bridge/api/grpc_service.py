@@ -15,9 +15,10 @@ import grpc
 from bridge.api import convert
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
-from bridge.core.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage, run_stream
+from bridge.core.pump import run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds
 from bridge.generate.base import GeneratorOptions
+from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
 from bridge.world.keys import TileKey
 
 log = logging.getLogger(__name__)

@@ -38,10 +38,11 @@ from google.protobuf import json_format
 from bridge.api import convert, ws_wire
 from bridge.api.auth import token_matches
 from bridge.api.viewer_static import add_viewer_routes
-from bridge.core.pump import TileSent, TooManyStreamsError, ViewerMessage, active_streams, run_stream
+from bridge.core.pump import TooManyStreamsError, active_streams, run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds, check_format
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
+from bridge.stream.messages import TileSent, ViewerMessage
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldRow

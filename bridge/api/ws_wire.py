@@ -40,7 +40,7 @@ from google.protobuf import json_format
 
 from bridge.api import convert
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.core.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
+from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
 from bridge.world.keys import TileKey
 
 MAGIC = b"WBT1"

@@ -11,7 +11,7 @@ import grpc
 from bridge.api import convert
 from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
-from bridge.core.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded
+from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded
 from bridge.world.keys import TileKey
 
 MAX_RECEIVE_BYTES = 8 * 1024 * 1024

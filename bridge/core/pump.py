@@ -1,6 +1,6 @@
 """The stream loop every transport shares: viewer messages in, tile events out.
 
-A transport converts its wire messages to :class:`ViewerMessage`, iterates :func:`run_stream`,
+A transport converts its wire messages to ``bridge.stream.messages.ViewerMessage``, iterates :func:`run_stream`,
 and converts the events back. Nothing here knows about gRPC or WebSockets.
 """
 
@@ -9,12 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 from bridge.core.scheduler import Claim
 from bridge.core.worlds import InvalidRequestError, Worlds, options_from_spec
 from bridge.formats import FORMATS
 from bridge.stream.interest import StreamOptions
+from bridge.stream.messages import (
+    Progress,
+    StreamErrorEvent,
+    StreamEvent,
+    TileSent,
+    TileUnloaded,
+    ViewerMessage,
+)
 from bridge.stream.session import InvalidUpdateError, StreamSession
 from bridge.world.keys import TileKey
 from bridge.world.store import TileRow, WorldRow
@@ -27,65 +34,6 @@ MAX_QUEUED_ERRORS = 32  # errors waiting to be sent; past this they are counted,
 INVALID_ARGUMENT = 3  # google.rpc.Code values
 RESOURCE_EXHAUSTED = 8
 INTERNAL = 13
-
-
-@dataclass(frozen=True)
-class PoseUpdate:
-    position: tuple[float, float, float]
-    forward: tuple[float, float, float]
-    velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    vertical_fov_deg: float = 0.0  # 0: keep the current value or the default
-    viewport_height_px: int = 0
-    radius_m: float = 0.0
-
-
-@dataclass(frozen=True)
-class BudgetUpdate:
-    max_bytes_in_flight: int = 0  # 0: keep the current value or the default
-    max_resident_splats: int = 0
-    formats: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ViewerMessage:
-    world_id: str = ""
-    pose: PoseUpdate | None = None
-    budget: BudgetUpdate | None = None
-    acks: list[TileKey] = field(default_factory=list)
-    sequence: int = 0  # echoed in Progress once applied (0: not numbered)
-    invalid: str = ""  # set by a transport for a message it could not even decode: why
-
-
-@dataclass(frozen=True)
-class TileSent:
-    key: TileKey
-    format: str
-    sha256: str
-    data: bytes
-    splat_count: int
-
-
-@dataclass(frozen=True)
-class TileUnloaded:
-    key: TileKey
-
-
-@dataclass(frozen=True)
-class Progress:
-    tiles_wanted: int
-    tiles_sent: int
-    tiles_pending: int
-    bytes_sent: int
-    sequence: int
-
-
-@dataclass(frozen=True)
-class StreamErrorEvent:
-    code: int
-    message: str
-
-
-StreamEvent = TileSent | TileUnloaded | Progress | StreamErrorEvent
 
 
 def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEvent]:
