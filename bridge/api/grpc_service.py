@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from bridge.api import convert
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.core.pump import run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
+from bridge.wire import convert
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.keys import TileKey
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ Routes (JSON bodies use the proto3 JSON form of the gRPC messages, with proto fi
 - ``GET  /v1/worlds/{id}/tiles/{lod}/{ix}/{iz}.{fmt}`` 302 to the tile's content-addressed URL
 - ``GET  /v1/blobs/{sha256}``                         immutable bytes: ETag, Range, long cache life
 - ``GET  /v1/worlds/{id}/assets/{name}``              GetAsset (photo, sky, depth, ...)
-- ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/api/ws_wire.py)
+- ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/wire/websocket.py)
 - ``GET  /``, ``/assets/...``                         the browser viewer (bridge/api/viewer_static.py)
 
 Errors are ``{"error": {"code": "NOT_FOUND", "status": 404, "message": "..."}}``. With a token
@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from aiohttp import WSCloseCode, WSMsgType, web
 from google.protobuf import json_format
 
-from bridge.api import convert, ws_wire
 from bridge.api.auth import token_matches
 from bridge.api.viewer_static import add_viewer_routes
 from bridge.core.pump import TooManyStreamsError, active_streams, run_stream
@@ -43,6 +42,7 @@ from bridge.core.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoun
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import TileSent, ViewerMessage
+from bridge.wire import convert, websocket
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldRow
@@ -315,7 +315,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(max_msg_size=ws_wire.MAX_CONTROL_MESSAGE_BYTES, heartbeat=30.0, compress=False)
+    ws = web.WebSocketResponse(max_msg_size=websocket.MAX_CONTROL_MESSAGE_BYTES, heartbeat=30.0, compress=False)
     if not ws.can_prepare(request).ok:
         raise InvalidRequestError("this endpoint is a WebSocket: connect with an Upgrade request")
     settings = request.app[SETTINGS]
@@ -337,7 +337,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
         events = run_stream(request.app[WORLDS], first, _later_messages(ws), settings.stream_options, state.peer)
         async with contextlib.aclosing(events):
             async for event in events:
-                payload = ws_wire.tile_frame(event) if isinstance(event, TileSent) else ws_wire.event_json(event)
+                payload = websocket.tile_frame(event) if isinstance(event, TileSent) else websocket.event_json(event)
                 state.sending = True
                 if isinstance(payload, bytes):
                     await ws.send_bytes(payload)
@@ -377,7 +377,7 @@ async def _first_message(ws: web.WebSocketResponse, settings: HttpSettings, auth
             return None
         await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, "viewer updates are JSON text frames")
         return None
-    control = ws_wire.parse_control(msg.data)
+    control = websocket.parse_control(msg.data)
     if not authorised and (control.token is None or not token_matches(f"Bearer {control.token}", settings.token or "")):
         await _refuse(ws, 4401, _CODE_UNAUTHENTICATED, "missing or wrong token (header or first message)")
         return None
@@ -387,7 +387,7 @@ async def _first_message(ws: web.WebSocketResponse, settings: HttpSettings, auth
 async def _later_messages(ws: web.WebSocketResponse) -> AsyncIterator[ViewerMessage]:
     async for msg in ws:
         if msg.type == WSMsgType.TEXT:
-            yield ws_wire.parse_control(msg.data).message
+            yield websocket.parse_control(msg.data).message
         elif msg.type == WSMsgType.BINARY:
             yield ViewerMessage(invalid="viewer updates are JSON text frames; binary frames carry tiles only")
         else:
@@ -397,7 +397,7 @@ async def _later_messages(ws: web.WebSocketResponse) -> AsyncIterator[ViewerMess
 async def _refuse(ws: web.WebSocketResponse, close_code: int, rpc_code: int, message: str) -> None:
     """Say why in an error message (close reasons are cut at 123 bytes), then close."""
     with contextlib.suppress(Exception):
-        await ws.send_str(ws_wire.error_json(rpc_code, message))
+        await ws.send_str(websocket.error_json(rpc_code, message))
         await ws.close(code=close_code, message=message.encode()[:120])
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.camera import Camera, Intrinsics
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from bridge.api._proto.worldbridge.v1 import types_pb2 as types
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.generate.persist import camera_from_json
 from bridge.stream.messages import BudgetUpdate, PoseUpdate, ViewerMessage
+from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from bridge.world.store import WorldRow
 
