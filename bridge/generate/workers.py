@@ -35,7 +35,7 @@ _MAX_CACHED_WORLDS = 8
 @dataclass(frozen=True)
 class PreparedResult:
     prepared_sha256: str
-    spawn: dict  # camera JSON, see bridge.generate.persist.camera_to_json
+    spawn: dict  # camera JSON, see bridge.world.camera.Camera.to_json
     assets: dict[str, tuple[str, str]]  # name -> (sha256, media type)
     photo_size: tuple[int, int]  # (width, height)
 
@@ -67,7 +67,7 @@ def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: Gen
         assets[name] = (blobs.put(png), "image/png")
     return PreparedResult(
         prepared_sha256=prepared_sha,
-        spawn=persist.camera_to_json(prepared.spawn),
+        spawn=prepared.spawn.to_json(),
         assets=assets,
         photo_size=(pixels.shape[1], pixels.shape[0]),
     )

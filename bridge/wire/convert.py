@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from bridge.generate.persist import camera_from_json
 from bridge.stream.messages import BudgetUpdate, PoseUpdate, ViewerMessage
 from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 from bridge.world.store import WorldRow
 
@@ -47,11 +47,9 @@ def vec3(values: Sequence[float]) -> types.Vec3:
     return types.Vec3(x=float(values[0]), y=float(values[1]), z=float(values[2]))
 
 
-def world_to_proto(row: WorldRow) -> pb.World:
-    camera = camera_from_json(row.spec["spawn"])
+def camera_to_proto(camera: Camera) -> types.CameraSpec:
     k = camera.intrinsics
-    width, height = row.spec["photo_size"]
-    spawn = types.CameraSpec(
+    return types.CameraSpec(
         position=vec3(camera.position),
         forward=vec3(camera.forward),
         up=vec3(camera.rotation[:, 1]),
@@ -63,6 +61,16 @@ def world_to_proto(row: WorldRow) -> pb.World:
         cx=k.cx,
         cy=k.cy,
     )
+
+
+def camera_from_proto(spec: types.CameraSpec) -> Camera:
+    intrinsics = Intrinsics(spec.width, spec.height, spec.fx, spec.fy, spec.cx, spec.cy)
+    return Camera.looking(vec(spec.position), vec(spec.forward), intrinsics, up=vec(spec.up))
+
+
+def world_to_proto(row: WorldRow) -> pb.World:
+    spawn = camera_to_proto(Camera.from_json(row.spec["spawn"]))
+    width, height = row.spec["photo_size"]
     return pb.World(
         id=row.id,
         name=row.name,
