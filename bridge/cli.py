@@ -103,7 +103,7 @@ def _cmd_quality(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from bridge import bench
+    from bridge.benches import generation
 
     photo = Path(args.photo) if args.photo else None
     if photo is None:
@@ -140,9 +140,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             )
         )
     elif args.which == "first-tile":
-        result = bench.bench_first_tile(photo)
+        result = generation.bench_first_tile(photo)
     else:
-        result = bench.bench_tile(photo, args.count)
+        result = generation.bench_tile(photo, args.count)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
 

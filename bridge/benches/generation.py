@@ -1,4 +1,4 @@
-"""``worldbridge bench ...``: the benchmarks behind bench/README.md, each printing one JSON object.
+"""``worldbridge bench first-tile`` and ``bench tile``: generation, each printing one JSON object.
 
 Timings on shared machines are noisy, so every bench also times a fixed numpy workload in the
 same run (``baseline_ms``) and reports its figures as ratios to it as well as in milliseconds.

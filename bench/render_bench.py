@@ -1,4 +1,4 @@
-"""Time the CPU rasteriser on synthetic scenes: ``python -m bridge.render.benchmark --help``.
+"""Time the CPU rasteriser on synthetic scenes: ``.venv/bin/python bench/render_bench.py --help``.
 
 Prints one JSON object: the best and median wall time of ``render_torch`` over the repeats (after
 one warm-up render), the torch thread count and the process's peak resident memory. Shared
