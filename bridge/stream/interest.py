@@ -136,15 +136,11 @@ def select_tiles(
     return leaves
 
 
-def prioritise(keys: list[TileKey], view: ViewState, base_tile_m: float, options: StreamOptions) -> list[TileKey]:
-    """Most urgent first: near the viewer or near where it will be, and in front before behind."""
-    return [key for key, _ in prioritise_scored(keys, view, base_tile_m, options)]
-
-
 def prioritise_scored(
     keys: list[TileKey], view: ViewState, base_tile_m: float, options: StreamOptions
 ) -> list[tuple[TileKey, float]]:
-    """(key, urgency) most urgent first. Urgency is an effective distance in metres (lower is more
+    """(key, urgency) most urgent first: near the viewer or near where it will be, and in front
+    before behind. Urgency is an effective distance in metres (lower is more
     urgent), comparable between viewers: the shared generation queue orders all viewers by it."""
     if not keys:
         return []
