@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from bridge.core.worlds import Worlds
-from bridge.stream.messages import PoseUpdate, ViewerMessage
+from bridge.stream.messages import ViewerMessage
+from bridge.stream.pose import Pose
 from bridge.world.store import WorldStore
 from tests.conftest import photo_path
 
@@ -85,8 +86,8 @@ def pose(
     radius: float = 64.0,
     velocity: tuple[float, float, float] = (0.0, 0.0, 0.0),
     y: float = 3.0,
-) -> PoseUpdate:
-    return PoseUpdate(position=(x, y, z), forward=(0.0, 0.0, -1.0), velocity=velocity, radius_m=radius)
+) -> Pose:
+    return Pose(position=(x, y, z), forward=(0.0, 0.0, -1.0), velocity=velocity, radius_m=radius)
 
 
 class Inbox:
@@ -109,7 +110,7 @@ class Inbox:
 class Viewer:
     """Drives :func:`run_stream` as a well-behaved viewer: keeps every event, acks every tile."""
 
-    def __init__(self, worlds: Worlds, world_id: str, first: PoseUpdate, sequence: int = 1, **budget: Any) -> None:
+    def __init__(self, worlds: Worlds, world_id: str, first: Pose, sequence: int = 1, **budget: Any) -> None:
         from bridge.core.pump import run_stream
         from bridge.stream.messages import BudgetUpdate
 
@@ -134,7 +135,7 @@ class Viewer:
                 self.tiles.pop(event.key, None)
             self.changed.set()
 
-    def move(self, to: PoseUpdate, sequence: int) -> None:
+    def move(self, to: Pose, sequence: int) -> None:
         self.inbox.put(ViewerMessage(pose=to, sequence=sequence))
 
     async def until(self, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:

@@ -48,8 +48,7 @@ def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEv
         if unknown:
             raise InvalidUpdateError(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
     if message.pose is not None:
-        p = message.pose
-        session.update_view(p.position, p.forward, p.velocity, p.vertical_fov_deg, p.viewport_height_px, p.radius_m)
+        session.update_view(message.pose)
     if message.budget is not None:
         session.update_budget(
             message.budget.max_bytes_in_flight, message.budget.max_resident_splats, message.budget.formats

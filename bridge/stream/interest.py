@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.stream.pose import Pose
 from bridge.world.keys import MAX_LOD, TileKey, tiles_in_radius
 
 VIEW_ASPECT = 16.0 / 9.0  # viewers send a vertical FOV only; assume the widest common image
@@ -47,26 +48,11 @@ class StreamOptions:
     max_streams_per_peer: int = 64  # streams one client address may hold open at once
 
 
-@dataclass(frozen=True)
-class ViewState:
-    """One viewer's camera, as sent in its latest update (world frame, metres)."""
-
-    position: tuple[float, float, float]
-    forward: tuple[float, float, float]
-    velocity: tuple[float, float, float]
-    vertical_fov_deg: float
-    viewport_height_px: int
-    radius_m: float
-
-    def focal_px(self) -> float:
-        return self.viewport_height_px / 2.0 / math.tan(math.radians(self.vertical_fov_deg) / 2.0)
-
-
 def geometric_error_m(key: TileKey, base_tile_m: float, options: StreamOptions) -> float:
     return key.edge_m(base_tile_m) / options.splats_per_tile_edge
 
 
-def _path(view: ViewState, options: StreamOptions) -> list[tuple[float, float]]:
+def _path(view: Pose, options: StreamOptions) -> list[tuple[float, float]]:
     """Ground points from where the viewer is to where it will be in ``lookahead_s`` (one point
     when it stands still), no further apart than ``PATH_STEP_M``."""
     x, _, z = view.position
@@ -75,7 +61,7 @@ def _path(view: ViewState, options: StreamOptions) -> list[tuple[float, float]]:
     return [(x + dx * i / steps, z + dz * i / steps) for i in range(steps + 1)] if steps else [(x, z)]
 
 
-def _in_view(key: TileKey, view: ViewState, base_tile_m: float, half_angle: float) -> bool:
+def _in_view(key: TileKey, view: Pose, base_tile_m: float, half_angle: float) -> bool:
     """Might the tile be on screen now? Its square against the horizontal view cone (16:9 image,
     plus a margin for turning); the tile under the viewer always is."""
     x, _, z = view.position
@@ -94,7 +80,7 @@ def _in_view(key: TileKey, view: ViewState, base_tile_m: float, half_angle: floa
 
 
 def select_tiles(
-    view: ViewState, base_tile_m: float, options: StreamOptions, sse_threshold_px: float | None = None
+    view: Pose, base_tile_m: float, options: StreamOptions, sse_threshold_px: float | None = None
 ) -> list[TileKey]:
     """The interest set (unordered): leaves of the SSE-refined quadtree over the view region.
 
@@ -137,7 +123,7 @@ def select_tiles(
 
 
 def prioritise_scored(
-    keys: list[TileKey], view: ViewState, base_tile_m: float, options: StreamOptions
+    keys: list[TileKey], view: Pose, base_tile_m: float, options: StreamOptions
 ) -> list[tuple[TileKey, float]]:
     """(key, urgency) most urgent first: near the viewer or near where it will be, and in front
     before behind. Urgency is an effective distance in metres (lower is more

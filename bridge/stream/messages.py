@@ -9,17 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bridge.stream.pose import Pose
 from bridge.world.keys import TileKey
-
-
-@dataclass(frozen=True)
-class PoseUpdate:
-    position: tuple[float, float, float]
-    forward: tuple[float, float, float]
-    velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    vertical_fov_deg: float = 0.0  # 0: keep the current value or the default
-    viewport_height_px: int = 0
-    radius_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +23,7 @@ class BudgetUpdate:
 @dataclass(frozen=True)
 class ViewerMessage:
     world_id: str = ""
-    pose: PoseUpdate | None = None
+    pose: Pose | None = None
     budget: BudgetUpdate | None = None
     acks: list[TileKey] = field(default_factory=list)
     sequence: int = 0  # echoed in Progress once applied (0: not numbered)

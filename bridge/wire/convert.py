@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from bridge.stream.messages import BudgetUpdate, PoseUpdate, ViewerMessage
+from bridge.stream.messages import BudgetUpdate, ViewerMessage
+from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.camera import Camera, Intrinsics
@@ -91,7 +92,7 @@ def viewer_message(update: pb.ViewerUpdate) -> ViewerMessage:
     pose = None
     if update.HasField("pose"):
         p = update.pose
-        pose = PoseUpdate(
+        pose = Pose(
             position=vec(p.position),
             forward=vec(p.forward) if p.HasField("forward") else (0.0, 0.0, -1.0),
             velocity=vec(p.velocity),
