@@ -37,8 +37,10 @@ from google.protobuf import json_format
 
 from bridge.api.auth import token_matches
 from bridge.api.viewer_static import add_viewer_routes
-from bridge.core.pump import TooManyStreamsError, active_streams, run_stream
-from bridge.core.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds, check_format
+from bridge.core.errors import Code, InvalidRequestError, NotFoundError, ServiceError, code_of
+from bridge.core.pages import list_page, page_size
+from bridge.core.pump import active_streams, run_stream
+from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds, check_format
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import TileSent, ViewerMessage
@@ -49,19 +51,27 @@ from bridge.world.store import WorldRow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
 FIRST_MESSAGE_TIMEOUT_S = 30.0  # a WebSocket that says nothing this long after opening is closed
 IMMUTABLE = "public, max-age=31536000, immutable"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _FORMAT_PATTERN = "[a-z][a-z-]*"
 
-# google.rpc codes used in stream error messages, as over gRPC.
-_CODE_INVALID_ARGUMENT = 3
-_CODE_NOT_FOUND = 5
-_CODE_RESOURCE_EXHAUSTED = 8
-_CODE_UNAUTHENTICATED = 16
+# The HTTP status and the WebSocket close code for each of the core's codes.
+_HTTP_STATUS = {
+    Code.INVALID_ARGUMENT: 400,
+    Code.UNAUTHENTICATED: 401,
+    Code.NOT_FOUND: 404,
+    Code.RESOURCE_EXHAUSTED: 429,
+    Code.INTERNAL: 500,
+}
+_CLOSE_CODES = {
+    Code.INVALID_ARGUMENT: 4400,
+    Code.UNAUTHENTICATED: 4401,
+    Code.NOT_FOUND: 4404,
+    Code.RESOURCE_EXHAUSTED: 4429,
+    Code.INTERNAL: WSCloseCode.INTERNAL_ERROR,
+}
 
 
 @dataclass
@@ -143,10 +153,9 @@ async def _errors_and_auth(
             )
     try:
         return await handler(request)
-    except NotFoundError as exc:
-        return _error(404, "NOT_FOUND", str(exc))
-    except (InvalidRequestError, ValueError) as exc:
-        return _error(400, "INVALID_ARGUMENT", str(exc))
+    except (ServiceError, ValueError) as exc:
+        code = code_of(exc)
+        return _error(_HTTP_STATUS[code], code.name, str(exc))
     except web.HTTPRedirection:
         raise
     except web.HTTPException as exc:
@@ -171,17 +180,12 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _list_worlds(request: web.Request) -> web.Response:
-    size = _int_param(request.query.get("page_size", "0"), "page_size") or DEFAULT_PAGE
-    if size > MAX_PAGE:
-        raise InvalidRequestError(f"page_size {size} exceeds {MAX_PAGE}")
+    size = page_size(_int_param(request.query.get("page_size", "0"), "page_size"))
+    # The token is read as a query integer: a bad one is "not an integer" here and "not valid"
+    # over gRPC (core.pages.page_offset). Today's wire, kept until the contract changes.
     offset = _int_param(request.query.get("page_token", "") or "0", "page_token")
-    rows = await request.app[WORLDS].list_worlds(size + 1, offset)
-    return web.json_response(
-        {
-            "worlds": [_world_json(r) for r in rows[:size]],
-            "next_page_token": str(offset + size) if len(rows) > size else "",
-        }
-    )
+    rows, next_token = await list_page(request.app[WORLDS], size, offset)
+    return web.json_response({"worlds": [_world_json(r) for r in rows], "next_page_token": next_token})
 
 
 async def _get_world(request: web.Request) -> web.Response:
@@ -329,9 +333,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
             return ws
         world_id = request.match_info["world_id"]
         if first.world_id and first.world_id != world_id:
-            await _refuse(
-                ws, 4400, _CODE_INVALID_ARGUMENT, f"this stream is for world {world_id}, not {first.world_id}"
-            )
+            await _refuse(ws, Code.INVALID_ARGUMENT, f"this stream is for world {world_id}, not {first.world_id}")
             return ws
         first = replace(first, world_id=world_id)  # the path names the world; the message may too
         events = run_stream(request.app[WORLDS], first, _later_messages(ws), settings.stream_options, state.peer)
@@ -346,12 +348,8 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                     await ws.send_str(payload)
                 state.sending = False
                 state.bytes_written += len(payload)
-    except TooManyStreamsError as exc:
-        await _refuse(ws, 4429, _CODE_RESOURCE_EXHAUSTED, str(exc))
-    except NotFoundError as exc:
-        await _refuse(ws, 4404, _CODE_NOT_FOUND, str(exc))
-    except InvalidRequestError as exc:
-        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, str(exc))
+    except ServiceError as exc:
+        await _refuse(ws, exc.code, str(exc))
     except ConnectionError:
         pass  # the viewer went away: run_stream has cleaned up already
     finally:
@@ -367,19 +365,19 @@ async def _first_message(ws: web.WebSocketResponse, settings: HttpSettings, auth
     try:
         msg = await asyncio.wait_for(ws.receive(), settings.first_message_timeout_s)
     except TimeoutError:
-        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, f"no viewer update within {settings.first_message_timeout_s} s")
+        await _refuse(ws, Code.INVALID_ARGUMENT, f"no viewer update within {settings.first_message_timeout_s} s")
         return None
     if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
         return None
     if msg.type != WSMsgType.TEXT:
         if not authorised:
-            await _refuse(ws, 4401, _CODE_UNAUTHENTICATED, "the first message must be JSON carrying the token")
+            await _refuse(ws, Code.UNAUTHENTICATED, "the first message must be JSON carrying the token")
             return None
-        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, "viewer updates are JSON text frames")
+        await _refuse(ws, Code.INVALID_ARGUMENT, "viewer updates are JSON text frames")
         return None
     control = websocket.parse_control(msg.data)
     if not authorised and (control.token is None or not token_matches(f"Bearer {control.token}", settings.token or "")):
-        await _refuse(ws, 4401, _CODE_UNAUTHENTICATED, "missing or wrong token (header or first message)")
+        await _refuse(ws, Code.UNAUTHENTICATED, "missing or wrong token (header or first message)")
         return None
     return control.message
 
@@ -394,11 +392,11 @@ async def _later_messages(ws: web.WebSocketResponse) -> AsyncIterator[ViewerMess
             return
 
 
-async def _refuse(ws: web.WebSocketResponse, close_code: int, rpc_code: int, message: str) -> None:
+async def _refuse(ws: web.WebSocketResponse, code: Code, message: str) -> None:
     """Say why in an error message (close reasons are cut at 123 bytes), then close."""
     with contextlib.suppress(Exception):
-        await ws.send_str(websocket.error_json(rpc_code, message))
-        await ws.close(code=close_code, message=message.encode()[:120])
+        await ws.send_str(websocket.error_json(code, message))
+        await ws.close(code=_CLOSE_CODES[code], message=message.encode()[:120])
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
 from bridge.core.scheduler import Claim
-from bridge.core.worlds import InvalidRequestError, Worlds, options_from_spec
+from bridge.core.worlds import Worlds, options_from_spec
 from bridge.formats import FORMATS
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import (
@@ -31,9 +32,6 @@ from bridge.world.store import TileRow, WorldRow
 # not fairness; it is larger than the tiles a fast player newly needs in a second.
 MAX_CLAIMS_PER_STREAM = 48
 MAX_QUEUED_ERRORS = 32  # errors waiting to be sent; past this they are counted, not kept
-INVALID_ARGUMENT = 3  # google.rpc.Code values
-RESOURCE_EXHAUSTED = 8
-INTERNAL = 13
 
 
 def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEvent]:
@@ -55,7 +53,9 @@ def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEv
         )
     session.sequence = max(session.sequence, message.sequence)
     unknown_acks = session.ack(message.acks)
-    return [StreamErrorEvent(INVALID_ARGUMENT, f"ack for tile {k} that was never sent; ignored") for k in unknown_acks]
+    return [
+        StreamErrorEvent(Code.INVALID_ARGUMENT, f"ack for tile {k} that was never sent; ignored") for k in unknown_acks
+    ]
 
 
 class _Errors:
@@ -76,7 +76,7 @@ class _Errors:
     def drain(self) -> list[StreamErrorEvent]:
         out, self.items = self.items, []
         if self.suppressed:
-            out.append(StreamErrorEvent(RESOURCE_EXHAUSTED, f"{self.suppressed} further errors were not reported"))
+            out.append(StreamErrorEvent(Code.RESOURCE_EXHAUSTED, f"{self.suppressed} further errors were not reported"))
             self.suppressed = 0
         return out
 
@@ -134,7 +134,7 @@ def _harvest(
             ready[job] = claim.future.result()
         else:
             session.mark_skipped(job[0], str(error))
-            errors.extend([StreamErrorEvent(INTERNAL, f"tile {job[0]} could not be made: {error}")])
+            errors.extend([StreamErrorEvent(Code.INTERNAL, f"tile {job[0]} could not be made: {error}")])
 
 
 def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None:
@@ -144,11 +144,7 @@ def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None
         f"{session.budget.max_resident_splats}; skipped"
     )
     session.mark_skipped(row.key, reason)
-    errors.extend([StreamErrorEvent(RESOURCE_EXHAUSTED, reason)])
-
-
-class TooManyStreamsError(InvalidRequestError):
-    """The peer has ``StreamOptions.max_streams_per_peer`` streams open already."""
+    errors.extend([StreamErrorEvent(Code.RESOURCE_EXHAUSTED, reason)])
 
 
 def active_streams(worlds: Worlds) -> int:
@@ -163,7 +159,7 @@ async def run_stream(
     options: StreamOptions | None = None,
     peer: str = "",
 ) -> AsyncIterator[StreamEvent]:
-    """Serve one viewer until it closes its side. Raises NotFoundError / InvalidRequestError for a
+    """Serve one viewer until it closes its side. Raises a ServiceError (not found, invalid, too many streams) for a
     first message that cannot start a stream; later bad messages become StreamErrorEvents.
 
     Iterate it under ``contextlib.aclosing`` so a disconnect releases everything at once. Memory
@@ -206,7 +202,7 @@ async def run_stream(
                 try:
                     errors.extend(_apply(session, message))
                 except InvalidUpdateError as exc:
-                    errors.extend([StreamErrorEvent(INVALID_ARGUMENT, str(exc))])
+                    errors.extend([StreamErrorEvent(Code.INVALID_ARGUMENT, str(exc))])
                 wake.set()
         finally:
             # The viewer is gone (or closed its side): withdraw its claims now, even if nobody

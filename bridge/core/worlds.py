@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from bridge.core.errors import InvalidRequestError, NotFoundError
 from bridge.core.scheduler import URGENT, Claim, Scheduler
 from bridge.formats import FORMATS
 from bridge.generate import workers
@@ -40,14 +41,6 @@ MAX_CACHED_TILE_ROWS = 200_000  # ~300 bytes each
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-class NotFoundError(LookupError):
-    """The named world, tile or asset does not exist."""
-
-
-class InvalidRequestError(ValueError):
-    """The request is malformed; the message says what to fix."""
 
 
 @dataclass(frozen=True)
