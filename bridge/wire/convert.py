@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from bridge.formats import FORMATS
 from bridge.stream.messages import BudgetUpdate, ViewerMessage
 from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
@@ -13,13 +14,9 @@ from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 from bridge.world.store import WorldRow
 
-FORMAT_NAMES = {
-    types.TILE_FORMAT_PLY: "ply",
-    types.TILE_FORMAT_SPZ: "spz",
-    types.TILE_FORMAT_GLB: "glb",
-    types.TILE_FORMAT_STREAM: "stream",
-    types.TILE_FORMAT_GLTF_SPLATS: "gltf-splats",
-}
+# The wire's enum names each format TILE_FORMAT_<NAME>: derived from the format records, so a
+# new format needs its enum value in the proto and nothing here.
+FORMAT_NAMES = {types.TileFormat.Value(f"TILE_FORMAT_{name.upper().replace('-', '_')}"): name for name in FORMATS}
 FORMAT_ENUMS = {name: value for value, name in FORMAT_NAMES.items()}
 
 
