@@ -12,6 +12,7 @@ from bridge.client import players
 from bridge.stream.interest import StreamOptions
 from bridge.stream.pose import Pose
 from bridge.stream.session import InvalidUpdateError, StreamSession
+from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 
 BASE = 32.0
@@ -20,7 +21,7 @@ TILE_SPLATS = 4096
 
 
 def session(radius: float = 128.0, x: float = 0.0, z: float = 0.0) -> StreamSession:
-    s = StreamSession("w", BASE)
+    s = StreamSession("w", TileGrid(BASE, 64))
     s.update_view(Pose((x, 3.0, z), (0, 0, -1), (0, 0, 0), 0, 0, radius))
     return s
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
 from bridge.core.scheduler import Claim
-from bridge.core.worlds import Worlds, options_from_spec
+from bridge.core.worlds import Worlds
 from bridge.formats import FORMATS
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import (
@@ -173,7 +173,7 @@ async def run_stream(
     if not first.world_id:
         raise InvalidRequestError("the first update must name a world_id")
     world = await worlds.get_world(first.world_id)
-    session = StreamSession(world.id, options_from_spec(world).base_tile_m, options)
+    session = StreamSession(world.id, worlds.grid(world), options)
     if first.pose is None:
         raise InvalidRequestError("the first update must carry a pose")
     errors = _Errors()

@@ -27,6 +27,7 @@ from bridge.formats import FORMATS
 from bridge.generate import workers
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.registry import load_generator
+from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, decode_photo, photo_sha256
 from bridge.world.store import AssetRow, TileRow, WorldRow, WorldStore
@@ -116,6 +117,7 @@ class Worlds:
         self._worlds: _Lru[str, WorldRow] = _Lru(1024)
         self._rows: _Lru[tuple[str, TileKey, str], TileRow] = _Lru(MAX_CACHED_TILE_ROWS)
         self._blobs: _Lru[str, bytes] = _Lru(1 << 20, blob_cache_bytes, len)
+        self._splats_per_edge: dict[str, int] = {}  # by backend name
         self.tiles_generated = 0
         # Streams open now, by client address ("" for unnamed); bridge.core.pump keeps it.
         self.open_streams: Counter[str] = Counter()
@@ -198,6 +200,13 @@ class Worlds:
                 raise NotFoundError(f"no world with id {world_id!r}")
             self._worlds.put(world_id, row)
         return row
+
+    def grid(self, world: WorldRow) -> TileGrid:
+        """The world's tiling: its base edge, and the splats per edge its backend declares."""
+        splats = self._splats_per_edge.get(world.generator)
+        if splats is None:
+            splats = self._splats_per_edge[world.generator] = load_generator(world.generator).splats_per_tile_edge
+        return TileGrid(options_from_spec(world).base_tile_m, splats)
 
     async def list_worlds(self, limit: int, offset: int) -> list[WorldRow]:
         return await asyncio.to_thread(self.store.list_worlds, limit, offset)

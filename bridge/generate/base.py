@@ -55,6 +55,9 @@ class PreparedWorld:
 class Generator(Protocol):
     name: str
     version: str
+    # Splats along a tile's edge at every LOD: with the world's base edge, the tiles' geometric
+    # error (bridge.world.grid.TileGrid), which the stream's LOD selection reads.
+    splats_per_tile_edge: int
 
     def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
         """``photo``: [H, W, 3] uint8 sRGB, already decoded and validated."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 from bridge.stream.interest import StreamOptions, prioritise_scored, select_tiles
 from bridge.stream.pose import Pose
+from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 
 MAX_VIEWPORT_PX = 16384
@@ -68,7 +69,7 @@ class Plan:
 @dataclass
 class StreamSession:
     world_id: str
-    base_tile_m: float
+    grid: TileGrid  # the world's tiling, as its backend declares it
     options: StreamOptions = field(default_factory=StreamOptions)
     view: Pose | None = None  # resolved: no 0 fields
     budget: Budget | None = None
@@ -176,7 +177,7 @@ class StreamSession:
     def _mean_splats(self) -> float:
         if self._tiles_seen:
             return self._splats_seen / self._tiles_seen
-        return float(self.options.splats_per_tile_edge**2)
+        return float(self.grid.splats_per_tile)
 
     def _select(self) -> None:
         assert self.view is not None and self.budget is not None
@@ -184,14 +185,14 @@ class StreamSession:
         self.selections += 1
         limit = self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET
         threshold = self.options.sse_threshold_px
-        keys = select_tiles(self.view, self.base_tile_m, self.options, threshold)
+        keys = select_tiles(self.view, self.grid, self.options, threshold)
         for _ in range(MAX_COARSENING_STEPS):
             if len(keys) * self._mean_splats() <= limit:
                 break
             threshold *= 2.0
-            keys = select_tiles(self.view, self.base_tile_m, self.options, threshold)
+            keys = select_tiles(self.view, self.grid, self.options, threshold)
         self.sse_threshold_px = threshold
-        scored = prioritise_scored(keys, self.view, self.base_tile_m, self.options)
+        scored = prioritise_scored(keys, self.view, self.grid, self.options)
         self._wanted = [k for k, _ in scored]
         self._urgency = dict(scored)
 
@@ -224,7 +225,7 @@ class StreamSession:
             if room < need:
                 assert self.view is not None
                 x, _, z = self.view.position
-                for key in sorted(keep, key=lambda k: -k.distance_m(x, z, self.base_tile_m)):
+                for key in sorted(keep, key=lambda k: -k.distance_m(x, z, self.grid.base_tile_m)):
                     unload.append(key)
                     room += self.held[key].splats
                     if room >= need:

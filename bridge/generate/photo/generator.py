@@ -72,6 +72,7 @@ class _WorldState:
 class PhotoGenerator:
     name = "photo"
     version = "0.5.0"  # 0.5: ground materials (0.4: uprights stand; a new version is a new world id)
+    splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
