@@ -27,9 +27,11 @@ from bridge.formats import FORMATS
 from bridge.generate import workers
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.registry import load_generator
+from bridge.world.camera import Camera
 from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, decode_photo, photo_sha256
+from bridge.world.spec import WorldSpec
 from bridge.world.store import AssetRow, TileRow, WorldRow, WorldStore
 
 log = logging.getLogger(__name__)
@@ -179,11 +181,7 @@ class Worlds:
             photo_sha256=sha,
             generator=generator,
             generator_version=version,
-            spec={
-                "options": {"base_tile_m": options.base_tile_m, "seed": options.seed},
-                "spawn": result.spawn,
-                "photo_size": list(result.photo_size),
-            },
+            spec=WorldSpec(options.base_tile_m, options.seed, Camera.from_json(result.spawn), result.photo_size),
             prepared_sha256=result.prepared_sha256,
             created_unix_ms=int(time.time() * 1000),
         )
@@ -206,7 +204,7 @@ class Worlds:
         splats = self._splats_per_edge.get(world.generator)
         if splats is None:
             splats = self._splats_per_edge[world.generator] = load_generator(world.generator).splats_per_tile_edge
-        return TileGrid(options_from_spec(world).base_tile_m, splats)
+        return TileGrid(world.spec.base_tile_m, splats)
 
     async def list_worlds(self, limit: int, offset: int) -> list[WorldRow]:
         return await asyncio.to_thread(self.store.list_worlds, limit, offset)
@@ -290,7 +288,3 @@ def _pool_size(pool: Executor) -> int:
     # ProcessPoolExecutor keeps its size private; fall back to the core count for other executors.
     size = getattr(pool, "_max_workers", None)
     return int(size) if isinstance(size, int) and size > 0 else max(1, os.cpu_count() or 1)
-
-
-def options_from_spec(world: WorldRow) -> GeneratorOptions:
-    return GeneratorOptions(**world.spec["options"])

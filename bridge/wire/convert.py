@@ -67,17 +67,16 @@ def camera_from_proto(spec: types.CameraSpec) -> Camera:
 
 
 def world_to_proto(row: WorldRow) -> pb.World:
-    spawn = camera_to_proto(Camera.from_json(row.spec["spawn"]))
-    width, height = row.spec["photo_size"]
+    width, height = row.spec.photo_size
     return pb.World(
         id=row.id,
         name=row.name,
         photo_sha256=row.photo_sha256,
         generator=row.generator,
         generator_version=row.generator_version,
-        base_tile_m=row.spec["options"]["base_tile_m"],
-        seed=row.spec["options"]["seed"],
-        spawn=spawn,
+        base_tile_m=row.spec.base_tile_m,
+        seed=row.spec.seed,
+        spawn=camera_to_proto(row.spec.spawn),
         created_unix_ms=row.created_unix_ms,
         photo_width=width,
         photo_height=height,
