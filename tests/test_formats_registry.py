@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from bridge.formats import FORMATS, SPLAT_FORMATS, TILE_FORMATS, decode_splats, encode_tile
-from bridge.formats.sample_tiles import ground_tile
 from bridge.formats.splats import TileContent
 from bridge.world.keys import TileKey
+from tests.sample_tiles import ground_tile
 
 BASE = 32.0
 

@@ -24,7 +24,7 @@ from bridge.formats.splats import SplatCloud, TileContent
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "photos"
+PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"  # beside the checkout
 
 
 def load_photo(path: str | Path, max_width: int | None = None) -> np.ndarray:
