@@ -2,7 +2,7 @@
 
 Prints one JSON object. Tiles come from the photo generator (``bridge.generate.photo``) run on
 the sample photos, every LOD-0 tile within ``--radius`` metres of the spawn plus a ring of
-coarser ones; if the generator cannot run, from ``bridge.formats.sample_tiles`` instead (the
+coarser ones; if the generator cannot run, from ``tests/sample_tiles.py`` instead (the
 ``source`` field says which). It also measures what the tile codec costs in picture quality:
 the spawn view rendered from the photo's camera with exact and with coded splats, each against
 the photo (``loss_db`` is the difference), and the two renders against each other.
@@ -22,14 +22,13 @@ import numpy as np
 from PIL import Image
 
 from bridge.formats import decode_splats, encode_tile
-from bridge.formats.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
-from bridge.formats.splats import SplatCloud
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import decode_spz, encode_spz
 from bridge.formats.tilecodec import decode_tile
 from bridge.formats.tilecodec import encode_tile as encode_stream
-from bridge.generate.base import TileContent
 from bridge.render.rasterize import render
 from bridge.world.keys import TileKey, tiles_in_radius
+from tests.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
 
 BASE = 32.0
 
@@ -105,7 +104,7 @@ def main() -> None:
         try:
             got, spawn_loss = generator_tiles(name, args.radius)
         except Exception as exc:  # the generator is optional here: fall back to sample tiles
-            source = f"bridge.formats.sample_tiles (generator unavailable: {exc!r})"
+            source = f"tests/sample_tiles.py (generator unavailable: {exc!r})"
             got, spawn_loss = sample_tiles(name, args.radius)
         tiles += got
         if spawn_loss is not None:

@@ -27,10 +27,10 @@ import zstandard
 
 from bridge.formats import decode_splats, encode_tile
 from bridge.formats.gltf_splats import check_gaussian_splatting
-from bridge.formats.sample_tiles import PHOTOS, ground_tile, load_photo
 from bridge.formats.spz import encode_spz
 from bridge.formats.tilecodec import HEADER_SIZE
 from bridge.world.keys import TileKey
+from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 HANG_S = 2.0
 EXTREMES = (0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)

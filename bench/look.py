@@ -23,10 +23,12 @@ from PIL import Image
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.rasterize import render
 from bridge.render.sky import sky_background
-from bridge.stream.interest import StreamOptions, ViewState, select_tiles
+from bridge.stream.interest import StreamOptions, select_tiles
+from bridge.stream.pose import Pose
+from bridge.world.camera import Camera, Intrinsics
+from bridge.world.grid import TileGrid
 from bridge.world.photos import decode_photo
 
 
@@ -71,7 +73,7 @@ def _turned(spawn: Camera, delta: np.ndarray, heading_deg: float, k: Intrinsics)
 
 
 def _held(generator, world, camera: Camera, radius: float, base: float, cache: dict) -> SplatCloud:
-    view = ViewState(
+    view = Pose(
         tuple(camera.position),
         tuple(camera.forward),
         (0.0, 0.0, 0.0),
@@ -79,13 +81,17 @@ def _held(generator, world, camera: Camera, radius: float, base: float, cache: d
         camera.intrinsics.height,
         radius,
     )
-    keys = select_tiles(view, base, StreamOptions())
+    keys = select_tiles(view, _grid(generator, base), StreamOptions())
     clouds = []
     for key in keys:
         if key not in cache:
             cache[key] = generator.generate(world, key).splats
         clouds.append(cache[key])
     return SplatCloud.concat(clouds)
+
+
+def _grid(generator, base: float) -> TileGrid:
+    return TileGrid(base, generator.splats_per_tile_edge)
 
 
 def _top_down(generator, world, spawn: Camera, half: float, path: Path, cache: dict, base: float) -> None:
@@ -95,8 +101,8 @@ def _top_down(generator, world, spawn: Camera, half: float, path: Path, cache: d
     k = Intrinsics.from_vertical_fov(fov, pixels, pixels)
     centre = spawn.position.copy()
     camera = Camera.looking((centre[0], height, centre[2]), (0.0, -1.0, 0.0), k, up=(0.0, 0.0, -1.0))
-    view = ViewState((centre[0], 1.7, centre[2]), (0.0, 0.0, -1.0), (0.0, 0.0, 0.0), 60.0, pixels, half * 1.42)
-    keys = select_tiles(view, base, StreamOptions(), sse_threshold_px=12.0)
+    view = Pose((centre[0], 1.7, centre[2]), (0.0, 0.0, -1.0), (0.0, 0.0, 0.0), 60.0, pixels, half * 1.42)
+    keys = select_tiles(view, _grid(generator, base), StreamOptions(), sse_threshold_px=12.0)
     clouds = []
     for key in keys:
         if key not in cache:

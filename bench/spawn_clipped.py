@@ -30,8 +30,8 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.photo.analysis import KIND_SKY
-from bridge.render.camera import Camera
 from bridge.stream.interest import StreamOptions, ViewState, select_tiles
+from bridge.world.camera import Camera
 from bridge.world.photos import decode_photo
 
 VIEW_WIDTH = 640  # the quality report's spawn view (the lift resolution)

@@ -105,7 +105,7 @@ def _cmd_quality(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from bridge import bench
+    from bridge.benches import generation
 
     photo = Path(args.photo) if args.photo else None
     if photo is None:
@@ -142,9 +142,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             )
         )
     elif args.which == "first-tile":
-        result = bench.bench_first_tile(photo)
+        from bridge.benches.first_tile import FirstTileBenchOptions, bench_first_tile
+
+        result = bench_first_tile(FirstTileBenchOptions(photo, args.runs, args.cores, args.workers))
     else:
-        result = bench.bench_tile(photo, args.count)
+        result = generation.bench_tile(photo, args.count)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
 
@@ -216,13 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--photo", default=None, help="input photo (default: the sample shipped inside)")
     bench.add_argument("--count", type=int, default=200, help="tiles to time (bench tile)")
+    bench.add_argument("--runs", type=int, default=3, help="fresh servers to time (bench first-tile)")
     bench.add_argument("--speed", type=float, default=50.0, help="player speed, m/s (bench stream)")
     bench.add_argument("--radius", type=float, default=256.0, help="view radius, metres (bench stream, serve)")
     bench.add_argument("--duration", type=float, default=20.0, help="seconds of running (bench stream)")
     bench.add_argument("--viewers", type=int, default=32, help="concurrent viewers (bench serve)")
     bench.add_argument("--steps", type=int, default=12, help="pose updates per viewer (bench serve)")
-    bench.add_argument("--cores", type=int, default=2, help="cores the server is pinned to (bench stream, serve)")
-    bench.add_argument("--workers", type=int, default=2, help="server generation processes (bench stream, serve)")
+    bench.add_argument(
+        "--cores", type=int, default=2, help="cores the server is pinned to (bench first-tile, stream...)"
+    )
+    bench.add_argument(
+        "--workers", type=int, default=2, help="server generation processes (bench first-tile, stream...)"
+    )
     bench.add_argument("--format", default="stream", help="tile format viewers ask for (bench stream, serve)")
     bench.add_argument("--transport", default="grpc", choices=["grpc", "websocket"], help="bench stream transport")
     bench.add_argument("--json", action="store_true", help="one line of JSON")

@@ -28,9 +28,9 @@ from bridge.client.players import PlayerPose, out_and_back
 from bridge.client.server_process import start_server
 from bridge.client.views import render_view, spawn_comparison
 from bridge.client.walker import Walker
-from bridge.render.camera import Camera
 from bridge.render.images import save_png
 from bridge.samples import sample_photo_path
+from bridge.world.camera import Camera
 from bridge.world.keys import TileKey
 
 VIEW_WIDTH = 640  # pixels: the spawn comparison and walk views

@@ -37,11 +37,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bridge.formats.splats import SplatCloud
-from bridge.generate.base import Generator, PreparedWorld, TileContent
-from bridge.render.camera import Camera
+from bridge.formats.splats import SplatCloud, TileContent
+from bridge.generate.base import Generator, PreparedWorld
 from bridge.render.images import resize_area, to_uint8
 from bridge.render.rasterize import RenderResult
+from bridge.world.camera import Camera
 from bridge.world.keys import TileKey, tile_at
 
 COVERED_ALPHA = 0.5  # accumulated opacity from which a pixel counts as covered by what stands

@@ -59,10 +59,10 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.likeness import GroundSampler, LikenessReference, save_rgba, standard_cloud, turned
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.images import save_png, side_by_side
 from bridge.render.rasterize import RenderResult, render
 from bridge.render.sky import sky_background
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import decode_photo
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bridge.stream.pump import PoseUpdate, ViewerMessage
+from bridge.core.worlds import Worlds
+from bridge.stream.messages import ViewerMessage
+from bridge.stream.pose import Pose
 from bridge.world.store import WorldStore
-from bridge.world.worlds import Worlds
 from tests.conftest import photo_path
 
 GATE_TIMEOUT_S = 60.0  # a held generation gives up after this, so a broken test fails, not hangs
@@ -85,8 +86,8 @@ def pose(
     radius: float = 64.0,
     velocity: tuple[float, float, float] = (0.0, 0.0, 0.0),
     y: float = 3.0,
-) -> PoseUpdate:
-    return PoseUpdate(position=(x, y, z), forward=(0.0, 0.0, -1.0), velocity=velocity, radius_m=radius)
+) -> Pose:
+    return Pose(position=(x, y, z), forward=(0.0, 0.0, -1.0), velocity=velocity, radius_m=radius)
 
 
 class Inbox:
@@ -109,8 +110,9 @@ class Inbox:
 class Viewer:
     """Drives :func:`run_stream` as a well-behaved viewer: keeps every event, acks every tile."""
 
-    def __init__(self, worlds: Worlds, world_id: str, first: PoseUpdate, sequence: int = 1, **budget: Any) -> None:
-        from bridge.stream.pump import BudgetUpdate, run_stream
+    def __init__(self, worlds: Worlds, world_id: str, first: Pose, sequence: int = 1, **budget: Any) -> None:
+        from bridge.core.pump import run_stream
+        from bridge.stream.messages import BudgetUpdate
 
         self.inbox = Inbox()
         self.events: list[object] = []
@@ -122,7 +124,7 @@ class Viewer:
         self.task = asyncio.create_task(self._consume())
 
     async def _consume(self) -> None:
-        from bridge.stream.pump import TileSent, TileUnloaded
+        from bridge.stream.messages import TileSent, TileUnloaded
 
         async for event in self.stream:
             self.events.append(event)
@@ -133,7 +135,7 @@ class Viewer:
                 self.tiles.pop(event.key, None)
             self.changed.set()
 
-    def move(self, to: PoseUpdate, sequence: int) -> None:
+    def move(self, to: Pose, sequence: int) -> None:
         self.inbox.put(ViewerMessage(pose=to, sequence=sequence))
 
     async def until(self, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
@@ -152,7 +154,7 @@ class Viewer:
 
     async def settled(self, sequence: int, timeout_s: float = 60.0) -> None:
         """Until progress says everything wanted after update ``sequence`` is here."""
-        from bridge.stream.pump import Progress
+        from bridge.stream.messages import Progress
 
         def done() -> bool:
             last = next((e for e in reversed(self.events) if isinstance(e, Progress)), None)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bridge.api._proto.worldbridge.v1 import types_pb2 as types
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, WorldBridgeClient
 from bridge.client.server_process import ServerProcess
+from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from tests.conftest import photo_path, run
 

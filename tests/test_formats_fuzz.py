@@ -23,12 +23,11 @@ from hypothesis import strategies as st
 from bridge.formats import SPLAT_FORMATS, decode_splats, encode_tile
 from bridge.formats._gltf import GlbBuilder, read_glb
 from bridge.formats.gltf_splats import check_gaussian_splatting
-from bridge.formats.sample_tiles import ground_tile
-from bridge.formats.splats import SplatCloud
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import encode_spz
 from bridge.formats.tilecodec import HEADER_SIZE
-from bridge.generate.base import TileContent
 from bridge.world.keys import TileKey
+from tests.sample_tiles import ground_tile
 
 BASE = 32.0
 PHOTO = np.random.default_rng(2).uniform(0, 1, (16, 16, 3)).astype(np.float32)

@@ -28,10 +28,9 @@ from bridge.formats.gltf_splats import (
     encode_gltf_splats,
     encode_tile_gltf_splats,
 )
-from bridge.formats.sample_tiles import PHOTOS, ground_tile, load_photo
-from bridge.formats.splats import SplatCloud, identity_rotations
-from bridge.generate.base import TileContent
+from bridge.formats.splats import SplatCloud, TileContent, identity_rotations
 from bridge.world.keys import TileKey
+from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 JS = Path(__file__).parent / "js"
 NODE = shutil.which("node")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge.formats import FILE_EXTENSIONS, FORMATS, MEDIA_TYPES, SPLAT_FORMATS, decode_splats, encode_tile
-from bridge.formats.sample_tiles import ground_tile
-from bridge.generate.base import TileContent
+from bridge.formats import FORMATS, SPLAT_FORMATS, TILE_FORMATS, decode_splats, encode_tile
+from bridge.formats.splats import TileContent
 from bridge.world.keys import TileKey
+from tests.sample_tiles import ground_tile
 
 BASE = 32.0
 
@@ -19,11 +19,13 @@ def content() -> TileContent:
     return ground_tile(photo, TileKey(0, -2, 3), BASE, per_side=12, samples=8)
 
 
-def test_names_media_types_and_extensions_agree() -> None:
+def test_one_record_per_format() -> None:
     assert FORMATS == ("ply", "spz", "glb", "gltf-splats", "stream")
-    assert set(MEDIA_TYPES) == set(FORMATS) == set(FILE_EXTENSIONS)
-    assert MEDIA_TYPES["glb"] == MEDIA_TYPES["gltf-splats"] == "model/gltf-binary"
+    assert all(name == record.name for name, record in TILE_FORMATS.items())
+    assert TILE_FORMATS["glb"].media_type == TILE_FORMATS["gltf-splats"].media_type == "model/gltf-binary"
+    assert [f.extension for f in TILE_FORMATS.values()] == [".ply", ".spz", ".glb", ".glb", ".wbtc"]
     assert set(SPLAT_FORMATS) == set(FORMATS) - {"glb"}
+    assert all((f.decode is None) == (f.carries == "mesh") for f in TILE_FORMATS.values())
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

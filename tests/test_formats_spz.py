@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from plyfile import PlyData
 
 from bridge.formats.ply import decode_ply
-from bridge.formats.sample_tiles import PHOTOS, ground_tile, load_photo
 from bridge.formats.splats import SH_C0, SplatCloud, identity_rotations
 from bridge.formats.spz import (
     MAGIC,
@@ -28,6 +27,7 @@ from bridge.formats.spz import (
     unpack_smallest_three,
 )
 from bridge.world.keys import TileKey
+from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 JS = Path(__file__).parent / "js"
 NODE = shutil.which("node")

@@ -15,7 +15,6 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.formats.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
 from bridge.formats.splats import SplatCloud, identity_rotations
 from bridge.formats.tilecodec import (
     BYTES_PER_SPLAT_RAW,
@@ -26,9 +25,10 @@ from bridge.formats.tilecodec import (
     encode_tile,
     morton_order,
     read_header,
-    write_vectors,
 )
 from bridge.world.keys import TileKey
+from tests.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
+from tests.vectors.make_tilecodec_vectors import write_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 JS = ROOT / "tests" / "js"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from bridge.formats import encode_tile
-from bridge.formats.sample_tiles import ground_tile
 from bridge.formats.tiles3d import TileEntry, box_z_up, build_tileset, content_y_range, write_tileset
 from bridge.world.keys import TileKey
+from tests.sample_tiles import ground_tile
 
 BASE = 32.0
 PHOTO = np.random.default_rng(0).uniform(0, 1, (24, 24, 3)).astype(np.float32)

@@ -15,13 +15,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bridge.api import ws_wire
 from bridge.api.http import SOCKETS, StreamState, build_app
 from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile
 from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
+from bridge.core.pump import active_streams
+from bridge.core.worlds import Worlds
 from bridge.stream.interest import StreamOptions
-from bridge.stream.pump import active_streams
-from bridge.world.worlds import Worlds
+from bridge.wire import websocket
 from tests.conftest import run
 from tests.stream_support import GatedPool, make_worlds, small_photo, world_dir
 
@@ -346,14 +346,14 @@ def test_graceful_shutdown_closes_open_websockets(world_dir: tuple[Path, str]) -
 
 
 def test_tile_frames_round_trip() -> None:
-    from bridge.stream.pump import TileSent
+    from bridge.stream.messages import TileSent
     from bridge.world.keys import TileKey
 
     data = b"tile bytes"
     event = TileSent(TileKey(3, -5, 2**40), "spz", hashlib.sha256(data).hexdigest(), data, 1234)
-    frame = ws_wire.tile_frame(event)
-    assert frame[:4] == b"WBT1" and len(frame) == ws_wire.HEADER_BYTES + len(data)
-    parsed = ws_wire.parse_tile_frame(frame)
+    frame = websocket.tile_frame(event)
+    assert frame[:4] == b"WBT1" and len(frame) == websocket.HEADER_BYTES + len(data)
+    parsed = websocket.parse_tile_frame(frame)
     assert (parsed.key, parsed.format, parsed.sha256, parsed.splat_count, parsed.data) == (
         event.key,
         "spz",
@@ -362,7 +362,7 @@ def test_tile_frames_round_trip() -> None:
         data,
     )
     with pytest.raises(ValueError):
-        ws_wire.parse_tile_frame(b"XXXX" + frame[4:])
+        websocket.parse_tile_frame(b"XXXX" + frame[4:])
 
 
 def test_one_client_may_hold_only_so_many_streams(world_dir: tuple[Path, str]) -> None:

@@ -20,8 +20,8 @@ from bridge.generate.photo.generator import LIFT_RADIUS_TILES
 from bridge.generate.photo.lift import lift
 from bridge.render import rasterize
 from bridge.render.blend import blend_weights, stable_order
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.sky import panorama_directions
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
 

@@ -16,7 +16,7 @@ from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import lift
 from bridge.render import stencil
 from bridge.render.blend import _footprint_table, blend_weights
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 from tests.conftest import photo_path
 from tests.test_photo_solve import _scene

@@ -32,10 +32,10 @@ from bridge.likeness import (
     turned,
 )
 from bridge.quality import SPAWN_HEADINGS_DEG, WALK_IN_M, QualityOptions, run_quality
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.images import psnr, resize_area
 from bridge.render.rasterize import RenderResult, render
 from bridge.render.sky import sky_background
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey, tiles_in_radius
 from bridge.world.photos import decode_photo
 from tests.conftest import PHOTOS, photo_path

@@ -13,7 +13,7 @@ from PIL import Image
 import bridge.render as render_pkg
 import bridge.render.rasterize as rasterize
 from bridge.formats.splats import SplatCloud, identity_rotations
-from bridge.render import Camera, Intrinsics, RenderResult, render
+from bridge.render import RenderResult, render
 from bridge.render.blend import blend_weights
 from bridge.render.images import psnr, resize_area, save_png, side_by_side, to_uint8
 from bridge.render.rasterize import (
@@ -23,6 +23,7 @@ from bridge.render.rasterize import (
     _render_reference,
     render_torch,
 )
+from bridge.world.camera import Camera, Intrinsics
 
 TOL = 1e-4
 
@@ -251,7 +252,7 @@ def test_render_falls_back_to_the_cpu_when_gsplat_fails(monkeypatch: pytest.Monk
 
 
 def test_package_exports() -> None:
-    for name in ("Camera", "Intrinsics", "RenderResult", "render", "psnr", "save_png"):
+    for name in ("RenderResult", "render", "psnr", "save_png"):
         assert hasattr(render_pkg, name)
 
 

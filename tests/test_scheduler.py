@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bridge.world.scheduler import Scheduler
+from bridge.core.scheduler import Scheduler
 from tests.conftest import run
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import select
 from pathlib import Path
 
 from bridge.client.client import ReceivedTile, WorldBridgeClient
 from bridge.client.server_process import start_server
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
+from bridge.world.spec import WorldSpec
 from bridge.world.store import BlobStore, TileRow, WorldStore
 from tests.conftest import photo_path, run
 
@@ -122,3 +125,11 @@ def test_sigkill_while_generating_loses_no_finished_tile_and_leaves_no_half_tile
         assert run(fetch()) == sha
     finally:
         assert restarted.stop() == 0
+
+
+def test_a_world_spec_reads_back_as_stored(tmp_path: Path) -> None:
+    spawn = Camera.looking((0.0, 1.6, 0.0), (0.1, -0.2, -1.0), Intrinsics(640, 480, 500.5, 500.5, 320.0, 240.0))
+    spec = WorldSpec(base_tile_m=32.0, seed=7, spawn=spawn, photo_size=(640, 480))
+    stored = json.loads(json.dumps(spec.to_json(), sort_keys=True))
+    assert stored["options"] == {"base_tile_m": 32.0, "seed": 7} and stored["photo_size"] == [640, 480]
+    assert WorldSpec.from_json(stored).to_json() == stored  # the store's bytes survive a read and a write

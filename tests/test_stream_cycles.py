@@ -13,13 +13,13 @@ import aiohttp
 import grpc
 from aiohttp.test_utils import TestServer
 
-from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.api.grpc_service import WorldServicer
 from bridge.api.http import SOCKETS, build_app
 from bridge.client.client import ReceivedProgress, ReceivedTile, TileStream, WorldBridgeClient
 from bridge.client.ws_client import WsTileStream, connect_stream
-from bridge.stream.pump import active_streams
-from bridge.world.worlds import Worlds
+from bridge.core.pump import active_streams
+from bridge.core.worlds import Worlds
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from tests.conftest import run
 from tests.stream_support import make_worlds, world_dir
 

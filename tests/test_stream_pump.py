@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, ViewerMessage, active_streams, run_stream
+from bridge.core.pump import active_streams, run_stream
+from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, ViewerMessage
 from bridge.world.keys import TileKey
 from tests.conftest import run
 from tests.stream_support import Inbox, Viewer, make_worlds, pose, world_dir

@@ -10,7 +10,9 @@ import pytest
 
 from bridge.client import players
 from bridge.stream.interest import StreamOptions
+from bridge.stream.pose import Pose
 from bridge.stream.session import InvalidUpdateError, StreamSession
+from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 
 BASE = 32.0
@@ -19,8 +21,8 @@ TILE_SPLATS = 4096
 
 
 def session(radius: float = 128.0, x: float = 0.0, z: float = 0.0) -> StreamSession:
-    s = StreamSession("w", BASE)
-    s.update_view((x, 3.0, z), (0, 0, -1), (0, 0, 0), 0, 0, radius)
+    s = StreamSession("w", TileGrid(BASE, 64))
+    s.update_view(Pose((x, 3.0, z), (0, 0, -1), (0, 0, 0), 0, 0, radius))
     return s
 
 
@@ -62,13 +64,13 @@ def test_bad_poses_are_refused_and_change_nothing() -> None:
     ]
     for args in bad:
         with pytest.raises(InvalidUpdateError):
-            s.update_view(*args)  # type: ignore[arg-type]
+            s.update_view(Pose(*args))  # type: ignore[arg-type]
     assert s.view == view and s.wanted == wanted and s.updates_applied == 1
 
 
 def test_a_radius_past_the_limit_is_refused_with_the_limit_stated() -> None:
     with pytest.raises(InvalidUpdateError, match=r"outside \[0, 4096\]; larger radii are refused"):
-        session().update_view((0, 3, 0), (0, 0, -1), (0, 0, 0), 0, 0, 4097)
+        session().update_view(Pose((0, 3, 0), (0, 0, -1), (0, 0, 0), 0, 0, 4097))
 
 
 def test_a_flood_of_poses_is_coalesced_into_one_selection() -> None:
@@ -76,7 +78,7 @@ def test_a_flood_of_poses_is_coalesced_into_one_selection() -> None:
     s.plan()
     before = s.selections
     for i in range(1000):
-        s.update_view((i * 0.5, 3.0, 0.0), (0, 0, -1), (0, 0, 0), 0, 0, 0)
+        s.update_view(Pose((i * 0.5, 3.0, 0.0), (0, 0, -1), (0, 0, 0), 0, 0, 0))
     plan = s.plan()
     assert s.selections == before + 1
     assert s.updates_applied == 1001
@@ -135,7 +137,7 @@ def test_resident_splats_never_exceed_the_budget_and_the_interest_set_coarsens_t
     assert s.plan().send == []  # everything wanted is in
     # Walking on, the budget holds at every step, however the set changes.
     for step in range(40):
-        s.update_view((0.0, 3.0, -25.0 * step), (0, 0, -1), (0, 0, -25), 0, 0, 0)
+        s.update_view(Pose((0.0, 3.0, -25.0 * step), (0, 0, -1), (0, 0, -25), 0, 0, 0))
         deliver(s)
         assert s.resident_splats <= 300_000
 
@@ -145,7 +147,7 @@ def test_a_parent_stays_until_its_children_are_in() -> None:
     deliver(s)
     held_before = set(s.held)
     # Walk 150 m: near tiles ahead become finer; their coarse parents must stay until replaced.
-    s.update_view((0.0, 3.0, -150.0), (0, 0, -1), (0, 0, 0), 0, 0, 0)
+    s.update_view(Pose((0.0, 3.0, -150.0), (0, 0, -1), (0, 0, 0), 0, 0, 0))
     plan = s.plan()
     pending = set(plan.send)
     for key in plan.unload:
@@ -161,10 +163,10 @@ def test_a_parent_stays_until_its_children_are_in() -> None:
 
 def test_ground_left_behind_is_not_sent_again_coarser() -> None:
     s = session(radius=256)
-    s.update_view((0.0, 3.0, 0.0), (0, 0, -1), (0, 0, -20), 0, 0, 0)
+    s.update_view(Pose((0.0, 3.0, 0.0), (0, 0, -1), (0, 0, -20), 0, 0, 0))
     total = []
     for step in range(30):
-        s.update_view((0.0, 3.0, -20.0 * step), (0, 0, -1), (0, 0, -20), 0, 0, 0)
+        s.update_view(Pose((0.0, 3.0, -20.0 * step), (0, 0, -1), (0, 0, -20), 0, 0, 0))
         total += deliver(s)
     assert s.satisfied  # coarser tiles wanted behind, held finer
     assert len(total) == len(set(total))  # nothing sent twice

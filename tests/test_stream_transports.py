@@ -12,7 +12,6 @@ import aiohttp
 import grpc
 import pytest
 
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.client.client import (
     ReceivedError,
     ReceivedProgress,
@@ -24,6 +23,7 @@ from bridge.client.client import (
 from bridge.client.players import straight_line
 from bridge.client.server_process import ServerProcess
 from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from tests.conftest import run
 from tests.stream_support import small_photo

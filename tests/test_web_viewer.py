@@ -21,13 +21,13 @@ import pytest
 from google.protobuf import json_format
 from PIL import Image
 
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.client.cameras import spawn_camera
 from bridge.client.server_process import ServerProcess, start_server
 from bridge.client.views import render_view
 from bridge.formats import decode_splats
 from bridge.formats.splats import SplatCloud
 from bridge.render.images import psnr
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from tests.conftest import photo_path
 from tests.web_browser import ViewerDriver, missing_tools
 

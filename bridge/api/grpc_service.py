@@ -12,19 +12,30 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from bridge.api import convert
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from bridge.core.errors import Code, ServiceError, code_of
+from bridge.core.pages import list_page, page_offset, page_size
+from bridge.core.pump import run_stream
+from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds
 from bridge.generate.base import GeneratorOptions
-from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage, run_stream
+from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
+from bridge.wire import convert
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.keys import TileKey
-from bridge.world.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = pb.TileChunk.MAX_CHUNK_BYTES
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
+# The gRPC status for each of the core's codes. A peer over its stream limit (RESOURCE_EXHAUSTED)
+# is answered INVALID_ARGUMENT: today's wire, where the WebSocket says RESOURCE_EXHAUSTED (4429);
+# kept until the contract changes.
+_STATUS = {
+    Code.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
+    Code.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Code.RESOURCE_EXHAUSTED: grpc.StatusCode.INVALID_ARGUMENT,
+    Code.INTERNAL: grpc.StatusCode.INTERNAL,
+    Code.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+}
 
 
 def chunks(data: bytes) -> list[tuple[int, bytes]]:
@@ -39,9 +50,7 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
         self.worlds = worlds
 
     async def _fail(self, context: grpc.aio.ServicerContext, error: Exception) -> None:
-        if isinstance(error, NotFoundError):
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(error))
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        await context.abort(_STATUS[code_of(error)], str(error))
 
     async def CreateWorld(
         self, request: pb.CreateWorldRequest, context: grpc.aio.ServicerContext
@@ -51,7 +60,7 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
         )
         try:
             row, created = await self.worlds.create_world(request.photo, request.name, request.generator, options)
-        except (InvalidRequestError, NotFoundError) as exc:
+        except ServiceError as exc:
             await self._fail(context, exc)
         log.info("world ready", extra={"world_id": row.id, "new_world": created})
         return pb.CreateWorldResponse(world=convert.world_to_proto(row), created=created)
@@ -59,27 +68,19 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
     async def GetWorld(self, request: pb.GetWorldRequest, context: grpc.aio.ServicerContext) -> pb.World:
         try:
             row = await self.worlds.get_world(request.world_id)
-        except NotFoundError as exc:
+        except ServiceError as exc:
             await self._fail(context, exc)
         return convert.world_to_proto(row)
 
     async def ListWorlds(
         self, request: pb.ListWorldsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListWorldsResponse:
-        size = request.page_size or DEFAULT_PAGE
-        if size > MAX_PAGE:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"page_size {size} exceeds {MAX_PAGE}")
         try:
-            offset = int(request.page_token or 0)
-            if offset < 0:
-                raise ValueError
-        except ValueError:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"page_token {request.page_token!r} is not valid")
-        rows = await self.worlds.list_worlds(size + 1, offset)
-        next_token = str(offset + size) if len(rows) > size else ""
-        return pb.ListWorldsResponse(
-            worlds=[convert.world_to_proto(r) for r in rows[:size]], next_page_token=next_token
-        )
+            size, offset = page_size(request.page_size), page_offset(request.page_token)
+            rows, next_token = await list_page(self.worlds, size, offset)
+        except ServiceError as exc:
+            await self._fail(context, exc)
+        return pb.ListWorldsResponse(worlds=[convert.world_to_proto(r) for r in rows], next_page_token=next_token)
 
     async def GetTile(
         self, request: pb.GetTileRequest, context: grpc.aio.ServicerContext
@@ -88,7 +89,7 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
             key = convert.key_from_proto(request.key)
             fmt = convert.format_name(request.format)
             tile = await self.worlds.tile(request.world_id, key, fmt)
-        except (InvalidRequestError, NotFoundError, ValueError) as exc:
+        except (ServiceError, ValueError) as exc:
             await self._fail(context, exc)
         for message in _tile_chunks(tile.row.key, fmt, tile.row.sha256, tile.data, tile.row.splat_count):
             yield message
@@ -98,7 +99,7 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
     ) -> AsyncIterator[pb.AssetChunk]:
         try:
             row, data = await self.worlds.asset(request.world_id, request.name)
-        except NotFoundError as exc:
+        except ServiceError as exc:
             await self._fail(context, exc)
         for i, (offset, piece) in enumerate(chunks(data)):
             first = i == 0
@@ -131,7 +132,7 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
                 async for event in events:
                     for message in _events(event):
                         yield message
-        except (InvalidRequestError, NotFoundError, ValueError) as exc:
+        except (ServiceError, ValueError) as exc:
             await self._fail(context, exc)
 
 

@@ -12,7 +12,7 @@ Routes (JSON bodies use the proto3 JSON form of the gRPC messages, with proto fi
 - ``GET  /v1/worlds/{id}/tiles/{lod}/{ix}/{iz}.{fmt}`` 302 to the tile's content-addressed URL
 - ``GET  /v1/blobs/{sha256}``                         immutable bytes: ETag, Range, long cache life
 - ``GET  /v1/worlds/{id}/assets/{name}``              GetAsset (photo, sky, depth, ...)
-- ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/api/ws_wire.py)
+- ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/wire/websocket.py)
 - ``GET  /``, ``/assets/...``                         the browser viewer (bridge/api/viewer_static.py)
 
 Errors are ``{"error": {"code": "NOT_FOUND", "status": 404, "message": "..."}}``. With a token
@@ -35,32 +35,43 @@ from dataclasses import dataclass, field, replace
 from aiohttp import WSCloseCode, WSMsgType, web
 from google.protobuf import json_format
 
-from bridge.api import convert, ws_wire
 from bridge.api.auth import token_matches
 from bridge.api.viewer_static import add_viewer_routes
+from bridge.core.errors import Code, InvalidRequestError, NotFoundError, ServiceError, code_of
+from bridge.core.pages import list_page, page_size
+from bridge.core.pump import active_streams, run_stream
+from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds, check_format
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
-from bridge.stream.pump import TileSent, TooManyStreamsError, ViewerMessage, active_streams, run_stream
+from bridge.stream.messages import TileSent, ViewerMessage
+from bridge.wire import convert, websocket
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldRow
-from bridge.world.worlds import DEFAULT_BASE_TILE_M, InvalidRequestError, NotFoundError, Worlds, check_format
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
 FIRST_MESSAGE_TIMEOUT_S = 30.0  # a WebSocket that says nothing this long after opening is closed
 IMMUTABLE = "public, max-age=31536000, immutable"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _FORMAT_PATTERN = "[a-z][a-z-]*"
 
-# google.rpc codes used in stream error messages, as over gRPC.
-_CODE_INVALID_ARGUMENT = 3
-_CODE_NOT_FOUND = 5
-_CODE_RESOURCE_EXHAUSTED = 8
-_CODE_UNAUTHENTICATED = 16
+# The HTTP status and the WebSocket close code for each of the core's codes.
+_HTTP_STATUS = {
+    Code.INVALID_ARGUMENT: 400,
+    Code.UNAUTHENTICATED: 401,
+    Code.NOT_FOUND: 404,
+    Code.RESOURCE_EXHAUSTED: 429,
+    Code.INTERNAL: 500,
+}
+_CLOSE_CODES = {
+    Code.INVALID_ARGUMENT: 4400,
+    Code.UNAUTHENTICATED: 4401,
+    Code.NOT_FOUND: 4404,
+    Code.RESOURCE_EXHAUSTED: 4429,
+    Code.INTERNAL: WSCloseCode.INTERNAL_ERROR,
+}
 
 
 @dataclass
@@ -142,10 +153,9 @@ async def _errors_and_auth(
             )
     try:
         return await handler(request)
-    except NotFoundError as exc:
-        return _error(404, "NOT_FOUND", str(exc))
-    except (InvalidRequestError, ValueError) as exc:
-        return _error(400, "INVALID_ARGUMENT", str(exc))
+    except (ServiceError, ValueError) as exc:
+        code = code_of(exc)
+        return _error(_HTTP_STATUS[code], code.name, str(exc))
     except web.HTTPRedirection:
         raise
     except web.HTTPException as exc:
@@ -170,17 +180,12 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _list_worlds(request: web.Request) -> web.Response:
-    size = _int_param(request.query.get("page_size", "0"), "page_size") or DEFAULT_PAGE
-    if size > MAX_PAGE:
-        raise InvalidRequestError(f"page_size {size} exceeds {MAX_PAGE}")
+    size = page_size(_int_param(request.query.get("page_size", "0"), "page_size"))
+    # The token is read as a query integer: a bad one is "not an integer" here and "not valid"
+    # over gRPC (core.pages.page_offset). Today's wire, kept until the contract changes.
     offset = _int_param(request.query.get("page_token", "") or "0", "page_token")
-    rows = await request.app[WORLDS].list_worlds(size + 1, offset)
-    return web.json_response(
-        {
-            "worlds": [_world_json(r) for r in rows[:size]],
-            "next_page_token": str(offset + size) if len(rows) > size else "",
-        }
-    )
+    rows, next_token = await list_page(request.app[WORLDS], size, offset)
+    return web.json_response({"worlds": [_world_json(r) for r in rows], "next_page_token": next_token})
 
 
 async def _get_world(request: web.Request) -> web.Response:
@@ -314,7 +319,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(max_msg_size=ws_wire.MAX_CONTROL_MESSAGE_BYTES, heartbeat=30.0, compress=False)
+    ws = web.WebSocketResponse(max_msg_size=websocket.MAX_CONTROL_MESSAGE_BYTES, heartbeat=30.0, compress=False)
     if not ws.can_prepare(request).ok:
         raise InvalidRequestError("this endpoint is a WebSocket: connect with an Upgrade request")
     settings = request.app[SETTINGS]
@@ -328,15 +333,13 @@ async def _stream(request: web.Request) -> web.StreamResponse:
             return ws
         world_id = request.match_info["world_id"]
         if first.world_id and first.world_id != world_id:
-            await _refuse(
-                ws, 4400, _CODE_INVALID_ARGUMENT, f"this stream is for world {world_id}, not {first.world_id}"
-            )
+            await _refuse(ws, Code.INVALID_ARGUMENT, f"this stream is for world {world_id}, not {first.world_id}")
             return ws
         first = replace(first, world_id=world_id)  # the path names the world; the message may too
         events = run_stream(request.app[WORLDS], first, _later_messages(ws), settings.stream_options, state.peer)
         async with contextlib.aclosing(events):
             async for event in events:
-                payload = ws_wire.tile_frame(event) if isinstance(event, TileSent) else ws_wire.event_json(event)
+                payload = websocket.tile_frame(event) if isinstance(event, TileSent) else websocket.event_json(event)
                 state.sending = True
                 if isinstance(payload, bytes):
                     await ws.send_bytes(payload)
@@ -345,12 +348,8 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                     await ws.send_str(payload)
                 state.sending = False
                 state.bytes_written += len(payload)
-    except TooManyStreamsError as exc:
-        await _refuse(ws, 4429, _CODE_RESOURCE_EXHAUSTED, str(exc))
-    except NotFoundError as exc:
-        await _refuse(ws, 4404, _CODE_NOT_FOUND, str(exc))
-    except InvalidRequestError as exc:
-        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, str(exc))
+    except ServiceError as exc:
+        await _refuse(ws, exc.code, str(exc))
     except ConnectionError:
         pass  # the viewer went away: run_stream has cleaned up already
     finally:
@@ -366,19 +365,19 @@ async def _first_message(ws: web.WebSocketResponse, settings: HttpSettings, auth
     try:
         msg = await asyncio.wait_for(ws.receive(), settings.first_message_timeout_s)
     except TimeoutError:
-        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, f"no viewer update within {settings.first_message_timeout_s} s")
+        await _refuse(ws, Code.INVALID_ARGUMENT, f"no viewer update within {settings.first_message_timeout_s} s")
         return None
     if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
         return None
     if msg.type != WSMsgType.TEXT:
         if not authorised:
-            await _refuse(ws, 4401, _CODE_UNAUTHENTICATED, "the first message must be JSON carrying the token")
+            await _refuse(ws, Code.UNAUTHENTICATED, "the first message must be JSON carrying the token")
             return None
-        await _refuse(ws, 4400, _CODE_INVALID_ARGUMENT, "viewer updates are JSON text frames")
+        await _refuse(ws, Code.INVALID_ARGUMENT, "viewer updates are JSON text frames")
         return None
-    control = ws_wire.parse_control(msg.data)
+    control = websocket.parse_control(msg.data)
     if not authorised and (control.token is None or not token_matches(f"Bearer {control.token}", settings.token or "")):
-        await _refuse(ws, 4401, _CODE_UNAUTHENTICATED, "missing or wrong token (header or first message)")
+        await _refuse(ws, Code.UNAUTHENTICATED, "missing or wrong token (header or first message)")
         return None
     return control.message
 
@@ -386,18 +385,18 @@ async def _first_message(ws: web.WebSocketResponse, settings: HttpSettings, auth
 async def _later_messages(ws: web.WebSocketResponse) -> AsyncIterator[ViewerMessage]:
     async for msg in ws:
         if msg.type == WSMsgType.TEXT:
-            yield ws_wire.parse_control(msg.data).message
+            yield websocket.parse_control(msg.data).message
         elif msg.type == WSMsgType.BINARY:
             yield ViewerMessage(invalid="viewer updates are JSON text frames; binary frames carry tiles only")
         else:
             return
 
 
-async def _refuse(ws: web.WebSocketResponse, close_code: int, rpc_code: int, message: str) -> None:
+async def _refuse(ws: web.WebSocketResponse, code: Code, message: str) -> None:
     """Say why in an error message (close reasons are cut at 123 bytes), then close."""
     with contextlib.suppress(Exception):
-        await ws.send_str(ws_wire.error_json(rpc_code, message))
-        await ws.close(code=close_code, message=message.encode()[:120])
+        await ws.send_str(websocket.error_json(code, message))
+        await ws.close(code=_CLOSE_CODES[code], message=message.encode()[:120])
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -17,15 +17,15 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.api.auth import TokenInterceptor, is_loopback
 from bridge.api.grpc_service import WorldServicer
 from bridge.api.http import build_app
+from bridge.core.worlds import Worlds
 from bridge.generate.workers import make_pool
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldStore
-from bridge.world.worlds import Worlds
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,3 @@
-"""Benchmarks that need a running server: streaming to a moving player, serving many viewers."""
+"""What ``worldbridge bench ...`` runs (figures in bench/README.md): generation (photo to first tile,
+one tile), a fast player streaming from a server, many viewers served at once.
+"""

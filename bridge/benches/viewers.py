@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from bridge.bench import baseline_ms
+from bridge.benches.generation import baseline_ms
 from bridge.client.client import (
     ReceivedError,
     ReceivedProgress,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.render.camera import Camera, Intrinsics
+from bridge.wire import convert
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.world.camera import Camera
 
 
 def spawn_camera(world: pb.World, width: int) -> Camera:
     """The photo's camera at ``width`` pixels (the photo's aspect ratio kept)."""
-    spec = world.spawn
-    height = round(spec.height * width / spec.width)
-    full = Intrinsics(spec.width, spec.height, spec.fx, spec.fy, spec.cx, spec.cy)
-    p, f, u = spec.position, spec.forward, spec.up
-    return Camera.looking((p.x, p.y, p.z), (f.x, f.y, f.z), full.scaled(width, height), up=(u.x, u.y, u.z))
+    camera = convert.camera_from_proto(world.spawn)
+    k = camera.intrinsics
+    return camera.with_intrinsics(k.scaled(width, round(k.height * width / k.width)))

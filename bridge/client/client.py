@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
-from bridge.api import convert
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.api._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
-from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded
+from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded
+from bridge.wire import convert
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.keys import TileKey
 
 MAX_RECEIVE_BYTES = 8 * 1024 * 1024

@@ -6,10 +6,10 @@ import numpy as np
 from PIL import Image
 
 from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera
 from bridge.render.images import psnr, side_by_side
 from bridge.render.rasterize import render
 from bridge.render.sky import sky_background
+from bridge.world.camera import Camera
 
 
 def render_view(cloud: SplatCloud, camera: Camera, sky: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 
-from bridge.api import ws_wire
 from bridge.client.client import (
     ClientError,
     Received,
@@ -19,6 +18,7 @@ from bridge.client.client import (
     ReceivedTile,
     ReceivedUnload,
 )
+from bridge.wire import websocket
 from bridge.world.keys import TileKey
 
 MAX_TILE_MESSAGE_BYTES = 256 * 1024 * 1024  # one tile per message; the largest PLY tiles are a few MB
@@ -90,7 +90,7 @@ class WsTileStream:
             await self.ws.send_str(update)
 
     async def ack(self, keys: Sequence[TileKey]) -> None:
-        await self.send_raw({"acks": [ws_wire.key_json(k) for k in keys]})
+        await self.send_raw({"acks": [websocket.key_json(k) for k in keys]})
 
     async def close(self) -> None:
         await self.ws.close()
@@ -105,7 +105,7 @@ class WsTileStream:
         :class:`WsClosedError` after its error message has been yielded."""
         async for msg in self.ws:
             if msg.type == aiohttp.WSMsgType.BINARY:
-                frame = ws_wire.parse_tile_frame(msg.data)
+                frame = websocket.parse_tile_frame(msg.data)
                 if hashlib.sha256(frame.data).hexdigest() != frame.sha256:
                     raise ClientError(f"tile {frame.key} arrived damaged: its bytes do not hash to {frame.sha256}")
                 yield ReceivedTile(frame.key, frame.format, frame.sha256, frame.data, frame.splat_count)

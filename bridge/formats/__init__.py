@@ -1,81 +1,114 @@
 """Tile formats by name: what the server streams, the CLI writes and the exports hold.
 
-=============== ================================================== =========================
-name            what                                               file frame
-=============== ================================================== =========================
-``ply``         INRIA 3DGS PLY, degree-0 colour                    RDF (y down, z forward)
-``spz``         Niantic SPZ version 3                              RUB (= our world frame)
-``glb``         glTF 2.0 mesh: heightfield, skirts, baked texture  glTF (= our world frame)
-``gltf-splats`` glTF 2.0 with KHR_gaussian_splatting               glTF (= our world frame)
-``stream``      WorldBridge tile codec (quantised + zstd)          glTF (= our world frame)
-=============== ================================================== =========================
-
-Each module documents its byte layout next to its code.
+Each format is one :class:`TileFormat` record in :data:`TILE_FORMATS`; each module documents its
+byte layout next to its code. A new format is one module and one record here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Literal
 
 from bridge.formats.glb_mesh import encode_glb_mesh
 from bridge.formats.gltf_splats import decode_gltf_splats, encode_tile_gltf_splats
 from bridge.formats.ply import decode_ply, encode_ply
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import decode_spz, encode_spz
 from bridge.formats.tilecodec import decode_tile
 from bridge.formats.tilecodec import encode_tile as encode_stream
 
-if TYPE_CHECKING:  # bridge.generate imports bridge.formats: no import cycle at run time
-    from bridge.formats.splats import SplatCloud
-    from bridge.generate.base import TileContent
+GLTF_FRAME = "glTF (= our world frame)"
 
-FORMATS: tuple[str, ...] = ("ply", "spz", "glb", "gltf-splats", "stream")
-MEDIA_TYPES: dict[str, str] = {
-    "ply": "application/ply",
-    "spz": "application/x-spz",
-    "glb": "model/gltf-binary",
-    "gltf-splats": "model/gltf-binary",
-    "stream": "application/vnd.worldbridge.tile",
-}
-FILE_EXTENSIONS: dict[str, str] = {
-    "ply": ".ply",
-    "spz": ".spz",
-    "glb": ".glb",
-    "gltf-splats": ".glb",
-    "stream": ".wbtc",
-}
-SPLAT_FORMATS: tuple[str, ...] = ("ply", "spz", "gltf-splats", "stream")  # decode_splats reads these
 
-_ENCODERS: dict[str, Callable[[TileContent, float], bytes]] = {
-    "ply": lambda content, base: encode_ply(content.splats),
-    "spz": lambda content, base: encode_spz(content.splats, version=3),
-    "glb": encode_glb_mesh,
-    "gltf-splats": encode_tile_gltf_splats,
-    "stream": lambda content, base: encode_stream(content.splats),
+@dataclass(frozen=True)
+class TileFormat:
+    """Everything the package knows about one tile format."""
+
+    name: str  # as the API, the CLI and the wire's enum (TILE_FORMAT_<NAME>) spell it
+    summary: str
+    media_type: str
+    extension: str  # of a file holding one tile
+    frame: str  # the axes its files use
+    carries: Literal["splats", "mesh"]
+    encode: Callable[[TileContent, float], bytes]  # (content, base tile edge in metres) -> bytes
+    decode: Callable[[bytes], SplatCloud] | None = None  # the splats back (splat formats only)
+
+
+TILE_FORMATS: dict[str, TileFormat] = {
+    f.name: f
+    for f in (
+        TileFormat(
+            "ply",
+            "INRIA 3DGS PLY, degree-0 colour",
+            "application/ply",
+            ".ply",
+            "RDF (y down, z forward)",
+            "splats",
+            lambda content, base: encode_ply(content.splats),
+            decode_ply,
+        ),
+        TileFormat(
+            "spz",
+            "Niantic SPZ version 3",
+            "application/x-spz",
+            ".spz",
+            "RUB (= our world frame)",
+            "splats",
+            lambda content, base: encode_spz(content.splats, version=3),
+            decode_spz,
+        ),
+        TileFormat(
+            "glb",
+            "glTF 2.0 mesh: heightfield, skirts, baked texture",
+            "model/gltf-binary",
+            ".glb",
+            GLTF_FRAME,
+            "mesh",
+            encode_glb_mesh,
+        ),
+        TileFormat(
+            "gltf-splats",
+            "glTF 2.0 with KHR_gaussian_splatting",
+            "model/gltf-binary",
+            ".glb",
+            GLTF_FRAME,
+            "splats",
+            encode_tile_gltf_splats,
+            decode_gltf_splats,
+        ),
+        TileFormat(
+            "stream",
+            "WorldBridge tile codec (quantised + zstd)",
+            "application/vnd.worldbridge.tile",
+            ".wbtc",
+            GLTF_FRAME,
+            "splats",
+            lambda content, base: encode_stream(content.splats),
+            decode_tile,
+        ),
+    )
 }
-_DECODERS: dict[str, Callable[[bytes], SplatCloud]] = {
-    "ply": decode_ply,
-    "spz": decode_spz,
-    "gltf-splats": decode_gltf_splats,
-    "stream": decode_tile,
-}
+FORMATS: tuple[str, ...] = tuple(TILE_FORMATS)
+SPLAT_FORMATS: tuple[str, ...] = tuple(f.name for f in TILE_FORMATS.values() if f.carries == "splats")
+
+
+def tile_format(fmt: str) -> TileFormat:
+    """The record for ``fmt``; ValueError for an unknown name."""
+    try:
+        return TILE_FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown tile format {fmt!r}; known: {', '.join(FORMATS)}") from None
 
 
 def encode_tile(content: TileContent, fmt: str, base_tile_m: float) -> bytes:
     """One tile in format ``fmt`` (one of ``FORMATS``); ValueError for an unknown name."""
-    try:
-        encoder = _ENCODERS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown tile format {fmt!r}; known: {', '.join(FORMATS)}") from None
-    return encoder(content, base_tile_m)
+    return tile_format(fmt).encode(content, base_tile_m)
 
 
 def decode_splats(data: bytes, fmt: str) -> SplatCloud:
     """The splats in ``data`` (world frame); ValueError if malformed or ``fmt`` holds no splats."""
-    if fmt == "glb":
-        raise ValueError("a 'glb' tile is a mesh; it holds no splats to decode")
-    try:
-        decoder = _DECODERS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown tile format {fmt!r}; known: {', '.join(FORMATS)}") from None
-    return decoder(data)
+    record = tile_format(fmt)
+    if record.decode is None:
+        raise ValueError(f"a {fmt!r} tile is a {record.carries}; it holds no splats to decode")
+    return record.decode(data)

@@ -26,16 +26,14 @@ Frame: glTF's axes, right-handed, +Y up, metres -- our world frame, no conversio
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
 from bridge.formats._gltf import ELEMENT_ARRAY_BUFFER, GlbBuilder
-
-if TYPE_CHECKING:  # bridge.generate imports bridge.formats: keep the import for type checkers only
-    from bridge.generate.base import TileContent
+from bridge.formats.splats import TileContent
 
 DEFAULT_TEXTURE_SIZE = 256
 UNLIT = "KHR_materials_unlit"

@@ -35,16 +35,13 @@ those attributes against the extension's own rules instead.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from bridge.formats._gltf import Glb, GlbBuilder, json_index, read_glb
 from bridge.formats._quat import normalised_xyzw
-from bridge.formats.splats import SH_C0, SplatCloud
-
-if TYPE_CHECKING:
-    from bridge.generate.base import TileContent
+from bridge.formats.splats import SH_C0, SplatCloud, TileContent
 
 EXTENSION = "KHR_gaussian_splatting"
 ROTATION = f"{EXTENSION}:ROTATION"

@@ -1,4 +1,4 @@
-"""The in-memory Gaussian splat cloud every module of WorldBridge passes around.
+"""The in-memory Gaussian splat cloud every module of WorldBridge passes around, and a tile of it.
 
 Frame: glTF's — right-handed, **Y up, metres**, -Z forward. Each file format converts to its own
 frame when it writes (see the format modules); nothing else in the code base converts.
@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from bridge.world.keys import TileKey
 
 # The degree-0 real spherical-harmonic constant: colour = 0.5 + SH_C0 * f_dc (3DGS convention).
 SH_C0 = 0.28209479177387814
@@ -109,3 +111,21 @@ def identity_rotations(n: int) -> np.ndarray:
     q = np.zeros((n, 4), dtype=np.float32)
     q[:, 0] = 1.0
     return q
+
+
+@dataclass(frozen=True)
+class TileContent:
+    """One generated tile.
+
+    ``heights``: [S+1, S+1] float32 ground height (world Y, metres) on a regular grid over the
+    tile's square, borders included, so neighbours share their border samples exactly.
+    Row r, column c sits at (x0 + c * edge / S, z0 + r * edge / S). Between samples the ground is
+    read by bilinear interpolation of the four around the point: that is how a caller with only
+    this contract finds the ground under a viewer (the quality report's eye heights generate the
+    LOD-0 tile there and do so; bridge/likeness.py, GroundSampler). A mesh built on the grid may
+    split its cells into triangles instead; the two agree at the samples.
+    """
+
+    key: TileKey
+    splats: SplatCloud
+    heights: np.ndarray

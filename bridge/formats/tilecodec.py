@@ -55,12 +55,9 @@ A decoded value beyond float32's range (a hostile header) is refused.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import struct
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import zstandard
@@ -336,33 +333,3 @@ def decoded_bytes(cloud: SplatCloud) -> bytes:
     opacities, colours -- the form the cross-language test vectors compare byte for byte."""
     parts = (cloud.positions, cloud.scales, cloud.rotations, cloud.opacities, cloud.colors)
     return b"".join(np.ascontiguousarray(p, dtype="<f4").tobytes() for p in parts)
-
-
-def write_vectors(directory: str | Path, tiles: dict[str, bytes]) -> dict[str, object]:
-    """Write encoded tiles and what this decoder makes of them, with a manifest, into
-    ``directory`` (``NAME.wbtc``, ``NAME.f32``, ``manifest.json``); returns the manifest."""
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for name, encoded in sorted(tiles.items()):
-        decoded = decoded_bytes(decode_tile(encoded))
-        (out / f"{name}.wbtc").write_bytes(encoded)
-        (out / f"{name}.f32").write_bytes(decoded)
-        entries.append(
-            {
-                "name": name,
-                "count": read_header(encoded).count,
-                "encoded": f"{name}.wbtc",
-                "decoded": f"{name}.f32",
-                "encoded_sha256": hashlib.sha256(encoded).hexdigest(),
-                "decoded_sha256": hashlib.sha256(decoded).hexdigest(),
-            }
-        )
-    manifest: dict[str, object] = {
-        "format": "WorldBridge tile codec",
-        "version": VERSION,
-        "decoded_layout": "float32 LE: positions[N,3] scales[N,3] rotations[N,4] (w x y z) opacities[N] colors[N,3]",
-        "vectors": entries,
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest

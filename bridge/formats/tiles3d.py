@@ -31,14 +31,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from bridge.formats.splats import TileContent
 from bridge.world.keys import TileKey
-
-if TYPE_CHECKING:
-    from bridge.generate.base import TileContent
 
 MIN_HALF_HEIGHT_M = 0.5  # a flat tile still gets a box with some thickness
 

@@ -14,8 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera
+from bridge.formats.splats import TileContent
+from bridge.world.camera import Camera
 from bridge.world.keys import TileKey
 
 
@@ -51,28 +51,13 @@ class PreparedWorld:
     pictures: dict[str, bytes] = field(default_factory=dict)  # PNGs a person can check (depth, ...)
 
 
-@dataclass(frozen=True)
-class TileContent:
-    """One generated tile.
-
-    ``heights``: [S+1, S+1] float32 ground height (world Y, metres) on a regular grid over the
-    tile's square, borders included, so neighbours share their border samples exactly.
-    Row r, column c sits at (x0 + c * edge / S, z0 + r * edge / S). Between samples the ground is
-    read by bilinear interpolation of the four around the point: that is how a caller with only
-    this contract finds the ground under a viewer (the quality report's eye heights generate the
-    LOD-0 tile there and do so; bridge/likeness.py, GroundSampler). A mesh built on the grid may
-    split its cells into triangles instead; the two agree at the samples.
-    """
-
-    key: TileKey
-    splats: SplatCloud
-    heights: np.ndarray
-
-
 @runtime_checkable
 class Generator(Protocol):
     name: str
     version: str
+    # Splats along a tile's edge at every LOD: with the world's base edge, the tiles' geometric
+    # error (bridge.world.grid.TileGrid), which the stream's LOD selection reads.
+    splats_per_tile_edge: int
 
     def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
         """``photo``: [H, W, 3] uint8 sRGB, already decoded and validated."""

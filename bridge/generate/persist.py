@@ -9,28 +9,10 @@ import zipfile
 import numpy as np
 
 from bridge.generate.base import GeneratorOptions, PreparedWorld, Sky
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera
 
 FORMAT_VERSION = 1
 _PAYLOAD_PREFIX = "payload/"
-
-
-def camera_to_json(camera: Camera) -> dict:
-    k = camera.intrinsics
-    return {
-        "intrinsics": [k.width, k.height, k.fx, k.fy, k.cx, k.cy],
-        "position": [float(v) for v in camera.position],
-        "rotation": [float(v) for v in camera.rotation.ravel()],
-    }
-
-
-def camera_from_json(data: dict) -> Camera:
-    w, h, fx, fy, cx, cy = data["intrinsics"]
-    return Camera(
-        Intrinsics(int(w), int(h), fx, fy, cx, cy),
-        np.asarray(data["position"], dtype=np.float64),
-        np.asarray(data["rotation"], dtype=np.float64).reshape(3, 3),
-    )
 
 
 def dumps(world: PreparedWorld) -> bytes:
@@ -39,7 +21,7 @@ def dumps(world: PreparedWorld) -> bytes:
         "generator": world.generator,
         "generator_version": world.generator_version,
         "options": {"base_tile_m": world.options.base_tile_m, "seed": world.options.seed},
-        "spawn": camera_to_json(world.spawn),
+        "spawn": world.spawn.to_json(),
     }
     arrays = {f"{_PAYLOAD_PREFIX}{name}": value for name, value in world.payload.items()}
     arrays["sky"] = world.sky.panorama
@@ -63,7 +45,7 @@ def loads(data: bytes) -> PreparedWorld:
         generator=meta["generator"],
         generator_version=meta["generator_version"],
         options=GeneratorOptions(**meta["options"]),
-        spawn=camera_from_json(meta["spawn"]),
+        spawn=Camera.from_json(meta["spawn"]),
         sky=Sky(panorama=arrays["sky"]),
         payload=payload,
     )

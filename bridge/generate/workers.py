@@ -27,7 +27,8 @@ from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from bridge.world.store import BlobStore
 
-# Per worker process: generators and prepared worlds, by the prepared blob's hash.
+# Per worker process: generators and prepared worlds, by the prepared blob's hash, oldest first.
+# A generator's own caches are per world, so this bound bounds them too.
 _WORLDS: dict[str, tuple[Generator, PreparedWorld]] = {}
 _MAX_CACHED_WORLDS = 8
 
@@ -35,7 +36,7 @@ _MAX_CACHED_WORLDS = 8
 @dataclass(frozen=True)
 class PreparedResult:
     prepared_sha256: str
-    spawn: dict  # camera JSON, see bridge.generate.persist.camera_to_json
+    spawn: dict  # camera JSON, see bridge.world.camera.Camera.to_json
     assets: dict[str, tuple[str, str]]  # name -> (sha256, media type)
     photo_size: tuple[int, int]  # (width, height)
 
@@ -59,6 +60,10 @@ def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: Gen
     generator = load_generator(generator_name)
     prepared = generator.prepare(pixels, options)
     prepared_sha = blobs.put(persist.dumps(prepared))
+    # The generator that prepared keeps what the first tile needs (the spawn's lift); the pool
+    # hands the next job to an idle worker before it starts another, so the first GetTile after
+    # a CreateWorld usually lands here and reuses it.
+    _remember(prepared_sha, (generator, prepared))
     assets = {
         "photo": (blobs.put(photo), _media_type_of(photo)),
         "sky": (blobs.put(_png(prepared.sky.panorama)), "image/png"),
@@ -67,7 +72,7 @@ def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: Gen
         assets[name] = (blobs.put(png), "image/png")
     return PreparedResult(
         prepared_sha256=prepared_sha,
-        spawn=persist.camera_to_json(prepared.spawn),
+        spawn=prepared.spawn.to_json(),
         assets=assets,
         photo_size=(pixels.shape[1], pixels.shape[0]),
     )
@@ -81,13 +86,17 @@ def _media_type_of(photo: bytes) -> str:
     return "image/webp"
 
 
+def _remember(prepared_sha: str, world: tuple[Generator, PreparedWorld]) -> None:
+    if prepared_sha not in _WORLDS and len(_WORLDS) >= _MAX_CACHED_WORLDS:
+        _WORLDS.pop(next(iter(_WORLDS)))
+    _WORLDS[prepared_sha] = world
+
+
 def _world(blobs: BlobStore, prepared_sha: str, generator_name: str) -> tuple[Generator, PreparedWorld]:
     cached = _WORLDS.get(prepared_sha)
     if cached is None:
-        if len(_WORLDS) >= _MAX_CACHED_WORLDS:
-            _WORLDS.pop(next(iter(_WORLDS)))
         cached = (load_generator(generator_name), persist.loads(blobs.get(prepared_sha)))
-        _WORLDS[prepared_sha] = cached
+        _remember(prepared_sha, cached)
     return cached
 
 

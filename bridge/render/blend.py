@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera
+from bridge.world.camera import Camera
 
 _EPS2D = 0.3  # px², a one-pixel low-pass on every projected covariance
 _NEAR, _FAR = 0.01, 1e10  # metres

@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera, Intrinsics
 
 NEAR_PLANE = 0.01  # metres
 FAR_PLANE = 1e10  # metres

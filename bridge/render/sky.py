@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from bridge.render.camera import Camera
+from bridge.world.camera import Camera
 
 
 def panorama_directions(height: int, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 
 from bridge.formats.splats import SplatCloud
 from bridge.render.blend import _ALPHA_THRESHOLD, _MAX_ALPHA, _TRANSMITTANCE_THRESHOLD, _footprint_table, _pairs
-from bridge.render.camera import Camera
+from bridge.world.camera import Camera
 
 _REACH = 2  # pixels from the centre pixel, each way
 _BAND = 1 << 14  # pixels composited at a time

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.stream.pose import Pose
+from bridge.world.grid import TileGrid
 from bridge.world.keys import MAX_LOD, TileKey, tiles_in_radius
 
 VIEW_ASPECT = 16.0 / 9.0  # viewers send a vertical FOV only; assume the widest common image
@@ -37,7 +39,6 @@ class StreamOptions:
     max_bytes_in_flight_limit: int = 256 * 1024 * 1024
     min_resident_splats: int = 262_144
     max_resident_splats_limit: int = 256_000_000
-    splats_per_tile_edge: int = 64  # geometric error of a tile = edge / this, metres (photo generator's GRID)
     lookahead_s: float = 1.5  # the interest region reaches where the viewer will be this soon, seconds
     offscreen_sse_factor: float = 4.0  # tiles outside the view cone may have this many times the error
     view_margin_deg: float = 15.0  # the view cone is the image's (16:9 assumed) widened by this, degrees
@@ -47,26 +48,7 @@ class StreamOptions:
     max_streams_per_peer: int = 64  # streams one client address may hold open at once
 
 
-@dataclass(frozen=True)
-class ViewState:
-    """One viewer's camera, as sent in its latest update (world frame, metres)."""
-
-    position: tuple[float, float, float]
-    forward: tuple[float, float, float]
-    velocity: tuple[float, float, float]
-    vertical_fov_deg: float
-    viewport_height_px: int
-    radius_m: float
-
-    def focal_px(self) -> float:
-        return self.viewport_height_px / 2.0 / math.tan(math.radians(self.vertical_fov_deg) / 2.0)
-
-
-def geometric_error_m(key: TileKey, base_tile_m: float, options: StreamOptions) -> float:
-    return key.edge_m(base_tile_m) / options.splats_per_tile_edge
-
-
-def _path(view: ViewState, options: StreamOptions) -> list[tuple[float, float]]:
+def _path(view: Pose, options: StreamOptions) -> list[tuple[float, float]]:
     """Ground points from where the viewer is to where it will be in ``lookahead_s`` (one point
     when it stands still), no further apart than ``PATH_STEP_M``."""
     x, _, z = view.position
@@ -75,7 +57,7 @@ def _path(view: ViewState, options: StreamOptions) -> list[tuple[float, float]]:
     return [(x + dx * i / steps, z + dz * i / steps) for i in range(steps + 1)] if steps else [(x, z)]
 
 
-def _in_view(key: TileKey, view: ViewState, base_tile_m: float, half_angle: float) -> bool:
+def _in_view(key: TileKey, view: Pose, grid: TileGrid, half_angle: float) -> bool:
     """Might the tile be on screen now? Its square against the horizontal view cone (16:9 image,
     plus a margin for turning); the tile under the viewer always is."""
     x, _, z = view.position
@@ -83,10 +65,10 @@ def _in_view(key: TileKey, view: ViewState, base_tile_m: float, half_angle: floa
     norm = math.hypot(fx, fz)
     if norm < 1e-6:
         return True  # looking straight up or down: everything round is as near to the view
-    cx, cz = key.center(base_tile_m)
+    cx, cz = key.center(grid.base_tile_m)
     dx, dz = cx - x, cz - z
     d = math.hypot(dx, dz)
-    reach = key.edge_m(base_tile_m) * 0.7072  # half the diagonal
+    reach = key.edge_m(grid.base_tile_m) * 0.7072  # half the diagonal
     if d <= reach:
         return True
     cos = max(-1.0, min(1.0, (dx * fx + dz * fz) / (d * norm)))
@@ -94,7 +76,7 @@ def _in_view(key: TileKey, view: ViewState, base_tile_m: float, half_angle: floa
 
 
 def select_tiles(
-    view: ViewState, base_tile_m: float, options: StreamOptions, sse_threshold_px: float | None = None
+    view: Pose, grid: TileGrid, options: StreamOptions, sse_threshold_px: float | None = None
 ) -> list[TileKey]:
     """The interest set (unordered): leaves of the SSE-refined quadtree over the view region.
 
@@ -115,20 +97,20 @@ def select_tiles(
     )
 
     def ground_distance(key: TileKey) -> float:
-        return min(key.distance_m(px, pz, base_tile_m) for px, pz in path)
+        return min(key.distance_m(px, pz, grid.base_tile_m) for px, pz in path)
 
-    root_lod = min(MAX_LOD, max(0, math.ceil(math.log2(max(radius, base_tile_m) / base_tile_m))))
+    root_lod = min(MAX_LOD, max(0, math.ceil(math.log2(max(radius, grid.base_tile_m) / grid.base_tile_m))))
     roots: set[TileKey] = set()
     for px, pz in path:
-        roots.update(tiles_in_radius(px, pz, radius, root_lod, base_tile_m))
+        roots.update(tiles_in_radius(px, pz, radius, root_lod, grid.base_tile_m))
     stack = sorted(roots)
     leaves: list[TileKey] = []
     while stack:
         key = stack.pop()
         # The ground is near y = 0: the viewer's height counts as distance.
         distance = max(math.hypot(ground_distance(key), height), 1e-3)
-        error_px = geometric_error_m(key, base_tile_m, options) * focal / distance
-        limit = threshold if _in_view(key, view, base_tile_m, half_angle) else threshold * options.offscreen_sse_factor
+        error_px = grid.geometric_error_m(key) * focal / distance
+        limit = threshold if _in_view(key, view, grid, half_angle) else threshold * options.offscreen_sse_factor
         if key.lod > 0 and error_px > limit and len(leaves) + len(stack) < options.max_tiles:
             stack.extend(c for c in key.children() if ground_distance(c) <= radius)
         else:
@@ -136,15 +118,11 @@ def select_tiles(
     return leaves
 
 
-def prioritise(keys: list[TileKey], view: ViewState, base_tile_m: float, options: StreamOptions) -> list[TileKey]:
-    """Most urgent first: near the viewer or near where it will be, and in front before behind."""
-    return [key for key, _ in prioritise_scored(keys, view, base_tile_m, options)]
-
-
 def prioritise_scored(
-    keys: list[TileKey], view: ViewState, base_tile_m: float, options: StreamOptions
+    keys: list[TileKey], view: Pose, grid: TileGrid, options: StreamOptions
 ) -> list[tuple[TileKey, float]]:
-    """(key, urgency) most urgent first. Urgency is an effective distance in metres (lower is more
+    """(key, urgency) most urgent first: near the viewer or near where it will be, and in front
+    before behind. Urgency is an effective distance in metres (lower is more
     urgent), comparable between viewers: the shared generation queue orders all viewers by it."""
     if not keys:
         return []
@@ -154,9 +132,9 @@ def prioritise_scored(
     fx, _, fz = view.forward
     norm = math.hypot(fx, fz) or 1.0
     fx, fz = fx / norm, fz / norm
-    centres = np.array([k.center(base_tile_m) for k in keys])
-    now = np.array([k.distance_m(px, pz, base_tile_m) for k in keys])
-    ahead = np.array([k.distance_m(ax, az, base_tile_m) for k in keys])
+    centres = np.array([k.center(grid.base_tile_m) for k in keys])
+    now = np.array([k.distance_m(px, pz, grid.base_tile_m) for k in keys])
+    ahead = np.array([k.distance_m(ax, az, grid.base_tile_m) for k in keys])
     dx, dz = centres[:, 0] - px, centres[:, 1] - pz
     facing = (dx * fx + dz * fz) / np.maximum(np.hypot(dx, dz), 1e-6)  # cos of angle off the view axis
     # Behind the viewer counts as up to twice as far; a tile under the viewer is always first.

@@ -29,11 +29,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from bridge.stream.interest import StreamOptions, ViewState, prioritise_scored, select_tiles
+from bridge.stream.interest import StreamOptions, prioritise_scored, select_tiles
+from bridge.stream.pose import Pose
+from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 
-DEFAULT_VFOV_DEG = 60.0
-DEFAULT_VIEWPORT_PX = 720
 MAX_VIEWPORT_PX = 16384
 MAX_COORDINATE_M = 1.0e9  # far past any walk; beyond it float32 splat positions mean nothing
 # The interest set may use at most this share of the splat budget, leaving the rest for the
@@ -69,9 +69,9 @@ class Plan:
 @dataclass
 class StreamSession:
     world_id: str
-    base_tile_m: float
+    grid: TileGrid  # the world's tiling, as its backend declares it
     options: StreamOptions = field(default_factory=StreamOptions)
-    view: ViewState | None = None
+    view: Pose | None = None  # resolved: no 0 fields
     budget: Budget | None = None
     held: dict[TileKey, _Held] = field(default_factory=dict)
     skipped: dict[TileKey, str] = field(default_factory=dict)  # wanted tiles that will never be sent: why
@@ -96,40 +96,25 @@ class StreamSession:
 
     # -- inputs ------------------------------------------------------------------------------
 
-    def update_view(
-        self,
-        position: tuple[float, float, float],
-        forward: tuple[float, float, float],
-        velocity: tuple[float, float, float],
-        vertical_fov_deg: float,
-        viewport_height_px: int,
-        radius_m: float,
-    ) -> None:
+    def update_view(self, pose: Pose) -> None:
         """Validate and apply a pose; 0 for fov, viewport or radius keeps the current or default."""
-        for name, vector in (("position", position), ("forward", forward), ("velocity", velocity)):
+        for name, vector in (("position", pose.position), ("forward", pose.forward), ("velocity", pose.velocity)):
             if not all(math.isfinite(v) for v in vector):
                 raise InvalidUpdateError(f"pose {name} {vector} is not finite")
-        if any(abs(v) > MAX_COORDINATE_M for v in position):
-            raise InvalidUpdateError(f"pose position {position} is beyond +-{MAX_COORDINATE_M:g} m")
-        if math.hypot(*forward) < 1e-9:
+        if any(abs(v) > MAX_COORDINATE_M for v in pose.position):
+            raise InvalidUpdateError(f"pose position {pose.position} is beyond +-{MAX_COORDINATE_M:g} m")
+        if math.hypot(*pose.forward) < 1e-9:
             raise InvalidUpdateError("pose forward is the zero vector")
-        if not math.isfinite(vertical_fov_deg) or not 0 <= vertical_fov_deg < 179:
-            raise InvalidUpdateError(f"vertical_fov_deg {vertical_fov_deg} outside (0, 179)")
-        if not 0 <= viewport_height_px <= MAX_VIEWPORT_PX:
-            raise InvalidUpdateError(f"viewport_height_px {viewport_height_px} outside (0, {MAX_VIEWPORT_PX}]")
-        if not math.isfinite(radius_m) or radius_m < 0 or radius_m > self.options.max_radius_m:
+        fov, viewport, radius = pose.vertical_fov_deg, pose.viewport_height_px, pose.radius_m
+        if not math.isfinite(fov) or not 0 <= fov < 179:
+            raise InvalidUpdateError(f"vertical_fov_deg {fov} outside (0, 179)")
+        if not 0 <= viewport <= MAX_VIEWPORT_PX:
+            raise InvalidUpdateError(f"viewport_height_px {viewport} outside (0, {MAX_VIEWPORT_PX}]")
+        if not math.isfinite(radius) or radius < 0 or radius > self.options.max_radius_m:
             raise InvalidUpdateError(
-                f"view_radius_m {radius_m} outside [0, {self.options.max_radius_m:g}]; larger radii are refused"
+                f"view_radius_m {radius} outside [0, {self.options.max_radius_m:g}]; larger radii are refused"
             )
-        previous = self.view
-        self.view = ViewState(
-            position=position,
-            forward=forward,
-            velocity=velocity,
-            vertical_fov_deg=vertical_fov_deg or (previous.vertical_fov_deg if previous else DEFAULT_VFOV_DEG),
-            viewport_height_px=viewport_height_px or (previous.viewport_height_px if previous else DEFAULT_VIEWPORT_PX),
-            radius_m=radius_m or (previous.radius_m if previous else self.options.default_radius_m),
-        )
+        self.view = pose.resolved(self.view, self.options.default_radius_m)
         self.updates_applied += 1
         self._stale = True  # selection waits for the next plan: a flood of poses costs one
 
@@ -192,7 +177,7 @@ class StreamSession:
     def _mean_splats(self) -> float:
         if self._tiles_seen:
             return self._splats_seen / self._tiles_seen
-        return float(self.options.splats_per_tile_edge**2)
+        return float(self.grid.splats_per_tile)
 
     def _select(self) -> None:
         assert self.view is not None and self.budget is not None
@@ -200,14 +185,14 @@ class StreamSession:
         self.selections += 1
         limit = self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET
         threshold = self.options.sse_threshold_px
-        keys = select_tiles(self.view, self.base_tile_m, self.options, threshold)
+        keys = select_tiles(self.view, self.grid, self.options, threshold)
         for _ in range(MAX_COARSENING_STEPS):
             if len(keys) * self._mean_splats() <= limit:
                 break
             threshold *= 2.0
-            keys = select_tiles(self.view, self.base_tile_m, self.options, threshold)
+            keys = select_tiles(self.view, self.grid, self.options, threshold)
         self.sse_threshold_px = threshold
-        scored = prioritise_scored(keys, self.view, self.base_tile_m, self.options)
+        scored = prioritise_scored(keys, self.view, self.grid, self.options)
         self._wanted = [k for k, _ in scored]
         self._urgency = dict(scored)
 
@@ -240,7 +225,7 @@ class StreamSession:
             if room < need:
                 assert self.view is not None
                 x, _, z = self.view.position
-                for key in sorted(keep, key=lambda k: -k.distance_m(x, z, self.base_tile_m)):
+                for key in sorted(keep, key=lambda k: -k.distance_m(x, z, self.grid.base_tile_m)):
                     unload.append(key)
                     room += self.held[key].splats
                     if room >= need:

@@ -71,15 +71,6 @@ class TileKey:
         shift = lod - self.lod
         return TileKey(lod, self.ix >> shift, self.iz >> shift)
 
-    def neighbors(self) -> tuple[TileKey, TileKey, TileKey, TileKey]:
-        """The four edge-sharing tiles at the same LOD: -x, +x, -z, +z."""
-        return (
-            TileKey(self.lod, self.ix - 1, self.iz),
-            TileKey(self.lod, self.ix + 1, self.iz),
-            TileKey(self.lod, self.ix, self.iz - 1),
-            TileKey(self.lod, self.ix, self.iz + 1),
-        )
-
     def distance_m(self, x: float, z: float, base_tile_m: float) -> float:
         """Distance in the ground plane from (x, z) to the nearest point of the tile (0 inside)."""
         x0, z0, x1, z1 = self.bounds(base_tile_m)

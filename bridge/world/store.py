@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.world.keys import TileKey
+from bridge.world.spec import WorldSpec
 
 SCHEMA_VERSION = 1
 
@@ -76,7 +77,7 @@ class WorldRow:
     photo_sha256: str
     generator: str
     generator_version: str
-    spec: dict  # JSON-able: options, spawn camera, photo size
+    spec: WorldSpec
     prepared_sha256: str
     created_unix_ms: int
 
@@ -205,7 +206,7 @@ class WorldStore:
                     row.photo_sha256,
                     row.generator,
                     row.generator_version,
-                    json.dumps(row.spec, sort_keys=True),
+                    json.dumps(row.spec.to_json(), sort_keys=True),
                     row.prepared_sha256,
                     row.created_unix_ms,
                 ),
@@ -299,7 +300,7 @@ class WorldStore:
 
 
 def _world_row(r: tuple) -> WorldRow:
-    return WorldRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7])
+    return WorldRow(r[0], r[1], r[2], r[3], r[4], WorldSpec.from_json(json.loads(r[5])), r[6], r[7])
 
 
 def _tile_row(r: tuple) -> TileRow:

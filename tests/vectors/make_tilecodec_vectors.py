@@ -1,6 +1,6 @@
 """Regenerate the tile-codec test vectors in tests/vectors/tilecodec/.
 
-Run from the repository root: ``.venv/bin/python tests/vectors/make_tilecodec_vectors.py``.
+Run from the repository root: ``PYTHONPATH=. .venv/bin/python tests/vectors/make_tilecodec_vectors.py``.
 The vectors pin the decoders (Python and web/src/tilecodec.js) to the same float32 output; the
 encoded bytes are committed, so a zstd or encoder change does not silently move them. Only
 regenerate on purpose (a new codec version), and say so in the commit.
@@ -8,16 +8,48 @@ regenerate on purpose (a new codec version), and say so in the commit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 
-from bridge.formats.sample_tiles import PHOTOS, ground_tile, load_photo
 from bridge.formats.splats import SplatCloud, identity_rotations
-from bridge.formats.tilecodec import Quantisation, encode_tile, write_vectors
+from bridge.formats.tilecodec import VERSION, Quantisation, decode_tile, decoded_bytes, encode_tile, read_header
 from bridge.world.keys import TileKey
+from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 OUT = Path(__file__).parent / "tilecodec"
+
+
+def write_vectors(directory: str | Path, tiles: dict[str, bytes]) -> dict[str, object]:
+    """Write encoded tiles and what this decoder makes of them, with a manifest, into
+    ``directory`` (``NAME.wbtc``, ``NAME.f32``, ``manifest.json``); returns the manifest."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name, encoded in sorted(tiles.items()):
+        decoded = decoded_bytes(decode_tile(encoded))
+        (out / f"{name}.wbtc").write_bytes(encoded)
+        (out / f"{name}.f32").write_bytes(decoded)
+        entries.append(
+            {
+                "name": name,
+                "count": read_header(encoded).count,
+                "encoded": f"{name}.wbtc",
+                "decoded": f"{name}.f32",
+                "encoded_sha256": hashlib.sha256(encoded).hexdigest(),
+                "decoded_sha256": hashlib.sha256(decoded).hexdigest(),
+            }
+        )
+    manifest: dict[str, object] = {
+        "format": "WorldBridge tile codec",
+        "version": VERSION,
+        "decoded_layout": "float32 LE: positions[N,3] scales[N,3] rotations[N,4] (w x y z) opacities[N] colors[N,3]",
+        "vectors": entries,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
 
 
 def tiles() -> dict[str, bytes]:

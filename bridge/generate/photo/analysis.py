@@ -21,7 +21,7 @@ from PIL import Image
 from scipy import ndimage
 
 from bridge.generate.photo.uprights import contact_rows, foot_distances, upright_evidence
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera, Intrinsics
 
 WORK_WIDTH = 640  # pixels: the resolution the photo is lifted at (one splat per pixel)
 HORIZONTAL_FOV_DEG = 65.0  # prior for the unknown lens: a typical drone or phone main camera

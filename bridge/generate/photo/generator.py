@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from bridge.formats.splats import SplatCloud
-from bridge.generate.base import GeneratorOptions, PreparedWorld, TileContent
+from bridge.formats.splats import SplatCloud, TileContent
+from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
@@ -42,7 +42,7 @@ from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.terrain import Terrain, Valley, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
 from bridge.generate.photo.vegetation import tree_splats
-from bridge.render.camera import Camera, Intrinsics
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
 GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
@@ -83,6 +83,7 @@ class _WorldState:
 class PhotoGenerator:
     name = "photo"
     version = "0.6.0"  # 0.6: streets, buildings and trees (0.5: ground materials); a new version is a new world id
+    splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}

@@ -20,7 +20,7 @@ from scipy import ndimage
 from bridge.formats.splats import SplatCloud
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis
-from bridge.render.camera import Camera
+from bridge.world.camera import Camera
 
 CELL_M = 48.0  # one prop at most per cell of this edge
 PRESENCE = 0.3  # probability that a cell holds a prop

@@ -25,7 +25,7 @@ from bridge.generate.photo.scene import (
     LAYER_WATER,
     SceneReading,
 )
-from bridge.render.camera import Camera
+from bridge.world.camera import Camera
 
 FAR_TERRAIN_M = 1500.0  # assumed distance of the far skyline: beyond any depth the photo gives
 MAX_RELIEF_M = 400.0

@@ -7,8 +7,8 @@ from scipy import ndimage
 
 from bridge.generate.base import Sky
 from bridge.generate.photo.analysis import PhotoAnalysis
-from bridge.render.camera import Camera
 from bridge.render.sky import panorama_directions, panorama_pixel
+from bridge.world.camera import Camera
 
 PANORAMA_HEIGHT = 1024  # rows; the panorama is twice as wide (equirectangular)
 FEATHER_PX = 24.0  # the photo's sky fades into the gradient over this many working pixels

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from bridge.render.camera import Camera
+from bridge.world.camera import Camera
 
 COLUMN_STEP = 4  # pixels per column group the contact line is solved on
 ROW_STEP = 2

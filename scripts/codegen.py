@@ -1,7 +1,7 @@
-"""Regenerate the Python gRPC code from ``proto/`` (``python -m bridge.api.codegen``).
+"""Regenerate the Python gRPC code from ``proto/`` (``.venv/bin/python scripts/codegen.py``).
 
 grpcio-tools writes absolute imports (``from worldbridge.v1 import types_pb2``) that only work
-with ``proto``'s output folder on ``sys.path``; we rewrite them to point into this package so
+with ``proto``'s output folder on ``sys.path``; we rewrite them to point into ``bridge.wire`` so
 the generated code imports like any other module. A test regenerates into a temporary folder
 and fails when the committed files differ: edit the .proto, run this, commit both.
 """
@@ -12,10 +12,10 @@ import re
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = REPO_ROOT / "proto"
-OUTPUT_ROOT = Path(__file__).resolve().parent / "_proto"
-PACKAGE_PREFIX = "bridge.api._proto"
+OUTPUT_ROOT = REPO_ROOT / "bridge" / "wire" / "_proto"
+PACKAGE_PREFIX = "bridge.wire._proto"
 
 _IMPORT = re.compile(r"^from worldbridge\.v1 import (\w+) as (\w+)$", re.MULTILINE)
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from bridge.api._proto.worldbridge.v1 import types_pb2 as types
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.generate.persist import camera_from_json
-from bridge.stream.pump import BudgetUpdate, PoseUpdate, ViewerMessage
+from bridge.formats import FORMATS
+from bridge.stream.messages import BudgetUpdate, ViewerMessage
+from bridge.stream.pose import Pose
+from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 from bridge.world.store import WorldRow
 
-FORMAT_NAMES = {
-    types.TILE_FORMAT_PLY: "ply",
-    types.TILE_FORMAT_SPZ: "spz",
-    types.TILE_FORMAT_GLB: "glb",
-    types.TILE_FORMAT_STREAM: "stream",
-    types.TILE_FORMAT_GLTF_SPLATS: "gltf-splats",
-}
+# The wire's enum names each format TILE_FORMAT_<NAME>: derived from the format records, so a
+# new format needs its enum value in the proto and nothing here.
+FORMAT_NAMES = {types.TileFormat.Value(f"TILE_FORMAT_{name.upper().replace('-', '_')}"): name for name in FORMATS}
 FORMAT_ENUMS = {name: value for value, name in FORMAT_NAMES.items()}
 
 
@@ -47,11 +45,9 @@ def vec3(values: Sequence[float]) -> types.Vec3:
     return types.Vec3(x=float(values[0]), y=float(values[1]), z=float(values[2]))
 
 
-def world_to_proto(row: WorldRow) -> pb.World:
-    camera = camera_from_json(row.spec["spawn"])
+def camera_to_proto(camera: Camera) -> types.CameraSpec:
     k = camera.intrinsics
-    width, height = row.spec["photo_size"]
-    spawn = types.CameraSpec(
+    return types.CameraSpec(
         position=vec3(camera.position),
         forward=vec3(camera.forward),
         up=vec3(camera.rotation[:, 1]),
@@ -63,15 +59,24 @@ def world_to_proto(row: WorldRow) -> pb.World:
         cx=k.cx,
         cy=k.cy,
     )
+
+
+def camera_from_proto(spec: types.CameraSpec) -> Camera:
+    intrinsics = Intrinsics(spec.width, spec.height, spec.fx, spec.fy, spec.cx, spec.cy)
+    return Camera.looking(vec(spec.position), vec(spec.forward), intrinsics, up=vec(spec.up))
+
+
+def world_to_proto(row: WorldRow) -> pb.World:
+    width, height = row.spec.photo_size
     return pb.World(
         id=row.id,
         name=row.name,
         photo_sha256=row.photo_sha256,
         generator=row.generator,
         generator_version=row.generator_version,
-        base_tile_m=row.spec["options"]["base_tile_m"],
-        seed=row.spec["options"]["seed"],
-        spawn=spawn,
+        base_tile_m=row.spec.base_tile_m,
+        seed=row.spec.seed,
+        spawn=camera_to_proto(row.spec.spawn),
         created_unix_ms=row.created_unix_ms,
         photo_width=width,
         photo_height=height,
@@ -83,7 +88,7 @@ def viewer_message(update: pb.ViewerUpdate) -> ViewerMessage:
     pose = None
     if update.HasField("pose"):
         p = update.pose
-        pose = PoseUpdate(
+        pose = Pose(
             position=vec(p.position),
             forward=vec(p.forward) if p.HasField("forward") else (0.0, 0.0, -1.0),
             velocity=vec(p.velocity),

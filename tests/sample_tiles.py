@@ -20,12 +20,11 @@ import numpy as np
 from PIL import Image
 
 from bridge.formats._quat import frame_from_axis, wxyz_from_matrix
-from bridge.formats.splats import SplatCloud
-from bridge.generate.base import TileContent
-from bridge.render.camera import Camera, Intrinsics
+from bridge.formats.splats import SplatCloud, TileContent
+from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "photos"
+PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"  # beside the checkout
 
 
 def load_photo(path: str | Path, max_width: int | None = None) -> np.ndarray:

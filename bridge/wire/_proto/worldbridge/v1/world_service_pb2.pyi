@@ -1,4 +1,4 @@
-from bridge.api._proto.worldbridge.v1 import types_pb2 as _types_pb2
+from bridge.wire._proto.worldbridge.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

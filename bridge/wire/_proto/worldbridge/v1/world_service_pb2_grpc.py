@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as worldbridge_dot_v1_dot_world__service__pb2
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as worldbridge_dot_v1_dot_world__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

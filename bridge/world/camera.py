@@ -82,6 +82,24 @@ class Camera:
     def with_intrinsics(self, intrinsics: Intrinsics) -> Camera:
         return Camera(intrinsics, self.position, self.rotation)
 
+    def to_json(self) -> dict:
+        """The camera as JSON (how the store and prepared worlds keep it); :meth:`from_json` reads it."""
+        k = self.intrinsics
+        return {
+            "intrinsics": [k.width, k.height, k.fx, k.fy, k.cx, k.cy],
+            "position": [float(v) for v in self.position],
+            "rotation": [float(v) for v in self.rotation.ravel()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Camera:
+        w, h, fx, fy, cx, cy = data["intrinsics"]
+        return cls(
+            Intrinsics(int(w), int(h), fx, fy, cx, cy),
+            np.asarray(data["position"], dtype=np.float64),
+            np.asarray(data["rotation"], dtype=np.float64).reshape(3, 3),
+        )
+
     def view_matrix_opencv(self) -> np.ndarray:
         """[4, 4] float64 world-to-camera matrix in the OpenCV camera frame (gsplat's ``viewmats``)."""
         r_cv = self.rotation @ _GL_TO_CV  # world-from-camera(cv)

@@ -1,6 +1,6 @@
 """The stream loop every transport shares: viewer messages in, tile events out.
 
-A transport converts its wire messages to :class:`ViewerMessage`, iterates :func:`run_stream`,
+A transport converts its wire messages to ``bridge.stream.messages.ViewerMessage``, iterates :func:`run_stream`,
 and converts the events back. Nothing here knows about gRPC or WebSockets.
 """
 
@@ -9,83 +9,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
+from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
+from bridge.core.scheduler import Claim
+from bridge.core.worlds import Worlds
 from bridge.formats import FORMATS
 from bridge.stream.interest import StreamOptions
+from bridge.stream.messages import (
+    Progress,
+    StreamErrorEvent,
+    StreamEvent,
+    TileSent,
+    TileUnloaded,
+    ViewerMessage,
+)
 from bridge.stream.session import InvalidUpdateError, StreamSession
 from bridge.world.keys import TileKey
-from bridge.world.scheduler import Claim
 from bridge.world.store import TileRow, WorldRow
-from bridge.world.worlds import InvalidRequestError, Worlds, options_from_spec
 
 # Tiles one stream may have claimed (looked up or queued for generation) at once. The shared
 # scheduler orders all claims of all streams by urgency, so this bounds per-viewer bookkeeping,
 # not fairness; it is larger than the tiles a fast player newly needs in a second.
 MAX_CLAIMS_PER_STREAM = 48
 MAX_QUEUED_ERRORS = 32  # errors waiting to be sent; past this they are counted, not kept
-INVALID_ARGUMENT = 3  # google.rpc.Code values
-RESOURCE_EXHAUSTED = 8
-INTERNAL = 13
-
-
-@dataclass(frozen=True)
-class PoseUpdate:
-    position: tuple[float, float, float]
-    forward: tuple[float, float, float]
-    velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    vertical_fov_deg: float = 0.0  # 0: keep the current value or the default
-    viewport_height_px: int = 0
-    radius_m: float = 0.0
-
-
-@dataclass(frozen=True)
-class BudgetUpdate:
-    max_bytes_in_flight: int = 0  # 0: keep the current value or the default
-    max_resident_splats: int = 0
-    formats: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ViewerMessage:
-    world_id: str = ""
-    pose: PoseUpdate | None = None
-    budget: BudgetUpdate | None = None
-    acks: list[TileKey] = field(default_factory=list)
-    sequence: int = 0  # echoed in Progress once applied (0: not numbered)
-    invalid: str = ""  # set by a transport for a message it could not even decode: why
-
-
-@dataclass(frozen=True)
-class TileSent:
-    key: TileKey
-    format: str
-    sha256: str
-    data: bytes
-    splat_count: int
-
-
-@dataclass(frozen=True)
-class TileUnloaded:
-    key: TileKey
-
-
-@dataclass(frozen=True)
-class Progress:
-    tiles_wanted: int
-    tiles_sent: int
-    tiles_pending: int
-    bytes_sent: int
-    sequence: int
-
-
-@dataclass(frozen=True)
-class StreamErrorEvent:
-    code: int
-    message: str
-
-
-StreamEvent = TileSent | TileUnloaded | Progress | StreamErrorEvent
 
 
 def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEvent]:
@@ -100,15 +46,16 @@ def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEv
         if unknown:
             raise InvalidUpdateError(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
     if message.pose is not None:
-        p = message.pose
-        session.update_view(p.position, p.forward, p.velocity, p.vertical_fov_deg, p.viewport_height_px, p.radius_m)
+        session.update_view(message.pose)
     if message.budget is not None:
         session.update_budget(
             message.budget.max_bytes_in_flight, message.budget.max_resident_splats, message.budget.formats
         )
     session.sequence = max(session.sequence, message.sequence)
     unknown_acks = session.ack(message.acks)
-    return [StreamErrorEvent(INVALID_ARGUMENT, f"ack for tile {k} that was never sent; ignored") for k in unknown_acks]
+    return [
+        StreamErrorEvent(Code.INVALID_ARGUMENT, f"ack for tile {k} that was never sent; ignored") for k in unknown_acks
+    ]
 
 
 class _Errors:
@@ -129,7 +76,7 @@ class _Errors:
     def drain(self) -> list[StreamErrorEvent]:
         out, self.items = self.items, []
         if self.suppressed:
-            out.append(StreamErrorEvent(RESOURCE_EXHAUSTED, f"{self.suppressed} further errors were not reported"))
+            out.append(StreamErrorEvent(Code.RESOURCE_EXHAUSTED, f"{self.suppressed} further errors were not reported"))
             self.suppressed = 0
         return out
 
@@ -187,7 +134,7 @@ def _harvest(
             ready[job] = claim.future.result()
         else:
             session.mark_skipped(job[0], str(error))
-            errors.extend([StreamErrorEvent(INTERNAL, f"tile {job[0]} could not be made: {error}")])
+            errors.extend([StreamErrorEvent(Code.INTERNAL, f"tile {job[0]} could not be made: {error}")])
 
 
 def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None:
@@ -197,11 +144,7 @@ def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None
         f"{session.budget.max_resident_splats}; skipped"
     )
     session.mark_skipped(row.key, reason)
-    errors.extend([StreamErrorEvent(RESOURCE_EXHAUSTED, reason)])
-
-
-class TooManyStreamsError(InvalidRequestError):
-    """The peer has ``StreamOptions.max_streams_per_peer`` streams open already."""
+    errors.extend([StreamErrorEvent(Code.RESOURCE_EXHAUSTED, reason)])
 
 
 def active_streams(worlds: Worlds) -> int:
@@ -216,7 +159,7 @@ async def run_stream(
     options: StreamOptions | None = None,
     peer: str = "",
 ) -> AsyncIterator[StreamEvent]:
-    """Serve one viewer until it closes its side. Raises NotFoundError / InvalidRequestError for a
+    """Serve one viewer until it closes its side. Raises a ServiceError (not found, invalid, too many streams) for a
     first message that cannot start a stream; later bad messages become StreamErrorEvents.
 
     Iterate it under ``contextlib.aclosing`` so a disconnect releases everything at once. Memory
@@ -230,7 +173,7 @@ async def run_stream(
     if not first.world_id:
         raise InvalidRequestError("the first update must name a world_id")
     world = await worlds.get_world(first.world_id)
-    session = StreamSession(world.id, options_from_spec(world).base_tile_m, options)
+    session = StreamSession(world.id, worlds.grid(world), options)
     if first.pose is None:
         raise InvalidRequestError("the first update must carry a pose")
     errors = _Errors()
@@ -259,7 +202,7 @@ async def run_stream(
                 try:
                     errors.extend(_apply(session, message))
                 except InvalidUpdateError as exc:
-                    errors.extend([StreamErrorEvent(INVALID_ARGUMENT, str(exc))])
+                    errors.extend([StreamErrorEvent(Code.INVALID_ARGUMENT, str(exc))])
                 wake.set()
         finally:
             # The viewer is gone (or closed its side): withdraw its claims now, even if nobody

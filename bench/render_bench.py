@@ -1,4 +1,4 @@
-"""Time the CPU rasteriser on synthetic scenes: ``python -m bridge.render.benchmark --help``.
+"""Time the CPU rasteriser on synthetic scenes: ``.venv/bin/python bench/render_bench.py --help``.
 
 Prints one JSON object: the best and median wall time of ``render_torch`` over the repeats (after
 one warm-up render), the torch thread count and the process's peak resident memory. Shared
@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from bridge.formats.splats import SplatCloud
-from bridge.render.camera import Camera, Intrinsics
 from bridge.render.rasterize import render_torch
+from bridge.world.camera import Camera, Intrinsics
 
 
 def volume_scene(n: int, seed: int = 0) -> SplatCloud:

@@ -38,9 +38,9 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from bridge.api import convert
-from bridge.api._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.stream.pump import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
+from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
+from bridge.wire import convert
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 
 MAGIC = b"WBT1"

@@ -21,13 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from bridge.core.errors import InvalidRequestError, NotFoundError
+from bridge.core.scheduler import URGENT, Claim, Scheduler
 from bridge.formats import FORMATS
 from bridge.generate import workers
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.registry import load_generator
+from bridge.world.camera import Camera
+from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, decode_photo, photo_sha256
-from bridge.world.scheduler import URGENT, Claim, Scheduler
+from bridge.world.spec import WorldSpec
 from bridge.world.store import AssetRow, TileRow, WorldRow, WorldStore
 
 log = logging.getLogger(__name__)
@@ -40,14 +44,6 @@ MAX_CACHED_TILE_ROWS = 200_000  # ~300 bytes each
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-class NotFoundError(LookupError):
-    """The named world, tile or asset does not exist."""
-
-
-class InvalidRequestError(ValueError):
-    """The request is malformed; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +119,9 @@ class Worlds:
         self._worlds: _Lru[str, WorldRow] = _Lru(1024)
         self._rows: _Lru[tuple[str, TileKey, str], TileRow] = _Lru(MAX_CACHED_TILE_ROWS)
         self._blobs: _Lru[str, bytes] = _Lru(1 << 20, blob_cache_bytes, len)
+        self._splats_per_edge: dict[str, int] = {}  # by backend name
         self.tiles_generated = 0
-        # Streams open now, by client address ("" for unnamed); bridge.stream.pump keeps it.
+        # Streams open now, by client address ("" for unnamed); bridge.core.pump keeps it.
         self.open_streams: Counter[str] = Counter()
 
     @property
@@ -184,11 +181,7 @@ class Worlds:
             photo_sha256=sha,
             generator=generator,
             generator_version=version,
-            spec={
-                "options": {"base_tile_m": options.base_tile_m, "seed": options.seed},
-                "spawn": result.spawn,
-                "photo_size": list(result.photo_size),
-            },
+            spec=WorldSpec(options.base_tile_m, options.seed, Camera.from_json(result.spawn), result.photo_size),
             prepared_sha256=result.prepared_sha256,
             created_unix_ms=int(time.time() * 1000),
         )
@@ -205,6 +198,13 @@ class Worlds:
                 raise NotFoundError(f"no world with id {world_id!r}")
             self._worlds.put(world_id, row)
         return row
+
+    def grid(self, world: WorldRow) -> TileGrid:
+        """The world's tiling: its base edge, and the splats per edge its backend declares."""
+        splats = self._splats_per_edge.get(world.generator)
+        if splats is None:
+            splats = self._splats_per_edge[world.generator] = load_generator(world.generator).splats_per_tile_edge
+        return TileGrid(world.spec.base_tile_m, splats)
 
     async def list_worlds(self, limit: int, offset: int) -> list[WorldRow]:
         return await asyncio.to_thread(self.store.list_worlds, limit, offset)
@@ -288,7 +288,3 @@ def _pool_size(pool: Executor) -> int:
     # ProcessPoolExecutor keeps its size private; fall back to the core count for other executors.
     size = getattr(pool, "_max_workers", None)
     return int(size) if isinstance(size, int) and size > 0 else max(1, os.cpu_count() or 1)
-
-
-def options_from_spec(world: WorldRow) -> GeneratorOptions:
-    return GeneratorOptions(**world.spec["options"])

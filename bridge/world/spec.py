@@ -1,0 +1,34 @@
+"""What a world is made with and where a viewer starts in it: the spec stored with each world."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.world.camera import Camera
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    base_tile_m: float  # edge of a LOD-0 tile, metres
+    seed: int
+    spawn: Camera  # the photo's camera, world frame
+    photo_size: tuple[int, int]  # (width, height), pixels
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as the store keeps it; :meth:`from_json` reads it back."""
+        return {
+            "options": {"base_tile_m": self.base_tile_m, "seed": self.seed},
+            "spawn": self.spawn.to_json(),
+            "photo_size": list(self.photo_size),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WorldSpec:
+        width, height = data["photo_size"]
+        return cls(
+            base_tile_m=data["options"]["base_tile_m"],
+            seed=data["options"]["seed"],
+            spawn=Camera.from_json(data["spawn"]),
+            photo_size=(int(width), int(height)),
+        )
