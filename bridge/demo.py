@@ -12,6 +12,7 @@ import asyncio
 import html
 import json
 import shlex
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -66,7 +67,7 @@ def run_demo(options: DemoOptions) -> dict:
     report_path.write_text(json.dumps(report, indent=2))
     _write_index(options.out_dir, report, viewer_command(options.photo))
     print(f"\nspawn view vs photo: PSNR {report['spawn_psnr_db']:.2f} dB  ({options.out_dir / 'spawn_compare.png'})")
-    print(f"walk views:          {', '.join(report['walk_views'])}")
+    print(f"walk views:          {', '.join(str(options.out_dir / name) for name in report['walk_views'])}")
     print(f"tile map:            {options.out_dir / 'map.png'}")
     print(f"report:              {report_path}")
     print(f"open in a browser:   {(options.out_dir / 'index.html').resolve()}")
@@ -75,9 +76,22 @@ def run_demo(options: DemoOptions) -> dict:
 
 
 def viewer_command(photo: Path | None) -> str:
-    """The command that serves this photo's world to the browser viewer (the demo's server is gone)."""
+    """The command that serves this photo's world to the browser viewer (the demo's server is
+    gone), runnable as printed from where the demo ran: the ``worldbridge`` beside this Python
+    (e.g. ``.venv/bin/worldbridge``), else the one on PATH."""
     path = photo if photo else sample_photo_path()
-    return f"worldbridge serve --photo {shlex.quote(str(path))}"
+    return f"{shlex.quote(_worldbridge_command())} serve --photo {shlex.quote(str(path))}"
+
+
+def _worldbridge_command() -> str:
+    beside = Path(sys.executable).with_name("worldbridge")
+    if not beside.exists():
+        return "worldbridge"
+    try:
+        relative = beside.relative_to(Path.cwd())
+    except ValueError:
+        return str(beside)
+    return str(relative) if len(relative.parts) > 1 else f"./{relative}"  # a bare name would search PATH
 
 
 async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:

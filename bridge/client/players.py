@@ -30,7 +30,8 @@ def out_and_back(
     speed_m_s: float,
     step_s: float,
 ) -> list[PlayerPose]:
-    """Walk ``distance_m`` along the horizontal part of ``forward``, then walk back facing home."""
+    """Walk ``distance_m`` along the horizontal part of ``forward``, walk back facing home, and
+    at home turn round to face the way the walk began (at the spawn: the photo again)."""
     heading = ground_heading(forward)
     origin = np.asarray(start, dtype=np.float64)
     steps = max(1, math.ceil(distance_m / (speed_m_s * step_s)))
@@ -39,7 +40,8 @@ def out_and_back(
         outward = i <= steps
         travelled = (i if outward else 2 * steps - i) * distance_m / steps
         direction = heading if outward else -heading
-        look = np.array(forward) if outward else np.array([-forward[0], forward[1], -forward[2]])
+        home = i == 2 * steps
+        look = np.array(forward) if outward or home else np.array([-forward[0], forward[1], -forward[2]])
         velocity = direction * speed_m_s if 0 < i < 2 * steps else np.zeros(3)
         position = origin + heading * travelled
         poses.append(PlayerPose(i * step_s, tuple(position), tuple(look), tuple(velocity)))
