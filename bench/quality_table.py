@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-def _run_one(photo: Path, distance_m: float, out: Path) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def _run_one(photo: Path, distance_m: float, out: Path, threads: int = 1) -> dict:
+    n = str(threads)
+    env = {**os.environ, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
     views = out / photo.stem
     views.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "bridge", "quality", str(photo), "--distance", str(distance_m), "--json"]
@@ -37,9 +38,9 @@ def _run_one(photo: Path, distance_m: float, out: Path) -> dict:
     return report
 
 
-def _run_all(photos: list[Path], distance_m: float, out: Path, jobs: int) -> dict[str, dict]:
+def _run_all(photos: list[Path], distance_m: float, out: Path, jobs: int, threads: int) -> dict[str, dict]:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        reports = pool.map(lambda photo: _run_one(photo, distance_m, out), photos)
+        reports = pool.map(lambda photo: _run_one(photo, distance_m, out, threads), photos)
         return {photo.stem: report for photo, report in zip(photos, reports, strict=True)}
 
 
@@ -74,11 +75,14 @@ def main() -> None:
     parser.add_argument("--distance", type=float, default=10_000.0, help="metres to walk (default 10000)")
     parser.add_argument("--out", type=Path, default=Path("quality-all"), help="where reports and views go")
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) // 3 or 1, help="reports at once")
+    parser.add_argument("--threads", type=int, default=1, help="threads per report's renders (default 1)")
+    parser.add_argument("--only", nargs="*", default=None, help="photo stems to run (default: every photo)")
     args = parser.parse_args()
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
+    photos = [p for p in photos if args.only is None or p.stem in args.only]
     if not photos:
         raise SystemExit(f"no photos in {args.photos}")
-    reports = _run_all(photos, args.distance, args.out, args.jobs)
+    reports = _run_all(photos, args.distance, args.out, args.jobs, args.threads)
     print(
         "| photo | walked | spawn PSNR dB | depth p5-p95 m | revisit identical | seam max m "
         "| colour drift /km | contrast /km | sharpness /km | spawn PSNR clipped dB | spawn PSNR full res dB "
