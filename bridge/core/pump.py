@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 
 from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
 from bridge.core.scheduler import Claim
@@ -81,7 +83,12 @@ class _Errors:
         return out
 
 
-Job = tuple[TileKey, str]  # (key, format)
+@dataclass(frozen=True)
+class Job:
+    """One tile a stream wants: the key in the stream's format (what a claim and a ready row are filed under)."""
+
+    key: TileKey
+    format: str
 
 
 def _claim_window(
@@ -103,16 +110,16 @@ def _claim_window(
         if job in ready:
             continue
         window.add(job)
-        urgency = session.urgency(job[0])
+        urgency = session.urgency(job.key)
         claim = claims.get(job)
         if claim is not None:
             claim.set_priority(urgency)
             continue
-        row = worlds.cached_tile_row(session.world_id, *job)
+        row = worlds.cached_tile_row(session.world_id, job.key, job.format)
         if row is not None:
             ready[job] = row
             continue
-        claim = worlds.claim_tile(world, job[0], job[1], urgency)
+        claim = worlds.claim_tile(world, job.key, job.format, urgency)
         claim.future.add_done_callback(lambda _: wake.set())
         claims[job] = claim
     for job in [j for j in claims if j not in window]:
@@ -133,8 +140,8 @@ def _harvest(
         if error is None:
             ready[job] = claim.future.result()
         else:
-            session.mark_skipped(job[0], str(error))
-            errors.extend([StreamErrorEvent(Code.INTERNAL, f"tile {job[0]} could not be made: {error}")])
+            session.mark_skipped(job.key, str(error))
+            errors.extend([StreamErrorEvent(Code.INTERNAL, f"tile {job.key} could not be made: {error}")])
 
 
 def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None:
@@ -145,6 +152,137 @@ def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None
     )
     session.mark_skipped(row.key, reason)
     errors.extend([StreamErrorEvent(Code.RESOURCE_EXHAUSTED, reason)])
+
+
+def _admit(open_streams: Counter[str], peer: str, limit: int) -> None:
+    """Count one more stream for ``peer``, or refuse it past the per-client limit ("" is not limited)."""
+    if peer and open_streams[peer] >= limit:
+        raise TooManyStreamsError(f"{peer} already has {limit} streams open")
+    open_streams[peer] += 1
+
+
+def _leave(open_streams: Counter[str], peer: str) -> None:
+    open_streams[peer] -= 1
+    if open_streams[peer] <= 0:
+        del open_streams[peer]
+
+
+class _Pump:
+    """One stream's state between the reader of viewer messages and the loop that sends tiles:
+    its claims (tiles asked of the scheduler), its ready rows (made, not yet sent), its errors."""
+
+    def __init__(self, worlds: Worlds, world: WorldRow, session: StreamSession, errors: _Errors) -> None:
+        self.worlds = worlds
+        self.world = world
+        self.session = session
+        self.errors = errors
+        self.wake = asyncio.Event()
+        self.claims: dict[Job, Claim[TileRow]] = {}
+        self.ready: dict[Job, TileRow] = {}
+        self.closed = False
+        self.last_progress: Progress | None = None
+
+    @classmethod
+    async def open(cls, worlds: Worlds, first: ViewerMessage, options: StreamOptions) -> _Pump:
+        """Start from the first message, or raise the ServiceError that refuses the stream."""
+        if first.invalid:
+            raise InvalidRequestError(first.invalid)
+        if not first.world_id:
+            raise InvalidRequestError("the first update must name a world_id")
+        world = await worlds.get_world(first.world_id)
+        session = StreamSession(world.id, worlds.grid(world), options)
+        if first.pose is None:
+            raise InvalidRequestError("the first update must carry a pose")
+        errors = _Errors()
+        try:
+            errors.extend(_apply(session, first))
+        except InvalidUpdateError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        return cls(worlds, world, session, errors)
+
+    def release_all(self) -> None:
+        for claim in self.claims.values():
+            claim.release()
+        self.claims.clear()
+
+    async def read_updates(self, rest: AsyncIterator[ViewerMessage]) -> None:
+        """Apply the viewer's messages as they arrive; bad ones become queued errors."""
+        try:
+            async for message in rest:
+                try:
+                    self.errors.extend(_apply(self.session, message))
+                except InvalidUpdateError as exc:
+                    self.errors.extend([StreamErrorEvent(Code.INVALID_ARGUMENT, str(exc))])
+                self.wake.set()
+        finally:
+            # The viewer is gone (or closed its side): withdraw its claims now, even if nobody
+            # ever resumes the stream, so queued generation nobody wants is dropped.
+            self.closed = True
+            self.release_all()
+            self.wake.set()
+
+    def unload(self, keys: Iterable[TileKey]) -> Iterator[TileUnloaded]:
+        # Lazy on purpose: each tile is marked unloaded only as its event is taken.
+        for key in keys:
+            self.session.mark_unloaded(key)
+            yield TileUnloaded(key)
+
+    def want(self, keys: Iterable[TileKey]) -> list[Job]:
+        """The plan's tiles as jobs, most urgent first: ready rows no longer wanted are dropped,
+        the window of claims is moved, finished claims are harvested."""
+        fmt = self.session.format
+        wanted = [Job(key, fmt) for key in keys]
+        wanted_set = set(wanted)
+        for job in [j for j in self.ready if j not in wanted_set]:
+            del self.ready[job]
+        if not self.closed:
+            _claim_window(self.worlds, self.world, self.session, wanted, self.ready, self.claims, self.wake)
+        _harvest(self.claims, self.ready, self.session, self.errors)
+        return wanted
+
+    def sendable(self, wanted: list[Job]) -> Iterator[tuple[Job, TileRow]]:
+        """Ready tiles in order while the budget admits them; one larger than the whole budget is
+        skipped. Lazy: each is checked against the budget after the one before it was sent."""
+        for job in wanted:
+            row = self.ready.get(job)
+            if row is None:
+                continue
+            if not self.session.fits(row.size, row.splat_count):
+                del self.ready[job]
+                _skip_too_big(self.session, row, self.errors)
+                continue
+            if not self.session.can_send(row.size, row.splat_count):
+                return
+            yield job, row
+
+    def sent(self, job: Job, row: TileRow, data: bytes) -> TileSent:
+        del self.ready[job]
+        self.session.mark_sent(job.key, row.size, row.splat_count)
+        return TileSent(job.key, job.format, row.sha256, data, row.splat_count)
+
+    def progress(self, applied: int, sent_any: bool) -> Progress | None:
+        """The progress to report, or None when it is unchanged or would be early."""
+        wanted_count, sent_count, pending_count = self.session.counts()
+        progress = Progress(
+            tiles_wanted=wanted_count,
+            tiles_sent=sent_count,
+            tiles_pending=pending_count,
+            bytes_sent=self.session.bytes_sent,
+            sequence=applied,
+        )
+        # "Nothing pending" is reported only from an iteration that sent nothing, so the unloads
+        # that state implies (made by the plan at the top) always come before it: a viewer
+        # that moves on when it reads it never races them.
+        if progress == self.last_progress or (sent_any and progress.tiles_pending == 0):
+            return None
+        self.last_progress = progress
+        return progress
+
+    async def idle(self, sent_any: bool) -> None:
+        """Wait for a message or a finished tile, unless there is more to do at once."""
+        if sent_any or self.errors.items or self.errors.suppressed:
+            return
+        await self.wake.wait()
 
 
 def active_streams(worlds: Worlds) -> int:
@@ -168,115 +306,37 @@ async def run_stream(
     reading (so the transport's own bounded buffers are the back-pressure), never buffering tiles.
     ``peer`` names the client for the per-client stream limit ("" = not limited)."""
     options = options or StreamOptions()
-    if first.invalid:
-        raise InvalidRequestError(first.invalid)
-    if not first.world_id:
-        raise InvalidRequestError("the first update must name a world_id")
-    world = await worlds.get_world(first.world_id)
-    session = StreamSession(world.id, worlds.grid(world), options)
-    if first.pose is None:
-        raise InvalidRequestError("the first update must carry a pose")
-    errors = _Errors()
-    try:
-        errors.extend(_apply(session, first))
-    except InvalidUpdateError as exc:
-        raise InvalidRequestError(str(exc)) from exc
-    open_streams = worlds.open_streams
-    if peer and open_streams[peer] >= options.max_streams_per_peer:
-        raise TooManyStreamsError(f"{peer} already has {options.max_streams_per_peer} streams open")
-    open_streams[peer] += 1
-
-    wake = asyncio.Event()
-    claims: dict[Job, Claim[TileRow]] = {}
-    closed = False
-
-    def release_all() -> None:
-        for claim in claims.values():
-            claim.release()
-        claims.clear()
-
-    async def read_updates() -> None:
-        nonlocal closed
-        try:
-            async for message in rest:
-                try:
-                    errors.extend(_apply(session, message))
-                except InvalidUpdateError as exc:
-                    errors.extend([StreamErrorEvent(Code.INVALID_ARGUMENT, str(exc))])
-                wake.set()
-        finally:
-            # The viewer is gone (or closed its side): withdraw its claims now, even if nobody
-            # ever resumes this generator, so queued generation nobody wants is dropped.
-            closed = True
-            release_all()
-            wake.set()
-
-    reader = asyncio.create_task(read_updates())
-    ready: dict[Job, TileRow] = {}
-    last_progress: Progress | None = None
+    pump = await _Pump.open(worlds, first, options)
+    _admit(worlds.open_streams, peer, options.max_streams_per_peer)
+    reader = asyncio.create_task(pump.read_updates(rest))
     try:
         while True:
-            wake.clear()
+            pump.wake.clear()
             # One synchronous snapshot: the updates applied so far and the errors they raised.
             # Progress below echoes this sequence, never a later one the reader applies while we
             # are suspended, so a viewer never reads "update N served" before N's errors.
-            applied = session.sequence
-            for error in errors.drain():
+            applied = pump.session.sequence
+            for error in pump.errors.drain():
                 yield error
-            plan = session.plan()
-            for key in plan.unload:
-                session.mark_unloaded(key)
-                yield TileUnloaded(key)
-            fmt = session.format
-            wanted = [(key, fmt) for key in plan.send]
-            wanted_set = set(wanted)
-            for job in [j for j in ready if j not in wanted_set]:
-                del ready[job]
-            if not closed:
-                _claim_window(worlds, world, session, wanted, ready, claims, wake)
-            _harvest(claims, ready, session, errors)
+            plan = pump.session.plan()
+            for unloaded in pump.unload(plan.unload):
+                yield unloaded
             sent_any = False
-            for job in wanted:
-                row = ready.get(job)
-                if row is None:
-                    continue
-                if not session.fits(row.size, row.splat_count):
-                    del ready[job]
-                    _skip_too_big(session, row, errors)
-                    continue
-                if not session.can_send(row.size, row.splat_count):
-                    break
+            for job, row in pump.sendable(pump.want(plan.send)):
                 data = await worlds.blob(row.sha256)
-                del ready[job]
-                session.mark_sent(job[0], row.size, row.splat_count)
                 sent_any = True
-                yield TileSent(job[0], job[1], row.sha256, data, row.splat_count)
-                if wake.is_set():
+                yield pump.sent(job, row, data)
+                if pump.wake.is_set():
                     break  # a new pose or ack came in while we sent: re-plan before the next tile
-            wanted_count, sent_count, pending_count = session.counts()
-            progress = Progress(
-                tiles_wanted=wanted_count,
-                tiles_sent=sent_count,
-                tiles_pending=pending_count,
-                bytes_sent=session.bytes_sent,
-                sequence=applied,
-            )
-            # "Nothing pending" is reported only from an iteration that sent nothing, so the unloads
-            # that state implies (made by the plan at the top) always come before it: a viewer
-            # that moves on when it reads it never races them.
-            if progress != last_progress and not (sent_any and progress.tiles_pending == 0):
-                last_progress = progress
+            progress = pump.progress(applied, sent_any)
+            if progress is not None:
                 yield progress
-            if closed:
+            if pump.closed:
                 return
-            if sent_any or errors.items or errors.suppressed:
-                continue
-            await wake.wait()
+            await pump.idle(sent_any)
     finally:
         reader.cancel()
-        release_all()
-        open_streams[peer] -= 1
-        if open_streams[peer] <= 0:
-            del open_streams[peer]
+        pump.release_all()
+        _leave(worlds.open_streams, peer)
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
