@@ -58,6 +58,7 @@ from bridge.formats import encode_tile
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
+from bridge.generate.photo.payload import PhotoPayload
 from bridge.likeness import GroundSampler, LikenessReference, save_rgba, standard_cloud, turned
 from bridge.render.images import save_png, side_by_side
 from bridge.render.rasterize import RenderResult, render
@@ -184,11 +185,12 @@ async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path
         _sha(encode_tile(generator.generate(prepared, key), "stream", world.base_tile_m)) == walked_first[key]
         for key in sample
     )
-    depth = prepared.payload["depth"]
+    payload = PhotoPayload.from_arrays(prepared.payload)
+    depth = payload.depth
     finite = depth[np.isfinite(depth)]
     seams = _seam_gaps(generator, prepared, world.base_tile_m, distance_m, heading, spawn)
     _save_strip(strip, out / "walk_strip.jpg")
-    lift_radius = float(prepared.payload["scalars"][1])
+    lift_radius = payload.lift_radius_m
     return {
         "photo_sha256": world.photo_sha256,
         "world_id": world.id,

@@ -34,6 +34,7 @@ from bridge.generate.photo.materials import (
     material_weights,
     pick_materials,
 )
+from bridge.generate.photo.payload import PhotoPayload, payload_fingerprint
 from bridge.generate.photo.props import Cutout, PropLayer, SpawnView, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.reading import read_scene
 from bridge.generate.photo.scene import SceneReading
@@ -42,7 +43,7 @@ from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.terrain import Terrain, Valley, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
 from bridge.generate.photo.vegetation import tree_splats
-from bridge.world.camera import Camera, Intrinsics
+from bridge.world.camera import Camera
 from bridge.world.keys import TileKey
 
 GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
@@ -114,21 +115,21 @@ class PhotoGenerator:
             )
         cam = analysis.camera
         k = cam.intrinsics
-        payload = {
-            "image": analysis.image,
-            "colours": colours,
-            "extension": extension,
-            "sky_mask": analysis.sky,
-            "depth": analysis.depth,
-            "kind": analysis.kind,
-            "material_textures": materials.textures,
-            "material_shares": materials.shares,
-            "scalars": np.array(
-                [analysis.horizon_v, lift_radius, materials.texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64
-            ),
-            "camera_pose": np.concatenate([cam.position, cam.rotation.ravel()]).astype(np.float64),
-            **reading.to_payload(),
-        }
+        payload = PhotoPayload(
+            image=analysis.image,
+            colours=colours,
+            extension=extension,
+            sky=analysis.sky,
+            depth=analysis.depth,
+            kind=analysis.kind,
+            material_textures=materials.textures,
+            material_shares=materials.shares,
+            horizon_v=analysis.horizon_v,
+            lift_radius_m=lift_radius,
+            texel_m=materials.texel_m,
+            camera=cam,
+            reading=reading,
+        ).to_arrays()
         full_h, full_w = photo.shape[:2]
         spawn = cam.with_intrinsics(k.scaled(full_w, full_h))
         world = PreparedWorld(
@@ -217,35 +218,28 @@ def _recoloured(cloud: SplatCloud, colours: np.ndarray, lifted: np.ndarray) -> S
 
 
 def _fingerprint(world: PreparedWorld) -> str:
-    scalars = world.payload["scalars"]
-    pose = world.payload["camera_pose"]
-    return f"{world.options}|{scalars.tobytes().hex()}|{pose.tobytes().hex()}|{world.payload['colours'].shape}"
+    return f"{world.options}|{payload_fingerprint(world.payload)}"
 
 
 def _state_from_payload(world: PreparedWorld) -> _WorldState:
-    p = world.payload
-    reading = SceneReading.from_payload(p)
-    camera_xz = (float(p["camera_pose"][0]), float(p["camera_pose"][2]))
-    layout = rules_from(reading, camera_xz, world.options.seed)
-    horizon_v, lift_radius, texel_m, fx, fy, cx, cy = (float(v) for v in p["scalars"])
-    h, w = p["kind"].shape
-    pose = p["camera_pose"]
-    camera = Camera(Intrinsics(w, h, fx, fy, cx, cy), pose[:3].copy(), pose[3:].reshape(3, 3).copy())
+    p = PhotoPayload.from_arrays(world.payload)
+    reading, camera = p.reading, p.camera
+    layout = rules_from(reading, (float(camera.position[0]), float(camera.position[2])), world.options.seed)
     analysis = PhotoAnalysis(
-        image=p["image"],
-        sky=p["sky_mask"].astype(bool),
-        horizon_v=horizon_v,
+        image=p.image,
+        sky=p.sky,
+        horizon_v=p.horizon_v,
         camera=camera,
-        depth=p["depth"],
-        kind=p["kind"],
-        lift_radius_m=lift_radius,
+        depth=p.depth,
+        kind=p.kind,
+        lift_radius_m=p.lift_radius_m,
     )
     return _WorldState(
         analysis=analysis,
-        colours=p["colours"],
-        extension=p["extension"],
-        exemplars=tuple(build_exemplar(texture, texel_m) for texture in p["material_textures"]),
-        material_biases=calibrate_biases(p["material_shares"], world.options.seed),
+        colours=p.colours,
+        extension=p.extension,
+        exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
+        material_biases=calibrate_biases(p.material_shares, world.options.seed),
         props=cut_props(analysis),
         spawn_view=SpawnView.of(analysis),
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
@@ -254,7 +248,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
             world.options.seed,
             analysis.camera_height_m,
             (float(camera.position[0]), float(camera.position[2])),
-            lift_radius + HANDOVER_M,
+            p.lift_radius_m + HANDOVER_M,
             valley=None if layout.town else Valley(reading.relief_m, reading.roughness, layout.heading),
         ),
         reading=reading,
