@@ -12,6 +12,7 @@ from PIL import Image
 
 from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, WorldBridgeClient
 from bridge.client.server_process import ServerProcess
+from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
@@ -117,7 +118,7 @@ def test_stream_refuses_a_nan_first_pose_and_reports_later_bad_updates(server: S
         async with WorldBridgeClient(server.target) as client:
             world = await client.create_world(photo_path().read_bytes())
             stream = client.stream(world.id)
-            await stream.send((math.nan, 0, 0), (0, 0, -1))
+            await stream.send(Pose((math.nan, 0, 0), (0, 0, -1)))
             first_code = grpc.StatusCode.OK
             try:
                 async for _ in stream.events():
@@ -126,11 +127,11 @@ def test_stream_refuses_a_nan_first_pose_and_reports_later_bad_updates(server: S
                 first_code = exc.code()
             # A good stream: later bad updates are reported as errors and change nothing.
             stream = client.stream(world.id)
-            await stream.send((0, 5, 0), (0, 0, -1), radius_m=40, sequence=1)
-            await stream.send((0, 5, 0), (0, 0, -1), radius_m=1e9, sequence=2)
-            await stream.send((0, math.inf, 0), (0, 0, -1), sequence=3)
+            await stream.send(Pose((0, 5, 0), (0, 0, -1), radius_m=40), sequence=1)
+            await stream.send(Pose((0, 5, 0), (0, 0, -1), radius_m=1e9), sequence=2)
+            await stream.send(Pose((0, math.inf, 0), (0, 0, -1)), sequence=3)
             await stream.ack([TileKey(0, 500, 500)])
-            await stream.send((0, 5, 0), (0, 0, -1), radius_m=40, sequence=4)
+            await stream.send(Pose((0, 5, 0), (0, 0, -1), radius_m=40), sequence=4)
             errors: list[str] = []
             wanted = -1
             async for event in stream.events():

@@ -21,6 +21,7 @@ from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
 from bridge.core.pump import active_streams
 from bridge.core.worlds import Worlds
 from bridge.stream.interest import StreamOptions
+from bridge.stream.pose import Pose
 from bridge.wire import websocket
 from tests.conftest import run
 from tests.stream_support import GatedPool, make_worlds, small_photo, world_dir
@@ -191,7 +192,7 @@ def test_the_token_guards_every_call_by_header_or_first_websocket_message(world_
 
             for token, header in (("s3cret", True), ("s3cret", False)):
                 stream = await connect_stream(http, base, world_id, token=token, header_token=header)
-                await stream.send((0, 3, 0), (0, 0, -1), radius_m=48, sequence=1)
+                await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=48), sequence=1)
                 tiles, _ = await collect_until_settled(stream, 1)
                 assert tiles
                 await stream.close()
@@ -243,7 +244,7 @@ def test_bad_updates_mid_stream_are_reported_and_change_nothing(world_dir: tuple
         async with serving(data_dir) as (_, _, _, http, base):
             stream = await connect_stream(http, base, world_id)
             # A budget of zero means the defaults: the stream works as if none was sent.
-            await stream.send((0, 3, 0), (0, 0, -1), radius_m=48, sequence=1, formats=["spz"])
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=48), sequence=1, formats=["spz"])
             await stream.send_raw({"budget": {"max_bytes_in_flight": 0, "max_resident_splats": 0}, "sequence": 2})
             before, _ = await collect_until_settled(stream, 2)
             await stream.send_raw("{broken")
@@ -281,7 +282,7 @@ def test_a_viewer_that_stops_reading_is_not_buffered_without_bound(world_dir: tu
         async with serving(data_dir) as (worlds, _, server, http, base):
             # Warm a wide area first, so the server could send ~70 MB at once if it buffered.
             warm = await connect_stream(http, base, world_id)
-            await warm.send((0, 3, 0), (0, 0, -1), radius_m=256, sequence=1, formats=["ply"])
+            await warm.send(Pose((0, 3, 0), (0, 0, -1), radius_m=256), sequence=1, formats=["ply"])
             warmed, _ = await collect_until_settled(warm, 1)
             await warm.close()
             total = sum(worlds.cached_tile_row(world_id, k, "ply").size for k in warmed)  # type: ignore[union-attr]
@@ -291,7 +292,7 @@ def test_a_viewer_that_stops_reading_is_not_buffered_without_bound(world_dir: tu
                 return list(server.app[SOCKETS].values())
 
             stalled = await connect_stream(http, base, world_id)
-            await stalled.send((0, 3, 0), (0, 0, -1), radius_m=256, sequence=1, max_bytes_in_flight=2**40)
+            await stalled.send(Pose((0, 3, 0), (0, 0, -1), radius_m=256), sequence=1, max_bytes_in_flight=2**40)
             # Wait until the server is blocked writing to this viewer, then watch it stay blocked.
             await poll(lambda: any(s.sending and s.bytes_written > 1_000_000 for s in sockets()))
             peak = 0
@@ -327,7 +328,7 @@ def test_graceful_shutdown_closes_open_websockets(world_dir: tuple[Path, str]) -
         await server.start_server()
         async with aiohttp.ClientSession() as http:
             stream = await connect_stream(http, str(server.make_url("")).rstrip("/"), world_id)
-            await stream.send((0, 3, 0), (0, 0, -1), radius_m=32, sequence=1)
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=32), sequence=1)
             await collect_until_settled(stream, 1)
 
             async def read_to_the_end() -> None:
@@ -377,17 +378,17 @@ def test_one_client_may_hold_only_so_many_streams(world_dir: tuple[Path, str]) -
             open_ones = []
             for _ in range(2):
                 stream = await connect_stream(http, base, world_id)
-                await stream.send((0, 3, 0), (0, 0, -1), radius_m=32, sequence=1)
+                await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=32), sequence=1)
                 await collect_until_settled(stream, 1)
                 open_ones.append(stream)
             third = await connect_stream(http, base, world_id)
-            await third.send((0, 3, 0), (0, 0, -1), radius_m=32, sequence=1)
+            await third.send(Pose((0, 3, 0), (0, 0, -1), radius_m=32), sequence=1)
             code, errors = await refusal(third)
             assert code == 4429 and "already has 2 streams open" in errors[0]
             await open_ones[0].close()
             await poll(lambda: active_streams(worlds) == 1)
             again = await connect_stream(http, base, world_id)  # room again
-            await again.send((0, 3, 0), (0, 0, -1), radius_m=32, sequence=1)
+            await again.send(Pose((0, 3, 0), (0, 0, -1), radius_m=32), sequence=1)
             assert (await collect_until_settled(again, 1))[0]
             for stream in (open_ones[1], again):
                 await stream.close()

@@ -19,6 +19,7 @@ from bridge.client.client import ReceivedProgress, ReceivedTile, TileStream, Wor
 from bridge.client.ws_client import WsTileStream, connect_stream
 from bridge.core.pump import active_streams
 from bridge.core.worlds import Worlds
+from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from tests.conftest import run
 from tests.stream_support import make_worlds, world_dir
@@ -93,7 +94,7 @@ def test_websocket_viewers_coming_and_going_leave_nothing_behind(world_dir: tupl
 
             async def cycle(i: int, whole: bool) -> None:
                 stream = await connect_stream(http, base, world_id)
-                await stream.send(place(i), (0, 0, -1), radius_m=96, sequence=1, formats=["spz"])
+                await stream.send(Pose(place(i), (0, 0, -1), radius_m=96), sequence=1, formats=["spz"])
                 await first_tile_or_all(stream, whole)  # mid-stream, unless whole: more tiles are coming
                 if i % 2:
                     await stream.close()
@@ -125,7 +126,7 @@ def test_grpc_viewers_coming_and_going_leave_nothing_behind(world_dir: tuple[Pat
 
             async def cycle(i: int, whole: bool) -> None:
                 stream = client.stream(world_id)
-                await stream.send(place(i), (0, 0, -1), radius_m=96, sequence=1, formats=["spz"])
+                await stream.send(Pose(place(i), (0, 0, -1), radius_m=96), sequence=1, formats=["spz"])
                 await first_tile_or_all(stream, whole)  # mid-stream, unless whole: more tiles are coming
                 if i % 2:
                     await stream.close()

@@ -23,6 +23,7 @@ from bridge.client.client import (
 from bridge.client.players import straight_line
 from bridge.client.server_process import ServerProcess
 from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
+from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from tests.conftest import run
@@ -98,11 +99,11 @@ def test_the_same_walk_delivers_the_same_tiles_over_grpc_and_websocket(server: S
         steps = []
         async with opened(server, transport, world_id) as stream:
             for i, p in enumerate(walk, start=1):
-                await stream.send(p.position, p.forward, p.velocity, radius_m=160, sequence=i, formats=["spz"])
+                await stream.send(Pose(p.position, p.forward, p.velocity, radius_m=160), sequence=i, formats=["spz"])
                 tiles, unloads, errors = await settle(stream, i)
                 assert not errors
                 steps.append((tiles, unloads))
-            await stream.send(teleport, (0, 0, -1), radius_m=160, sequence=len(walk) + 1)
+            await stream.send(Pose(teleport, (0, 0, -1), radius_m=160), sequence=len(walk) + 1)
             tiles, unloads, _ = await settle(stream, len(walk) + 1)
             steps.append((tiles, unloads))
         return steps
@@ -128,7 +129,7 @@ def test_streams_that_cannot_start_are_refused_alike(server: ServerProcess, worl
     async def scenario() -> None:
         for world, position, radius, status, words in cases:
             async with opened(server, transport, world) as stream:
-                await stream.send(position, (0, 0, -1), radius_m=radius, sequence=1)
+                await stream.send(Pose(position, (0, 0, -1), radius_m=radius), sequence=1)
                 got, message = await refusal(stream)
                 assert (got, words in message) == (status, True), (world, position, radius, got, message)
 
@@ -142,18 +143,18 @@ def test_bad_updates_mid_stream_are_reported_alike_and_change_nothing(
     async def scenario() -> tuple[dict[TileKey, str], list[str]]:
         async with opened(server, transport, world_id) as stream:
             # Budgets of zero: the defaults.
-            await stream.send((0, 3, 0), (0, 0, -1), radius_m=64, sequence=1, max_bytes_in_flight=0)
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=64), sequence=1, max_bytes_in_flight=0)
             first, _, _ = await settle(stream, 1)
             assert first
-            await stream.send((math.nan, 3, 0), (0, 0, -1), sequence=2)
-            await stream.send((0, 3, 0), (0, 0, 0), sequence=3)
-            await stream.send((0, 3, 0), (0, 0, -1), radius_m=1e6, sequence=4)
+            await stream.send(Pose((math.nan, 3, 0), (0, 0, -1)), sequence=2)
+            await stream.send(Pose((0, 3, 0), (0, 0, 0)), sequence=3)
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=1e6), sequence=4)
             await stream.ack([TileKey(0, 12345, 678)])
             if isinstance(stream, TileStream):
                 await stream.send_raw(pb.ViewerUpdate(budget=pb.Budget(formats=[77]), sequence=5))
             else:
                 await stream.send_raw("{ this is not json")
-            await stream.send((0, 3, 0), (0, 0, -1), sequence=6)  # back where it was: nothing new
+            await stream.send(Pose((0, 3, 0), (0, 0, -1)), sequence=6)  # back where it was: nothing new
             tiles, unloads, errors = await settle(stream, 6)
             assert not tiles and not unloads
             return first, errors

@@ -31,6 +31,7 @@ from bridge.benches.viewers import (
     run_on_fresh_server,
     send_pose,
     settle,
+    viewer_pose,
 )
 from bridge.client.client import WorldBridgeClient
 from bridge.client.players import PlayerPose, circle
@@ -118,7 +119,9 @@ async def _all_viewers(
             events = stream.events()
             for i, p in enumerate(poses, start=1):
                 started = Clock()
-                await send_pose(stream, p.position, p.forward, p.velocity, options.radius_m, vfov, options.fmt, i)
+                await send_pose(
+                    stream, viewer_pose(p.position, p.forward, p.velocity, options.radius_m, vfov), options.fmt, i
+                )
                 await settle(stream, events, held, i)
                 latencies.append(started())
 

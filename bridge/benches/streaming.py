@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge.benches.frustum import Cell, covered, ground_frustum
-from bridge.benches.viewers import Clock, Held, open_stream, run_on_fresh_server, send_pose, settle, take
+from bridge.benches.viewers import Clock, Held, open_stream, run_on_fresh_server, send_pose, settle, take, viewer_pose
 from bridge.client.client import WorldBridgeClient
 from bridge.client.players import straight_line
 from bridge.client.server_process import ServerProcess
@@ -107,7 +107,7 @@ async def _fast_player(
 
         reader = asyncio.create_task(read())
         clock = Clock()
-        await send_pose(stream, start, forward, velocity, options.radius_m, vfov, options.fmt, 1)
+        await send_pose(stream, viewer_pose(start, forward, velocity, options.radius_m, vfov), options.fmt, 1)
         await asyncio.wait_for(loaded.wait(), 600)
         initial_load_s = clock()
         tiles_at_start = held.tiles_received
@@ -124,7 +124,9 @@ async def _fast_player(
         while (t := clock()) <= options.duration_s:
             position = tuple(float(v) for v in np.asarray(start) + heading * options.speed_m_s * t)
             sequence += 1
-            await send_pose(stream, position, forward, velocity, options.radius_m, vfov, options.fmt, sequence)
+            await send_pose(
+                stream, viewer_pose(position, forward, velocity, options.radius_m, vfov), options.fmt, sequence
+            )
             visible = ground_frustum(position, forward, vfov, options.radius_m).cells(base_tile_m)
             max_lod = max((k[0] for k in held.keys), default=0)
             for cell in visible:
@@ -182,7 +184,9 @@ async def _bytes_walk(
     async with open_stream(server, options.transport, world_id) as stream:
         events = stream.events()
         for i, p in enumerate(poses, start=1):
-            await send_pose(stream, p.position, p.forward, p.velocity, options.radius_m, vfov, options.fmt, i)
+            await send_pose(
+                stream, viewer_pose(p.position, p.forward, p.velocity, options.radius_m, vfov), options.fmt, i
+            )
             await settle(stream, events, held, i)
     naive: set = set()
     for p in poses:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ from bridge.client.client import (
 )
 from bridge.client.server_process import ServerProcess, start_server
 from bridge.client.ws_client import WsTileStream, connect_stream
+from bridge.stream.pose import Pose, Vec3
 from bridge.world.keys import TileKey
 
 Stream = TileStream | WsTileStream
@@ -115,29 +116,16 @@ def run_on_fresh_server(
     return result
 
 
-async def send_pose(
-    stream: Stream,
-    position: Sequence[float],
-    forward: Sequence[float],
-    velocity: Sequence[float],
-    radius_m: float,
-    vertical_fov_deg: float,
-    fmt: str,
-    sequence: int,
-) -> None:
-    await stream.send(
-        position,
-        forward,
-        velocity,
-        radius_m=radius_m,
-        vertical_fov_deg=vertical_fov_deg,
-        viewport_height_px=VIEWPORT_PX,
-        formats=[fmt],
-        sequence=sequence,
-    )
-
-
 VIEWPORT_PX = 720  # the benched viewer's image height: what screen-space error is measured in
+
+
+def viewer_pose(position: Vec3, forward: Vec3, velocity: Vec3, radius_m: float, vertical_fov_deg: float) -> Pose:
+    """A benched viewer's pose: its image is VIEWPORT_PX high."""
+    return Pose(position, forward, velocity, vertical_fov_deg, VIEWPORT_PX, radius_m)
+
+
+async def send_pose(stream: Stream, pose: Pose, fmt: str, sequence: int) -> None:
+    await stream.send(pose, formats=[fmt], sequence=sequence)
 
 
 def rss_bytes(pid: int, with_children: bool = False) -> int:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 
 from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded
+from bridge.stream.pose import Pose
 from bridge.wire import convert
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
@@ -65,28 +66,24 @@ class TileStream:
 
     async def send(
         self,
-        position: Sequence[float],
-        forward: Sequence[float],
-        velocity: Sequence[float] = (0.0, 0.0, 0.0),
-        radius_m: float = 0.0,
-        vertical_fov_deg: float = 0.0,
-        viewport_height_px: int = 0,
+        pose: Pose,
         formats: Sequence[str] = (),
         max_bytes_in_flight: int = 0,
         max_resident_splats: int = 0,
         sequence: int = 0,
     ) -> None:
+        """Send a pose (its 0 fields keep the stream's current values), and a budget where one is given."""
         update = pb.ViewerUpdate(
             sequence=sequence,
             world_id=self.world_id if self._first else "",
             pose=pb.ViewerPose(
-                position=convert.vec3(position),
-                forward=convert.vec3(forward),
-                velocity=convert.vec3(velocity),
-                vertical_fov_deg=vertical_fov_deg,
-                viewport_height_px=viewport_height_px,
+                position=convert.vec3(pose.position),
+                forward=convert.vec3(pose.forward),
+                velocity=convert.vec3(pose.velocity),
+                vertical_fov_deg=pose.vertical_fov_deg,
+                viewport_height_px=pose.viewport_height_px,
             ),
-            view_radius_m=radius_m,
+            view_radius_m=pose.radius_m,
         )
         if formats or max_bytes_in_flight or max_resident_splats:
             update.budget.CopyFrom(

@@ -21,6 +21,7 @@ from bridge.client.client import (
 )
 from bridge.client.held import HeldTiles
 from bridge.client.players import PlayerPose
+from bridge.stream.pose import Pose
 
 
 @dataclass
@@ -43,13 +44,16 @@ class Walker:
         """Send ``pose``; return once all tiles it wants are held (seconds waited)."""
         started = time.perf_counter()
         self.sequence += 1
-        await self.stream.send(
+        view = Pose(
             pose.position,
             pose.forward,
             pose.velocity,
-            radius_m=self.radius_m,
             vertical_fov_deg=self.vertical_fov_deg,
             viewport_height_px=self.viewport_height_px,
+            radius_m=self.radius_m,
+        )
+        await self.stream.send(
+            view,
             formats=self.formats if self.sequence == 1 else (),
             sequence=self.sequence,
         )

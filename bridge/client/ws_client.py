@@ -18,6 +18,7 @@ from bridge.client.client import (
     ReceivedTile,
     ReceivedUnload,
 )
+from bridge.stream.pose import Pose
 from bridge.wire import websocket
 from bridge.world.keys import TileKey
 
@@ -45,27 +46,23 @@ class WsTileStream:
 
     async def send(
         self,
-        position: Sequence[float],
-        forward: Sequence[float],
-        velocity: Sequence[float] = (0.0, 0.0, 0.0),
-        radius_m: float = 0.0,
-        vertical_fov_deg: float = 0.0,
-        viewport_height_px: int = 0,
+        pose: Pose,
         formats: Sequence[str] = (),
         max_bytes_in_flight: int = 0,
         max_resident_splats: int = 0,
         sequence: int = 0,
     ) -> None:
+        """Send a pose (its 0 fields keep the stream's current values), and a budget where one is given."""
         update: dict[str, Any] = {
             "sequence": sequence,
             "pose": {
-                "position": _vec(position),
-                "forward": _vec(forward),
-                "velocity": _vec(velocity),
-                "vertical_fov_deg": vertical_fov_deg,
-                "viewport_height_px": viewport_height_px,
+                "position": _vec(pose.position),
+                "forward": _vec(pose.forward),
+                "velocity": _vec(pose.velocity),
+                "vertical_fov_deg": pose.vertical_fov_deg,
+                "viewport_height_px": pose.viewport_height_px,
             },
-            "view_radius_m": radius_m,
+            "view_radius_m": pose.radius_m,
         }
         if formats or max_bytes_in_flight or max_resident_splats:
             update["budget"] = {
