@@ -1,4 +1,4 @@
-"""Headless Chromium driving the web viewer, for tests/test_web_viewer.py and the docs screenshots.
+"""Headless Chromium driving the web viewer, for tests/api/test_web_viewer.py and the docs screenshots.
 
 A thin client of ``web/tests/viewer_driver.mjs`` (playwright-core with Debian's ``chromium``):
 one JSON command a line in, one JSON reply a line out.

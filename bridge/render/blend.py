@@ -5,7 +5,7 @@ A render is linear in the splat colours once the geometry is fixed,
 map as (pixel, splat, weight) triples, for solving colours exactly, for any cloud.
 It follows bridge.render.rasterize step for step (EWA projection, 16-pixel tiles, depth order,
 the alpha cap and cut-offs) without torch, where importing torch alone would cost as much as a
-solve. tests/test_render.py holds it to the torch renderer's output. The photo generator's lift
+solve. tests/render/test_rasterize.py holds it to the torch renderer's output. The photo generator's lift
 (one splat per pixel) takes the faster route of :mod:`bridge.render.stencil`, which shares the
 projection here (:func:`_footprint_table`) and enumerates this way only the splats that do not
 fit its stencil.

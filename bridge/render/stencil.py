@@ -8,7 +8,7 @@ and a pixel's candidates are the splats in the 25 cells around it: the pairs com
 at most 25 to a pixel to put in depth order. Splats that do not fit the grid (a wider footprint, a
 second splat in a taken cell, a tile edge clipping the footprint) are enumerated as blend does and
 merged into their pixels' lists. The weights are blend's up to float32 rounding (α is evaluated in
-float32 within the stencil); tests/test_photo_stencil.py holds the two together.
+float32 within the stencil); tests/render/test_stencil.py holds the two together.
 
 A band of pixels' candidate lists are [P, C] arrays, one list a row: sorted row by row, composited
 a column (one step down every list) at a time, and already in the order of CSR rows.

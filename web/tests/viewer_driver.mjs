@@ -1,4 +1,4 @@
-// Drives the viewer in headless Chromium for tests/test_web_viewer.py: one JSON command a line on
+// Drives the viewer in headless Chromium for tests/api/test_web_viewer.py: one JSON command a line on
 // stdin, one JSON reply a line on stdout ({"ok": true, ...} or {"ok": false, "error": "..."}).
 // Commands:
 //   {"cmd": "open", "url", "width", "height"}   a new page (the previous one is closed)

@@ -1,5 +1,5 @@
 """The stencil's compositing weights (bridge.render.stencil) against blend's, the general path that
-tests/test_photo_solve.py holds to the torch renderer; the colour solve built on them; and the first
+tests/generate/photo/test_solve.py holds to the torch renderer; the colour solve built on them; and the first
 tile made from the lift the solve kept."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bridge.render.blend import _footprint_table, blend_weights
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 from tests.conftest import photo_path
-from tests.test_photo_solve import _scene
+from tests.generate.photo.test_solve import _scene
 
 
 def _photo(name: str, width: int = 160) -> np.ndarray:

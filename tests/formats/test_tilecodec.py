@@ -30,7 +30,7 @@ from bridge.world.keys import TileKey
 from tests.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
 from tests.vectors.make_tilecodec_vectors import write_vectors
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "tests" / "js"
 VECTORS = ROOT / "tests" / "vectors" / "tilecodec"
 NODE = shutil.which("node")

@@ -6,7 +6,7 @@ import runpy
 from pathlib import Path
 
 # A development tool, not part of the package: loaded from its file.
-codegen = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "codegen.py"))
+codegen = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "codegen.py"))
 
 
 def test_generated_code_is_current(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The built viewer in the package: it is up to date with web/'s sources, the server serves it
 (without a token, with cache headers that suit hashed assets), and the page's API calls still
-need the token. No browser here: tests/test_web_viewer.py drives a real one."""
+need the token. No browser here: tests/api/test_web_viewer.py drives a real one."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bridge.api.viewer_static import IMMUTABLE, VIEWER_DIR
 from tests.conftest import run
 from tests.stream_support import make_worlds
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
 SOURCES = ["index.html", "vite.config.js", "package.json", "package-lock.json", "src"]  # as write_manifest.mjs
 

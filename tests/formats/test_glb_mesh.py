@@ -32,7 +32,7 @@ from bridge.formats.splats import SplatCloud, TileContent, identity_rotations
 from bridge.world.keys import TileKey
 from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
-JS = Path(__file__).parent / "js"
+JS = Path(__file__).parents[1] / "js"
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(
     NODE is None or not (JS / "node_modules").is_dir(),
