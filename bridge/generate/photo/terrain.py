@@ -26,8 +26,8 @@ FADE_M = 256.0  # the relief rises from zero over this ring beyond the photo's h
 MOUNTAIN_WAVELENGTH_M = 1400.0  # the largest ridges' spacing
 MOUNTAIN_OCTAVES = 4
 MOUNTAIN_GAIN = 1.6  # ridged noise**1.5 averages ~0.5: peaks reach about the skyline's relief
-VALLEY_FLOOR_M = 120.0  # half the valley floor's width, either side of the path
-VALLEY_RISE_M = 700.0  # the slopes reach full height this far beyond the floor
+VALLEY_FLOOR_M = 60.0  # half the valley floor's width, either side of the path
+VALLEY_RISE_M = 320.0  # the slopes reach full height this far beyond the floor (in a viewer's radius)
 _SALT = 31
 
 
