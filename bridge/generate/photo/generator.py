@@ -234,6 +234,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         kind=p.kind,
         lift_radius_m=p.lift_radius_m,
     )
+    spawn_view = SpawnView.of(analysis)
     return _WorldState(
         analysis=analysis,
         colours=p.colours,
@@ -241,7 +242,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
         props=cut_props(analysis),
-        spawn_view=SpawnView.of(analysis),
+        spawn_view=spawn_view,
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
         ground_distance_px=ndimage.distance_transform_edt(analysis.kind != KIND_GROUND).astype(np.float32),
         terrain=Terrain(
@@ -249,7 +250,9 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
             analysis.camera_height_m,
             (float(camera.position[0]), float(camera.position[2])),
             p.lift_radius_m + HANDOVER_M,
-            valley=None if layout.town else Valley(reading.relief_m, reading.roughness, layout.heading),
+            valley=None
+            if layout.town
+            else Valley(reading.relief_m, reading.roughness, layout.heading, camera, spawn_view.skyline),
         ),
         reading=reading,
         layout=layout,

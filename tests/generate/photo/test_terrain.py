@@ -93,3 +93,27 @@ def test_a_valley_keeps_its_floor_under_the_path_and_its_mountains_either_side()
         assert slopes.max() < 250.0 * 1.7
     # Near the photo the ground stays flat, mountains or not.
     assert np.abs(terrain.height(np.array([30.0, -20.0]), np.array([-40.0, 10.0]))).max() < 1e-9
+
+
+def test_mountains_in_the_photos_view_stay_under_its_skyline() -> None:
+    """An open-land photo (lyra2_03, a fortress on a hill under a wide sky) continues as a valley,
+    but seen from the spawn its slopes stay under the photo's skyline: the first view stays the
+    photo. Without the cap they rise into its sky (spawn PSNR fell from 36 to 28 dB)."""
+    from bridge.generate.photo import generator as photo_generator
+
+    generator = PhotoGenerator()
+    world = generator.prepare(decode_photo(photo_path("lyra2_03").read_bytes()), GeneratorOptions())
+    state = generator._state(world, photo_generator._fingerprint(world))
+    assert state.terrain.valley is not None and state.terrain.valley.relief_m > 50.0
+    camera = state.spawn_view.camera
+    k = camera.intrinsics
+    x, z = np.meshgrid(np.linspace(-600.0, 600.0, 121), np.linspace(-900.0, -150.0, 76))
+    y = state.terrain.height(x, z)
+    uv, depth = camera.project(np.stack([x.ravel(), y.ravel(), z.ravel()], axis=1))
+    inside = (depth > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)
+    assert inside.sum() > 1000
+    columns = uv[inside, 0].astype(np.int64)
+    assert (uv[inside, 1] >= state.spawn_view.skyline[columns] - 1.0).all()
+    # Beside the frame the same valley stands high: the cap holds only where the photo looks.
+    beside = state.terrain.height(np.full(50, 700.0), np.linspace(-900.0, 200.0, 50))
+    assert beside.max() > 50.0
