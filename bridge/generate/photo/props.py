@@ -98,7 +98,8 @@ def _pieces(top: np.ndarray, sky_above: np.ndarray) -> list[tuple[int, int]]:
         left, end = run[0].start, run[0].stop
         while end - left >= lo:
             window = top[left + lo : min(end, left + hi + 1)]
-            right = min(end, left + lo + int(np.argmax(window)))
+            # A run exactly ``lo`` wide has no valley to search: it is one piece.
+            right = min(end, left + lo + int(np.argmax(window))) if window.size else end
             if end - right < lo:  # no room for another piece: this one takes the rest
                 right = end if end - left <= hi else right
             pieces.append((left, right))

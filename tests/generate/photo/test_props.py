@@ -109,3 +109,19 @@ def test_props_stand_upright_on_the_ground_and_coarsen_with_lod(town: PhotoAnaly
     replaced = placements(region, cutouts, 3, SpawnView.of(town), rolling_ground)
     again = prop_splats(replaced, [prop_layer(c, 0) for c in cutouts])
     assert np.array_equal(fine.positions, again.positions) and np.array_equal(fine.colors, again.colors)
+
+
+def test_a_narrow_tall_photo_continues_without_error() -> None:
+    """A 64 px wide photo (the smallest side the server takes) whose skyline run is exactly one
+    piece wide: cut_props once failed on the empty valley search there."""
+    from PIL import Image
+
+    from bridge.generate.base import GeneratorOptions
+    from bridge.generate.photo import PhotoGenerator
+
+    photo = decode_photo(photo_path("lyra2_06").read_bytes())
+    narrow = np.asarray(Image.fromarray(photo).resize((64, 640)))
+    generator = PhotoGenerator()
+    world = generator.prepare(narrow, GeneratorOptions())
+    for key in (TileKey(0, 0, -1), TileKey(2, 1, -5), TileKey(5, 0, -1)):
+        assert generator.generate(world, key).splats.is_finite()
