@@ -359,7 +359,7 @@ def on_street(rules: LayoutRules, x: np.ndarray, z: np.ndarray) -> np.ndarray:
     return (np.minimum(da, dc) < half_street) | (np.abs(across) < rules.street_width_m / 2)
 
 
-def trees_in(rules: LayoutRules, bounds: tuple[float, float, float, float], min_height_m: float = 0.0) -> Trees:
+def trees_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) -> Trees:
     """Trees whose trunk stands in ``bounds``: forests on open land where the forest field says
     so, lone trees elsewhere on open land, none on streets or building plots."""
     x0, z0, x1, z1 = bounds
@@ -386,8 +386,7 @@ def trees_in(rules: LayoutRules, bounds: tuple[float, float, float, float], min_
     ident = np.concatenate([p[2] for p in parts])
     height = 6.0 + 10.0 * hash_to_unit(ident, rules.seed, 440)
     crown = height * (0.22 + 0.12 * hash_to_unit(ident, rules.seed, 441))
-    keep = height >= min_height_m
-    return Trees(x[keep], z[keep], height[keep], crown[keep], ident[keep])
+    return Trees(x, z, height, crown, ident)
 
 
 def forest(rules: LayoutRules, x: np.ndarray, z: np.ndarray) -> np.ndarray:
