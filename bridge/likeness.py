@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bridge.formats.colour import srgb_to_lab
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.generate.base import Generator, PreparedWorld
 from bridge.render.images import resize_area, to_uint8
@@ -57,26 +58,11 @@ LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 weights, on the sRGB value
 # L* 0..100, a* -87..99, b* -108..95; anything outside lands in the end bins.
 LAB_BINS = ((0.0, 100.0, 50), (-128.0, 128.0, 128), (-128.0, 128.0, 128))
 REFERENCES_FILE = "colour_references.json"
-# D65 white, and linear sRGB -> CIE XYZ (IEC 61966-2-1).
-_WHITE = np.array([0.95047, 1.0, 1.08883])
-_RGB_TO_XYZ = np.array(
-    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
-)
 
 
 # ---------------------------------------------------------------------------------------------
 # Colour
 # ---------------------------------------------------------------------------------------------
-
-
-def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """[..., 3] sRGB (uint8, or float in [0, 1]) -> [..., 3] float64 CIELAB (D65 white)."""
-    c = rgb.astype(np.float64) / 255.0 if rgb.dtype == np.uint8 else np.clip(rgb.astype(np.float64), 0.0, 1.0)
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    t = (linear @ _RGB_TO_XYZ.T) / _WHITE
-    delta = 6.0 / 29.0
-    f = np.where(t > delta**3, np.cbrt(t), t / (3 * delta**2) + 4.0 / 29.0)
-    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1)
 
 
 def lab_histogram(rgb: np.ndarray) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from bridge.client.players import ground_heading
+from bridge.formats.colour import srgb_to_lab
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.photo import PhotoGenerator
@@ -27,7 +28,6 @@ from bridge.likeness import (
     reference_document,
     save_rgba,
     sharpness,
-    srgb_to_lab,
     standard_cloud,
     turned,
 )

@@ -41,6 +41,7 @@ import numpy as np
 
 from bridge.formats._gltf import Glb, GlbBuilder, json_index, read_glb
 from bridge.formats._quat import normalised_xyzw
+from bridge.formats.colour import srgb_to_linear
 from bridge.formats.splats import SH_C0, SplatCloud, TileContent
 
 EXTENSION = "KHR_gaussian_splatting"
@@ -70,12 +71,6 @@ _KNOWN = {
     "projection": {"perspective"},
     "sortingMethod": {"cameraDistance"},
 }
-
-
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    """The sRGB transfer function's inverse (IEC 61966-2-1), for COLOR_0's linear values."""
-    c = np.clip(c, 0.0, 1.0)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
 def encode_gltf_splats(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.formats.colour import srgb_to_lab
 from bridge.generate.noise import value_noise
 from bridge.generate.photo.analysis import PhotoAnalysis
 from bridge.generate.photo.texture import (
@@ -62,15 +63,6 @@ class GroundMaterials:
     texel_m: float  # metres per texel, the same for all
     shares: np.ndarray  # [M] float64, summing to 1: the fraction of the photo's ground squares
     squares: tuple[tuple[float, float, float], ...]  # (centre x, near, side) metres of each exemplar; () for a crop
-
-
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB in [0, 1] -> CIELAB (D65), the usual formulae."""
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    to_xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
-    xyz = linear @ to_xyz.T / np.array([0.9505, 1.0, 1.089])
-    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
-    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1)
 
 
 def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -126,7 +118,7 @@ def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[
         square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)
         if square.ground_fraction < MIN_GROUND_FRACTION:
             continue
-        lab = _lab(square.texture)
+        lab = srgb_to_lab(square.texture)
         rows, cols = np.round(square.rows).astype(int), np.round(square.cols).astype(int)
         standing = float(np.maximum(evidence[rows, cols], 0.0).mean())
         clean = standing <= MAX_STANDING and _patchiness(lab) <= MAX_PATCHINESS
