@@ -8,6 +8,8 @@ geometry is what stands.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bridge.generate.photo.props import SpawnView, span_max
@@ -17,35 +19,20 @@ SKYLINE_MARGIN_PX = 3.0
 BEYOND_LIFT = 1.05  # of the lift radius: behind the backdrop
 
 
-def allowed_tops(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
-    """[n] the highest world y each object (outline ``corners`` [n, m, 3]) may rise to: inf where
-    the spawn does not see it or it stands behind the backdrop; where it stands beyond the lift
-    in the photo's view, as high as the photo's skyline reaches over its span at its nearest
-    point (a lower house there hides behind the backdrop); -inf where it may not stand at all."""
-    n = corners.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    clear = boxes_clear(spawn, corners)
-    camera = spawn.camera
-    ground = np.hypot(corners[..., 0] - camera.position[0], corners[..., 2] - camera.position[2])
-    beyond = (ground > spawn.lift_radius_m * BEYOND_LIFT).all(axis=1)
-    uv, depth = camera.project(corners.reshape(-1, 3))
-    in_front = (depth > 0.05).reshape(n, -1).all(axis=1)
-    u = uv[:, 0].reshape(n, -1)
-    left, right = u.min(axis=1) - SKYLINE_MARGIN_PX, u.max(axis=1) + SKYLINE_MARGIN_PX
-    row = span_max(spawn.skyline, left, right) + SKYLINE_MARGIN_PX
-    centre_u = np.clip((left + right) / 2, 0, camera.intrinsics.width - 1)
-    rays = camera.rays_through(centre_u, row)
-    elevation = rays[:, 1] / np.maximum(np.hypot(rays[:, 0], rays[:, 2]), 1e-9)  # tan of the ray's rise
-    top = camera.position[1] + ground.min(axis=1) * elevation
-    fits = beyond & in_front
-    return np.where(clear, np.inf, np.where(fits, top, -np.inf))
+@dataclass(frozen=True)
+class _Seen:
+    """Each object's outline as the spawn sees it (computed once for both questions below)."""
+
+    unseen: np.ndarray  # [n] wholly outside the frustum
+    beyond: np.ndarray  # [n] wholly beyond the lifted photo, on the ground
+    in_front: np.ndarray  # [n] wholly in front of the camera
+    nearest_m: np.ndarray  # [n] ground distance of its nearest corner
+    left: np.ndarray  # [n] its span on screen, columns, widened by the skyline margin
+    right: np.ndarray
+    top_v: np.ndarray  # [n] its highest point on screen, row
 
 
-def boxes_clear(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
-    """[n] bool for ``corners`` [n, m, 3] (each object's outline, world frame): may it stand?"""
-    if corners.shape[0] == 0:
-        return np.zeros(0, dtype=bool)
+def _seen(spawn: SpawnView, corners: np.ndarray) -> _Seen:
     camera = spawn.camera
     k = camera.intrinsics
     n, m, _ = corners.shape
@@ -63,17 +50,47 @@ def boxes_clear(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
         ],
         axis=1,
     ).reshape(n, m, 5)
-    unseen = outside_planes.all(axis=1).any(axis=1)
-    # Behind the backdrop: beyond the lift and, on screen, below the skyline over its whole span.
     ground = np.hypot(corners[..., 0] - camera.position[0], corners[..., 2] - camera.position[2])
-    beyond = (ground > spawn.lift_radius_m * BEYOND_LIFT).all(axis=1)
     uv, depth = camera.project(corners.reshape(-1, 3))
-    in_front = (depth > 0.05).reshape(n, m).all(axis=1)
     u, v = uv[:, 0].reshape(n, m), uv[:, 1].reshape(n, m)
-    left, right = u.min(axis=1) - SKYLINE_MARGIN_PX, u.max(axis=1) + SKYLINE_MARGIN_PX
-    below = v.min(axis=1) - SKYLINE_MARGIN_PX >= span_max(spawn.skyline, left, right)
-    hidden = beyond & in_front & below
-    return unseen | hidden
+    return _Seen(
+        unseen=outside_planes.all(axis=1).any(axis=1),
+        beyond=(ground > spawn.lift_radius_m * BEYOND_LIFT).all(axis=1),
+        in_front=(depth > 0.05).reshape(n, m).all(axis=1),
+        nearest_m=ground.min(axis=1),
+        left=u.min(axis=1) - SKYLINE_MARGIN_PX,
+        right=u.max(axis=1) + SKYLINE_MARGIN_PX,
+        top_v=v.min(axis=1),
+    )
+
+
+def allowed_tops(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
+    """[n] the highest world y each object (outline ``corners`` [n, m, 3]) may rise to: inf where
+    the spawn does not see it or it stands behind the backdrop; where it stands beyond the lift
+    in the photo's view, as high as the photo's skyline reaches over its span at its nearest
+    point (a lower house there hides behind the backdrop); -inf where it may not stand at all."""
+    if corners.shape[0] == 0:
+        return np.zeros(0)
+    seen = _seen(spawn, corners)
+    skyline_row = span_max(spawn.skyline, seen.left, seen.right)
+    rise = spawn.skyline_rise((seen.left + seen.right) / 2, skyline_row + SKYLINE_MARGIN_PX)
+    top = spawn.camera.position[1] + seen.nearest_m * rise
+    fits = seen.beyond & seen.in_front
+    return np.where(_clear(seen, skyline_row), np.inf, np.where(fits, top, -np.inf))
+
+
+def boxes_clear(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
+    """[n] bool for ``corners`` [n, m, 3] (each object's outline, world frame): may it stand?"""
+    if corners.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    seen = _seen(spawn, corners)
+    return _clear(seen, span_max(spawn.skyline, seen.left, seen.right))
+
+
+def _clear(seen: _Seen, skyline_row: np.ndarray) -> np.ndarray:
+    """Unseen, or behind the backdrop: beyond the lift and below the skyline over its whole span."""
+    below = seen.top_v - SKYLINE_MARGIN_PX >= skyline_row
+    return seen.unseen | (seen.beyond & seen.in_front & below)
 
 
 def box_corners(

@@ -252,7 +252,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
             p.lift_radius_m + HANDOVER_M,
             valley=None
             if layout.town
-            else Valley(reading.relief_m, reading.roughness, layout.heading, camera, spawn_view.skyline),
+            else Valley(reading.relief_m, reading.roughness, layout.heading, keep_under=spawn_view),
         ),
         reading=reading,
         layout=layout,

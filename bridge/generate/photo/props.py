@@ -146,6 +146,16 @@ class SpawnView:
         skyline = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), height).astype(np.float64)
         return cls(analysis.camera, analysis.lift_radius_m, skyline)
 
+    def skyline_rise(self, columns: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """[N] tan of the elevation of the ray through each of ``columns`` (clipped to the frame)
+        at ``rows`` (default: the skyline's row there): a point ``d`` metres out over the ground
+        stands under the skyline while it is lower than the camera's height + d * this."""
+        k = self.camera.intrinsics
+        columns = np.clip(columns, 0, k.width - 1)
+        rows = self.skyline[columns.astype(np.int64)] if rows is None else rows
+        rays = self.camera.rays_through(columns, rows)
+        return rays[:, 1] / np.maximum(np.hypot(rays[:, 0], rays[:, 2]), 1e-9)
+
 
 @dataclass(frozen=True)
 class Placement:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridge.generate.noise import value_noise
-from bridge.world.camera import Camera
+from bridge.generate.photo.props import SpawnView
 
 WAVELENGTH_M = 384.0  # the largest hills' spacing
 OCTAVES = 4  # each half the wavelength and half the amplitude of the last
@@ -41,10 +41,8 @@ class Valley:
     relief_m: float
     roughness: float  # 0 rolling .. 1 jagged
     heading: tuple[float, float]  # unit (x, z) along the valley
-    # The spawn's camera and the photo's skyline (first non-sky row per column): in the photo's
-    # view the mountains stay under its skyline, so the first view stays the photo.
-    spawn: Camera | None = None
-    skyline: np.ndarray | None = None
+    # In the photo's view the mountains stay under its skyline, so the first view stays the photo.
+    keep_under: SpawnView | None = None
 
 
 class Terrain:
@@ -79,7 +77,7 @@ class Terrain:
         if self.valley is None or self.valley.relief_m <= 0:
             return rolling
         mountains = self._mountains(x, z, distance)
-        if self.valley.spawn is not None and self.valley.skyline is not None:
+        if self.valley.keep_under is not None:
             mountains = np.minimum(mountains, np.maximum(self._under_skyline(x, z) - rolling, 0.0))
         return rolling + mountains
 
@@ -87,16 +85,13 @@ class Terrain:
         """How high the ground may stand at (x, z) and stay under the photo's skyline seen from the
         spawn; the allowance grows smoothly with the angle outside the photo's frame (continuous,
         so the ground has no step where the frame's edge runs)."""
-        v = self.valley
-        assert v is not None and v.spawn is not None and v.skyline is not None
-        camera, k = v.spawn, v.spawn.intrinsics
+        assert self.valley is not None and self.valley.keep_under is not None
+        spawn = self.valley.keep_under
+        camera, k = spawn.camera, spawn.camera.intrinsics
         points = np.stack([x.ravel(), np.zeros(x.size), z.ravel()], axis=1)
         uv, depth = camera.project(points)
         u = np.nan_to_num(uv[:, 0], nan=0.0)
-        columns = np.clip(u, 0, k.width - 1)
-        rows = v.skyline[columns.astype(np.int64)]
-        rays = camera.rays_through(columns, rows)
-        rise = rays[:, 1] / np.maximum(np.hypot(rays[:, 0], rays[:, 2]), 1e-9)
+        rise = spawn.skyline_rise(u)
         ground = np.hypot(points[:, 0] - camera.position[0], points[:, 2] - camera.position[2])
         outside_px = np.maximum(0.0, np.maximum(-u, u - k.width))
         outside = np.where(depth > 0, np.arctan(outside_px / k.fx), np.pi / 2)
