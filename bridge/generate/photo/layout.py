@@ -339,13 +339,10 @@ def open_ground(rules: LayoutRules, x: np.ndarray, z: np.ndarray, margin_m: floa
         return np.ones(x.shape, dtype=bool)
     length, width, half_street = _block_edges(rules)
     along, across = _to_frame(rules, x, z)
-    j, k = np.floor(along / length), np.floor(across / width)
-    da = np.minimum(along - j * length, (j + 1) * length - along)
-    dc = np.minimum(across - k * width, (k + 1) * width - across)
-    street = np.minimum(da, dc) < half_street + margin_m
-    main = np.abs(across) < rules.street_width_m / 2 + margin_m
-    kind = block_kind(rules, j.astype(np.int64), k.astype(np.int64))
-    return ~street & ~main & (kind != BLOCK_BUILT)
+    grid, main = _street_distances(rules, along, across)
+    streets = (grid < half_street + margin_m) | (main < rules.street_width_m / 2 + margin_m)
+    kind = block_kind(rules, np.floor(along / length).astype(np.int64), np.floor(across / width).astype(np.int64))
+    return ~streets & (kind != BLOCK_BUILT)
 
 
 def on_street(rules: LayoutRules, x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -353,10 +350,16 @@ def on_street(rules: LayoutRules, x: np.ndarray, z: np.ndarray) -> np.ndarray:
     along, across = _to_frame(rules, x, z)
     if not rules.town:
         return np.abs(across) < rules.street_width_m / 2 * 0.6
-    length, width, half_street = _block_edges(rules)
+    grid, main = _street_distances(rules, along, across)
+    return (grid < _block_edges(rules)[2]) | (main < rules.street_width_m / 2)
+
+
+def _street_distances(rules: LayoutRules, along: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(metres to the nearest centre line of the street grid, metres to the photo's own street's)."""
+    length, width, _ = _block_edges(rules)
     da = np.abs(along - np.round(along / length) * length)
     dc = np.abs(across - np.round(across / width) * width)
-    return (np.minimum(da, dc) < half_street) | (np.abs(across) < rules.street_width_m / 2)
+    return np.minimum(da, dc), np.abs(across)
 
 
 def trees_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) -> Trees:
