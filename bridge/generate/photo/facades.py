@@ -69,6 +69,7 @@ def _legibility(texture: np.ndarray) -> float:
 _CROP_SIZES = ((64, 64), (96, 72), (128, 96), (160, 112))  # (columns, rows) at working resolution
 _CROP_STRIDE = 8
 _CROP_BUILT = 0.9  # of a frontal crop's pixels that must read as built
+_CROP_OVERLAP = 0.15  # two crops may share at most this much of the smaller one
 _LEGIBLE_SHARE = 0.5  # of the best sample's legibility that another must reach to be kept
 _MIN_FRONTAL_TEXEL_M = 0.05  # a crop spans at least a few metres (its depth may read too near)
 _STOREY_M = 3.2  # a typical storey, for the scale of a crop whose storeys repeat
@@ -81,25 +82,27 @@ def frontal_crops(analysis: PhotoAnalysis, layers: np.ndarray, count: int = 2) -
     grey = analysis.image.mean(axis=2)
     gx, gy = ndimage.sobel(grey, axis=1), ndimage.sobel(grey, axis=0)
     straight = np.abs(gx * gx - gy * gy)
-    magnitude = np.sqrt(gx * gx + gy * gy)
     built = (layers == LAYER_BUILT).astype(np.float64)
     h, w = grey.shape
-    best: list[tuple[float, int, int, int, int]] = []
+    candidates = []  # per crop size: [k, 5] (score, row, col, rows, cols), row-major
     for cw, ch in _CROP_SIZES:
         if cw > w or ch > h:
             continue
-        windows = [_window_sums(a, ch, cw)[::_CROP_STRIDE, ::_CROP_STRIDE] for a in (built, straight, magnitude)]
-        built_share = windows[0] / (cw * ch)
-        score = np.where(built_share >= _CROP_BUILT, windows[1] / (cw * ch) * np.sqrt(cw * ch), 0.0)
-        for r, c in zip(*np.nonzero(score > 0), strict=True):
-            best.append((float(score[r, c]), int(r * _CROP_STRIDE), int(c * _CROP_STRIDE), ch, cw))
-    best.sort(key=lambda t: -t[0])
+        built_share = _window_sums(built, ch, cw)[::_CROP_STRIDE, ::_CROP_STRIDE] / (cw * ch)
+        edges = _window_sums(straight, ch, cw)[::_CROP_STRIDE, ::_CROP_STRIDE] / (cw * ch)
+        score = np.where(built_share >= _CROP_BUILT, edges * np.sqrt(cw * ch), 0.0)
+        r, c = np.nonzero(score > 0)
+        candidates.append(
+            np.stack([score[r, c], r * _CROP_STRIDE, c * _CROP_STRIDE, np.full(r.size, ch), np.full(r.size, cw)], 1)
+        )
+    table = np.concatenate(candidates) if candidates else np.zeros((0, 5))
+    table = table[np.argsort(-table[:, 0], kind="stable")]  # best first; ties keep their order
     chosen: list[tuple[int, int, int, int]] = []
-    for _, r, c, ch, cw in best:
-        if all(_overlap((r, c, ch, cw), other) < 0.15 for other in chosen):
-            chosen.append((r, c, ch, cw))
-        if len(chosen) == count:
-            break
+    free = np.ones(len(table), dtype=bool)  # not overlapping anything chosen so far
+    while len(chosen) < count and free.any():
+        pick = table[int(np.argmax(free)), 1:].astype(np.int64)
+        chosen.append((int(pick[0]), int(pick[1]), int(pick[2]), int(pick[3])))
+        free &= _overlaps(table[:, 1:], pick) < _CROP_OVERLAP
     samples = []
     for r, c, ch, cw in chosen:
         depth = analysis.depth[r : r + ch, c : c + cw]
@@ -123,11 +126,11 @@ def _window_sums(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return total[rows:, cols:] - total[:-rows, cols:] - total[rows:, :-cols] + total[:-rows, :-cols]
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over the smaller area of two (row, col, rows, cols) windows."""
-    rows = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    cols = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return rows * cols / min(a[2] * a[3], b[2] * b[3])
+def _overlaps(windows: np.ndarray, one: np.ndarray) -> np.ndarray:
+    """[k] intersection over the smaller area of each (row, col, rows, cols) window with ``one``."""
+    rows = np.maximum(0, np.minimum(windows[:, 0] + windows[:, 2], one[0] + one[2]) - np.maximum(windows[:, 0], one[0]))
+    cols = np.maximum(0, np.minimum(windows[:, 1] + windows[:, 3], one[1] + one[3]) - np.maximum(windows[:, 1], one[1]))
+    return rows * cols / np.minimum(windows[:, 2] * windows[:, 3], one[2] * one[3])
 
 
 def _facade_runs(analysis: PhotoAnalysis, layers: np.ndarray, reach: np.ndarray) -> list[np.ndarray]:
