@@ -30,8 +30,10 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.photo.analysis import KIND_SKY
-from bridge.stream.interest import StreamOptions, ViewState, select_tiles
+from bridge.stream.interest import StreamOptions, select_tiles
+from bridge.stream.pose import Pose
 from bridge.world.camera import Camera
+from bridge.world.grid import TileGrid
 from bridge.world.photos import decode_photo
 
 VIEW_WIDTH = 640  # the quality report's spawn view (the lift resolution)
@@ -44,10 +46,9 @@ def spawn_splats(generator: PhotoGenerator, world: PreparedWorld, spawn: Camera)
     """The tiles the quality walk's first update asks for, generated and joined."""
     k = spawn.intrinsics
     velocity = ground_heading(spawn.forward) * WALK_SPEED_MPS
-    view = ViewState(
-        tuple(spawn.position), tuple(spawn.forward), tuple(velocity), k.vertical_fov_deg, k.height, RADIUS_M
-    )
-    keys = sorted(select_tiles(view, world.options.base_tile_m, StreamOptions()))
+    view = Pose(tuple(spawn.position), tuple(spawn.forward), tuple(velocity), k.vertical_fov_deg, k.height, RADIUS_M)
+    grid = TileGrid(world.options.base_tile_m, generator.splats_per_tile_edge)
+    keys = sorted(select_tiles(view, grid, StreamOptions()))
     return SplatCloud.concat([generator.generate(world, key).splats for key in keys])
 
 

@@ -53,7 +53,9 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     except (OSError, PhotoError) as exc:
         print(f"worldbridge tile: {exc}", file=sys.stderr)
         return 2
-    options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
+    options = GeneratorOptions(seed=args.seed)
+    if args.base_tile_m is not None:
+        options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
     generator = load_generator(args.generator)
     world = generator.prepare(photo, options)
     content = generator.generate(world, key)
@@ -179,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--format", default="ply", help="tile format (ply, ...)")
     tile.add_argument("--out", required=True, help="output file")
     tile.add_argument("--generator", default="photo", help="generator backend (default: photo)")
-    tile.add_argument("--base-tile-m", type=float, default=32.0, help="edge of a LOD-0 tile, metres")
+    tile.add_argument("--base-tile-m", type=float, default=None, help="edge of a LOD-0 tile, metres (default 8)")
     tile.add_argument("--seed", type=int, default=0, help="world seed")
     tile.add_argument("--json", action="store_true", help="print one JSON object")
     tile.set_defaults(run=_cmd_tile)

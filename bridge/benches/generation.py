@@ -42,13 +42,16 @@ def baseline_ms(repeats: int = 15) -> float:
 
 
 def bench_tile(photo: Path, count: int = 200) -> dict:
-    """Median time to generate one LOD-0 tile along a walk away from the spawn, one core."""
+    """Median time to generate one LOD-0 tile in a band along a walk away from the spawn, one core."""
     one_core()
     generator = PhotoGenerator()
-    world = generator.prepare(decode_photo(photo.read_bytes()), GeneratorOptions())
+    options = GeneratorOptions()
+    world = generator.prepare(decode_photo(photo.read_bytes()), options)
     base = baseline_ms()
-    # Distinct tiles along a 6.4 km line ahead: each one made for the first time.
-    keys = [tile_at(0.0, -16.0 - 32.0 * i, 0, 32.0) for i in range(count)]
+    # Distinct tiles along a 6.4 km band ahead, 96 m wide (a street and the blocks either side:
+    # ground-only tiles and tiles holding houses and trees alike), each made for the first time.
+    edge = options.base_tile_m
+    keys = [tile_at(edge * ((i * 5) % 12 - 6 + 0.5), -16.0 - 32.0 * i, 0, edge) for i in range(count)]
     generator.generate(world, keys[0])  # per-process caches warm, as in a long-running worker
     times, splats = [], []
     for key in keys[1:]:

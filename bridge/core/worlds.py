@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 MIN_BASE_TILE_M = 4.0
 MAX_BASE_TILE_M = 256.0
-DEFAULT_BASE_TILE_M = 32.0
+DEFAULT_BASE_TILE_M = GeneratorOptions().base_tile_m  # one default, the generators'
 DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024  # tile bytes kept in memory for warm-world serving
 MAX_CACHED_TILE_ROWS = 200_000  # ~300 bytes each
 

@@ -23,7 +23,7 @@ from bridge.world.keys import TileKey
 class GeneratorOptions:
     """Per-world settings every backend understands."""
 
-    base_tile_m: float = 32.0  # edge of a LOD-0 tile, metres
+    base_tile_m: float = 8.0  # edge of a LOD-0 tile, metres
     seed: int = 0  # varies the world's procedural fields; part of the world's identity
 
 

@@ -6,8 +6,9 @@ distance d with a vertical focal length of f pixels it makes a screen-space erro
 into its four children while its error exceeds ``sse_threshold_px`` (default **3 pixels**, for the
 viewer's own viewport height and vertical FOV; 12 pixels for tiles outside the view cone); the
 leaves are the interest set. Leaves never overlap and together cover the whole view region: the
-view disc, stretched along the viewer's velocity by ``lookahead_s``. With the defaults (32 m tiles, 64 splats along an
-edge, 720 px, 60 degrees) a LOD-0 tile's error is 0.5 m, so LOD 0 is needed within ~104 m.
+view disc, stretched along the viewer's velocity by ``lookahead_s``. With the defaults (8 m tiles, 64 splats along an
+edge, 720 px, 60 degrees) a LOD-0 tile's error is 0.125 m, so LOD 0 is needed within ~26 m, LOD 1
+within ~52 m, LOD 2 (32 m tiles) within ~104 m: each level a ring of a few dozen tiles.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class StreamOptions:
     offscreen_sse_factor: float = 4.0  # tiles outside the view cone may have this many times the error
     view_margin_deg: float = 15.0  # the view cone is the image's (16:9 assumed) widened by this, degrees
     max_bytes_in_flight: int = 16 * 1024 * 1024  # default budget: unacknowledged bytes
-    max_resident_splats: int = 4_000_000  # default budget: splats the viewer holds
+    max_resident_splats: int = 8_000_000  # default budget: splats the viewer holds (a 720p view at 160 m holds 2-3M)
     max_tiles: int = 2048  # cap on the interest set, however large the radius
     max_streams_per_peer: int = 64  # streams one client address may hold open at once
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MAX_LOD = 16  # 32 m * 2**16 ~ 2100 km: coarser than any view radius we serve
+MAX_LOD = 16  # 8 m * 2**16 ~ 520 km: coarser than any view radius we serve
 MAX_INDEX = 2**40  # ~ 35 billion km at LOD 0: far past where float32 positions stop meaning anything
 
 

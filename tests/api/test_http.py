@@ -20,6 +20,7 @@ from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile
 from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
 from bridge.core.pump import active_streams
 from bridge.core.worlds import Worlds
+from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
 from bridge.stream.pose import Pose
 from bridge.wire import websocket
@@ -79,7 +80,8 @@ def test_worlds_are_listed_fetched_and_created_with_clear_errors(world_dir: tupl
             listed = await (await http.get(f"{base}/v1/worlds")).json()
             assert [w["id"] for w in listed["worlds"]] == [world_id] and listed["next_page_token"] == ""
             world = await (await http.get(f"{base}/v1/worlds/{world_id}")).json()
-            assert world["base_tile_m"] == 32.0 and world["spawn"]["position"]["y"] > 0 and world["seed"] == "0"
+            assert world["base_tile_m"] == GeneratorOptions().base_tile_m and world["seed"] == "0"
+            assert world["spawn"]["position"]["y"] > 0
 
             missing = await http.get(f"{base}/v1/worlds/no-such-world")
             assert missing.status == 404

@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from bridge.core.pump import active_streams, run_stream
+from bridge.generate.base import GeneratorOptions
 from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, ViewerMessage
 from bridge.world.keys import TileKey
 from tests.conftest import run
@@ -73,7 +74,7 @@ def test_the_most_urgent_tiles_come_first(world_dir: tuple[Path, str]) -> None:
         last = order[-len(order) // 4 :]
 
         def distance(k: TileKey) -> float:
-            return k.distance_m(-3000, 2000, 32.0)
+            return k.distance_m(-3000, 2000, GeneratorOptions().base_tile_m)
 
         assert sum(map(distance, first)) / len(first) < sum(map(distance, last)) / len(last) / 2
         # Ahead (-z) before behind: of the first quarter, most lie ahead.

@@ -156,7 +156,7 @@ def test_the_first_tile_from_the_kept_lift_is_a_fresh_lifts() -> None:
     prepare the world (another process) lifts again and must make the same bytes."""
     generator = PhotoGenerator()
     world = generator.prepare(_photo("lyra2_06", 320), GeneratorOptions())
-    assert len(generator._lifts) == 1  # the kept lift, before any tile
+    assert len(generator._lift_clouds) == 1  # the kept lift, before any tile
     for key in (TileKey(0, 0, -1), TileKey(0, -1, -1)):
         kept = encode_ply(generator.generate(world, key).splats)
         assert len(kept) > 10_000

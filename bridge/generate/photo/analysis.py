@@ -32,6 +32,7 @@ DEFAULT_HORIZON_FRACTION = 0.4  # where the horizon sits when no sky shows (look
 HORIZON_BAND = (0.3, 0.6)  # fractions of the height the horizon is held to
 UPRIGHT_RAMP_PX = 12.0  # columns over which an upright surface bends back to the backdrop at its ends
 _STRONG_EDGE = 0.8  # Sobel magnitude (8x the per-pixel step) that counts as a sharp edge
+_CLOUD_EDGE_DENSITY = 0.2  # share of sharp-edged pixels nearby that a cloud joined to the sky may have
 
 KIND_SKY, KIND_GROUND, KIND_BACKDROP, KIND_UPRIGHT = 0, 1, 2, 3
 
@@ -77,9 +78,12 @@ def detect_sky(image: np.ndarray) -> np.ndarray:
     saturation = brightness - image.min(axis=2)
     blue_or_grey = (image[..., 2] >= image[..., 0] - 0.02) | (saturation < 0.2)
     candidate = (brightness > 0.45) & (grey > 0.35) & blue_or_grey & (edge_density < 0.06)
-    labels, _ = ndimage.label(candidate)
-    top_labels = np.unique(labels[:3][labels[:3] > 0])
-    grown = np.isin(labels, top_labels)
+    core = _touching(candidate, candidate[:3])
+    # Clouds near the skyline are brighter and busier than the open sky: a looser test, for
+    # regions joined to the open sky only (a white wall is held back by its windows' edges and
+    # by what stands between it and the sky).
+    loose = (brightness > 0.5) & (grey > 0.4) & blue_or_grey & (edge_density < _CLOUD_EDGE_DENSITY)
+    grown = core | _touching(loose, core)
     # Keep the run from the top in each column: nothing stands above the sky.
     sky = np.cumprod(grown, axis=0).astype(bool)
     # Thin slivers (gaps between masts, leaves) are noise at this resolution.
@@ -87,6 +91,13 @@ def detect_sky(image: np.ndarray) -> np.ndarray:
     if sky.mean() < 0.01:
         return np.zeros_like(sky)
     return sky
+
+
+def _touching(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The connected regions of ``mask`` that hold a seed (``seeds`` may cover the top rows only)."""
+    labels, _ = ndimage.label(mask)
+    seeded = labels[: seeds.shape[0]][seeds & mask[: seeds.shape[0]]]
+    return np.isin(labels, np.unique(seeded[seeded > 0]))
 
 
 def estimate_horizon(sky: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """The layout's buildings as splats: walls and roofs as surfaces of flat splats on a grid.
 
 Each building is a box with a gable (or flat) roof. Its four walls and its roof planes are
-sampled on a grid of ``WALL_SPACING_M * 2^lod`` (coarser off the street front; never fewer
+sampled on a grid of ``WALL_SPACING_M * detail`` (see generator.detail_scale) (coarser off the street front; never fewer
 than one splat per wall): flat splats lying in the surface, wide enough to close up with their
 neighbours, coloured by the
 dressing (facades synthesised from the photo's, a tiled roof in its roof colour). Splats are
@@ -19,7 +19,8 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.photo.dressing import FacadeSource, facade_colours, roof_colours
 from bridge.generate.photo.layout import Buildings
 
-WALL_SPACING_M = 0.3  # splat spacing on the street front at LOD 0
+WALL_SPACING_M = 0.3  # splat spacing on the street front of a 32 m tile (detail 1)
+FINEST_WALL_M = 0.15  # finer than this costs more splats than the photo's facades (5-6 cm texels) repay
 BACK_SPACING = 1.6  # side and back walls and roofs, seen less and from farther: this much coarser
 COVER = 0.62  # splat std dev as a fraction of its grid step: closed surfaces, sharp windows
 THICKNESS = 0.08  # of the std dev, across the surface
@@ -43,12 +44,12 @@ class _Surfaces:
 
 
 def building_splats(
-    buildings: Buildings, ground_y: np.ndarray, lod: int, facades: list[FacadeSource], roof: np.ndarray
+    buildings: Buildings, ground_y: np.ndarray, detail: float, facades: list[FacadeSource], roof: np.ndarray
 ) -> SplatCloud:
-    """Splats of ``buildings`` standing on ``ground_y`` (per building), built at ``lod``."""
+    """Splats of ``buildings`` standing on ``ground_y`` (per building), built at ``detail``."""
     if len(buildings) == 0:
         return SplatCloud.empty()
-    spacing = WALL_SPACING_M * (1 << lod)
+    spacing = max(WALL_SPACING_M * detail, FINEST_WALL_M)
     walls, roofs = _walls(buildings, ground_y), _roofs(buildings, ground_y)
     clouds = []
     for surfaces, is_roof in ((walls, False), (roofs, True)):

@@ -69,6 +69,7 @@ def _legibility(texture: np.ndarray) -> float:
 _CROP_SIZES = ((64, 64), (96, 72), (128, 96), (160, 112))  # (columns, rows) at working resolution
 _CROP_STRIDE = 8
 _CROP_BUILT = 0.9  # of a frontal crop's pixels that must read as built
+_CROP_SKY = 0.002  # of a frontal crop's pixels that may be sky: synthesis repeats every pixel of a sample
 _CROP_OVERLAP = 0.15  # two crops may share at most this much of the smaller one
 _LEGIBLE_SHARE = 0.5  # of the best sample's legibility that another must reach to be kept
 _MIN_FRONTAL_TEXEL_M = 0.05  # a crop spans at least a few metres (its depth may read too near)
@@ -83,14 +84,16 @@ def frontal_crops(analysis: PhotoAnalysis, layers: np.ndarray, count: int = 2) -
     gx, gy = ndimage.sobel(grey, axis=1), ndimage.sobel(grey, axis=0)
     straight = np.abs(gx * gx - gy * gy)
     built = (layers == LAYER_BUILT).astype(np.float64)
+    sky = analysis.sky.astype(np.float64)
     h, w = grey.shape
     candidates = []  # per crop size: [k, 5] (score, row, col, rows, cols), row-major
     for cw, ch in _CROP_SIZES:
         if cw > w or ch > h:
             continue
         built_share = _window_sums(built, ch, cw)[::_CROP_STRIDE, ::_CROP_STRIDE] / (cw * ch)
+        sky_share = _window_sums(sky, ch, cw)[::_CROP_STRIDE, ::_CROP_STRIDE] / (cw * ch)
         edges = _window_sums(straight, ch, cw)[::_CROP_STRIDE, ::_CROP_STRIDE] / (cw * ch)
-        score = np.where(built_share >= _CROP_BUILT, edges * np.sqrt(cw * ch), 0.0)
+        score = np.where((built_share >= _CROP_BUILT) & (sky_share <= _CROP_SKY), edges * np.sqrt(cw * ch), 0.0)
         r, c = np.nonzero(score > 0)
         candidates.append(
             np.stack([score[r, c], r * _CROP_STRIDE, c * _CROP_STRIDE, np.full(r.size, ch), np.full(r.size, cw)], 1)
@@ -199,6 +202,15 @@ def _rectified(analysis: PhotoAnalysis, layers: np.ndarray, run: np.ndarray) -> 
     if not (z > 0).all():
         return None
     texture = _sample(analysis.image, uv, sigma=0.5 * texel / max(natural, 1e-6)).reshape(*grid_s.shape, 3)
+    # Where the facade is lower than its median top, the sky shows above it: trim those rows off
+    # (synthesis would repeat them down the street), and refuse a sample with sky left inside.
+    h, w = analysis.sky.shape
+    rows_cols = (np.clip(uv[:, 1].astype(np.int64), 0, h - 1), np.clip(uv[:, 0].astype(np.int64), 0, w - 1))
+    sky = analysis.sky[rows_cols].reshape(grid_s.shape)
+    first_clear = int(np.argmax(sky.mean(axis=1) <= _CROP_SKY))
+    texture, sky = texture[first_clear:], sky[first_clear:]
+    if texture.shape[0] * texel < 2.0 or sky.mean() > _CROP_SKY:
+        return None
     storey, bay, clarity = rhythm(texture, texel)
     sample = FacadeSample(texture.astype(np.float32), texel, storey, bay)
     return sample, float(run.size * np.mean(foot_rows - top_rows)) * (0.5 + clarity)

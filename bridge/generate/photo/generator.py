@@ -56,7 +56,11 @@ HANDOVER_M = 16.0  # distance beyond the photo's view over which its colours fad
 # underlay splat sorts behind every lifted splat it overlaps on screen (see _underlay_depth).
 UNDERLAY_REACH_SIGMAS = 3.0  # a splat's visible extent, in standard deviations
 UNDERLAY_SAFETY = 1.5
-LIFT_RADIUS_TILES = 3  # the photo is lifted out to this many LOD-0 tiles from the spawn (inside LOD-0 range)
+LIFT_RADIUS_M = 96.0  # the photo is lifted out to this distance from the spawn
+# Splat sizes are set by a tile's edge, not its LOD index: detail 1 is a 32 m tile (the size the
+# layout's spacings were chosen for), 0.25 an 8 m one. Tiles finer than 32 m are what a viewer
+# holds within a few tens of metres, where 0.3 m wall splats read as blur.
+REFERENCE_EDGE_M = 32.0
 
 
 @dataclass(frozen=True)
@@ -83,18 +87,20 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
-    version = "0.6.0"  # 0.6: streets, buildings and trees (0.5: ground materials); a new version is a new world id
+    # 0.7: splats sized by tile edge, 8 m finest tiles (0.6: streets, buildings and trees).
+    version = "0.7.0"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
-        self._lifts: dict[tuple[str, int], tuple[SplatCloud, np.ndarray, np.ndarray]] = {}
+        self._lift_clouds: dict[tuple[str, int], SplatCloud] = {}  # by pixels per splat
+        self._lifts: dict[tuple[str, int], tuple[SplatCloud, np.ndarray, np.ndarray]] = {}  # by LOD, bucketed
         self._prop_layers: dict[tuple[str, int], list[PropLayer]] = {}
 
     # -- prepare -----------------------------------------------------------------------------
 
     def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
-        lift_radius = LIFT_RADIUS_TILES * options.base_tile_m
+        lift_radius = LIFT_RADIUS_M
         analysis = analyse(photo, lift_radius)
         # The sky, the ground materials and the analysis pictures do not depend on the colour solve:
         # they run beside it (numpy, scipy and Pillow release the GIL), shortening the wait for the
@@ -144,7 +150,7 @@ class PhotoGenerator:
         # The LOD-0 lift the first tile needs is the solve's geometry in the solved colours: kept,
         # not lifted again (what lift() gives for those colours, so the same bytes either way).
         recoloured = _recoloured(spawn_lift, colours, analysis.kind != KIND_SKY)
-        self._lifts[(_fingerprint(world), 0)] = _bucketed(recoloured, TileKey(0, 0, 0).edge_m(options.base_tile_m))
+        self._lift_clouds[(_fingerprint(world), 1)] = recoloured
         return world
 
     # -- generate ----------------------------------------------------------------------------
@@ -170,7 +176,7 @@ class PhotoGenerator:
             return SplatCloud.empty()
         layers = self._prop_layers.get((fingerprint, key.lod))
         if layers is None:
-            layers = [prop_layer(cutout, key.lod) for cutout in state.props]
+            layers = [prop_layer(cutout, detail_scale(key, state.base_tile_m)) for cutout in state.props]
             self._prop_layers[(fingerprint, key.lod)] = layers
         placed = placements(
             key.bounds(state.base_tile_m), state.props, state.seed, state.spawn_view, state.terrain.height
@@ -190,7 +196,11 @@ class PhotoGenerator:
         cache_key = (fingerprint, key.lod)
         cached = self._lifts.get(cache_key)
         if cached is None:
-            cloud = lift(state.analysis, state.colours, 1 << key.lod, state.extension)
+            k = max(1, round(detail_scale(key, state.base_tile_m)))  # never finer than a pixel
+            cloud = self._lift_clouds.get((fingerprint, k))
+            if cloud is None:
+                cloud = lift(state.analysis, state.colours, k, state.extension)
+                self._lift_clouds[(fingerprint, k)] = cloud
             cached = _bucketed(cloud, key.edge_m(state.base_tile_m))
             self._lifts[cache_key] = cached
         cloud, iz_sorted, ix_sorted = cached
@@ -200,6 +210,11 @@ class PhotoGenerator:
         a = lo + np.searchsorted(row, key.ix, side="left")
         b = lo + np.searchsorted(row, key.ix, side="right")
         return cloud.subset(np.arange(a, b))
+
+
+def detail_scale(key: TileKey, base_tile_m: float) -> float:
+    """How fine ``key``'s splats are: its edge over REFERENCE_EDGE_M (see there)."""
+    return key.edge_m(base_tile_m) / REFERENCE_EDGE_M
 
 
 def _bucketed(cloud: SplatCloud, edge: float) -> tuple[SplatCloud, np.ndarray, np.ndarray]:
@@ -291,10 +306,11 @@ def _layout_splats(state: _WorldState, key: TileKey) -> SplatCloud:
         keep = boxes_clear(state.spawn_view, corners)
         trees, ground = trees.subset(keep), ground[keep]
     parts = []
+    detail = detail_scale(key, state.base_tile_m)
     if len(buildings):
-        parts.append(building_splats(buildings, foot, key.lod, state.facades, state.reading.roof_colour))
+        parts.append(building_splats(buildings, foot, detail, state.facades, state.reading.roof_colour))
     if len(trees):
-        parts.append(tree_splats(trees, ground, key.lod, state.reading.vegetation_colours, state.conifer_share))
+        parts.append(tree_splats(trees, ground, detail, state.reading.vegetation_colours, state.conifer_share))
     return SplatCloud.concat(parts) if parts else SplatCloud.empty()
 
 

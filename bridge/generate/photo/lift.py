@@ -57,7 +57,7 @@ def apron_pixels(width: int, height: int, k: int) -> tuple[np.ndarray, np.ndarra
 
 
 def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int, extension: np.ndarray | None = None) -> SplatCloud:
-    """Splats for the whole photo at ``k x k`` pixels per splat (k = 2^lod), plus, given the
+    """Splats for the whole photo at ``k x k`` pixels per splat (k = 1 near, 2^n on coarser tiles), plus, given the
     photo's ``extension`` colours, the apron of ground splats around the frame."""
     camera = analysis.camera
     h, w = analysis.kind.shape

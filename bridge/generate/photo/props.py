@@ -107,9 +107,10 @@ def _pieces(top: np.ndarray, sky_above: np.ndarray) -> list[tuple[int, int]]:
     return pieces
 
 
-def prop_layer(cutout: Cutout, lod: int) -> PropLayer:
-    """The cut-out as splats at ``lod``: TEXEL_PX * 2^lod pixels per splat, opacity-weighted colours."""
-    k = TEXEL_PX << lod
+def prop_layer(cutout: Cutout, detail: float) -> PropLayer:
+    """The cut-out as splats at ``detail``: TEXEL_PX * detail pixels per splat (at least one),
+    opacity-weighted colours."""
+    k = max(1, round(TEXEL_PX * detail))
     h, w = cutout.alpha.shape
     rows, cols = -(-h // k), -(-w // k)
     pad = ((rows * k - h, 0), (0, cols * k - w))  # pad at the top: the foot row stays whole

@@ -21,16 +21,19 @@ LEAF_OPACITY = 0.9
 MIN_CROWN_SPLATS = 6
 MAX_CROWN_SPLATS = 700
 TRUNK_SIGMA_M = 0.18
+FINEST_DETAIL = 0.5  # leaves and bark finer than half their 32 m-tile size add splats, not looks
 _LIGHT = np.array([0.35, 0.85, 0.4]) / np.linalg.norm([0.35, 0.85, 0.4])
 _GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
 
 
-def tree_splats(trees: Trees, ground_y: np.ndarray, lod: int, palette: np.ndarray, conifer_share: float) -> SplatCloud:
-    """Splats of ``trees`` standing on ``ground_y``, built at ``lod`` from the vegetation ``palette``
-    ([k, 3], dark to light); ``conifer_share`` of them are cones."""
+def tree_splats(
+    trees: Trees, ground_y: np.ndarray, detail: float, palette: np.ndarray, conifer_share: float
+) -> SplatCloud:
+    """Splats of ``trees`` standing on ``ground_y``, built at ``detail`` (see generator.detail_scale)
+    from the vegetation ``palette`` ([k, 3], dark to light); ``conifer_share`` of them are cones."""
     if len(trees) == 0:
         return SplatCloud.empty()
-    sigma = LEAF_SIGMA_M * (1 << lod)
+    sigma = LEAF_SIGMA_M * max(detail, FINEST_DETAIL)
     crown_r = np.maximum(trees.crown_m, sigma)
     area = 4 * math.pi * crown_r**2
     counts = np.clip(np.round(area / (sigma * sigma * 2.5)), MIN_CROWN_SPLATS, MAX_CROWN_SPLATS).astype(np.int64)
@@ -71,11 +74,11 @@ def tree_splats(trees: Trees, ground_y: np.ndarray, lod: int, palette: np.ndarra
         np.full(tree.size, LEAF_OPACITY),
         np.clip(colours, 0, 1),
     )
-    return SplatCloud.concat([crown, _trunks(trees, ground_y, lod, palette)])
+    return SplatCloud.concat([crown, _trunks(trees, ground_y, detail, palette)])
 
 
-def _trunks(trees: Trees, ground_y: np.ndarray, lod: int, palette: np.ndarray) -> SplatCloud:
-    step = TRUNK_SIGMA_M * 2 * (1 << lod)
+def _trunks(trees: Trees, ground_y: np.ndarray, detail: float, palette: np.ndarray) -> SplatCloud:
+    step = TRUNK_SIGMA_M * 2 * max(detail, FINEST_DETAIL)
     trunk_h = trees.height * 0.45
     counts = np.maximum(1, np.ceil(trunk_h / step)).astype(np.int64)
     tree = np.repeat(np.arange(len(trees)), counts)
@@ -83,7 +86,7 @@ def _trunks(trees: Trees, ground_y: np.ndarray, lod: int, palette: np.ndarray) -
     y = ground_y[tree] + (local + 0.5) * trunk_h[tree] / counts[tree]
     positions = np.stack([trees.x[tree], y, trees.z[tree]], axis=1)
     bark = np.asarray(palette[0], np.float32) * 0.4 + np.array([0.16, 0.11, 0.07], np.float32)
-    sigma = TRUNK_SIGMA_M * (1 << min(lod, 2))
+    sigma = TRUNK_SIGMA_M * min(max(detail, FINEST_DETAIL), 4.0)
     scales = np.tile([sigma, step * 0.6, sigma], (tree.size, 1))
     return SplatCloud.from_arrays(
         positions, scales, identity_rotations(tree.size), np.ones(tree.size), np.tile(bark, (tree.size, 1))

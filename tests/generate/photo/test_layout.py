@@ -95,12 +95,12 @@ def test_buildings_are_closed_surfaces_with_colours_in_range(town):
     buildings = buildings_in(rules, (-200.0, -600.0, 200.0, -300.0))
     assert len(buildings) > 10
     sources = [FacadeSource.of(f) for f in reading.facades]
-    cloud = building_splats(buildings, np.zeros(len(buildings)), 0, sources, reading.roof_colour)
+    cloud = building_splats(buildings, np.zeros(len(buildings)), 1.0, sources, reading.roof_colour)
     assert len(cloud) > 1000
     assert cloud.colors.min() >= 0.0 and cloud.colors.max() <= 1.0
     # The splats of one building span its whole box, walls up to the eaves.
     first = buildings.subset(np.array([0]))
-    one = building_splats(first, np.zeros(1), 0, sources, reading.roof_colour)
+    one = building_splats(first, np.zeros(1), 1.0, sources, reading.roof_colour)
     top = float(first.height[0] + first.roof_m[0])
     assert one.positions[:, 1].max() == pytest.approx(top, abs=0.5)
     assert one.positions[:, 1].min() < 0.5
@@ -118,7 +118,7 @@ def test_open_land_has_no_streets_and_trees_stand_as_volumes():
 
 def test_tiles_show_the_layout_and_stay_pure():
     photo = load_photo("lyra2_06")
-    key = TileKey(0, 3, -12)
+    key = TileKey(2, 3, -12)  # a 32 m tile, a block and its street
     first = PhotoGenerator().generate(PhotoGenerator().prepare(photo, GeneratorOptions()), key)
     generator = PhotoGenerator()
     world = generator.prepare(photo, GeneratorOptions())
@@ -143,7 +143,7 @@ def test_what_stands_in_the_photos_view_hides_behind_its_backdrop():
     in_frame_count = 0
     for ix in range(-4, 4):
         for iz in range(-12, -3):
-            splats = photo_generator._layout_splats(state, TileKey(0, ix, iz))
+            splats = photo_generator._layout_splats(state, TileKey(2, ix, iz))  # 32 m tiles
             uv, depth = camera.project(splats.positions.astype(np.float64))
             inside = (depth > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)
             if not inside.any():

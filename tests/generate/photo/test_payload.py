@@ -7,7 +7,7 @@ import numpy as np
 
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
-from bridge.generate.photo.generator import LIFT_RADIUS_TILES
+from bridge.generate.photo.generator import LIFT_RADIUS_M
 from bridge.generate.photo.payload import PhotoPayload
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
@@ -22,6 +22,6 @@ def test_the_payload_reads_and_writes_the_persisted_arrays_unchanged() -> None:
     for name, array in world.payload.items():
         assert (again[name].dtype, again[name].shape) == (array.dtype, array.shape), name
         assert again[name].tobytes() == array.tobytes(), name
-    assert payload.lift_radius_m == LIFT_RADIUS_TILES * options.base_tile_m
+    assert payload.lift_radius_m == LIFT_RADIUS_M
     np.testing.assert_array_equal(payload.camera.position, world.spawn.position)
     assert (payload.camera.intrinsics.height, payload.camera.intrinsics.width) == payload.kind.shape

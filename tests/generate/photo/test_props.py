@@ -100,14 +100,14 @@ def test_props_stand_upright_on_the_ground_and_coarsen_with_lod(town: PhotoAnaly
     region = (-1500.0, -3000.0, 1500.0, -1500.0)
     placed = placements(region, cutouts, 3, SpawnView.of(town), rolling_ground)
     assert np.array_equal(placed.y, rolling_ground(placed.x, placed.z))
-    fine = prop_splats(placed, [prop_layer(c, 0) for c in cutouts])
-    coarse = prop_splats(placed, [prop_layer(c, 2) for c in cutouts])
+    fine = prop_splats(placed, [prop_layer(c, 1.0) for c in cutouts])
+    coarse = prop_splats(placed, [prop_layer(c, 4.0) for c in cutouts])
     assert len(fine) > 8 * len(coarse) > 0
     assert fine.positions[:, 1].min() > -3.0  # on the ground, never in it
     assert np.ptp(fine.positions[:, 1]) > 5.0  # and metres tall
     # Same placements, same splats: the fields are a pure function of the world.
     replaced = placements(region, cutouts, 3, SpawnView.of(town), rolling_ground)
-    again = prop_splats(replaced, [prop_layer(c, 0) for c in cutouts])
+    again = prop_splats(replaced, [prop_layer(c, 1.0) for c in cutouts])
     assert np.array_equal(fine.positions, again.positions) and np.array_equal(fine.colors, again.colors)
 
 

@@ -16,7 +16,7 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.photo import PhotoGenerator, sky, solve
 from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_SKY, PhotoAnalysis, analyse
-from bridge.generate.photo.generator import LIFT_RADIUS_TILES
+from bridge.generate.photo.generator import LIFT_RADIUS_M
 from bridge.generate.photo.lift import lift
 from bridge.render import rasterize
 from bridge.render.blend import blend_weights, stable_order
@@ -133,7 +133,7 @@ def test_the_spawn_rendered_clipped_stays_above_30_db(prepared: tuple[np.ndarray
     and hardly below the render as generated (only the opacity cap is left to cost anything)."""
     photo, world = prepared
     payload = world.payload
-    analysis = analyse(photo, LIFT_RADIUS_TILES * world.options.base_tile_m)
+    analysis = analyse(photo, LIFT_RADIUS_M)
     cloud = lift(analysis, payload["colours"], 1, payload["extension"])
     shown = SplatCloud.from_arrays(
         cloud.positions, cloud.scales, cloud.rotations, np.minimum(cloud.opacities, 0.99), np.clip(cloud.colors, 0, 1)
