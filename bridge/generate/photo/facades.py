@@ -42,6 +42,9 @@ def facade_samples(analysis: PhotoAnalysis, layers: np.ndarray, reach: np.ndarra
     ranked by how sharp and how straight-on they read (a smeared rectification ranks low)."""
     scored = [_rectified(analysis, layers, run) for run in _facade_runs(analysis, layers, reach)]
     found = [pair[0] for pair in scored if pair is not None] + frontal_crops(analysis, layers)
+    # Sky the photo's sky mask missed (a cloud behind rigging, haze behind a roof) would be
+    # repeated down every street: a sample with much of it is not a facade.
+    found = [sample for sample in found if _skyish_share(sample.texture) <= _MAX_SKYISH]
     if not found:
         crop = _backdrop_crop(analysis, layers)
         found = [crop[0]] if crop is not None else []
@@ -49,6 +52,18 @@ def facade_samples(analysis: PhotoAnalysis, layers: np.ndarray, reach: np.ndarra
     order = np.argsort(-np.array(scores), kind="stable")
     # Far less legible than the best is a smear or a skewed view: better the best one twice.
     return tuple(found[i] for i in order[:MAX_FACADES] if scores[i] >= _LEGIBLE_SHARE * scores[order[0]])
+
+
+def _skyish_share(texture: np.ndarray) -> float:
+    """Share of a sample's texels that look like open sky: bright, blue or grey, and smooth
+    (few sharp edges nearby), the cues analysis.detect_sky reads, without its tie to the top."""
+    brightness = texture.max(axis=2)
+    saturation = brightness - texture.min(axis=2)
+    blue_or_grey = (texture[..., 2] >= texture[..., 0] - 0.02) | (saturation < 0.15)
+    grey = ndimage.gaussian_filter(texture.mean(axis=2), 1.0)
+    sharp = np.hypot(ndimage.sobel(grey, axis=0), ndimage.sobel(grey, axis=1)) > 0.4
+    smooth = ndimage.gaussian_filter(sharp.astype(np.float32), 2.0) < 0.1
+    return float(((brightness > 0.6) & blue_or_grey & smooth).mean())
 
 
 def _legibility(texture: np.ndarray) -> float:
@@ -72,6 +87,7 @@ _CROP_BUILT = 0.9  # of a frontal crop's pixels that must read as built
 _CROP_SKY = 0.002  # of a frontal crop's pixels that may be sky: synthesis repeats every pixel of a sample
 _CROP_OVERLAP = 0.15  # two crops may share at most this much of the smaller one
 _LEGIBLE_SHARE = 0.5  # of the best sample's legibility that another must reach to be kept
+_MAX_SKYISH = 0.05  # of a sample's texels that may look like open sky
 _MIN_FRONTAL_TEXEL_M = 0.05  # a crop spans at least a few metres (its depth may read too near)
 _STOREY_M = 3.2  # a typical storey, for the scale of a crop whose storeys repeat
 
