@@ -14,6 +14,7 @@ import pytest
 
 from bridge.client.client import (
     ReceivedError,
+    ReceivedHello,
     ReceivedProgress,
     ReceivedTile,
     ReceivedUnload,
@@ -23,6 +24,8 @@ from bridge.client.client import (
 from bridge.client.players import straight_line
 from bridge.client.server_process import ServerProcess
 from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
+from bridge.core.worlds import server_version
+from bridge.formats import TILE_FORMATS
 from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
@@ -164,5 +167,25 @@ def test_bad_updates_mid_stream_are_reported_alike_and_change_nothing(
     assert len(errors) == 5
     for words, error in zip(expected, errors, strict=False):
         assert words in error, (words, error)
-    assert "unknown tile format" in errors[4] or "not JSON" in errors[4]
+    assert "unknown formats ['TileFormat 77'] skipped" in errors[4] or "not JSON" in errors[4]
     assert server.process.poll() is None  # and the server is fine
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_every_stream_starts_with_a_hello(server: ServerProcess, world_id: str, transport: str) -> None:
+    async def scenario() -> object:
+        async with opened(server, transport, world_id) as stream:
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=32), sequence=1)
+            return await anext(aiter(stream.events()))
+
+    hello = run(scenario(), 60)
+    assert isinstance(hello, ReceivedHello), hello
+    assert (hello.protocol_version, hello.server_version, hello.generator) == (1, server_version(), "photo")
+    assert hello.generator_version and hello.server_version != "unknown"
+    # Every registered format is offered (a format added to bridge.formats appears here), the default first.
+    assert hello.formats[0] == "spz" and sorted(hello.formats) == sorted(TILE_FORMATS)
+    assert len(hello.session_id) == 32 and not hello.resumed and hello.resumed_tiles == 0
+    limits = hello.limits
+    assert limits.max_chunk_bytes == 1024 * 1024  # gRPC's chunk; the Python WebSocket client asks for 1 MiB frames
+    assert limits.heartbeat_interval_s > 0 and limits.first_message_timeout_s > 0 and limits.max_update_bytes > 0
+    assert (limits.max_view_radius_m, limits.max_streams_per_client) == (4096.0, 64)

@@ -94,7 +94,7 @@ def test_zero_budgets_keep_the_defaults_and_others_are_clamped() -> None:
         options.max_bytes_in_flight,
         options.max_resident_splats,
     )
-    assert s.budget.formats == ("ply",)
+    assert s.budget.formats == ("spz",)  # the default for a viewer that names none
     s.update_budget(1, 1, ("spz",))
     assert (s.budget.max_bytes_in_flight, s.budget.max_resident_splats) == (
         options.min_bytes_in_flight,
