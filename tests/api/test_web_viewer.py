@@ -29,6 +29,7 @@ from bridge.formats.splats import SplatCloud
 from bridge.render.images import psnr
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from tests.conftest import photo_path
+from tests.stream_schema import problems
 from tests.web_browser import ViewerDriver, missing_tools
 
 PHOTO = "lyra2_06"
@@ -169,6 +170,16 @@ def test_spawn_is_the_photo_and_walking_loads_new_tiles(server: Server, browser:
     assert moved_db < 20.0, f"the view barely changed after walking 200 m ({moved_db:.1f} dB from the spawn view)"
 
     assert _errors(browser) == []
+    _assert_messages_follow_the_schema(browser)
+
+
+def _assert_messages_follow_the_schema(browser: ViewerDriver) -> list[dict]:
+    """Every WebSocket text message the page sent and received validates in its direction."""
+    frames = browser.call("wsText")["frames"]
+    assert any(f["sent"] for f in frames) and any(not f["sent"] for f in frames)
+    for frame in frames:
+        assert problems(json.loads(frame["text"]), frame["sent"]) == [], frame
+    return frames
 
 
 def test_reconnects_when_the_server_comes_back(server: Server, browser: ViewerDriver) -> None:
@@ -188,6 +199,8 @@ def test_reconnects_when_the_server_comes_back(server: Server, browser: ViewerDr
     assert back["connection"] == "streaming"
     settled = browser.call("waitIdle", timeoutMs=90_000)["status"]
     assert (settled["tilesReceived"], settled["tilesLoaded"]) == (first["tilesReceived"], first["tilesLoaded"])
+    resumed = [json.loads(f["text"]) for f in _assert_messages_follow_the_schema(browser) if f["sent"]]
+    assert any(m.get("resume_session_id") and m.get("held") for m in resumed)  # the reconnect said what it held
 
 
 def test_token_prompt_and_token(server: Server, browser: ViewerDriver) -> None:
