@@ -46,17 +46,17 @@ def world_id(server: ServerProcess) -> str:
 
 
 @asynccontextmanager
-async def opened(server: ServerProcess, transport: str, world: str) -> AsyncIterator[Stream]:
+async def opened(server: ServerProcess, transport: str, world: str, chunk_bytes: int = 0) -> AsyncIterator[Stream]:
     if transport == "grpc":
         async with WorldBridgeClient(server.target) as client:
-            stream = client.stream(world)
+            stream = client.stream(world, max_chunk_bytes=chunk_bytes)
             try:
                 yield stream
             finally:
                 stream.cancel()
     else:
         async with aiohttp.ClientSession() as http:
-            stream = await connect_stream(http, server.http_url, world)
+            stream = await connect_stream(http, server.http_url, world, max_chunk_bytes=chunk_bytes or 1024 * 1024)
             try:
                 yield stream
             finally:
@@ -189,3 +189,24 @@ def test_every_stream_starts_with_a_hello(server: ServerProcess, world_id: str, 
     assert limits.max_chunk_bytes == 1024 * 1024  # gRPC's chunk; the Python WebSocket client asks for 1 MiB frames
     assert limits.heartbeat_interval_s > 0 and limits.first_message_timeout_s > 0 and limits.max_update_bytes > 0
     assert (limits.max_view_radius_m, limits.max_streams_per_client) == (4096.0, 64)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_viewer_sets_its_chunk_size_within_the_stated_range(
+    server: ServerProcess, world_id: str, transport: str
+) -> None:
+    async def scenario() -> tuple[object, dict[TileKey, str], tuple[str, str]]:
+        async with opened(server, transport, world_id, chunk_bytes=8192) as stream:
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=48), sequence=1)
+            hello = await anext(aiter(stream.events()))
+            tiles, _, errors = await settle(stream, 1)  # each tile joined from many pieces, hash checked
+            assert not errors
+        async with opened(server, transport, world_id, chunk_bytes=100) as stream:
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=48), sequence=1)
+            refused = await refusal(stream)
+        return hello, tiles, refused
+
+    hello, tiles, refused = run(scenario(), 120)
+    assert isinstance(hello, ReceivedHello) and hello.limits.max_chunk_bytes == 8192
+    assert len(tiles) > 3
+    assert refused[0] == "INVALID_ARGUMENT" and "max_chunk_bytes 100 outside [4096," in refused[1]
