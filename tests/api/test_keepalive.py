@@ -4,15 +4,11 @@ stream that never speaks is ended (so it cannot hold a slot forever)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 import aiohttp
 import grpc
-from aiohttp.test_utils import TestServer
 
-from bridge.api.grpc_service import WorldServicer
-from bridge.api.http import build_app
 from bridge.client.client import (
     ReceivedHeartbeat,
     ReceivedProgress,
@@ -28,7 +24,8 @@ from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from tests.conftest import run
-from tests.stream_support import make_worlds, small_photo, world_dir
+from tests.stream_support import small_photo, world_dir
+from tests.transport_support import both_faces
 
 __all__ = ["world_dir"]
 
@@ -115,28 +112,15 @@ def test_quiet_streams_get_heartbeats_over_both_transports(world_dir: tuple[Path
         return await anext(aiter(stream.events()))
 
     async def scenario() -> tuple[object, object]:
-        worlds, pool = make_worlds(data_dir)
-        http = TestServer(build_app(worlds, stream_options=options))
-        await http.start_server()
-        grpc_server = grpc.aio.server()
-        pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds, stream_options=options), grpc_server)
-        port = grpc_server.add_insecure_port("127.0.0.1:0")
-        await grpc_server.start()
-        try:
-            async with aiohttp.ClientSession() as session:
-                ws = await connect_stream(session, str(http.make_url("")).rstrip("/"), world_id)
-                over_ws = await asyncio.wait_for(next_after_settling(ws), 60)
-                await ws.close()
-            async with WorldBridgeClient(f"127.0.0.1:{port}") as client:
+        async with both_faces(data_dir, options) as faces, aiohttp.ClientSession() as session:
+            ws = await connect_stream(session, faces.http_url, world_id)
+            over_ws = await asyncio.wait_for(next_after_settling(ws), 60)
+            await ws.close()
+            async with WorldBridgeClient(faces.grpc_target) as client:
                 stream = client.stream(world_id)
                 over_grpc = await asyncio.wait_for(next_after_settling(stream), 60)
                 stream.cancel()
             return over_ws, over_grpc
-        finally:
-            await grpc_server.stop(0)
-            await http.close()
-            await worlds.close()
-            pool.shutdown()
 
     over_ws, over_grpc = run(scenario(), 120)
     assert isinstance(over_ws, ReceivedHeartbeat) and isinstance(over_grpc, ReceivedHeartbeat)
@@ -147,25 +131,15 @@ def test_a_grpc_stream_that_never_speaks_is_ended_and_frees_its_slot(world_dir: 
     data_dir, _ = world_dir
 
     async def scenario() -> tuple[grpc.StatusCode, str, int]:
-        worlds, pool = make_worlds(data_dir)
-        server = grpc.aio.server()
-        pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds, first_message_timeout_s=0.3), server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        try:
-            async with WorldBridgeClient(f"127.0.0.1:{port}") as client:
-                silent = client.stream("any-world")  # opens the call, sends nothing
-                try:
-                    async for _ in silent.events():
-                        pass
-                except grpc.aio.AioRpcError as exc:
-                    return exc.code(), exc.details() or "", active_streams(worlds)
-                return grpc.StatusCode.OK, "", active_streams(worlds)
-        finally:
-            with contextlib.suppress(Exception):
-                await server.stop(0)
-            await worlds.close()
-            pool.shutdown()
+        faces = both_faces(data_dir, StreamOptions(), first_message_timeout_s=0.3)
+        async with faces as served, WorldBridgeClient(served.grpc_target) as client:
+            silent = client.stream("any-world")  # opens the call, sends nothing
+            try:
+                async for _ in silent.events():
+                    pass
+            except grpc.aio.AioRpcError as exc:
+                return exc.code(), exc.details() or "", active_streams(served.worlds)
+            return grpc.StatusCode.OK, "", active_streams(served.worlds)
 
     code, details, streams = run(scenario(), 60)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "no viewer update within 0.3 s" in details

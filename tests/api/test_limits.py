@@ -6,18 +6,15 @@ from pathlib import Path
 
 import aiohttp
 import grpc
-from aiohttp.test_utils import TestServer
 
-from bridge.api.grpc_service import WorldServicer
-from bridge.api.http import build_app
 from bridge.client.client import ReceivedHello, WorldBridgeClient
 from bridge.client.ws_client import WsClosedError, connect_stream
 from bridge.core.pump import active_streams
 from bridge.stream.interest import StreamOptions
 from bridge.stream.pose import Pose
-from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from tests.conftest import run
-from tests.stream_support import make_worlds, world_dir
+from tests.stream_support import world_dir
+from tests.transport_support import both_faces
 
 __all__ = ["world_dir"]
 HERE = Pose((0, 3, 0), (0, 0, -1), radius_m=32)
@@ -32,16 +29,9 @@ def test_streams_are_counted_per_client_over_both_transports_and_refused_alike(w
     options = StreamOptions(max_streams_per_peer=2)
 
     async def scenario() -> tuple[grpc.StatusCode, str, int | None, str, int]:
-        worlds, pool = make_worlds(data_dir)
-        http = TestServer(build_app(worlds, stream_options=options))
-        await http.start_server()
-        server = grpc.aio.server()
-        pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds, stream_options=options), server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        base = str(http.make_url("")).rstrip("/")
-        try:
-            async with aiohttp.ClientSession() as session, WorldBridgeClient(f"127.0.0.1:{port}") as client:
+        async with both_faces(data_dir, options) as faces:
+            base, target = faces.http_url, faces.grpc_target
+            async with aiohttp.ClientSession() as session, WorldBridgeClient(target) as client:
                 over_ws = await connect_stream(session, base, world_id)
                 await over_ws.send(HERE, sequence=1)
                 over_grpc = client.stream(world_id)
@@ -49,7 +39,7 @@ def test_streams_are_counted_per_client_over_both_transports_and_refused_alike(w
                 assert isinstance(await hello_of(over_ws), ReceivedHello)
                 assert isinstance(await hello_of(over_grpc), ReceivedHello)
                 # A third stream, on a new gRPC connection and on a new WebSocket: same client, refused.
-                async with WorldBridgeClient(f"127.0.0.1:{port}") as other:
+                async with WorldBridgeClient(target) as other:
                     third = other.stream(world_id)
                     await third.send(HERE, sequence=1)
                     try:
@@ -65,15 +55,10 @@ def test_streams_are_counted_per_client_over_both_transports_and_refused_alike(w
                     ws_code, ws_message = None, ""
                 except WsClosedError as exc:
                     ws_code, ws_message = exc.code, exc.reason
-                open_now = active_streams(worlds)
+                open_now = active_streams(faces.worlds)
                 over_grpc.cancel()
                 await over_ws.close()
                 return grpc_code, grpc_message, ws_code, ws_message, open_now
-        finally:
-            await server.stop(0)
-            await http.close()
-            await worlds.close()
-            pool.shutdown()
 
     grpc_code, grpc_message, ws_code, ws_message, open_now = run(scenario(), 120)
     assert grpc_code == grpc.StatusCode.RESOURCE_EXHAUSTED and "127.0.0.1 already has 2 streams open" in grpc_message

@@ -3,10 +3,6 @@ and is sent only what it lacks; a new list of formats re-sends held tiles in the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import aiohttp
 import pytest
 
 from bridge.client.client import (
@@ -16,18 +12,15 @@ from bridge.client.client import (
     ReceivedTile,
     ReceivedUnload,
     Resume,
-    TileStream,
     WorldBridgeClient,
 )
 from bridge.client.server_process import ServerProcess
-from bridge.client.ws_client import WsTileStream, connect_stream
 from bridge.stream.pose import Pose
 from bridge.world.keys import TileKey
 from tests.conftest import run
 from tests.stream_support import small_photo
+from tests.transport_support import TRANSPORTS, Stream, opened
 
-Stream = TileStream | WsTileStream
-TRANSPORTS = ["grpc", "websocket"]
 HERE = Pose((0, 3, 0), (0, 0, -1), radius_m=96)
 AHEAD = Pose((0, 3, -48), (0, 0, -1), radius_m=96)
 
@@ -39,24 +32,6 @@ def world_id(server: ServerProcess) -> str:
             return (await client.create_world(small_photo(), name="resume")).id
 
     return run(create(), 180)
-
-
-@asynccontextmanager
-async def opened(server: ServerProcess, transport: str, world: str, resume: Resume | None) -> AsyncIterator[Stream]:
-    if transport == "grpc":
-        async with WorldBridgeClient(server.target) as client:
-            stream = client.stream(world, resume=resume)
-            try:
-                yield stream
-            finally:
-                stream.cancel()
-    else:
-        async with aiohttp.ClientSession() as http:
-            stream = await connect_stream(http, server.http_url, world, resume=resume)
-            try:
-                yield stream
-            finally:
-                await stream.close()
 
 
 class Held:

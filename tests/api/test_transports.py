@@ -5,10 +5,7 @@ input gets the same refusal over both while the server carries on."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import aiohttp
 import grpc
 import pytest
 
@@ -23,7 +20,7 @@ from bridge.client.client import (
 )
 from bridge.client.players import straight_line
 from bridge.client.server_process import ServerProcess
-from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
+from bridge.client.ws_client import WsClosedError
 from bridge.core.worlds import server_version
 from bridge.formats import TILE_FORMATS
 from bridge.stream.pose import Pose
@@ -31,9 +28,7 @@ from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from tests.conftest import run
 from tests.stream_support import small_photo
-
-Stream = TileStream | WsTileStream
-TRANSPORTS = ["grpc", "websocket"]
+from tests.transport_support import TRANSPORTS, Stream, opened
 
 
 @pytest.fixture(scope="module")
@@ -43,24 +38,6 @@ def world_id(server: ServerProcess) -> str:
             return (await client.create_world(small_photo(), name="transports")).id
 
     return run(create(), 180)
-
-
-@asynccontextmanager
-async def opened(server: ServerProcess, transport: str, world: str, chunk_bytes: int = 0) -> AsyncIterator[Stream]:
-    if transport == "grpc":
-        async with WorldBridgeClient(server.target) as client:
-            stream = client.stream(world, max_chunk_bytes=chunk_bytes)
-            try:
-                yield stream
-            finally:
-                stream.cancel()
-    else:
-        async with aiohttp.ClientSession() as http:
-            stream = await connect_stream(http, server.http_url, world, max_chunk_bytes=chunk_bytes or 1024 * 1024)
-            try:
-                yield stream
-            finally:
-                await stream.close()
 
 
 async def settle(stream: Stream, sequence: int) -> tuple[dict[TileKey, str], set[TileKey], list[str]]:
