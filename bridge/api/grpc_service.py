@@ -6,18 +6,30 @@ RESOURCE_EXHAUSTED) and changes nothing; no client input can take the server dow
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 import grpc
 
 from bridge.core.errors import Code, ServiceError, code_of
 from bridge.core.pages import list_page, page_offset, page_size
-from bridge.core.pump import run_stream
+from bridge.core.pump import TransportLimits, run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds
 from bridge.generate.base import GeneratorOptions
-from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded, ViewerMessage
+from bridge.stream.interest import StreamOptions
+from bridge.stream.messages import (
+    Heartbeat,
+    Hello,
+    Progress,
+    StreamErrorEvent,
+    StreamEvent,
+    TileSent,
+    TileUnloaded,
+    ViewerMessage,
+)
 from bridge.wire import convert
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
@@ -26,28 +38,42 @@ from bridge.world.keys import TileKey
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = pb.TileChunk.MAX_CHUNK_BYTES
-# The gRPC status for each of the core's codes. A peer over its stream limit (RESOURCE_EXHAUSTED)
-# is answered INVALID_ARGUMENT: today's wire, where the WebSocket says RESOURCE_EXHAUSTED (4429);
-# kept until the contract changes.
-_STATUS = {
-    Code.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
-    Code.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    Code.RESOURCE_EXHAUSTED: grpc.StatusCode.INVALID_ARGUMENT,
-    Code.INTERNAL: grpc.StatusCode.INTERNAL,
-    Code.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
-}
+FIRST_MESSAGE_TIMEOUT_S = 30.0  # a stream whose first update does not come this soon is ended
+# The gRPC status for each of the core's codes: the same name (google.rpc codes are gRPC's).
+_STATUS = {code: grpc.StatusCode[code.name] for code in Code}
+# context.peer() is "ipv4:1.2.3.4:port" or "ipv6:[::1]:port": the client is the address.
+_PEER = re.compile(r"^ipv[46]:\[?(?P<host>[^\]]*?)\]?:\d+$")
 
 
-def chunks(data: bytes) -> list[tuple[int, bytes]]:
-    """(offset, piece) pairs of at most CHUNK_BYTES; one empty piece for empty data."""
+def client_address(peer: str) -> str:
+    """The client's address in a gRPC peer string (the port left out: one client, many connections)."""
+    match = _PEER.match(peer)
+    return match.group("host") if match else peer
+
+
+def chunks(data: bytes, size: int = CHUNK_BYTES) -> list[tuple[int, bytes]]:
+    """(offset, piece) pairs of at most ``size`` bytes; one empty piece for empty data."""
     if not data:
         return [(0, b"")]
-    return [(offset, data[offset : offset + CHUNK_BYTES]) for offset in range(0, len(data), CHUNK_BYTES)]
+    return [(offset, data[offset : offset + size]) for offset in range(0, len(data), size)]
 
 
 class WorldServicer(pb_grpc.WorldServiceServicer):
-    def __init__(self, worlds: Worlds) -> None:
+    def __init__(
+        self,
+        worlds: Worlds,
+        stream_options: StreamOptions | None = None,
+        first_message_timeout_s: float = FIRST_MESSAGE_TIMEOUT_S,
+        max_update_bytes: int = 0,
+    ) -> None:
         self.worlds = worlds
+        self.stream_options = stream_options or StreamOptions()
+        self.transport = TransportLimits(
+            default_chunk_bytes=CHUNK_BYTES,
+            max_chunk_bytes=CHUNK_BYTES,
+            max_update_bytes=max_update_bytes,
+            first_message_timeout_s=first_message_timeout_s,
+        )
 
     async def _fail(self, context: grpc.aio.ServicerContext, error: Exception) -> None:
         await context.abort(_STATUS[code_of(error)], str(error))
@@ -123,12 +149,18 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
                     yield ViewerMessage(invalid=str(exc))
 
         updates = messages()
+        timeout = self.transport.first_message_timeout_s
         try:
-            first = await anext(updates)
+            first = await asyncio.wait_for(anext(updates), timeout)
         except StopAsyncIteration:
             return
+        except TimeoutError:
+            # As over the WebSocket: a stream that never speaks does not hold its slot.
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"no viewer update within {timeout:g} s")
+        peer = client_address(context.peer())
+        stream = run_stream(self.worlds, first, updates, self.stream_options, peer, self.transport)
         try:
-            async with contextlib.aclosing(run_stream(self.worlds, first, updates, peer=context.peer())) as events:
+            async with contextlib.aclosing(stream) as events:
                 async for event in events:
                     for message in _events(event):
                         yield message
@@ -136,8 +168,10 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
             await self._fail(context, exc)
 
 
-def _tile_chunks(key: TileKey, fmt: str, sha: str, data: bytes, splats: int) -> list[pb.TileChunk]:
-    pieces = chunks(data)
+def _tile_chunks(
+    key: TileKey, fmt: str, sha: str, data: bytes, splats: int, size: int = CHUNK_BYTES
+) -> list[pb.TileChunk]:
+    pieces = chunks(data, size)
     return [
         pb.TileChunk(
             key=convert.key_to_proto(key),
@@ -153,12 +187,18 @@ def _tile_chunks(key: TileKey, fmt: str, sha: str, data: bytes, splats: int) -> 
     ]
 
 
-def _events(event: object) -> list[pb.TileEvent]:
+def _events(event: StreamEvent) -> list[pb.TileEvent]:
     if isinstance(event, TileSent):
         return [
             pb.TileEvent(tile=c)
-            for c in _tile_chunks(event.key, event.format, event.sha256, event.data, event.splat_count)
+            for c in _tile_chunks(
+                event.key, event.format, event.sha256, event.data, event.splat_count, event.chunk_bytes
+            )
         ]
+    if isinstance(event, Hello):
+        return [pb.TileEvent(hello=convert.hello_to_proto(event))]
+    if isinstance(event, Heartbeat):
+        return [pb.TileEvent(heartbeat=pb.StreamHeartbeat(server_unix_ms=event.server_unix_ms))]
     if isinstance(event, TileUnloaded):
         return [pb.TileEvent(unload=pb.TileUnload(key=convert.key_to_proto(event.key)))]
     if isinstance(event, Progress):

@@ -19,7 +19,8 @@ Errors are ``{"error": {"code": "NOT_FOUND", "status": 404, "message": "..."}}``
 configured, every /v1/ call needs ``authorization: Bearer <token>`` (401 otherwise); a WebSocket
 may instead send ``"token"`` in its first message. A WebSocket that cannot start is closed with
 code 4400 (bad request), 4401 (unauthenticated), 4404 (unknown world) or 4429 (too many streams
-from this client), after an ``error`` message saying why.
+from this client), after an ``error`` message saying why; a stream that starts gets a ``hello``
+first (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from bridge.api.auth import token_matches
 from bridge.api.viewer_static import add_viewer_routes
 from bridge.core.errors import Code, InvalidRequestError, NotFoundError, ServiceError, code_of
 from bridge.core.pages import list_page, page_size
-from bridge.core.pump import active_streams, run_stream
+from bridge.core.pump import TransportLimits, active_streams, run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds, check_format
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
@@ -89,6 +90,15 @@ class HttpSettings:
     token: str | None = None
     stream_options: StreamOptions = field(default_factory=StreamOptions)
     first_message_timeout_s: float = FIRST_MESSAGE_TIMEOUT_S
+
+    @property
+    def transport(self) -> TransportLimits:
+        return TransportLimits(
+            default_chunk_bytes=websocket.DEFAULT_FRAME_BYTES,
+            max_chunk_bytes=websocket.MAX_FRAME_BYTES,
+            max_update_bytes=websocket.MAX_CONTROL_MESSAGE_BYTES,
+            first_message_timeout_s=self.first_message_timeout_s,
+        )
 
 
 WORLDS = web.AppKey("worlds", Worlds)
@@ -336,18 +346,23 @@ async def _stream(request: web.Request) -> web.StreamResponse:
             await _refuse(ws, Code.INVALID_ARGUMENT, f"this stream is for world {world_id}, not {first.world_id}")
             return ws
         first = replace(first, world_id=world_id)  # the path names the world; the message may too
-        events = run_stream(request.app[WORLDS], first, _later_messages(ws), settings.stream_options, state.peer)
+        events = run_stream(
+            request.app[WORLDS], first, _later_messages(ws), settings.stream_options, state.peer, settings.transport
+        )
         async with contextlib.aclosing(events):
             async for event in events:
-                payload = websocket.tile_frame(event) if isinstance(event, TileSent) else websocket.event_json(event)
                 state.sending = True
-                if isinstance(payload, bytes):
-                    await ws.send_bytes(payload)
+                if isinstance(event, TileSent):
+                    # A tile's frames go one after another: nothing else is sent between them.
+                    for frame in websocket.tile_frames(event, event.chunk_bytes):
+                        await ws.send_bytes(frame)
+                        state.bytes_written += len(frame)
                     state.tiles_written += 1
                 else:
-                    await ws.send_str(payload)
+                    text = websocket.event_json(event)
+                    await ws.send_str(text)
+                    state.bytes_written += len(text)
                 state.sending = False
-                state.bytes_written += len(payload)
     except ServiceError as exc:
         await _refuse(ws, exc.code, str(exc))
     except ConnectionError:

@@ -35,6 +35,18 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["WorldService"].full_name
 MAX_RECEIVE_BYTES = MAX_PHOTO_BYTES + 64 * 1024
 MAX_SEND_BYTES = 4 * 1024 * 1024
 SHUTDOWN_GRACE_S = 5.0
+# Keepalive: clients may ping every 10 s (engines keep NAT and proxy mappings open that way);
+# gRPC's default policy answers pings more often than every 5 minutes without data with "too
+# many pings" and drops the connection. The server pings idle connections itself once a minute.
+MIN_CLIENT_PING_INTERVAL_MS = 5_000
+KEEPALIVE_OPTIONS = [
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+    ("grpc.http2.min_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.http2.max_pings_without_data", 0),
+]
 
 
 @dataclass(frozen=True)
@@ -71,9 +83,10 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
         options=[
             ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
+            *KEEPALIVE_OPTIONS,
         ],
     )
-    pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds), server)
+    pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds, max_update_bytes=MAX_RECEIVE_BYTES), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 import grpc
 
-from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, TileUnloaded
+from bridge.stream.messages import Heartbeat, Hello, Progress, StreamErrorEvent, TileSent, TileUnloaded
 from bridge.stream.pose import Pose
 from bridge.wire import convert
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
@@ -16,6 +17,13 @@ from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.keys import TileKey
 
 MAX_RECEIVE_BYTES = 8 * 1024 * 1024
+KEEPALIVE_MS = 10_000  # ping an idle connection this often (the server permits it)
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+    ("grpc.keepalive_time_ms", KEEPALIVE_MS),
+    ("grpc.keepalive_timeout_ms", KEEPALIVE_MS),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
 
 
 class ClientError(RuntimeError):
@@ -27,7 +35,18 @@ ReceivedTile = TileSent
 ReceivedUnload = TileUnloaded
 ReceivedProgress = Progress
 ReceivedError = StreamErrorEvent
-Received = ReceivedTile | ReceivedUnload | ReceivedProgress | ReceivedError
+ReceivedHello = Hello
+ReceivedHeartbeat = Heartbeat
+Received = ReceivedHello | ReceivedTile | ReceivedUnload | ReceivedProgress | ReceivedError | ReceivedHeartbeat
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a reconnecting viewer says on its first update: the session it continues and/or the
+    tiles it holds (key, format, sha256), so the server sends only what it lacks."""
+
+    session_id: str = ""
+    held: tuple[tuple[TileKey, str, str], ...] = ()
 
 
 class _Assembler:
@@ -51,11 +70,21 @@ class _Assembler:
 class TileStream:
     """One StreamTiles call: send poses and acks, iterate what arrives."""
 
-    def __init__(self, stub: pb_grpc.WorldServiceStub, world_id: str, metadata: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        stub: pb_grpc.WorldServiceStub,
+        world_id: str,
+        metadata: Sequence[tuple[str, str]],
+        resume: Resume | None = None,
+        max_chunk_bytes: int = 0,
+    ) -> None:
         self.world_id = world_id
         self._outbox: asyncio.Queue[pb.ViewerUpdate | None] = asyncio.Queue()
         self._call = stub.StreamTiles(self._requests(), metadata=metadata)
         self._first = True
+        self._resume = resume or Resume()
+        self._max_chunk_bytes = max_chunk_bytes
+        self.hello: Hello | None = None  # once the server has said it
 
     async def _requests(self) -> AsyncIterator[pb.ViewerUpdate]:
         while True:
@@ -85,6 +114,15 @@ class TileStream:
             ),
             view_radius_m=pose.radius_m,
         )
+        if pose.viewport_width_px:
+            update.pose.viewport_width_px = pose.viewport_width_px
+        if self._first:
+            update.resume_session_id = self._resume.session_id
+            update.max_chunk_bytes = self._max_chunk_bytes
+            update.held.extend(
+                pb.HeldTile(key=convert.key_to_proto(k), format=convert.FORMAT_ENUMS[f], content_sha256=s)
+                for k, f, s in self._resume.held
+            )
         if formats or max_bytes_in_flight or max_resident_splats:
             update.budget.CopyFrom(
                 pb.Budget(
@@ -122,6 +160,11 @@ class TileStream:
                 yield ReceivedProgress(p.tiles_wanted, p.tiles_sent, p.tiles_pending, p.bytes_sent, p.sequence)
             elif kind == "error":
                 yield ReceivedError(event.error.code, event.error.message)
+            elif kind == "hello":
+                self.hello = convert.hello_from_proto(event.hello)
+                yield self.hello
+            elif kind == "heartbeat":
+                yield ReceivedHeartbeat(event.heartbeat.server_unix_ms)
 
     def cancel(self) -> None:
         self._call.cancel()
@@ -130,9 +173,7 @@ class TileStream:
 class WorldBridgeClient:
     def __init__(self, target: str, token: str | None = None) -> None:
         self.target = target
-        self._channel = grpc.aio.insecure_channel(
-            target, options=[("grpc.max_receive_message_length", MAX_RECEIVE_BYTES)]
-        )
+        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
         self.stub = pb_grpc.WorldServiceStub(self._channel)
         self.metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
 
@@ -178,5 +219,5 @@ class WorldBridgeClient:
             parts.append(chunk.data)
         return b"".join(parts)
 
-    def stream(self, world_id: str) -> TileStream:
-        return TileStream(self.stub, world_id, self.metadata)
+    def stream(self, world_id: str, resume: Resume | None = None, max_chunk_bytes: int = 0) -> TileStream:
+        return TileStream(self.stub, world_id, self.metadata, resume, max_chunk_bytes)

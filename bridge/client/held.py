@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bridge.formats import decode_splats
 from bridge.formats.splats import SplatCloud
+from bridge.stream.handover import tiles_to_draw
 from bridge.world.keys import TileKey
 
 
@@ -26,7 +27,9 @@ class HeldTiles:
         self.tiles.pop(key, None)
 
     def cloud(self) -> SplatCloud:
-        return SplatCloud.concat([self.tiles[k] for k in sorted(self.tiles)])
+        """The splats a viewer draws: the held tiles the LOD hand-over rule picks (a parent and
+        its complete children are never drawn together)."""
+        return SplatCloud.concat([self.tiles[k] for k in sorted(tiles_to_draw(self.tiles))])
 
     @property
     def splat_count(self) -> int:

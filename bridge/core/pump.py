@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
 from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
 from bridge.core.scheduler import Claim
-from bridge.core.worlds import Worlds
+from bridge.core.worlds import Worlds, server_version
 from bridge.formats import FORMATS
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import (
+    PROTOCOL_VERSION,
+    Heartbeat,
+    Hello,
     Progress,
     StreamErrorEvent,
     StreamEvent,
+    StreamLimits,
     TileSent,
     TileUnloaded,
     ViewerMessage,
 )
-from bridge.stream.session import InvalidUpdateError, StreamSession
+from bridge.stream.session import DEFAULT_FORMAT, InvalidUpdateError, StreamSession
 from bridge.world.keys import TileKey
 from bridge.world.store import TileRow, WorldRow
 
@@ -34,28 +39,55 @@ from bridge.world.store import TileRow, WorldRow
 # not fairness; it is larger than the tiles a fast player newly needs in a second.
 MAX_CLAIMS_PER_STREAM = 48
 MAX_QUEUED_ERRORS = 32  # errors waiting to be sent; past this they are counted, not kept
+MIN_CHUNK_BYTES = 4096  # smaller tile messages would be mostly header
+# The server's order of preference, offered in the hello: the default first, then as registered.
+OFFERED_FORMATS = (DEFAULT_FORMAT, *(f for f in FORMATS if f != DEFAULT_FORMAT))
 
 
-def _apply(session: StreamSession, message: ViewerMessage) -> list[StreamErrorEvent]:
-    """Apply one message; invalid parts raise InvalidUpdateError, unknown acks come back as events.
-    Validation comes before any change, so a refused message changes nothing."""
+@dataclass(frozen=True)
+class TransportLimits:
+    """What a transport allows on its wire; the pump validates viewers' requests against it."""
+
+    default_chunk_bytes: int  # a tile message when the viewer names no size
+    max_chunk_bytes: int
+    max_update_bytes: int  # the largest viewer update the transport reads
+    first_message_timeout_s: float
+
+
+def _known_formats(formats: tuple[str, ...]) -> tuple[tuple[str, ...], list[StreamErrorEvent]]:
+    """The names the server can make, in the viewer's order; an error event for the rest."""
+    known = tuple(dict.fromkeys(f for f in formats if f in FORMATS))
+    unknown = [f for f in formats if f not in FORMATS]
+    if not unknown:
+        return known, []
+    kept = f"using {', '.join(known)}" if known else "keeping the current list"
+    message = f"unknown formats {unknown} skipped ({kept}); known: {', '.join(FORMATS)}"
+    return known, [StreamErrorEvent(Code.INVALID_ARGUMENT, message)]
+
+
+def _apply(session: StreamSession, message: ViewerMessage, transport: TransportLimits) -> list[StreamErrorEvent]:
+    """Apply one message; invalid parts raise InvalidUpdateError, unknown acks and formats come
+    back as events. Validation comes before any change, so a refused message changes nothing."""
     if message.invalid:
         raise InvalidUpdateError(message.invalid)
     if message.world_id and message.world_id != session.world_id:
         raise InvalidUpdateError(f"this stream is for world {session.world_id}, not {message.world_id}")
+    chunk = message.max_chunk_bytes
+    if chunk and not MIN_CHUNK_BYTES <= chunk <= transport.max_chunk_bytes:
+        raise InvalidUpdateError(f"max_chunk_bytes {chunk} outside [{MIN_CHUNK_BYTES}, {transport.max_chunk_bytes}]")
+    events: list[StreamErrorEvent] = []
+    formats: tuple[str, ...] = ()
     if message.budget is not None:
-        unknown = [f for f in message.budget.formats if f not in FORMATS]
-        if unknown:
-            raise InvalidUpdateError(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
+        formats, events = _known_formats(message.budget.formats)
     if message.pose is not None:
         session.update_view(message.pose)
     if message.budget is not None:
-        session.update_budget(
-            message.budget.max_bytes_in_flight, message.budget.max_resident_splats, message.budget.formats
-        )
+        session.update_budget(message.budget.max_bytes_in_flight, message.budget.max_resident_splats, formats)
+    if chunk:
+        session.chunk_bytes = chunk
     session.sequence = max(session.sequence, message.sequence)
     unknown_acks = session.ack(message.acks)
-    return [
+    return events + [
         StreamErrorEvent(Code.INVALID_ARGUMENT, f"ack for tile {k} that was never sent; ignored") for k in unknown_acks
     ]
 
@@ -171,19 +203,26 @@ class _Pump:
     """One stream's state between the reader of viewer messages and the loop that sends tiles:
     its claims (tiles asked of the scheduler), its ready rows (made, not yet sent), its errors."""
 
-    def __init__(self, worlds: Worlds, world: WorldRow, session: StreamSession, errors: _Errors) -> None:
+    def __init__(
+        self, worlds: Worlds, world: WorldRow, session: StreamSession, errors: _Errors, transport: TransportLimits
+    ) -> None:
         self.worlds = worlds
         self.world = world
         self.session = session
         self.errors = errors
+        self.transport = transport
         self.wake = asyncio.Event()
         self.claims: dict[Job, Claim[TileRow]] = {}
         self.ready: dict[Job, TileRow] = {}
         self.closed = False
         self.last_progress: Progress | None = None
+        self.session_id = worlds.sessions.new_id()
+        self.resumed = False
 
     @classmethod
-    async def open(cls, worlds: Worlds, first: ViewerMessage, options: StreamOptions) -> _Pump:
+    async def open(
+        cls, worlds: Worlds, first: ViewerMessage, options: StreamOptions, transport: TransportLimits
+    ) -> _Pump:
         """Start from the first message, or raise the ServiceError that refuses the stream."""
         if first.invalid:
             raise InvalidRequestError(first.invalid)
@@ -191,14 +230,68 @@ class _Pump:
             raise InvalidRequestError("the first update must name a world_id")
         world = await worlds.get_world(first.world_id)
         session = StreamSession(world.id, worlds.grid(world), options)
-        if first.pose is None:
-            raise InvalidRequestError("the first update must carry a pose")
-        errors = _Errors()
+        if first.pose is None or first.pose.position is None:
+            raise InvalidRequestError("the first update must carry a pose with a position")
+        pump = cls(worlds, world, session, _Errors(), transport)
         try:
-            errors.extend(_apply(session, first))
+            pump.errors.extend(_apply(session, first, transport))
         except InvalidUpdateError as exc:
             raise InvalidRequestError(str(exc)) from exc
-        return cls(worlds, world, session, errors)
+        await pump._resume(first)
+        return pump
+
+    async def _resume(self, first: ViewerMessage) -> None:
+        """Count as held what the viewer says it has (by session id, or tile by tile)."""
+        held = None
+        if first.resume_session_id:
+            # An unknown or expired id is no error: the hello's ``resumed`` says the stream starts afresh.
+            held = self.worlds.sessions.held(first.resume_session_id, self.world.id)
+            if held is not None:
+                self.session_id, self.resumed = first.resume_session_id, True
+        if first.held:
+            limit = self.session.options.max_held_tiles
+            if len(first.held) > limit:
+                self.errors.extend(
+                    [
+                        StreamErrorEvent(
+                            Code.INVALID_ARGUMENT, f"{len(first.held)} held tiles listed; the first {limit} are read"
+                        )
+                    ]
+                )
+            listed = await self.worlds.held_tiles(self.world.id, first.held[:limit])
+            held = {**listed, **(held or {})}
+            self.resumed = True
+        if held:
+            self.session.resume(held)
+        self.worlds.sessions.open(self.session_id, self.session)
+
+    def hello(self) -> Hello:
+        options, transport = self.session.options, self.transport
+        assert self.session.budget is not None
+        return Hello(
+            protocol_version=PROTOCOL_VERSION,
+            server_version=server_version(),
+            generator=self.world.generator,
+            generator_version=self.world.generator_version,
+            formats=OFFERED_FORMATS,
+            session_id=self.session_id,
+            resumed=self.resumed,
+            resumed_tiles=len(self.session.held),
+            limits=StreamLimits(
+                max_chunk_bytes=self.chunk_bytes,
+                max_update_bytes=transport.max_update_bytes,
+                max_bytes_in_flight=self.session.budget.max_bytes_in_flight,
+                max_view_radius_m=options.max_radius_m,
+                max_streams_per_client=options.max_streams_per_peer,
+                heartbeat_interval_s=options.heartbeat_interval_s,
+                first_message_timeout_s=transport.first_message_timeout_s,
+                max_held_tiles=options.max_held_tiles,
+            ),
+        )
+
+    @property
+    def chunk_bytes(self) -> int:
+        return self.session.chunk_bytes or self.transport.default_chunk_bytes
 
     def release_all(self) -> None:
         for claim in self.claims.values():
@@ -210,7 +303,7 @@ class _Pump:
         try:
             async for message in rest:
                 try:
-                    self.errors.extend(_apply(self.session, message))
+                    self.errors.extend(_apply(self.session, message, self.transport))
                 except InvalidUpdateError as exc:
                     self.errors.extend([StreamErrorEvent(Code.INVALID_ARGUMENT, str(exc))])
                 self.wake.set()
@@ -257,8 +350,8 @@ class _Pump:
 
     def sent(self, job: Job, row: TileRow, data: bytes) -> TileSent:
         del self.ready[job]
-        self.session.mark_sent(job.key, row.size, row.splat_count)
-        return TileSent(job.key, job.format, row.sha256, data, row.splat_count)
+        self.session.mark_sent(job.key, row.size, row.splat_count, job.format, row.sha256)
+        return TileSent(job.key, job.format, row.sha256, data, row.splat_count, self.chunk_bytes)
 
     def progress(self, applied: int, sent_any: bool) -> Progress | None:
         """The progress to report, or None when it is unchanged or would be early."""
@@ -278,11 +371,17 @@ class _Pump:
         self.last_progress = progress
         return progress
 
-    async def idle(self, sent_any: bool) -> None:
-        """Wait for a message or a finished tile, unless there is more to do at once."""
+    async def idle(self, sent_any: bool, quiet_since: float) -> Heartbeat | None:
+        """Wait for a message or a finished tile, unless there is more to do at once; a heartbeat
+        when the stream has said nothing for the heartbeat interval (since ``quiet_since``)."""
         if sent_any or self.errors.items or self.errors.suppressed:
-            return
-        await self.wake.wait()
+            return None
+        remaining = quiet_since + self.session.options.heartbeat_interval_s - time.monotonic()
+        try:
+            await asyncio.wait_for(self.wake.wait(), max(0.0, remaining))
+        except TimeoutError:
+            return Heartbeat(int(time.time() * 1000))
+        return None
 
 
 def active_streams(worlds: Worlds) -> int:
@@ -296,30 +395,42 @@ async def run_stream(
     rest: AsyncIterator[ViewerMessage],
     options: StreamOptions | None = None,
     peer: str = "",
+    transport: TransportLimits | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Serve one viewer until it closes its side. Raises a ServiceError (not found, invalid, too many streams) for a
-    first message that cannot start a stream; later bad messages become StreamErrorEvents.
+    first message that cannot start a stream; later bad messages become StreamErrorEvents. The
+    first event is the :class:`Hello`.
 
     Iterate it under ``contextlib.aclosing`` so a disconnect releases everything at once. Memory
     per stream is bounded whatever the viewer does: updates are applied as they arrive (no queue),
     errors are capped, and the stream waits on the transport's send when the viewer stops
     reading (so the transport's own bounded buffers are the back-pressure), never buffering tiles.
-    ``peer`` names the client for the per-client stream limit ("" = not limited)."""
+    ``peer`` names the client (its address) for the per-client stream limit ("" = not limited)."""
     options = options or StreamOptions()
-    pump = await _Pump.open(worlds, first, options)
+    transport = transport or UNCHUNKED
     _admit(worlds.open_streams, peer, options.max_streams_per_peer)
+    try:
+        pump = await _Pump.open(worlds, first, options, transport)
+    except BaseException:
+        _leave(worlds.open_streams, peer)
+        raise
     reader = asyncio.create_task(pump.read_updates(rest))
     try:
+        yield pump.hello()
+        quiet_since = time.monotonic()
         while True:
             pump.wake.clear()
             # One synchronous snapshot: the updates applied so far and the errors they raised.
             # Progress below echoes this sequence, never a later one the reader applies while we
             # are suspended, so a viewer never reads "update N served" before N's errors.
             applied = pump.session.sequence
+            said_any = False
             for error in pump.errors.drain():
+                said_any = True
                 yield error
             plan = pump.session.plan()
             for unloaded in pump.unload(plan.unload):
+                said_any = True
                 yield unloaded
             sent_any = False
             for job, row in pump.sendable(pump.want(plan.send)):
@@ -330,13 +441,26 @@ async def run_stream(
                     break  # a new pose or ack came in while we sent: re-plan before the next tile
             progress = pump.progress(applied, sent_any)
             if progress is not None:
+                said_any = True
                 yield progress
             if pump.closed:
                 return
-            await pump.idle(sent_any)
+            if said_any or sent_any:
+                quiet_since = time.monotonic()
+            heartbeat = await pump.idle(sent_any, quiet_since)
+            if heartbeat is not None:
+                yield heartbeat
+                quiet_since = time.monotonic()
     finally:
         reader.cancel()
         pump.release_all()
+        worlds.sessions.close(pump.session_id, pump.session)
         _leave(worlds.open_streams, peer)
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
+
+
+# In-process callers (tests, benches) that cut nothing: a tile is one message.
+UNCHUNKED = TransportLimits(
+    default_chunk_bytes=1 << 62, max_chunk_bytes=1 << 62, max_update_bytes=1 << 62, first_message_timeout_s=0.0
+)

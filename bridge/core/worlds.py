@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -23,10 +24,13 @@ from typing import Any, Generic, TypeVar
 
 from bridge.core.errors import InvalidRequestError, NotFoundError
 from bridge.core.scheduler import URGENT, Claim, Scheduler
+from bridge.core.sessions import Sessions
 from bridge.formats import FORMATS
 from bridge.generate import workers
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.registry import load_generator
+from bridge.stream.messages import HeldTileClaim
+from bridge.stream.session import HeldTile
 from bridge.world.camera import Camera
 from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
@@ -123,6 +127,7 @@ class Worlds:
         self.tiles_generated = 0
         # Streams open now, by client address ("" for unnamed); bridge.core.pump keeps it.
         self.open_streams: Counter[str] = Counter()
+        self.sessions = Sessions()  # what each stream's viewer holds, for resuming
 
     @property
     def data_dir(self) -> Path:
@@ -261,6 +266,23 @@ class Worlds:
             probe=lambda: self._lookup(world.id, key, fmt),
         )
 
+    async def held_tiles(self, world_id: str, claims: list[HeldTileClaim]) -> dict[TileKey, HeldTile]:
+        """Of the tiles a viewer says it holds, those whose bytes are still the stored tile's."""
+
+        def look_up() -> dict[TileKey, HeldTile]:
+            held = {}
+            for claim in claims:
+                if claim.format not in FORMATS:
+                    continue
+                row = self.cached_tile_row(world_id, claim.key, claim.format) or self.store.get_tile(
+                    world_id, claim.key, claim.format
+                )
+                if row is not None and row.sha256 == claim.sha256:
+                    held[claim.key] = HeldTile(row.size, row.splat_count, True, claim.format, row.sha256)
+            return held
+
+        return await asyncio.to_thread(look_up)
+
     async def _lookup(self, world_id: str, key: TileKey, fmt: str) -> TileRow | None:
         row = await asyncio.to_thread(self.store.get_tile, world_id, key, fmt)
         if row is not None:
@@ -277,6 +299,14 @@ class Worlds:
         self._rows.put((world.id, key, fmt), row)
         self.tiles_generated += 1
         return row
+
+
+def server_version() -> str:
+    """The installed worldbridge package's version (what a hello reports)."""
+    try:
+        return importlib.metadata.version("worldbridge")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def check_format(fmt: str) -> None:

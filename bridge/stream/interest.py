@@ -22,7 +22,6 @@ from bridge.stream.pose import Pose
 from bridge.world.grid import TileGrid
 from bridge.world.keys import MAX_LOD, TileKey, tiles_in_radius
 
-VIEW_ASPECT = 16.0 / 9.0  # viewers send a vertical FOV only; assume the widest common image
 PATH_STEP_M = 16.0  # spacing of the points along the predicted path
 MAX_PATH_POINTS = 9
 
@@ -42,11 +41,13 @@ class StreamOptions:
     max_resident_splats_limit: int = 256_000_000
     lookahead_s: float = 1.5  # the interest region reaches where the viewer will be this soon, seconds
     offscreen_sse_factor: float = 4.0  # tiles outside the view cone may have this many times the error
-    view_margin_deg: float = 15.0  # the view cone is the image's (16:9 assumed) widened by this, degrees
+    view_margin_deg: float = 15.0  # the view cone is the image's (its viewport's aspect) widened by this, degrees
     max_bytes_in_flight: int = 16 * 1024 * 1024  # default budget: unacknowledged bytes
     max_resident_splats: int = 8_000_000  # default budget: splats the viewer holds (a 720p view at 160 m holds 2-3M)
     max_tiles: int = 2048  # cap on the interest set, however large the radius
-    max_streams_per_peer: int = 64  # streams one client address may hold open at once
+    max_streams_per_peer: int = 64  # streams one client address may hold open at once, all transports
+    heartbeat_interval_s: float = 15.0  # a stream quiet this long sends a heartbeat, seconds
+    max_held_tiles: int = 4096  # tiles a resuming viewer may list as held (more are not read)
 
 
 def _path(view: Pose, options: StreamOptions) -> list[tuple[float, float]]:
@@ -59,8 +60,8 @@ def _path(view: Pose, options: StreamOptions) -> list[tuple[float, float]]:
 
 
 def _in_view(key: TileKey, view: Pose, grid: TileGrid, half_angle: float) -> bool:
-    """Might the tile be on screen now? Its square against the horizontal view cone (16:9 image,
-    plus a margin for turning); the tile under the viewer always is."""
+    """Might the tile be on screen now? Its square against the horizontal view cone (the
+    viewport's aspect, 16:9 unless the viewer says, plus a margin for turning); the tile under the viewer always is."""
     x, _, z = view.position
     fx, fz = view.forward[0], view.forward[2]
     norm = math.hypot(fx, fz)
@@ -93,7 +94,7 @@ def select_tiles(
     focal = view.focal_px()
     path = _path(view, options)
     height = view.position[1]
-    half_angle = math.atan(math.tan(math.radians(view.vertical_fov_deg) / 2) * VIEW_ASPECT) + math.radians(
+    half_angle = math.atan(math.tan(math.radians(view.vertical_fov_deg) / 2) * view.aspect) + math.radians(
         options.view_margin_deg
     )
 

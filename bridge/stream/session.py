@@ -6,7 +6,7 @@ do, and reports what it sent. Validation lives here, so every transport refuses 
 Defined behaviour for awkward input (every transport inherits it):
 
 - a pose with NaN or infinite numbers, a zero forward vector, a FOV outside (0, 179) degrees or a
-  viewport over 16384 px is refused (:class:`InvalidUpdateError`) and changes nothing;
+  viewport side over 16384 px is refused (:class:`InvalidUpdateError`) and changes nothing;
 - a view radius outside [0, ``max_radius_m``] (4096 m) is refused, never clamped; 0 keeps the
   current radius (256 m at first);
 - budget fields of 0 keep the current value or the default; other values are clamped into
@@ -30,11 +30,14 @@ import math
 from dataclasses import dataclass, field, replace
 
 from bridge.stream.interest import StreamOptions, prioritise_scored, select_tiles
-from bridge.stream.pose import Pose
+from bridge.stream.pose import Pose, PoseUpdate
 from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
 
 MAX_VIEWPORT_PX = 16384
+# The format a viewer that names none gets: compact (about 16 B/splat) and read by every splat
+# tool; PLY (68 B/splat) only on request.
+DEFAULT_FORMAT = "spz"
 MAX_COORDINATE_M = 1.0e9  # far past any walk; beyond it float32 splat positions mean nothing
 # The interest set may use at most this share of the splat budget, leaving the rest for the
 # coarse tiles kept while their finer replacements arrive.
@@ -54,10 +57,14 @@ class Budget:
 
 
 @dataclass
-class _Held:
+class HeldTile:
+    """A tile the viewer holds (or has been sent): what it cost and which bytes it was."""
+
     size: int
     splats: int
     acked: bool = False
+    format: str = ""
+    sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,10 +80,11 @@ class StreamSession:
     options: StreamOptions = field(default_factory=StreamOptions)
     view: Pose | None = None  # resolved: no 0 fields
     budget: Budget | None = None
-    held: dict[TileKey, _Held] = field(default_factory=dict)
+    held: dict[TileKey, HeldTile] = field(default_factory=dict)
     skipped: dict[TileKey, str] = field(default_factory=dict)  # wanted tiles that will never be sent: why
     bytes_sent: int = 0
     sequence: int = 0  # highest viewer update sequence applied
+    chunk_bytes: int = 0  # the largest tile message the viewer takes (0: its transport's default)
     updates_applied: int = 0  # poses accepted
     selections: int = 0  # interest sets computed (fewer than poses under a flood: coalesced)
     sse_threshold_px: float = 0.0  # the threshold the current interest set was selected with
@@ -91,30 +99,39 @@ class StreamSession:
 
     def __post_init__(self) -> None:
         if self.budget is None:
-            self.budget = Budget(self.options.max_bytes_in_flight, self.options.max_resident_splats, ("ply",))
+            self.budget = Budget(self.options.max_bytes_in_flight, self.options.max_resident_splats, (DEFAULT_FORMAT,))
         self.sse_threshold_px = self.options.sse_threshold_px
 
     # -- inputs ------------------------------------------------------------------------------
 
-    def update_view(self, pose: Pose) -> None:
-        """Validate and apply a pose; 0 for fov, viewport or radius keeps the current or default."""
-        for name, vector in (("position", pose.position), ("forward", pose.forward), ("velocity", pose.velocity)):
-            if not all(math.isfinite(v) for v in vector):
+    def update_view(self, pose: Pose | PoseUpdate) -> None:
+        """Validate and apply a pose; unset (None or 0) fields keep the current value or default."""
+        update = PoseUpdate.of(pose) if isinstance(pose, Pose) else pose
+        vectors = (("position", update.position), ("forward", update.forward), ("velocity", update.velocity))
+        for name, vector in vectors:
+            if vector is not None and not all(math.isfinite(v) for v in vector):
                 raise InvalidUpdateError(f"pose {name} {vector} is not finite")
-        if any(abs(v) > MAX_COORDINATE_M for v in pose.position):
-            raise InvalidUpdateError(f"pose position {pose.position} is beyond +-{MAX_COORDINATE_M:g} m")
-        if math.hypot(*pose.forward) < 1e-9:
+        if update.position is not None and any(abs(v) > MAX_COORDINATE_M for v in update.position):
+            raise InvalidUpdateError(f"pose position {update.position} is beyond +-{MAX_COORDINATE_M:g} m")
+        if update.forward is not None and math.hypot(*update.forward) < 1e-9:
             raise InvalidUpdateError("pose forward is the zero vector")
-        fov, viewport, radius = pose.vertical_fov_deg, pose.viewport_height_px, pose.radius_m
+        fov, radius = update.vertical_fov_deg, update.radius_m
         if not math.isfinite(fov) or not 0 <= fov < 179:
             raise InvalidUpdateError(f"vertical_fov_deg {fov} outside (0, 179)")
-        if not 0 <= viewport <= MAX_VIEWPORT_PX:
-            raise InvalidUpdateError(f"viewport_height_px {viewport} outside (0, {MAX_VIEWPORT_PX}]")
+        for name, pixels in (
+            ("viewport_height_px", update.viewport_height_px),
+            ("viewport_width_px", update.viewport_width_px),
+        ):
+            if not 0 <= pixels <= MAX_VIEWPORT_PX:
+                raise InvalidUpdateError(f"{name} {pixels} outside (0, {MAX_VIEWPORT_PX}]")
         if not math.isfinite(radius) or radius < 0 or radius > self.options.max_radius_m:
             raise InvalidUpdateError(
                 f"view_radius_m {radius} outside [0, {self.options.max_radius_m:g}]; larger radii are refused"
             )
-        self.view = pose.resolved(self.view, self.options.default_radius_m)
+        try:
+            self.view = update.resolved(self.view, self.options.default_radius_m)
+        except ValueError as exc:
+            raise InvalidUpdateError(str(exc)) from None
         self.updates_applied += 1
         self._stale = True  # selection waits for the next plan: a flood of poses costs one
 
@@ -152,8 +169,20 @@ class StreamSession:
 
     @property
     def format(self) -> str:
+        """The format tiles are sent in: the first of the viewer's list (every tile can be made
+        in every known format; the pump keeps unknown names out of the list)."""
         assert self.budget is not None
         return self.budget.formats[0]
+
+    def resume(self, held: dict[TileKey, HeldTile]) -> None:
+        """Start from tiles the viewer already holds (acked): they are not sent again."""
+        for key, tile in held.items():
+            self.held[key] = HeldTile(tile.size, tile.splats, True, tile.format, tile.sha256)
+            self._resident += tile.splats
+
+    def acked_tiles(self) -> dict[TileKey, HeldTile]:
+        """What the viewer is known to hold: a later stream resumes from it."""
+        return {k: v for k, v in self.held.items() if v.acked}
 
     @property
     def wanted(self) -> list[TileKey]:
@@ -212,7 +241,12 @@ class StreamSession:
                     if below is not None:
                         finer[key] = below
         self.satisfied = set(finer)
-        pending = [k for k in wanted if k not in self.held and k not in self.skipped and k not in finer]
+        fmt = self.format
+        pending = [
+            k
+            for k in wanted
+            if (k not in self.held or self.held[k].format != fmt) and k not in self.skipped and k not in finer
+        ]
         unwanted = [k for k in self.held if k not in wanted_set]
         keep = _overlapping(unwanted, pending).union(*finer.values())
         # A held tile outside the interest set goes only once nothing wanted over its area is
@@ -234,9 +268,10 @@ class StreamSession:
 
     def counts(self) -> tuple[int, int, int]:
         """(wanted, sent, pending) for progress: a wanted tile counts as sent when the viewer holds
-        it or holds its whole area finer; skipped tiles are neither sent nor pending."""
+        it (in the current format) or holds its whole area finer; skipped tiles are neither."""
         wanted = self.wanted
-        sent = sum(1 for k in wanted if k in self.held or k in self.satisfied)
+        fmt = self.format
+        sent = sum(1 for k in wanted if (k in self.held and self.held[k].format == fmt) or k in self.satisfied)
         skipped = sum(1 for k in wanted if k in self.skipped and k not in self.held and k not in self.satisfied)
         return len(wanted), sent, len(wanted) - sent - skipped
 
@@ -252,11 +287,11 @@ class StreamSession:
             return False
         return not (self._in_flight and self._in_flight + size > self.budget.max_bytes_in_flight)
 
-    def mark_sent(self, key: TileKey, size: int, splats: int) -> None:
+    def mark_sent(self, key: TileKey, size: int, splats: int, fmt: str = "", sha256: str = "") -> None:
         old = self.held.pop(key, None)
         if old is not None:
             self._forget(old)
-        self.held[key] = _Held(size, splats)
+        self.held[key] = HeldTile(size, splats, format=fmt or self.format, sha256=sha256)
         self._in_flight += size
         self._resident += splats
         self.bytes_sent += size
@@ -271,7 +306,7 @@ class StreamSession:
     def mark_skipped(self, key: TileKey, reason: str) -> None:
         self.skipped[key] = reason
 
-    def _forget(self, held: _Held) -> None:
+    def _forget(self, held: HeldTile) -> None:
         self._resident -= held.splats
         if not held.acked:
             self._in_flight -= held.size

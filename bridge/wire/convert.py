@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Sequence
 
 from bridge.formats import FORMATS
-from bridge.stream.messages import BudgetUpdate, ViewerMessage
-from bridge.stream.pose import Pose
+from bridge.stream.messages import BudgetUpdate, HeldTileClaim, Hello, StreamLimits, ViewerMessage
+from bridge.stream.pose import PoseUpdate
+from bridge.stream.session import DEFAULT_FORMAT
 from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.camera import Camera, Intrinsics
@@ -21,12 +22,18 @@ FORMAT_ENUMS = {name: value for value, name in FORMAT_NAMES.items()}
 
 
 def format_name(value: int) -> str:
-    """Enum -> format name; UNSPECIFIED means PLY; anything unknown raises ValueError."""
+    """Enum -> format name; UNSPECIFIED means the default (SPZ); anything unknown raises ValueError."""
     if value == types.TILE_FORMAT_UNSPECIFIED:
-        return "ply"
+        return DEFAULT_FORMAT
     if value not in FORMAT_NAMES:
         raise ValueError(f"unknown tile format {value}")
     return FORMAT_NAMES[value]
+
+
+def listed_format_name(value: int) -> str:
+    """Enum -> name for a viewer's list of formats: an unknown value keeps a name that says so
+    (the stream reports and skips it, rather than refusing the whole update)."""
+    return FORMAT_NAMES.get(value, f"TileFormat {value}")
 
 
 def key_from_proto(key: types.TileKey) -> TileKey:
@@ -83,33 +90,76 @@ def world_to_proto(row: WorldRow) -> pb.World:
     )
 
 
-def viewer_message(update: pb.ViewerUpdate) -> ViewerMessage:
-    """Raises ValueError for fields that cannot even be represented (unknown format enums)."""
-    pose = None
-    if update.HasField("pose"):
-        p = update.pose
-        pose = Pose(
-            position=vec(p.position),
-            forward=vec(p.forward) if p.HasField("forward") else (0.0, 0.0, -1.0),
-            velocity=vec(p.velocity),
-            vertical_fov_deg=p.vertical_fov_deg,
-            viewport_height_px=p.viewport_height_px,
-            radius_m=update.view_radius_m,
-        )
-    elif update.view_radius_m and not math.isfinite(update.view_radius_m):
-        raise ValueError(f"view_radius_m {update.view_radius_m} is not finite")
+def _vec_if_set(message: pb.ViewerPose, name: str) -> tuple[float, float, float] | None:
+    return vec(getattr(message, name)) if message.HasField(name) else None
+
+
+def pose_update(update: pb.ViewerUpdate) -> PoseUpdate | None:
+    """The update's pose, with unset vectors as None (kept by the session); a radius sent
+    without a pose is a pose update of its own. None when it carries neither."""
+    radius = update.view_radius_m
+    if not update.HasField("pose"):
+        return PoseUpdate(radius_m=radius) if radius else None
+    p = update.pose
+    return PoseUpdate(
+        position=_vec_if_set(p, "position"),
+        forward=_vec_if_set(p, "forward"),
+        velocity=_vec_if_set(p, "velocity"),
+        vertical_fov_deg=p.vertical_fov_deg,
+        viewport_height_px=p.viewport_height_px,
+        radius_m=radius,
+        viewport_width_px=p.viewport_width_px,
+    )
+
+
+def viewer_message(update: pb.ViewerUpdate, format_names: tuple[str, ...] | None = None) -> ViewerMessage:
+    """A ViewerUpdate as the core's message. ``format_names``: the budget's formats when the
+    transport read them itself (the WebSocket's JSON names them by string)."""
     budget = None
     if update.HasField("budget"):
         b = update.budget
         budget = BudgetUpdate(
             max_bytes_in_flight=b.max_bytes_in_flight,
             max_resident_splats=b.max_resident_splats,
-            formats=tuple(format_name(f) for f in b.formats),
+            formats=format_names if format_names is not None else tuple(listed_format_name(f) for f in b.formats),
         )
     return ViewerMessage(
         world_id=update.world_id,
-        pose=pose,
+        pose=pose_update(update),
         budget=budget,
         acks=[key_from_proto(k) for k in update.acks],
         sequence=update.sequence,
+        resume_session_id=update.resume_session_id,
+        held=[
+            HeldTileClaim(key_from_proto(h.key), listed_format_name(h.format), h.content_sha256) for h in update.held
+        ],
+        max_chunk_bytes=update.max_chunk_bytes,
+    )
+
+
+def hello_to_proto(hello: Hello) -> pb.StreamHello:
+    return pb.StreamHello(
+        protocol_version=hello.protocol_version,
+        server_version=hello.server_version,
+        generator=hello.generator,
+        generator_version=hello.generator_version,
+        formats=[FORMAT_ENUMS[f] for f in hello.formats],
+        session_id=hello.session_id,
+        resumed=hello.resumed,
+        resumed_tiles=hello.resumed_tiles,
+        limits=pb.StreamLimits(**dataclasses.asdict(hello.limits)),
+    )
+
+
+def hello_from_proto(hello: pb.StreamHello) -> Hello:
+    return Hello(
+        protocol_version=hello.protocol_version,
+        server_version=hello.server_version,
+        generator=hello.generator,
+        generator_version=hello.generator_version,
+        formats=tuple(listed_format_name(f) for f in hello.formats),
+        session_id=hello.session_id,
+        resumed=hello.resumed,
+        resumed_tiles=hello.resumed_tiles,
+        limits=StreamLimits(**{f.name: getattr(hello.limits, f.name) for f in dataclasses.fields(StreamLimits)}),
     )

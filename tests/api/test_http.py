@@ -23,7 +23,6 @@ from bridge.core.worlds import Worlds
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
 from bridge.stream.pose import Pose
-from bridge.wire import websocket
 from tests.conftest import run
 from tests.stream_support import GatedPool, make_worlds, small_photo, world_dir
 
@@ -266,7 +265,7 @@ def test_bad_updates_mid_stream_are_reported_and_change_nothing(world_dir: tuple
                 "not finite",
                 "larger radii",
                 "never sent",
-                "Invalid enum value nope",
+                "unknown formats ['nope'] skipped",
                 "lod",
             ]
             assert len(errors) == len(expected)
@@ -294,7 +293,9 @@ def test_a_viewer_that_stops_reading_is_not_buffered_without_bound(world_dir: tu
                 return list(server.app[SOCKETS].values())
 
             stalled = await connect_stream(http, base, world_id)
-            await stalled.send(Pose((0, 3, 0), (0, 0, -1), radius_m=256), sequence=1, max_bytes_in_flight=2**40)
+            await stalled.send(
+                Pose((0, 3, 0), (0, 0, -1), radius_m=256), sequence=1, max_bytes_in_flight=2**40, formats=["ply"]
+            )
             # Wait until the server is blocked writing to this viewer, then watch it stay blocked.
             await poll(lambda: any(s.sending and s.bytes_written > 1_000_000 for s in sockets()))
             peak = 0
@@ -346,26 +347,6 @@ def test_graceful_shutdown_closes_open_websockets(world_dir: tuple[Path, str]) -
         pool.shutdown()
 
     run(scenario(), 120)
-
-
-def test_tile_frames_round_trip() -> None:
-    from bridge.stream.messages import TileSent
-    from bridge.world.keys import TileKey
-
-    data = b"tile bytes"
-    event = TileSent(TileKey(3, -5, 2**40), "spz", hashlib.sha256(data).hexdigest(), data, 1234)
-    frame = websocket.tile_frame(event)
-    assert frame[:4] == b"WBT1" and len(frame) == websocket.HEADER_BYTES + len(data)
-    parsed = websocket.parse_tile_frame(frame)
-    assert (parsed.key, parsed.format, parsed.sha256, parsed.splat_count, parsed.data) == (
-        event.key,
-        "spz",
-        event.sha256,
-        1234,
-        data,
-    )
-    with pytest.raises(ValueError):
-        websocket.parse_tile_frame(b"XXXX" + frame[4:])
 
 
 def test_one_client_may_hold_only_so_many_streams(world_dir: tuple[Path, str]) -> None:

@@ -5,15 +5,13 @@ input gets the same refusal over both while the server carries on."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import aiohttp
 import grpc
 import pytest
 
 from bridge.client.client import (
     ReceivedError,
+    ReceivedHello,
     ReceivedProgress,
     ReceivedTile,
     ReceivedUnload,
@@ -22,15 +20,15 @@ from bridge.client.client import (
 )
 from bridge.client.players import straight_line
 from bridge.client.server_process import ServerProcess
-from bridge.client.ws_client import WsClosedError, WsTileStream, connect_stream
+from bridge.client.ws_client import WsClosedError
+from bridge.core.worlds import server_version
+from bridge.formats import TILE_FORMATS
 from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from tests.conftest import run
 from tests.stream_support import small_photo
-
-Stream = TileStream | WsTileStream
-TRANSPORTS = ["grpc", "websocket"]
+from tests.transport_support import TRANSPORTS, Stream, opened
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +38,6 @@ def world_id(server: ServerProcess) -> str:
             return (await client.create_world(small_photo(), name="transports")).id
 
     return run(create(), 180)
-
-
-@asynccontextmanager
-async def opened(server: ServerProcess, transport: str, world: str) -> AsyncIterator[Stream]:
-    if transport == "grpc":
-        async with WorldBridgeClient(server.target) as client:
-            stream = client.stream(world)
-            try:
-                yield stream
-            finally:
-                stream.cancel()
-    else:
-        async with aiohttp.ClientSession() as http:
-            stream = await connect_stream(http, server.http_url, world)
-            try:
-                yield stream
-            finally:
-                await stream.close()
 
 
 async def settle(stream: Stream, sequence: int) -> tuple[dict[TileKey, str], set[TileKey], list[str]]:
@@ -171,5 +151,46 @@ def test_bad_updates_mid_stream_are_reported_alike_and_change_nothing(
     assert len(errors) == 5
     for words, error in zip(expected, errors, strict=False):
         assert words in error, (words, error)
-    assert "unknown tile format" in errors[4] or "not JSON" in errors[4]
+    assert "unknown formats ['TileFormat 77'] skipped" in errors[4] or "not JSON" in errors[4]
     assert server.process.poll() is None  # and the server is fine
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_every_stream_starts_with_a_hello(server: ServerProcess, world_id: str, transport: str) -> None:
+    async def scenario() -> object:
+        async with opened(server, transport, world_id) as stream:
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=32), sequence=1)
+            return await anext(aiter(stream.events()))
+
+    hello = run(scenario(), 60)
+    assert isinstance(hello, ReceivedHello), hello
+    assert (hello.protocol_version, hello.server_version, hello.generator) == (1, server_version(), "photo")
+    assert hello.generator_version and hello.server_version != "unknown"
+    # Every registered format is offered (a format added to bridge.formats appears here), the default first.
+    assert hello.formats[0] == "spz" and sorted(hello.formats) == sorted(TILE_FORMATS)
+    assert len(hello.session_id) == 32 and not hello.resumed and hello.resumed_tiles == 0
+    limits = hello.limits
+    assert limits.max_chunk_bytes == 1024 * 1024  # gRPC's chunk; the Python WebSocket client asks for 1 MiB frames
+    assert limits.heartbeat_interval_s > 0 and limits.first_message_timeout_s > 0 and limits.max_update_bytes > 0
+    assert (limits.max_view_radius_m, limits.max_streams_per_client) == (4096.0, 64)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_viewer_sets_its_chunk_size_within_the_stated_range(
+    server: ServerProcess, world_id: str, transport: str
+) -> None:
+    async def scenario() -> tuple[object, dict[TileKey, str], tuple[str, str]]:
+        async with opened(server, transport, world_id, chunk_bytes=8192) as stream:
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=48), sequence=1)
+            hello = await anext(aiter(stream.events()))
+            tiles, _, errors = await settle(stream, 1)  # each tile joined from many pieces, hash checked
+            assert not errors
+        async with opened(server, transport, world_id, chunk_bytes=100) as stream:
+            await stream.send(Pose((0, 3, 0), (0, 0, -1), radius_m=48), sequence=1)
+            refused = await refusal(stream)
+        return hello, tiles, refused
+
+    hello, tiles, refused = run(scenario(), 120)
+    assert isinstance(hello, ReceivedHello) and hello.limits.max_chunk_bytes == 8192
+    assert len(tiles) > 3
+    assert refused[0] == "INVALID_ARGUMENT" and "max_chunk_bytes 100 outside [4096," in refused[1]

@@ -1,6 +1,6 @@
 """The web viewer in a real headless Chromium (Debian's ``chromium`` through playwright-core, WebGL2
 on SwiftShader), against a real ``worldbridge serve``: the spawn view is the photo, walking loads
-new tiles, no console errors, mesh mode (glb tiles), the token prompt, and reconnection after the
+new tiles, no console errors, mesh mode (glb tiles), the token prompt, and reconnection (resuming) after the
 server comes back.
 
 These tests fail, never skip, when Chromium, node or web/node_modules are missing (CI installs
@@ -29,6 +29,7 @@ from bridge.formats.splats import SplatCloud
 from bridge.render.images import psnr
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from tests.conftest import photo_path
+from tests.stream_schema import problems
 from tests.web_browser import ViewerDriver, missing_tools
 
 PHOTO = "lyra2_06"
@@ -169,6 +170,16 @@ def test_spawn_is_the_photo_and_walking_loads_new_tiles(server: Server, browser:
     assert moved_db < 20.0, f"the view barely changed after walking 200 m ({moved_db:.1f} dB from the spawn view)"
 
     assert _errors(browser) == []
+    _assert_messages_follow_the_schema(browser)
+
+
+def _assert_messages_follow_the_schema(browser: ViewerDriver) -> list[dict]:
+    """Every WebSocket text message the page sent and received validates in its direction."""
+    frames = browser.call("wsText")["frames"]
+    assert any(f["sent"] for f in frames) and any(not f["sent"] for f in frames)
+    for frame in frames:
+        assert problems(json.loads(frame["text"]), frame["sent"]) == [], frame
+    return frames
 
 
 def test_reconnects_when_the_server_comes_back(server: Server, browser: ViewerDriver) -> None:
@@ -181,11 +192,15 @@ def test_reconnects_when_the_server_comes_back(server: Server, browser: ViewerDr
     gone = browser.call("waitFor", expr="window.worldbridge.connection === 'offline'", timeoutMs=30_000)["status"]
     assert "reconnecting" in gone["banner"], gone["banner"]
     server.start()
-    # Back: the banner goes, and the view is streamed again from scratch.
+    # Back: the banner goes, and the viewer resumes: it lists the tiles it holds, the restarted
+    # server finds them unchanged in its store, and sends none of them again.
     recovered = "window.worldbridge.reconnects >= 1 && window.worldbridge.tilesLoaded > 0 && !window.worldbridge.banner"
     back = browser.call("waitFor", expr=recovered, timeoutMs=90_000)["status"]
     assert back["connection"] == "streaming"
-    assert back["tilesReceived"] > first["tilesReceived"]
+    settled = browser.call("waitIdle", timeoutMs=90_000)["status"]
+    assert (settled["tilesReceived"], settled["tilesLoaded"]) == (first["tilesReceived"], first["tilesLoaded"])
+    resumed = [json.loads(f["text"]) for f in _assert_messages_follow_the_schema(browser) if f["sent"]]
+    assert any(m.get("resume_session_id") and m.get("held") for m in resumed)  # the reconnect said what it held
 
 
 def test_token_prompt_and_token(server: Server, browser: ViewerDriver) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bridge.client import players
-from bridge.stream.interest import StreamOptions
-from bridge.stream.pose import Pose
+from bridge.stream.interest import StreamOptions, select_tiles
+from bridge.stream.pose import Pose, PoseUpdate
 from bridge.stream.session import InvalidUpdateError, StreamSession
 from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
@@ -73,6 +73,41 @@ def test_a_radius_past_the_limit_is_refused_with_the_limit_stated() -> None:
         session().update_view(Pose((0, 3, 0), (0, 0, -1), (0, 0, 0), 0, 0, 4097))
 
 
+def test_unset_pose_fields_keep_their_values_and_a_lone_radius_applies() -> None:
+    s = StreamSession("w", TileGrid(BASE, 64))
+    with pytest.raises(InvalidUpdateError, match="first pose must set a position"):
+        s.update_view(PoseUpdate(velocity=(1.0, 0.0, 0.0)))
+    s.update_view(PoseUpdate(position=(5.0, 3.0, -7.0), viewport_height_px=1080, viewport_width_px=1080))
+    assert s.view is not None and (s.view.forward, s.view.velocity) == ((0.0, 0.0, -1.0), (0.0, 0.0, 0.0))
+    s.update_view(PoseUpdate(forward=(1.0, 0.0, 0.0), velocity=(0.0, 0.0, -9.0)))
+    s.update_view(PoseUpdate(radius_m=64.0))  # a radius on its own (no pose on the wire)
+    assert s.view is not None
+    assert (s.view.position, s.view.forward, s.view.velocity) == ((5.0, 3.0, -7.0), (1.0, 0.0, 0.0), (0.0, 0.0, -9.0))
+    assert (s.view.radius_m, s.view.viewport_height_px, s.view.aspect) == (64.0, 1080, 1.0)
+    view = s.view
+    for bad in (
+        PoseUpdate(radius_m=5000.0),
+        PoseUpdate(viewport_width_px=20_000),
+        PoseUpdate(velocity=(math.inf, 0, 0)),
+    ):
+        with pytest.raises(InvalidUpdateError):
+            s.update_view(bad)
+    assert s.view == view  # refused, never clamped or dropped silently
+
+
+def test_the_view_cone_follows_the_viewport_aspect() -> None:
+    grid = TileGrid(BASE, 64)
+    narrow = Pose((0, 3, 0), (0, 0, -1), (0, 0, 0), 60.0, 720, 512.0, 360)
+    wide = Pose((0, 3, 0), (0, 0, -1), (0, 0, 0), 60.0, 720, 512.0, 2880)
+    fine = [
+        min(k.lod for k in select_tiles(p, grid, StreamOptions()) if abs(k.center(BASE)[0]) > 150)
+        for p in (narrow, wide)
+    ]
+    count = [len(select_tiles(p, grid, StreamOptions())) for p in (narrow, wide)]
+    assert count[0] < count[1]  # a wide image sees more of the side: more tiles refined there
+    assert fine[0] >= fine[1]
+
+
 def test_a_flood_of_poses_is_coalesced_into_one_selection() -> None:
     s = session()
     s.plan()
@@ -94,7 +129,7 @@ def test_zero_budgets_keep_the_defaults_and_others_are_clamped() -> None:
         options.max_bytes_in_flight,
         options.max_resident_splats,
     )
-    assert s.budget.formats == ("ply",)
+    assert s.budget.formats == ("spz",)  # the default for a viewer that names none
     s.update_budget(1, 1, ("spz",))
     assert (s.budget.max_bytes_in_flight, s.budget.max_resident_splats) == (
         options.min_bytes_in_flight,

@@ -82,7 +82,7 @@ def test_sigkill_while_generating_loses_no_finished_tile_and_leaves_no_half_tile
             world = await client.create_world(photo_path("lyra2_03").read_bytes())
             stream = client.stream(world.id)
             # A wide radius: far more tiles than arrive before the kill, so generation is under way.
-            await stream.send(Pose((0, 5, 0), (0, 0, -1), radius_m=1500), sequence=1)
+            await stream.send(Pose((0, 5, 0), (0, 0, -1), radius_m=1500), sequence=1, formats=["ply"])
             async for event in stream.events():
                 if isinstance(event, ReceivedTile):
                     received[event.key] = event.sha256

@@ -1,10 +1,13 @@
 // The tile stream over WebSocket (/v1/worlds/{id}/stream): pose updates as the camera moves
 // (at most 10 a second), acks for tiles once they are held, unloads and progress, and
-// reconnection with backoff when the connection drops. It knows nothing about drawing.
+// reconnection with backoff when the connection drops, resuming the session (the server sends
+// only what the viewer lacks). It knows nothing about drawing.
 
-import { parseTileFrame, viewerUpdate } from './wire.js';
+import { FrameAssembler, parseTileFrame, viewerUpdate } from './wire.js';
 
 const POSE_INTERVAL_MS = 100;
+// A browser takes any message size: ask for large frames (fewer messages per tile).
+const FRAME_BYTES = 1024 * 1024;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 const VIEW_RADIUS_M = 256;
 // Close codes the server uses for refusals (docs/streaming.md); retrying would not help.
@@ -12,8 +15,9 @@ const FINAL_CLOSES = { 4400: 'refused', 4401: 'unauthorised', 4404: 'not-found' 
 
 export class TileStream {
     /**
-     * url: the ws(s):// URL of the stream; handlers: onOpen(), onTile(frame, bytes), onUnload(key),
-     * onProgress(progress), onError(message), onClosed({ state, code, reason, retryInMs }).
+     * url: the ws(s):// URL of the stream; handlers: onOpen(), onHello(hello), onTile(tile, bytes),
+     * onUnload(key), onProgress(progress), onError(message), onClosed({ state, code, reason, retryInMs }),
+     * heldTiles() -> [{ key, format, content_sha256 }] (what to resume with after a reconnect).
      */
     constructor({ url, worldId, token, format, budget, handlers }) {
         Object.assign(this, { url, worldId, token, format, budget, handlers });
@@ -29,11 +33,14 @@ export class TileStream {
         this.ackTimer = null;
         this.lastProgress = null;
         this.lastError = '';
+        this.sessionId = '';
+        this.assembler = new FrameAssembler();
     }
 
     connect() {
         if (this.stopped) return;
         this.lastProgress = null;
+        this.assembler = new FrameAssembler();
         const ws = new WebSocket(this.url);
         ws.binaryType = 'arraybuffer';
         this.ws = ws;
@@ -45,6 +52,8 @@ export class TileStream {
                 pose: this.pose,
                 radius: VIEW_RADIUS_M,
                 budget: this.budget,
+                maxChunkBytes: FRAME_BYTES,
+                resume: { sessionId: this.sessionId, held: this.handlers.heldTiles() },
             });
             this.lastPoseAt = performance.now();
             this.handlers.onOpen();
@@ -67,18 +76,21 @@ export class TileStream {
 
     receive(data) {
         if (typeof data !== 'string') {
-            let frame;
+            let tile;
             try {
-                frame = parseTileFrame(data);
+                tile = this.assembler.add(parseTileFrame(data));
             } catch (error) {
                 this.handlers.onError(`bad tile frame: ${error.message}`);
                 return;
             }
-            this.handlers.onTile(frame, data.byteLength);
+            if (tile) this.handlers.onTile(tile, tile.data.byteLength);
             return;
         }
         const event = JSON.parse(data);
-        if (event.progress) {
+        if (event.hello) {
+            this.sessionId = event.hello.session_id;
+            this.handlers.onHello(event.hello);
+        } else if (event.progress) {
             this.lastProgress = event.progress;
             this.handlers.onProgress(event.progress);
         } else if (event.unload) {

@@ -83,6 +83,8 @@ export class Viewer {
             budget: { formats: [format], max_bytes_in_flight: 32 * 1024 * 1024, max_resident_splats: 3000000 },
             handlers: {
                 onOpen: () => this.streamOpened(),
+                onHello: (hello) => this.streamStarted(hello),
+                heldTiles: () => this.heldTiles(),
                 onTile: (frame, size) => this.tileArrived(frame, size),
                 onUnload: (key) => this.unload(keyId(key)),
                 onProgress: (p) => { this.progress = p; this.onStatus(); },
@@ -109,12 +111,27 @@ export class Viewer {
     }
 
     streamOpened() {
-        // A fresh server session knows nothing of what we hold: start from scratch (the HTTP
-        // cache and the server's store make re-sending cheap).
         if (this.connection === 'offline') this.counters.reconnects++;
-        this.dropAllTiles();
         this.connection = 'streaming';
         this.onStatus();
+    }
+
+    /** The server's hello: a resumed session keeps what we hold (the server sends only the
+     * rest, and unloads what is no longer wanted); tiles still loading were never acked, so
+     * they come again. A fresh session starts from scratch. */
+    streamStarted(hello) {
+        if (!hello.resumed) {
+            this.dropAllTiles();
+            return;
+        }
+        for (const [id, tile] of [...this.tiles]) if (tile.state !== 'loaded') this.unload(id);
+    }
+
+    /** What we hold, for resuming: each loaded tile's key, format and content hash. */
+    heldTiles() {
+        return [...this.tiles.values()]
+            .filter((t) => t.state === 'loaded')
+            .map((t) => ({ key: t.key, format: t.format, content_sha256: t.sha256 }));
     }
 
     streamClosed({ state, code, reason, retryInMs }) {
@@ -130,6 +147,7 @@ export class Viewer {
             velocity: this.rig.velocity,
             verticalFovDeg: this.rig.verticalFovDeg,
             viewportHeight: this.rig.height,
+            viewportWidth: this.rig.width,
         };
     }
 
@@ -139,7 +157,9 @@ export class Viewer {
         this.counters.tilesReceived++;
         this.counters.bytesReceived += size;
         this.received.push([now, size]);
-        this.tiles.set(id, { key: frame.key, state: 'loading', splats: frame.splatCount });
+        const old = this.tiles.get(id);
+        if (old) this.unload(id); // sent again (another format, or never acked before a reconnect)
+        this.tiles.set(id, { key: frame.key, state: 'loading', splats: frame.splatCount, format: frame.format, sha256: frame.sha256 });
         const session = this.session;
         if (frame.format === 'stream') {
             const bytes = frame.data.slice().buffer;

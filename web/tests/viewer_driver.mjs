@@ -12,6 +12,7 @@
 //   {"cmd": "fill", "selector", "value"}       type into a form field
 //   {"cmd": "press", "selector", "key"}        press a key in an element (e.g. Enter to submit)
 //   {"cmd": "console"}                         console messages and page errors so far
+//   {"cmd": "wsText"}                          the WebSocket text messages so far: [{ sent, text }]
 //   {"cmd": "quit"}
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -20,6 +21,21 @@ import { launch, recordConsole } from './browser.mjs';
 let browser = null;
 let page = null;
 let messages = [];
+let wsTexts = [];
+const MAX_WS_TEXTS = 5000;
+
+/** Keep the page's WebSocket text messages, both directions (binary tile frames are left out). */
+function recordWebSockets(page) {
+    const texts = [];
+    const keep = (sent) => ({ payload }) => {
+        if (typeof payload === 'string' && texts.length < MAX_WS_TEXTS) texts.push({ sent, text: payload });
+    };
+    page.on('websocket', (ws) => {
+        ws.on('framesent', keep(true));
+        ws.on('framereceived', keep(false));
+    });
+    return texts;
+}
 
 const STATUS_FIELDS = [
     'connection', 'worldId', 'tilesLoaded', 'tilesLoading', 'tileKeys', 'tilesReceived', 'splatsResident',
@@ -57,6 +73,7 @@ const commands = {
         await page?.close();
         page = await browser.context.newPage();
         messages = recordConsole(page);
+        wsTexts = recordWebSockets(page);
         await page.goto(url);
         return {};
     },
@@ -108,6 +125,9 @@ const commands = {
     },
     async console() {
         return { messages };
+    },
+    async wsText() {
+        return { frames: wsTexts };
     },
     async quit() {
         await browser?.close();

@@ -117,34 +117,52 @@ class AssetChunk(_message.Message):
     def __init__(self, name: _Optional[str] = ..., media_type: _Optional[str] = ..., total_bytes: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class ViewerUpdate(_message.Message):
-    __slots__ = ("world_id", "pose", "view_radius_m", "budget", "acks", "sequence")
+    __slots__ = ("world_id", "pose", "view_radius_m", "budget", "acks", "sequence", "resume_session_id", "held", "max_chunk_bytes")
     WORLD_ID_FIELD_NUMBER: _ClassVar[int]
     POSE_FIELD_NUMBER: _ClassVar[int]
     VIEW_RADIUS_M_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     ACKS_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RESUME_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     world_id: str
     pose: ViewerPose
     view_radius_m: float
     budget: Budget
     acks: _containers.RepeatedCompositeFieldContainer[_types_pb2.TileKey]
     sequence: int
-    def __init__(self, world_id: _Optional[str] = ..., pose: _Optional[_Union[ViewerPose, _Mapping]] = ..., view_radius_m: _Optional[float] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., acks: _Optional[_Iterable[_Union[_types_pb2.TileKey, _Mapping]]] = ..., sequence: _Optional[int] = ...) -> None: ...
+    resume_session_id: str
+    held: _containers.RepeatedCompositeFieldContainer[HeldTile]
+    max_chunk_bytes: int
+    def __init__(self, world_id: _Optional[str] = ..., pose: _Optional[_Union[ViewerPose, _Mapping]] = ..., view_radius_m: _Optional[float] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., acks: _Optional[_Iterable[_Union[_types_pb2.TileKey, _Mapping]]] = ..., sequence: _Optional[int] = ..., resume_session_id: _Optional[str] = ..., held: _Optional[_Iterable[_Union[HeldTile, _Mapping]]] = ..., max_chunk_bytes: _Optional[int] = ...) -> None: ...
+
+class HeldTile(_message.Message):
+    __slots__ = ("key", "format", "content_sha256")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    key: _types_pb2.TileKey
+    format: _types_pb2.TileFormat
+    content_sha256: str
+    def __init__(self, key: _Optional[_Union[_types_pb2.TileKey, _Mapping]] = ..., format: _Optional[_Union[_types_pb2.TileFormat, str]] = ..., content_sha256: _Optional[str] = ...) -> None: ...
 
 class ViewerPose(_message.Message):
-    __slots__ = ("position", "forward", "velocity", "vertical_fov_deg", "viewport_height_px")
+    __slots__ = ("position", "forward", "velocity", "vertical_fov_deg", "viewport_height_px", "viewport_width_px")
     POSITION_FIELD_NUMBER: _ClassVar[int]
     FORWARD_FIELD_NUMBER: _ClassVar[int]
     VELOCITY_FIELD_NUMBER: _ClassVar[int]
     VERTICAL_FOV_DEG_FIELD_NUMBER: _ClassVar[int]
     VIEWPORT_HEIGHT_PX_FIELD_NUMBER: _ClassVar[int]
+    VIEWPORT_WIDTH_PX_FIELD_NUMBER: _ClassVar[int]
     position: _types_pb2.Vec3
     forward: _types_pb2.Vec3
     velocity: _types_pb2.Vec3
     vertical_fov_deg: float
     viewport_height_px: int
-    def __init__(self, position: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., forward: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., velocity: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., vertical_fov_deg: _Optional[float] = ..., viewport_height_px: _Optional[int] = ...) -> None: ...
+    viewport_width_px: int
+    def __init__(self, position: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., forward: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., velocity: _Optional[_Union[_types_pb2.Vec3, _Mapping]] = ..., vertical_fov_deg: _Optional[float] = ..., viewport_height_px: _Optional[int] = ..., viewport_width_px: _Optional[int] = ...) -> None: ...
 
 class Budget(_message.Message):
     __slots__ = ("max_bytes_in_flight", "max_resident_splats", "formats")
@@ -157,16 +175,68 @@ class Budget(_message.Message):
     def __init__(self, max_bytes_in_flight: _Optional[int] = ..., max_resident_splats: _Optional[int] = ..., formats: _Optional[_Iterable[_Union[_types_pb2.TileFormat, str]]] = ...) -> None: ...
 
 class TileEvent(_message.Message):
-    __slots__ = ("tile", "unload", "progress", "error")
+    __slots__ = ("tile", "unload", "progress", "error", "hello", "heartbeat")
     TILE_FIELD_NUMBER: _ClassVar[int]
     UNLOAD_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    HELLO_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     tile: TileChunk
     unload: TileUnload
     progress: StreamProgress
     error: StreamError
-    def __init__(self, tile: _Optional[_Union[TileChunk, _Mapping]] = ..., unload: _Optional[_Union[TileUnload, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    hello: StreamHello
+    heartbeat: StreamHeartbeat
+    def __init__(self, tile: _Optional[_Union[TileChunk, _Mapping]] = ..., unload: _Optional[_Union[TileUnload, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., hello: _Optional[_Union[StreamHello, _Mapping]] = ..., heartbeat: _Optional[_Union[StreamHeartbeat, _Mapping]] = ...) -> None: ...
+
+class StreamHello(_message.Message):
+    __slots__ = ("protocol_version", "server_version", "generator", "generator_version", "formats", "session_id", "resumed", "resumed_tiles", "limits")
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FORMATS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_TILES_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    protocol_version: int
+    server_version: str
+    generator: str
+    generator_version: str
+    formats: _containers.RepeatedScalarFieldContainer[_types_pb2.TileFormat]
+    session_id: str
+    resumed: bool
+    resumed_tiles: int
+    limits: StreamLimits
+    def __init__(self, protocol_version: _Optional[int] = ..., server_version: _Optional[str] = ..., generator: _Optional[str] = ..., generator_version: _Optional[str] = ..., formats: _Optional[_Iterable[_Union[_types_pb2.TileFormat, str]]] = ..., session_id: _Optional[str] = ..., resumed: _Optional[bool] = ..., resumed_tiles: _Optional[int] = ..., limits: _Optional[_Union[StreamLimits, _Mapping]] = ...) -> None: ...
+
+class StreamLimits(_message.Message):
+    __slots__ = ("max_chunk_bytes", "max_update_bytes", "max_bytes_in_flight", "max_view_radius_m", "max_streams_per_client", "heartbeat_interval_s", "first_message_timeout_s", "max_held_tiles")
+    MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_UPDATE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_VIEW_RADIUS_M_FIELD_NUMBER: _ClassVar[int]
+    MAX_STREAMS_PER_CLIENT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    FIRST_MESSAGE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_HELD_TILES_FIELD_NUMBER: _ClassVar[int]
+    max_chunk_bytes: int
+    max_update_bytes: int
+    max_bytes_in_flight: int
+    max_view_radius_m: float
+    max_streams_per_client: int
+    heartbeat_interval_s: float
+    first_message_timeout_s: float
+    max_held_tiles: int
+    def __init__(self, max_chunk_bytes: _Optional[int] = ..., max_update_bytes: _Optional[int] = ..., max_bytes_in_flight: _Optional[int] = ..., max_view_radius_m: _Optional[float] = ..., max_streams_per_client: _Optional[int] = ..., heartbeat_interval_s: _Optional[float] = ..., first_message_timeout_s: _Optional[float] = ..., max_held_tiles: _Optional[int] = ...) -> None: ...
+
+class StreamHeartbeat(_message.Message):
+    __slots__ = ("server_unix_ms",)
+    SERVER_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    server_unix_ms: int
+    def __init__(self, server_unix_ms: _Optional[int] = ...) -> None: ...
 
 class TileChunk(_message.Message):
     __slots__ = ("key", "format", "content_sha256", "total_bytes", "offset", "data", "last", "splat_count")

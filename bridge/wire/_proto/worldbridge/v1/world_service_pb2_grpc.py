@@ -108,8 +108,11 @@ class WorldServiceServicer:
 
     def StreamTiles(self, request_iterator, context):
         """The viewer streams its pose and budget in; the server streams the tiles around it out.
-        The first update must name the world. Errors arrive as a StreamError event when the stream
-        can go on, or as the call's status (INVALID_ARGUMENT, NOT_FOUND) when it cannot.
+        The first update must name the world and carry a pose; the server's first event is then a
+        StreamHello (versions, formats, limits, the session id to resume with). Errors arrive as a
+        StreamError event when the stream can go on, or as the call's status (INVALID_ARGUMENT,
+        NOT_FOUND, RESOURCE_EXHAUSTED) when it cannot. A stream whose first update does not come
+        within StreamLimits.first_message_timeout_s is ended with INVALID_ARGUMENT. See docs/protocol.md.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,77 @@
+"""Helpers for the tests that run one scenario over both transports (no tests here): a stream
+opened over gRPC or WebSocket against a server process, and both faces served in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import grpc
+from aiohttp.test_utils import TestServer
+
+from bridge.api.grpc_service import WorldServicer
+from bridge.api.http import build_app
+from bridge.client.client import Resume, TileStream, WorldBridgeClient
+from bridge.client.server_process import ServerProcess
+from bridge.client.ws_client import WsTileStream, connect_stream
+from bridge.core.worlds import Worlds
+from bridge.stream.interest import StreamOptions
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from tests.stream_support import make_worlds
+
+Stream = TileStream | WsTileStream
+TRANSPORTS = ["grpc", "websocket"]
+
+
+@asynccontextmanager
+async def opened(
+    server: ServerProcess, transport: str, world: str, resume: Resume | None = None, chunk_bytes: int = 0
+) -> AsyncIterator[Stream]:
+    """A stream on ``server`` over ``transport`` (the WebSocket asks for 1 MiB frames unless told)."""
+    if transport == "grpc":
+        async with WorldBridgeClient(server.target) as client:
+            stream = client.stream(world, resume=resume, max_chunk_bytes=chunk_bytes)
+            try:
+                yield stream
+            finally:
+                stream.cancel()
+    else:
+        async with aiohttp.ClientSession() as http:
+            stream = await connect_stream(
+                http, server.http_url, world, resume=resume, max_chunk_bytes=chunk_bytes or 1024 * 1024
+            )
+            try:
+                yield stream
+            finally:
+                await stream.close()
+
+
+@dataclass
+class InProcess:
+    worlds: Worlds
+    http_url: str
+    grpc_target: str
+
+
+@asynccontextmanager
+async def both_faces(data_dir: Path, options: StreamOptions, **servicer: Any) -> AsyncIterator[InProcess]:
+    """The HTTP/WebSocket and gRPC faces over one in-process :class:`Worlds` (``servicer``: more
+    WorldServicer arguments, such as a first-message timeout)."""
+    worlds, pool = make_worlds(data_dir)
+    http = TestServer(build_app(worlds, stream_options=options))
+    await http.start_server()
+    grpc_server = grpc.aio.server()
+    pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds, stream_options=options, **servicer), grpc_server)
+    port = grpc_server.add_insecure_port("127.0.0.1:0")
+    await grpc_server.start()
+    try:
+        yield InProcess(worlds, str(http.make_url("")).rstrip("/"), f"127.0.0.1:{port}")
+    finally:
+        await grpc_server.stop(0)
+        await http.close()
+        await worlds.close()
+        pool.shutdown()
