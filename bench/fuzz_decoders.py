@@ -27,6 +27,7 @@ import zstandard
 
 from bridge.formats import decode_splats, encode_tile
 from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.splat_textures import HASHED_HEADER, digest
 from bridge.formats.splat_textures import HEADER_SIZE as TEXTURES_HEADER_SIZE
 from bridge.formats.spz import encode_spz
 from bridge.formats.tilecodec import HEADER_SIZE
@@ -82,8 +83,9 @@ def _rewrap_stream(data: bytes, rng: np.random.Generator) -> bytes:
 
 
 def _rewrap_textures(data: bytes, rng: np.random.Generator) -> bytes:
-    """Mutate a splat-textures body *inside* its zstd frame (new frame, new length field); the
-    header mutates half the time, so the body's parser also meets headers that disagree with it."""
+    """Mutate a splat-textures body *inside* its zstd frame (new frame, new length field, new
+    SHA-256); the header mutates half the time, so the body's parser also meets headers that
+    disagree with it."""
     raw = zstandard.ZstdDecompressor().decompress(data[TEXTURES_HEADER_SIZE:])
     payload = zstandard.ZstdCompressor().compress(mutate(raw, rng, []))
     head = data[:TEXTURES_HEADER_SIZE]
@@ -91,7 +93,7 @@ def _rewrap_textures(data: bytes, rng: np.random.Generator) -> bytes:
         head = mutate(head, rng, []).ljust(TEXTURES_HEADER_SIZE, b"\0")[:TEXTURES_HEADER_SIZE]
     out = bytearray(head)
     struct.pack_into("<I", out, 24, len(payload))
-    return bytes(out) + payload
+    return bytes(out[:HASHED_HEADER]) + digest(bytes(out), payload) + payload
 
 
 def _rewrap_spz(data: bytes, rng: np.random.Generator) -> bytes:

@@ -1,7 +1,7 @@
 """The GPU-ready tile format ("splat-textures"): a tile's splats as texture images, zstd-compressed.
 
 Goal: an engine decodes a tile with one zstd decompress and one texture upload per attribute, no
-per-splat loop in a script. Godot: ``body = data.slice(64).decompress(body_size,
+per-splat loop in a script. Godot: ``body = data.slice(96).decompress(body_size,
 FileAccess.COMPRESSION_ZSTD)``, then ``Image.create_from_data(width, rows, false, FORMAT, slice)``
 for each texture; Unreal or any C++ client: ``ZSTD_decompress`` (libzstd), then the slices are
 the texel data of ``PF_A32B32G32R32F`` / ``PF_FloatRGBA`` / ``PF_R8G8B8A8`` textures; a browser:
@@ -9,13 +9,19 @@ the texel data of ``PF_A32B32G32R32F`` / ``PF_FloatRGBA`` / ``PF_R8G8B8A8`` text
 the ``stream`` codec's (float texels compress poorly): this format trades bandwidth for decode
 cost on the engine side.
 
+Integrity comes before decompression: Godot 4.6's ``PackedByteArray.decompress`` does not survive
+a corrupt zstd frame (it aborts the engine, or returns a buffer of the requested size holding
+garbage), so the header carries the SHA-256 of the header and body, which every engine can check
+natively first (Godot: ``HashingContext``). A hostile server can still hand a Godot client a
+corrupt frame with a matching hash; a client trusts its server.
+
 Frame: our world frame, glTF's -- right-handed, **Y up, metres**, -Z forward (Godot's own axes).
 A splat's world position is ``origin + position``: the origin is float64 in the header (the
 tile's centre on the y = 0 plane for the tiles the server sends), the texel is float32 relative
 to it, so a client far from the world origin keeps millimetres (place the tile's node at the
 origin, relative to the client's own floating origin).
 
-Layout, little-endian. Header, 64 bytes, uncompressed::
+Layout, little-endian. Header, 96 bytes, uncompressed::
 
     off size type    field
       0    4 bytes   magic "WBTX"
@@ -26,15 +32,16 @@ Layout, little-endian. Header, 64 bytes, uncompressed::
                      writes uses 1024; read it, do not assume it)
      16    4 u32     rows H = ceil(N / W) (0 for an empty tile)
      20    4 u32     body size S = 36 * W * H: the decompressed size, what ``decompress(S)`` takes
-     24    4 u32     compressed length P: the bytes after the header (the file is exactly 64 + P)
+     24    4 u32     compressed length P: the bytes after the header (the file is exactly 96 + P)
      28    4         reserved, zero
      32   24 f64x3   origin x, y, z (metres, world frame)
      56    8         reserved, zero
+     64   32 bytes   SHA-256 of header bytes 0..63 followed by the P bytes of the body
 
-Body: one zstd frame (content size and XXH64 content checksum in its header) holding S bytes:
-four texture images of W x H texels one after another, each row-major from row 0 (texel
-``i`` of an image is splat ``i``, at column ``i % W``, row ``i // W``; the last row is padded
-with zero texels, which draw nothing: zero scale, zero opacity)::
+Body: one zstd frame (its content size in its frame header; no content checksum, the SHA-256
+covers it) holding S bytes: four texture images of W x H texels one after another, each
+row-major from row 0 (texel ``i`` of an image is splat ``i``, at column ``i % W``, row ``i // W``;
+the last row is padded with zero texels, which draw nothing: zero scale, zero opacity)::
 
     offset     format    texel (R, G, B, A)
     0          RGBA32F   position x, y, z relative to the origin (metres, float32); A = 0
@@ -60,6 +67,7 @@ claiming a huge body is a decompression bomb.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import struct
 from dataclasses import dataclass
@@ -72,8 +80,9 @@ from bridge.formats.splats import SplatCloud, TileContent
 
 MAGIC = b"WBTX"
 VERSION = 1
-HEADER = struct.Struct("<4sHHIIIII4s3d8s")
-HEADER_SIZE = HEADER.size  # 64
+HEADER = struct.Struct("<4sHHIIIII4s3d8s32s")
+HEADER_SIZE = HEADER.size  # 96
+HASHED_HEADER = 64  # the header's bytes the SHA-256 covers (all but the digest itself)
 WIDTH = 1024  # texels per row: within every GPU's texture limits, and a shift in a shader
 MAX_WIDTH = 16384
 BYTES_PER_TEXEL = {"positions": 16, "rotations": 8, "scales": 8, "colors": 4}
@@ -150,12 +159,18 @@ def encode_splat_textures(
             image(np.concatenate([colors, opacity[:, None]], axis=1), "u1"),
         )
     )
-    compressor = zstandard.ZstdCompressor(level=LEVEL, write_content_size=True, write_checksum=True, threads=0)
+    compressor = zstandard.ZstdCompressor(level=LEVEL, write_content_size=True, write_checksum=False, threads=0)
     payload = compressor.compress(body)
     head = HEADER.pack(
-        MAGIC, VERSION, 0, n, width, texels // width, len(body), len(payload), bytes(4), *origin64.tolist(), bytes(8)
-    )
-    return head + payload
+        MAGIC, VERSION, 0, n, width, texels // width, len(body), len(payload), bytes(4), *origin64.tolist(), bytes(8),
+        bytes(32),
+    )[:HASHED_HEADER]  # fmt: skip
+    return head + digest(head, payload) + payload
+
+
+def digest(hashed_header: bytes, payload: bytes) -> bytes:
+    """The SHA-256 a tile's header carries: of its first 64 bytes, then the body's."""
+    return hashlib.sha256(hashed_header[:HASHED_HEADER] + payload).digest()
 
 
 def tile_origin(content: TileContent, base_tile_m: float) -> tuple[float, float, float]:
@@ -173,7 +188,7 @@ def read_header(data: bytes, *, max_splats: int = MAX_SPLATS) -> TexturesHeader:
     """Parse and check the header alone (no decompression): ValueError if malformed or hostile."""
     if len(data) < HEADER_SIZE:
         raise ValueError(f"splat-textures data has {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header")
-    magic, version, flags, count, width, rows, body_size, length, pad1, x, y, z, pad2 = HEADER.unpack_from(data)
+    magic, version, flags, count, width, rows, body_size, length, pad1, x, y, z, pad2, _ = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise ValueError(f"not a splat-textures tile: magic {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
@@ -205,6 +220,8 @@ def read_header(data: bytes, *, max_splats: int = MAX_SPLATS) -> TexturesHeader:
 def decompress_body(data: bytes, head: TexturesHeader) -> bytes:
     """The body's bytes (exactly ``head.body_size``); ValueError if it is not that zstd frame."""
     payload = data[HEADER_SIZE:]
+    if digest(data, payload) != data[HASHED_HEADER:HEADER_SIZE]:
+        raise ValueError("splat-textures checksum mismatch: the tile is damaged (SHA-256 of header and body)")
     try:
         declared = zstandard.frame_content_size(payload)
     except zstandard.ZstdError as exc:

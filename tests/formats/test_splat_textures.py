@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -75,10 +76,11 @@ def test_header_and_texture_layout() -> None:
     )
     data = encode_splat_textures(cloud, origin)
     assert data[:4] == b"WBTX"
-    assert struct.unpack_from("<HHIIIII", data, 4) == (1, 0, 2, WIDTH, 1, 36 * WIDTH, len(data) - 64)
+    assert struct.unpack_from("<HHIIIII", data, 4) == (1, 0, 2, WIDTH, 1, 36 * WIDTH, len(data) - 96)
     assert struct.unpack_from("<3d", data, 32) == origin
     assert data[28:32] == bytes(4) and data[56:64] == bytes(8)
-    body = zstandard.ZstdDecompressor().decompress(data[64:])
+    assert data[64:96] == hashlib.sha256(data[:64] + data[96:]).digest()
+    body = zstandard.ZstdDecompressor().decompress(data[96:])
     assert len(body) == 36 * WIDTH
     positions = np.frombuffer(body, "<f4", 8, 0).reshape(2, 4)
     assert positions.tolist() == [[1.5, 0.25, 1.0, 0.0], [-1.0, -2.0, -0.5, 0.0]]
@@ -190,15 +192,25 @@ def good() -> bytes:
     return encode_splat_textures(cloud, (16.0, 0.0, -16.0))
 
 
-def _patched(data: bytes, offset: int, fmt: str, *values: object) -> bytes:
+def _signed(data: bytes | bytearray) -> bytes:
+    """``data`` with its SHA-256 made right again, so a test reaches the checks behind it."""
     out = bytearray(data)
-    struct.pack_into(fmt, out, offset, *values)
+    out[64:96] = hashlib.sha256(bytes(out[:64]) + bytes(out[96:])).digest()
     return bytes(out)
 
 
+def _patched(data: bytes, offset: int, fmt: str, *values: object) -> bytes:
+    out = bytearray(data)
+    struct.pack_into(fmt, out, offset, *values)
+    return _signed(out)
+
+
+def _with_compressed(data: bytes, payload: bytes) -> bytes:
+    return _patched(data[:HEADER_SIZE] + payload, 24, "<I", len(payload))
+
+
 def _with_body(data: bytes, body: bytes, **kwargs: bool) -> bytes:
-    payload = zstandard.ZstdCompressor(**kwargs).compress(body)
-    return _patched(data[:HEADER_SIZE], 24, "<I", len(payload)) + payload
+    return _with_compressed(data, zstandard.ZstdCompressor(**kwargs).compress(body))
 
 
 def _body(data: bytes) -> bytearray:
@@ -230,11 +242,14 @@ def _texel_patched(data: bytes, offset: int, fmt: str, value: float) -> bytes:
         (lambda d: d[:-1], "compressed length"),
         (lambda d: d + b"\0", "compressed length"),
         (lambda d: _patched(d, 40, "<d", float("inf")), "origin"),
-        (lambda d: d[:-1] + bytes([d[-1] ^ 1]), "corrupt"),  # the frame's checksum catches it
-        (lambda d: d[:80] + bytes([d[80] ^ 0xFF]) + d[81:], "corrupt|zstd|declares"),
+        (lambda d: d[:-1] + bytes([d[-1] ^ 1]), "checksum"),
+        (lambda d: d[:110] + bytes([d[110] ^ 0xFF]) + d[111:], "checksum"),
+        (lambda d: d[:70] + bytes([d[70] ^ 0xFF]) + d[71:], "checksum"),  # the digest itself
+        (lambda d: _with_compressed(d, d[HEADER_SIZE:-10]), "corrupt"),  # a truncated frame, signed
         (lambda d: _with_body(d, bytes(36 * 1024), write_content_size=False), "declares"),
         (lambda d: _with_body(d, bytes(36 * 1024 - 1)), "declares"),
-        (lambda d: _patched(d[:HEADER_SIZE], 24, "<I", 23) + b"not a zstd frame at all", "zstd"),
+        (lambda d: _with_body(d, bytes(36 * 1024 + 1)), "declares"),
+        (lambda d: _with_compressed(d, b"not a zstd frame at all"), "zstd"),
         (lambda d: _texel_patched(d, 4, "<f", float("nan")), "non-finite"),
         (lambda d: _texel_patched(d, 16 * 1024 + 2, "<e", float("inf")), "non-finite"),
         (lambda d: _texel_patched(d, 24 * 1024, "<e", -0.5), "negative"),

@@ -4,6 +4,7 @@
 // within the precision the format states, which needs no trust in the Python side. Then check that
 // malformed variants of each tile are refused. Prints one JSON object; exit 1 on any failure.
 // Use: node --import ./bare_imports.mjs check_splat_textures.mjs DIR
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSplatTextures, SplatTexturesError } from '../../web/src/splat_textures.js';
@@ -69,7 +70,9 @@ function firstImprecise(tile, source, origin, n) {
     return null;
 }
 
-const refuses = refuser(decodeSplatTextures, SplatTexturesError, report);
+const sha256 = (bytes) => new Uint8Array(createHash('sha256').update(bytes).digest());
+const decode = (bytes) => decodeSplatTextures(bytes, { sha256 });
+const refuses = refuser(decode, SplatTexturesError, report);
 
 function withU32(bytes, offset, value) {
     const out = Uint8Array.from(bytes);
@@ -81,7 +84,7 @@ for (const entry of manifest.vectors) {
     report.vectors += 1;
     const encoded = new Uint8Array(readFileSync(join(dir, entry.encoded)));
     const expected = new Uint8Array(readFileSync(join(dir, entry.decoded)));
-    const tile = decodeSplatTextures(encoded);
+    const tile = decode(encoded);
     compareDecoded(entry, tile, expected, report);
 
     const source = fields(floats(readFileSync(join(dir, entry.source))), entry.count);
@@ -101,6 +104,8 @@ for (const entry of manifest.vectors) {
         width_not_power_of_two: withU32(encoded, 12, 1000),
         non_finite_origin: Uint8Array.from(encoded, (b, i) => (i >= 32 && i < 40 ? [0, 0, 0, 0, 0, 0, 0xf8, 0x7f][i - 32] : b)),
         trailing_byte: Uint8Array.from([...encoded, 0]),
+        flipped_body_byte: Uint8Array.from(encoded, (b, i) => (i === encoded.length - 1 ? b ^ 0x01 : b)),
+        flipped_origin_byte: Uint8Array.from(encoded, (b, i) => (i === 33 ? b ^ 0x01 : b)),
     };
     for (const [name, bytes] of Object.entries(variants)) {
         if (refuses(bytes)) report.refused += 1;

@@ -9,13 +9,17 @@
 //
 // Plain ES module. Its one dependency is a zstd decompressor: npm `fzstd`, imported below, or any
 // function (compressed: Uint8Array, out: Uint8Array) => Uint8Array passed as `options.decompress`.
-// fzstd does not verify the frame's content checksum: the transport's sha256 covers the tile.
+// The header's SHA-256 (of header bytes 0..63 and the body) is checked when `options.sha256`, a
+// synchronous (bytes: Uint8Array) => Uint8Array digest, is given (Node: crypto's createHash);
+// a browser has no synchronous SHA-256, and fzstd is memory-safe on a damaged frame, so without
+// one a damaged tile gives an error or wrong values, never a crash.
 
 import { decompress as fzstdDecompress } from 'fzstd';
 
 export const MAGIC = 'WBTX';
 export const VERSION = 1;
-export const HEADER_SIZE = 64;
+export const HEADER_SIZE = 96;
+export const HASHED_HEADER = 64;
 export const BYTES_PER_SPLAT = 36;
 export const MAX_SPLATS = 1 << 21;
 export const MAX_WIDTH = 16384;
@@ -77,6 +81,13 @@ function frameContentSize(frame) {
 export function readTextures(bytes, options = {}) {
     const header = readHeader(bytes, options);
     const frame = bytes.subarray(HEADER_SIZE);
+    if (options.sha256) {
+        const hashed = new Uint8Array(HASHED_HEADER + frame.length);
+        hashed.set(bytes.subarray(0, HASHED_HEADER));
+        hashed.set(frame, HASHED_HEADER);
+        const digest = options.sha256(hashed);
+        if (digest.some((b, i) => b !== bytes[HASHED_HEADER + i])) fail('splat-textures checksum mismatch: the tile is damaged');
+    }
     const declared = frameContentSize(frame);
     if (declared !== header.bodySize) fail(`zstd frame declares ${declared} bytes, the header ${header.bodySize}`);
     const decompress = options.decompress ?? fzstdDecompress;
