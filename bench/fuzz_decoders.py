@@ -7,7 +7,7 @@ splicing, pure noise behind the right magic) and, for the compressed formats, by
 fuzz reaches the parsers behind the checksums. A decoder may return a cloud or raise ValueError;
 anything else is a crash, and anything slower than 2 s counts as a hang.
 
-    .venv/bin/python bench/fuzz_decoders.py [--n 2000] [--seed 0]
+    .venv/bin/python bench/fuzz_decoders.py [--n 2000] [--seed 0] [--decoders stream,splat-textures]
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def inputs(photo_name: str) -> dict[str, list[bytes]]:
     return out
 
 
-def run(n: int, seed: int, photo_name: str = "lyra2_06") -> dict[str, object]:
+def run(n: int, seed: int, photo_name: str = "lyra2_06", only: set[str] | None = None) -> dict[str, object]:
     rng = np.random.default_rng(seed)
     decoders: dict[str, Callable[[bytes], object]] = {
         "ply": lambda d: decode_splats(d, "ply"),
@@ -131,6 +131,8 @@ def run(n: int, seed: int, photo_name: str = "lyra2_06") -> dict[str, object]:
     }
     report: dict[str, object] = {"n_per_decoder": n, "seed": seed}
     for name, valid in inputs(photo_name).items():
+        if only is not None and name not in only:
+            continue
         counts = {"inputs": 0, "value_error": 0, "decoded": 0, "crashes": 0, "hangs": 0}
         slowest = 0.0
         samples: list[str] = []
@@ -161,8 +163,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="mutated inputs per decoder")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--decoders", help="comma-separated names to fuzz (default: all)")
     args = parser.parse_args()
-    print(json.dumps(run(args.n, args.seed)))
+    only = set(args.decoders.split(",")) if args.decoders else None
+    print(json.dumps(run(args.n, args.seed, only=only)))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ Layout, little-endian. Header, 96 bytes, uncompressed::
 Body: one zstd frame (its content size in its frame header; no content checksum, the SHA-256
 covers it) holding S bytes: four texture images of W x H texels one after another, each
 row-major from row 0 (texel ``i`` of an image is splat ``i``, at column ``i % W``, row ``i // W``;
-the last row is padded with zero texels, which draw nothing: zero scale, zero opacity)::
+the last row is padded with zero texels, which draw nothing: zero scale, zero opacity). An empty
+tile (N = 0) has no rows and an empty frame: skip the decompress (Godot's refuses a size of 0)::
 
     offset     format    texel (R, G, B, A)
     0          RGBA32F   position x, y, z relative to the origin (metres, float32); A = 0
