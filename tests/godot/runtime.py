@@ -94,14 +94,17 @@ def run_project(
     user_args: Sequence[str] = (),
     timeout_s: float = 180.0,
     screenshot: Path | None = None,
+    size: tuple[int, int] = (480, 270),
 ) -> GodotRun:
-    """Pack ``files``, run them in the engine until the project quits (or ``timeout_s``)."""
+    """Pack ``files``, run them in the engine (a canvas of ``size`` pixels) until the project quits
+    (or ``timeout_s``)."""
     problem = missing_tools()
     if problem:
         raise RuntimeError(problem)
     pack = work_dir / "game.pck"
     pack.write_bytes(write_pck(files))
     command = ["node", str(RUNNER), str(pack), "--timeout-ms", str(int(timeout_s * 1000))]
+    command += ["--size", f"{size[0]}x{size[1]}"]
     if user_args:
         command += ["--arg", "--"] + [part for arg in user_args for part in ("--arg", arg)]
     if screenshot is not None:
