@@ -1,5 +1,5 @@
 // Decode every tile listed in DIR/manifest.json with the JavaScript splat-textures decoder
-// (web/src/splat_textures.js) and check it two ways: byte for byte against the float32 values the
+// (splat_textures.js, beside it) and check it two ways: byte for byte against the float32 values the
 // Python decoder wrote (NAME.f32), and against the splats before encoding (NAME.source.f32)
 // within the precision the format states, which needs no trust in the Python side. Then check that
 // malformed variants of each tile are refused. Prints one JSON object; exit 1 on any failure.
@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeSplatTextures, SplatTexturesError } from '../../web/src/splat_textures.js';
+import { decodeSplatTextures, SplatTexturesError } from './splat_textures.js';
 import { compareDecoded, refuser } from './vector_checks.mjs';
 
 const dir = process.argv[2];
