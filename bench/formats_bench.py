@@ -56,10 +56,14 @@ def generator_tiles(photo_name: str, radius: float) -> tuple[list[TileContent], 
         size = (camera.intrinsics.width, camera.intrinsics.height)
         picture = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
         background = sky_background(world.sky.panorama, camera)
-        lod0 = [t.splats for t in tiles if t.key.lod == 0]
-        exact = SplatCloud.concat(lod0)
-        coded = SplatCloud.concat([decode_tile(encode_stream(s)) for s in lod0])
-        return _loss(exact, coded, camera, background, picture)
+        lod0 = [t for t in tiles if t.key.lod == 0]
+        exact = SplatCloud.concat([t.splats for t in lod0])
+        coded = SplatCloud.concat([decode_tile(encode_stream(t.splats)) for t in lod0])
+        gpu = "splat-textures"
+        textures = SplatCloud.concat([decode_splats(encode_tile(t, gpu, BASE), gpu) for t in lod0])
+        return _loss(exact, coded, camera, background, picture) | {
+            "splat_textures": _loss(exact, textures, camera, background, picture)
+        }
 
     return tiles, spawn_loss
 
@@ -123,18 +127,29 @@ def main() -> None:
     splats = sum(len(t.splats) for t in tiles)
     codecs: dict[str, tuple[Callable[[TileContent], bytes], Callable[[bytes], SplatCloud]]] = {
         fmt: (lambda t, f=fmt: encode_tile(t, f, BASE), lambda d, f=fmt: decode_splats(d, f))
-        for fmt in ("ply", "spz", "stream", "gltf-splats")
+        for fmt in ("ply", "spz", "stream", "gltf-splats", "splat-textures")
     }
     codecs["spz_v2"] = (lambda t: encode_spz(t.splats, version=2), decode_spz)
     codecs["spz_v4"] = (lambda t: encode_spz(t.splats, version=4), decode_spz)
     sizes: dict[str, float] = {}
     speed: dict[str, dict[str, float]] = {}
+    decode_seconds: dict[str, float] = {}
     for name, (encode, decode) in codecs.items():
         encoded = [encode(t) for t in tiles]
         sizes[name] = round(sum(map(len, encoded)) / splats, 3)
         encode_s = timed(lambda enc=encode: [enc(t) for t in tiles], args.repeat)
         decode_s = timed(lambda dec=decode, data=encoded: [dec(d) for d in data], args.repeat)
         speed[name] = {"encode": round(splats / encode_s), "decode": round(splats / decode_s)}
+        decode_seconds[name] = decode_s
+    # The GPU-ready format against the wire codec and SPZ, measured in this run: its bytes, and
+    # its decode in Python (numpy only) against the stream codec's.
+    textures_vs = {
+        "bytes_over_stream": round(sizes["splat-textures"] / sizes["stream"], 3),
+        "bytes_over_spz": round(sizes["splat-textures"] / sizes["spz"], 3),
+        "decode_time_over_stream": round(decode_seconds["splat-textures"] / decode_seconds["stream"], 3),
+        "decode_ms_per_100k_splats": round(decode_seconds["splat-textures"] / splats * 1e8, 2),
+        "stream_decode_ms_per_100k_splats": round(decode_seconds["stream"] / splats * 1e8, 2),
+    }
     per_tile = [len(encode_stream(t.splats)) / len(t.splats) for t in tiles if len(t.splats) >= 1000]
     meshes = [len(encode_tile(t, "glb", BASE)) for t in tiles]
 
@@ -153,6 +168,7 @@ def main() -> None:
                 },
                 "glb_mesh_bytes_per_tile_median": int(statistics.median(meshes)),
                 "throughput_splats_per_s": speed,
+                "splat_textures_vs": textures_vs,
                 "quality": quality,
                 "seconds": round(time.perf_counter() - started, 1),
             }

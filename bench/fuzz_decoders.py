@@ -3,11 +3,11 @@
 Each decoder gets N inputs made from valid encodings of a photo tile by random mutation (bit
 flips, byte overwrites, extreme values in header fields, truncation, insertion, duplication,
 splicing, pure noise behind the right magic) and, for the compressed formats, by mutating the
-*decompressed* payload and re-wrapping it with a valid container (checksum, gzip, zstd), so the
+*decompressed* payload and re-wrapping it with a valid container (checksum, gzip, zstd frame), so the
 fuzz reaches the parsers behind the checksums. A decoder may return a cloud or raise ValueError;
 anything else is a crash, and anything slower than 2 s counts as a hang.
 
-    .venv/bin/python bench/fuzz_decoders.py [--n 2000] [--seed 0]
+    .venv/bin/python bench/fuzz_decoders.py [--n 2000] [--seed 0] [--decoders stream,splat-textures]
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import zstandard
 
 from bridge.formats import decode_splats, encode_tile
 from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.splat_textures import HASHED_HEADER, digest
+from bridge.formats.splat_textures import HEADER_SIZE as TEXTURES_HEADER_SIZE
 from bridge.formats.spz import encode_spz
 from bridge.formats.tilecodec import HEADER_SIZE
 from bridge.world.keys import TileKey
@@ -80,6 +82,20 @@ def _rewrap_stream(data: bytes, rng: np.random.Generator) -> bytes:
     return bytes(head) + payload
 
 
+def _rewrap_textures(data: bytes, rng: np.random.Generator) -> bytes:
+    """Mutate a splat-textures body *inside* its zstd frame (new frame, new length field, new
+    SHA-256); the header mutates half the time, so the body's parser also meets headers that
+    disagree with it."""
+    raw = zstandard.ZstdDecompressor().decompress(data[TEXTURES_HEADER_SIZE:])
+    payload = zstandard.ZstdCompressor().compress(mutate(raw, rng, []))
+    head = data[:TEXTURES_HEADER_SIZE]
+    if rng.integers(0, 2):
+        head = mutate(head, rng, []).ljust(TEXTURES_HEADER_SIZE, b"\0")[:TEXTURES_HEADER_SIZE]
+    out = bytearray(head)
+    struct.pack_into("<I", out, 24, len(payload))
+    return bytes(out[:HASHED_HEADER]) + digest(bytes(out), payload) + payload
+
+
 def _rewrap_spz(data: bytes, rng: np.random.Generator) -> bytes:
     if data[:2] == b"\x1f\x8b":  # v2/v3: mutate the gzip's contents, header included
         return gzip.compress(mutate(gzip.decompress(data), rng, []), mtime=0)
@@ -89,25 +105,34 @@ def _rewrap_spz(data: bytes, rng: np.random.Generator) -> bytes:
 def inputs(photo_name: str) -> dict[str, list[bytes]]:
     photo = load_photo(PHOTOS / f"{photo_name}.png", max_width=320)
     tiles = [ground_tile(photo, TileKey(0, i, -i), per_side=20 + 7 * i) for i in range(3)]
-    out: dict[str, list[bytes]] = {fmt: [encode_tile(t, fmt, 32.0) for t in tiles] for fmt in ("ply", "stream")}
+    out: dict[str, list[bytes]] = {
+        fmt: [encode_tile(t, fmt, 32.0) for t in tiles] for fmt in ("ply", "stream", "splat-textures")
+    }
     out["spz"] = [encode_spz(t.splats, version=v) for t in tiles for v in (2, 3, 4)]
     out["gltf-splats"] = [encode_tile(t, "gltf-splats", 32.0) for t in tiles]
     out["glb-check"] = out["gltf-splats"] + [encode_tile(t, "glb", 32.0) for t in tiles[:1]]
     return out
 
 
-def run(n: int, seed: int, photo_name: str = "lyra2_06") -> dict[str, object]:
+def run(n: int, seed: int, photo_name: str = "lyra2_06", only: set[str] | None = None) -> dict[str, object]:
     rng = np.random.default_rng(seed)
     decoders: dict[str, Callable[[bytes], object]] = {
         "ply": lambda d: decode_splats(d, "ply"),
         "spz": lambda d: decode_splats(d, "spz"),
         "stream": lambda d: decode_splats(d, "stream"),
+        "splat-textures": lambda d: decode_splats(d, "splat-textures"),
         "gltf-splats": lambda d: decode_splats(d, "gltf-splats"),
         "glb-check": check_gaussian_splatting,
     }
-    rewrap: dict[str, Callable[[bytes, np.random.Generator], bytes]] = {"stream": _rewrap_stream, "spz": _rewrap_spz}
+    rewrap: dict[str, Callable[[bytes, np.random.Generator], bytes]] = {
+        "stream": _rewrap_stream,
+        "spz": _rewrap_spz,
+        "splat-textures": _rewrap_textures,
+    }
     report: dict[str, object] = {"n_per_decoder": n, "seed": seed}
     for name, valid in inputs(photo_name).items():
+        if only is not None and name not in only:
+            continue
         counts = {"inputs": 0, "value_error": 0, "decoded": 0, "crashes": 0, "hangs": 0}
         slowest = 0.0
         samples: list[str] = []
@@ -138,8 +163,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="mutated inputs per decoder")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--decoders", help="comma-separated names to fuzz (default: all)")
     args = parser.parse_args()
-    print(json.dumps(run(args.n, args.seed)))
+    only = set(args.decoders.split(",")) if args.decoders else None
+    print(json.dumps(run(args.n, args.seed, only=only)))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 # Works on a fresh Debian machine with Python 3.11; run as root (or with sudo available) when
 # system packages are missing.
 #   bash scripts/install.sh          # the server, CLI and demo
-#   bash scripts/install.sh --dev    # plus pytest, ruff, grpcio-tools, the npm format checkers and the
+#   bash scripts/install.sh --dev    # plus pytest, ruff, grpcio-tools, the npm format checkers, the
 #                                    # browser tests' tools (web/'s npm packages, Debian's chromium)
+#                                    # and the Godot web runtime (tests/godot's npm package)
 # The server serves the web viewer from its committed build (bridge/api/viewer/): running it needs
 # neither Node nor a browser; only --dev (tests, rebuilding the viewer) does.
 set -euo pipefail
@@ -40,6 +41,8 @@ if [[ $dev -eq 1 ]]; then
   if [[ -f tests/js/package-lock.json ]]; then
     npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
   fi
+  # The Godot 4.6 web export template the Godot tests run GDScript in (tests/godot/README.md).
+  npm ci --prefix tests/godot --no-audit --no-fund --loglevel=error
   # The viewer's sources, bundler and playwright-core (`npm run build --prefix web` rebuilds it).
   npm ci --prefix web --no-audit --no-fund --loglevel=error
 else

@@ -13,6 +13,7 @@ from typing import Literal
 from bridge.formats.glb_mesh import encode_glb_mesh
 from bridge.formats.gltf_splats import decode_gltf_splats, encode_tile_gltf_splats
 from bridge.formats.ply import decode_ply, encode_ply
+from bridge.formats.splat_textures import decode_splat_textures, encode_tile_textures
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import decode_spz, encode_spz
 from bridge.formats.tilecodec import decode_tile
@@ -86,6 +87,16 @@ TILE_FORMATS: dict[str, TileFormat] = {
             "splats",
             lambda content, base: encode_stream(content.splats),
             decode_tile,
+        ),
+        TileFormat(
+            "splat-textures",
+            "GPU-ready textures (float32 positions, half rotation and scale, RGBA8) + zstd",
+            "application/vnd.worldbridge.splat-textures",
+            ".wbtx",
+            GLTF_FRAME,
+            "splats",
+            encode_tile_textures,
+            decode_splat_textures,
         ),
     )
 }

@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from bridge.formats import SPLAT_FORMATS, decode_splats, encode_tile
 from bridge.formats._gltf import GlbBuilder, read_glb
 from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.splat_textures import HASHED_HEADER, digest
+from bridge.formats.splat_textures import HEADER_SIZE as TEXTURES_HEADER_SIZE
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import encode_spz
 from bridge.formats.tilecodec import HEADER_SIZE
@@ -35,7 +37,14 @@ CONTENT = ground_tile(PHOTO, TileKey(0, 1, -1), BASE, per_side=5, samples=4)
 VALID: dict[str, list[bytes]] = {fmt: [encode_tile(CONTENT, fmt, BASE)] for fmt in SPLAT_FORMATS}
 VALID["spz"] += [encode_spz(CONTENT.splats, version=v) for v in (2, 4)]
 VALID["glb"] = [encode_tile(CONTENT, "glb", BASE)]
-MAGICS = {"ply": b"ply\n", "spz": b"\x1f\x8b", "gltf-splats": b"glTF", "stream": b"WBTC", "glb": b"glTF"}
+MAGICS = {
+    "ply": b"ply\n",
+    "spz": b"\x1f\x8b",
+    "gltf-splats": b"glTF",
+    "stream": b"WBTC",
+    "splat-textures": b"WBTX",
+    "glb": b"glTF",
+}
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -94,16 +103,31 @@ def test_mutated_files_are_refused_or_decoded(data: st.DataObject, fmt: str) -> 
     survives(fmt, data.draw(mutation(original)))
 
 
+def mutated_inside_zstd(data: st.DataObject, tile: bytes, header_size: int, length_at: int) -> bytearray:
+    """The tile with its header mutated and its zstd body mutated *inside* the frame, re-wrapped
+    in a valid frame whose length the header states (at ``length_at``), so the fuzz gets past the
+    container to the parser."""
+    raw = zstandard.ZstdDecompressor().decompress(tile[header_size:])
+    payload = zstandard.ZstdCompressor().compress(data.draw(mutation(raw)))
+    head = bytearray(data.draw(mutation(tile[:header_size])).ljust(header_size, b"\0")[:header_size])
+    struct.pack_into("<I", head, length_at, len(payload))
+    return head + payload
+
+
 @FUZZ
 @given(data=st.data())
 def test_mutations_behind_the_tile_checksum(data: st.DataObject) -> None:
-    tile = VALID["stream"][0]
-    raw = zstandard.ZstdDecompressor().decompress(tile[HEADER_SIZE:])
-    payload = zstandard.ZstdCompressor().compress(data.draw(mutation(raw)))
-    head = bytearray(data.draw(mutation(tile[:HEADER_SIZE])).ljust(HEADER_SIZE, b"\0")[:HEADER_SIZE])
-    struct.pack_into("<I", head, 12, len(payload))
-    struct.pack_into("<I", head, HEADER_SIZE - 4, zlib.crc32(payload, zlib.crc32(bytes(head[: HEADER_SIZE - 4]))))
-    survives("stream", bytes(head) + payload)
+    tile = mutated_inside_zstd(data, VALID["stream"][0], HEADER_SIZE, 12)
+    struct.pack_into("<I", tile, HEADER_SIZE - 4, zlib.crc32(tile[HEADER_SIZE:], zlib.crc32(tile[: HEADER_SIZE - 4])))
+    survives("stream", bytes(tile))
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutations_inside_the_textures_zstd_frame(data: st.DataObject) -> None:
+    tile = mutated_inside_zstd(data, VALID["splat-textures"][0], TEXTURES_HEADER_SIZE, 24)
+    tile[HASHED_HEADER:TEXTURES_HEADER_SIZE] = digest(bytes(tile), bytes(tile[TEXTURES_HEADER_SIZE:]))  # re-signed
+    survives("splat-textures", bytes(tile))
 
 
 @FUZZ
@@ -170,7 +194,13 @@ def test_every_splat_codec_round_trips(seed: int, n: int, fmt: str, key: TileKey
     size = float(np.median(np.exp(np.log(splats.scales.astype(np.float64)).mean(axis=1))))
     spz_grid = 2.0 ** -min(12, int(np.floor(np.log2((2**23 - 1) / np.abs(splats.positions).max()))))
     magnitude = float(np.abs(splats.positions).max()) * 2**-22  # float32 rounding at this distance
-    tolerance = {"ply": magnitude, "gltf-splats": magnitude, "spz": spz_grid / 2, "stream": size / 32}[fmt]
+    tolerance = {
+        "ply": magnitude,
+        "gltf-splats": magnitude,
+        "splat-textures": magnitude,  # float32 offsets from the tile centre, then float32 again
+        "spz": spz_grid / 2,
+        "stream": size / 32,
+    }[fmt]
     np.testing.assert_allclose(decoded.positions, splats.positions, atol=tolerance + magnitude)
     np.testing.assert_allclose(decoded.opacities, splats.opacities, atol=0.5 / 255 + 1e-6)
     np.testing.assert_allclose(decoded.colors, splats.colors, atol=0.0075)

@@ -20,10 +20,10 @@ def content() -> TileContent:
 
 
 def test_one_record_per_format() -> None:
-    assert FORMATS == ("ply", "spz", "glb", "gltf-splats", "stream")
+    assert FORMATS == ("ply", "spz", "glb", "gltf-splats", "stream", "splat-textures")
     assert all(name == record.name for name, record in TILE_FORMATS.items())
     assert TILE_FORMATS["glb"].media_type == TILE_FORMATS["gltf-splats"].media_type == "model/gltf-binary"
-    assert [f.extension for f in TILE_FORMATS.values()] == [".ply", ".spz", ".glb", ".glb", ".wbtc"]
+    assert [f.extension for f in TILE_FORMATS.values()] == [".ply", ".spz", ".glb", ".glb", ".wbtc", ".wbtx"]
     assert set(SPLAT_FORMATS) == set(FORMATS) - {"glb"}
     assert all((f.decode is None) == (f.carries == "mesh") for f in TILE_FORMATS.values())
 
@@ -33,7 +33,14 @@ def test_every_format_encodes_deterministically(content: TileContent, fmt: str) 
     data = encode_tile(content, fmt, BASE)
     assert isinstance(data, bytes) and data
     assert encode_tile(content, fmt, BASE) == data  # tiles are content-addressed: same in, same out
-    magic = {"ply": b"ply\n", "spz": b"\x1f\x8b", "glb": b"glTF", "gltf-splats": b"glTF", "stream": b"WBTC"}
+    magic = {
+        "ply": b"ply\n",
+        "spz": b"\x1f\x8b",
+        "glb": b"glTF",
+        "gltf-splats": b"glTF",
+        "stream": b"WBTC",
+        "splat-textures": b"WBTX",
+    }
     assert data.startswith(magic[fmt])
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -29,15 +27,10 @@ from bridge.formats.tilecodec import (
 from bridge.world.keys import TileKey
 from tests.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
 from tests.vectors.make_tilecodec_vectors import write_vectors
+from tests.vectors.vector_tools import needs_node, node_check
 
 ROOT = Path(__file__).resolve().parents[2]
-JS = ROOT / "tests" / "js"
 VECTORS = ROOT / "tests" / "vectors" / "tilecodec"
-NODE = shutil.which("node")
-needs_node = pytest.mark.skipif(
-    NODE is None or not (JS / "node_modules").is_dir(),
-    reason="JS decoder's dependencies absent: run `npm ci --prefix tests/js` (needs node)",
-)
 
 
 def random_cloud(rng: np.random.Generator, n: int, extent: float = 50.0) -> SplatCloud:
@@ -311,15 +304,7 @@ def test_committed_vectors_decode_to_their_expected_bytes() -> None:
 
 
 def _node_check(directory: Path) -> dict[str, object]:
-    done = subprocess.run(
-        [NODE or "node", "--import", "./bare_imports.mjs", "check_tilecodec.mjs", str(directory)],
-        cwd=JS,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"JS decoder disagrees:\n{done.stdout}\n{done.stderr}"
-    return json.loads(done.stdout)
+    return node_check("check_tilecodec.mjs", directory)
 
 
 @needs_node

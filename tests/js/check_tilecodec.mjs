@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, decodeTile, HEADER_SIZE, TileCodecError } from '../../web/src/tilecodec.js';
+import { compareDecoded, refuser } from './vector_checks.mjs';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -13,17 +14,6 @@ if (!dir) {
 }
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
 const report = { vectors: 0, matched: 0, mismatches: [], malformed: 0, refused: 0, wrongly_accepted: [] };
-
-function decodedBytes(tile) {
-    const parts = [tile.positions, tile.scales, tile.rotations, tile.opacities, tile.colors];
-    const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
-    let offset = 0;
-    for (const p of parts) {
-        out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), offset);
-        offset += p.byteLength;
-    }
-    return out;
-}
 
 /** A copy of `bytes` with a float32 header field replaced and the checksum made right again. */
 function withFloat(bytes, offset, value) {
@@ -34,28 +24,14 @@ function withFloat(bytes, offset, value) {
     return out;
 }
 
-function refuses(bytes) {
-    report.malformed += 1;
-    try {
-        decodeTile(bytes);
-    } catch (error) {
-        if (error instanceof TileCodecError) return true;
-        throw error; // anything but our own error type is a crash
-    }
-    return false;
-}
+const refuses = refuser(decodeTile, TileCodecError, report);
 
 for (const entry of manifest.vectors) {
     report.vectors += 1;
     const encoded = new Uint8Array(readFileSync(join(dir, entry.encoded)));
     const expected = new Uint8Array(readFileSync(join(dir, entry.decoded)));
     const tile = decodeTile(encoded);
-    const got = decodedBytes(tile);
-    let first = -1;
-    if (tile.count !== entry.count || got.length !== expected.length) first = 0;
-    else first = got.findIndex((b, i) => b !== expected[i]);
-    if (first === -1) report.matched += 1;
-    else report.mismatches.push({ name: entry.name, firstByte: first });
+    compareDecoded(entry, tile, expected, report);
 
     const variants = {
         truncated: encoded.subarray(0, encoded.length - 1),

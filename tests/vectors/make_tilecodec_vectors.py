@@ -8,8 +8,6 @@ regenerate on purpose (a new codec version), and say so in the commit.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from bridge.formats.splats import SplatCloud, identity_rotations
 from bridge.formats.tilecodec import VERSION, Quantisation, decode_tile, decoded_bytes, encode_tile, read_header
 from bridge.world.keys import TileKey
 from tests.sample_tiles import PHOTOS, ground_tile, load_photo
+from tests.vectors.vector_tools import vector_entry, write_manifest
 
 OUT = Path(__file__).parent / "tilecodec"
 
@@ -33,23 +32,11 @@ def write_vectors(directory: str | Path, tiles: dict[str, bytes]) -> dict[str, o
         (out / f"{name}.wbtc").write_bytes(encoded)
         (out / f"{name}.f32").write_bytes(decoded)
         entries.append(
-            {
-                "name": name,
-                "count": read_header(encoded).count,
-                "encoded": f"{name}.wbtc",
-                "decoded": f"{name}.f32",
-                "encoded_sha256": hashlib.sha256(encoded).hexdigest(),
-                "decoded_sha256": hashlib.sha256(decoded).hexdigest(),
-            }
+            vector_entry(
+                name, read_header(encoded).count, encoded, decoded, encoded=f"{name}.wbtc", decoded=f"{name}.f32"
+            )
         )
-    manifest: dict[str, object] = {
-        "format": "WorldBridge tile codec",
-        "version": VERSION,
-        "decoded_layout": "float32 LE: positions[N,3] scales[N,3] rotations[N,4] (w x y z) opacities[N] colors[N,3]",
-        "vectors": entries,
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
+    return write_manifest(out, "WorldBridge tile codec", VERSION, entries)
 
 
 def tiles() -> dict[str, bytes]:

@@ -14,12 +14,14 @@ class TileFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TILE_FORMAT_GLB: _ClassVar[TileFormat]
     TILE_FORMAT_STREAM: _ClassVar[TileFormat]
     TILE_FORMAT_GLTF_SPLATS: _ClassVar[TileFormat]
+    TILE_FORMAT_SPLAT_TEXTURES: _ClassVar[TileFormat]
 TILE_FORMAT_UNSPECIFIED: TileFormat
 TILE_FORMAT_PLY: TileFormat
 TILE_FORMAT_SPZ: TileFormat
 TILE_FORMAT_GLB: TileFormat
 TILE_FORMAT_STREAM: TileFormat
 TILE_FORMAT_GLTF_SPLATS: TileFormat
+TILE_FORMAT_SPLAT_TEXTURES: TileFormat
 
 class Vec3(_message.Message):
     __slots__ = ("x", "y", "z")
