@@ -12,9 +12,9 @@ target 0), ``worst_missing_s`` (longest any visible cell stayed uncovered while 
 
 Part 2 (simulated time): walk ``bytes_distance_m`` straight at ``bytes_speed`` m/s in poses every
 0.5 s, each fully served before the next, over a fresh area. ``bytes_per_km`` is what the stream
-sent; ``naive_lod0_bytes_per_km`` is the baseline of sending every LOD-0 tile within the radius
-of any pose once (the union, so a generous baseline that never re-sends), priced at the mean size
-of the LOD-0 tiles actually received in this run.
+sent; ``naive_bytes_per_km`` is the baseline of sending every tile of the finest LOD the walk
+received (``naive_lod``) within the radius of any pose once (the union, so a generous baseline that
+never re-sends), priced at the mean size of the tiles of that LOD actually received in this run.
 """
 
 from __future__ import annotations
@@ -188,20 +188,23 @@ async def _bytes_walk(
                 stream, viewer_pose(p.position, p.forward, p.velocity, options.radius_m, vfov), options.fmt, i
             )
             await settle(stream, events, held, i)
+    finest = min(held.bytes_by_lod, default=0)
     naive: set = set()
     for p in poses:
-        naive.update(tiles_in_radius(p.position[0], p.position[2], options.radius_m, 0, base_tile_m))
-    mean_lod0 = float(np.mean(held.lod0_bytes)) if held.lod0_bytes else math.nan
+        naive.update(tiles_in_radius(p.position[0], p.position[2], options.radius_m, finest, base_tile_m))
+    sizes = held.bytes_by_lod.get(finest, [])
+    mean_finest = float(np.mean(sizes)) if sizes else math.nan
     km = options.bytes_distance_m / 1000.0
     sent_per_km = held.bytes_received / km
-    naive_per_km = len(naive) * mean_lod0 / km
+    naive_per_km = len(naive) * mean_finest / km
     return {
         "bytes_walk_speed_m_s": options.bytes_speed_m_s,
         "bytes_walk_m": options.bytes_distance_m,
         "bytes_walk_tiles": held.tiles_received,
         "bytes_per_km": round(sent_per_km),
-        "naive_lod0_tiles": len(naive),
-        "naive_lod0_bytes_per_km": round(naive_per_km),
+        "naive_lod": finest,
+        "naive_tiles": len(naive),
+        "naive_bytes_per_km": round(naive_per_km),
         "bytes_vs_naive": round(sent_per_km / naive_per_km, 3),
-        "mean_lod0_tile_bytes": round(mean_lod0),
+        "mean_naive_tile_bytes": round(mean_finest),
     }

@@ -67,15 +67,14 @@ class Held:
     keys: set[tuple[int, int, int]] = field(default_factory=set)
     tiles_received: int = 0
     bytes_received: int = 0
-    lod0_bytes: list[int] = field(default_factory=list)
+    bytes_by_lod: dict[int, list[int]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def add(self, key: TileKey, size: int) -> None:
         self.keys.add((key.lod, key.ix, key.iz))
         self.tiles_received += 1
         self.bytes_received += size
-        if key.lod == 0:
-            self.lod0_bytes.append(size)
+        self.bytes_by_lod.setdefault(key.lod, []).append(size)
 
 
 async def take(stream: Stream, held: Held, event: object) -> ReceivedProgress | None:

@@ -40,6 +40,7 @@ class StreamOptions:
     min_resident_splats: int = 262_144
     max_resident_splats_limit: int = 256_000_000
     lookahead_s: float = 1.5  # the interest region reaches where the viewer will be this soon, seconds
+    min_tile_dwell_s: float = 1.0  # a moving viewer gets no tiles it would cross faster than this, seconds
     offscreen_sse_factor: float = 4.0  # tiles outside the view cone may have this many times the error
     view_margin_deg: float = 15.0  # the view cone is the image's (its viewport's aspect) widened by this, degrees
     max_bytes_in_flight: int = 16 * 1024 * 1024  # default budget: unacknowledged bytes
@@ -102,6 +103,7 @@ def select_tiles(
         return min(key.distance_m(px, pz, grid.base_tile_m) for px, pz in path)
 
     root_lod = min(MAX_LOD, max(0, math.ceil(math.log2(max(radius, grid.base_tile_m) / grid.base_tile_m))))
+    finest = min(root_lod, finest_lod(view, grid, options))
     roots: set[TileKey] = set()
     for px, pz in path:
         roots.update(tiles_in_radius(px, pz, radius, root_lod, grid.base_tile_m))
@@ -113,11 +115,23 @@ def select_tiles(
         distance = max(math.hypot(ground_distance(key), height), 1e-3)
         error_px = grid.geometric_error_m(key) * focal / distance
         limit = threshold if _in_view(key, view, grid, half_angle) else threshold * options.offscreen_sse_factor
-        if key.lod > 0 and error_px > limit and len(leaves) + len(stack) < options.max_tiles:
+        if key.lod > finest and error_px > limit and len(leaves) + len(stack) < options.max_tiles:
             stack.extend(c for c in key.children() if ground_distance(c) <= radius)
         else:
             leaves.append(key)
     return leaves
+
+
+def finest_lod(view: Pose, grid: TileGrid, options: StreamOptions) -> int:
+    """The finest LOD worth sending a moving viewer: one whose tiles it takes at least
+    ``min_tile_dwell_s`` to cross. Finer tiles would be left behind before most of them arrived
+    (at 50 m/s, 8 m tiles pass in 0.16 s), and a viewer that fast cannot see their detail; it
+    refines again as it slows down."""
+    speed = math.hypot(view.velocity[0], view.velocity[2])
+    reach = speed * options.min_tile_dwell_s
+    if reach <= grid.base_tile_m:
+        return 0
+    return min(MAX_LOD, math.ceil(math.log2(reach / grid.base_tile_m)))
 
 
 def prioritise_scored(
