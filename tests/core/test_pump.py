@@ -73,12 +73,14 @@ def test_the_most_urgent_tiles_come_first(world_dir: tuple[Path, str]) -> None:
         first = order[: len(order) // 4]
         last = order[-len(order) // 4 :]
 
+        base = GeneratorOptions().base_tile_m
+
         def distance(k: TileKey) -> float:
-            return k.distance_m(-3000, 2000, GeneratorOptions().base_tile_m)
+            return k.distance_m(-3000, 2000, base)
 
         assert sum(map(distance, first)) / len(first) < sum(map(distance, last)) / len(last) / 2
         # Ahead (-z) before behind: of the first quarter, most lie ahead.
-        ahead = sum(1 for k in first if k.center(32.0)[1] < 2000)
+        ahead = sum(1 for k in first if k.center(base)[1] < 2000)
         assert ahead > len(first) * 0.6
         await viewer.close()
         pool.shutdown()
