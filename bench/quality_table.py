@@ -1,14 +1,14 @@
 """Run ``worldbridge quality`` on every photo of a folder and print the bench table rows.
 
-    python bench/quality_table.py ../shared/photos --distance 10000 --jobs 10 --processes 12 --out quality-all
+    python bench/quality_table.py ../shared/photos --distance 10000 --out quality-all
 
 Each report runs in its own process with its own server, ``--jobs`` reports at a time; a report
 renders its views in ``--processes`` processes and its server generates tiles in ``--workers``
-processes (default: as many as ``--processes``), one thread each. By default the cores this
-process may use are shared out: every photo at once when there are enough of them, and the
-cores split evenly between the reports (``worldbridge quality --processes``: the figures are the
-same whatever the split, only the time changes). The JSON reports and
-their views are kept under ``--out/<photo stem>/``; the markdown rows of bench/README.md's quality
+processes, one thread each. By default the cores this process may use are shared out: every
+photo at once when there are three cores a report or more (on 128 cores: ten reports of 12
+cores, 9 rendering and 3 generating), the cores split evenly between the reports. The figures
+are the same whatever the split (``worldbridge quality --processes``), only the time changes.
+The JSON reports and their views are kept under ``--out/<photo stem>/``; the markdown rows of bench/README.md's quality
 table go to stdout. The figures depend only on the commit, not on the machine. The likeness columns
 are the worst over every view of the report (bridge/likeness.py): the lowest structure_ratio and
 sharpness_ratio and the largest colour_distance, each with the view it comes from.

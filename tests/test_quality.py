@@ -300,10 +300,9 @@ def test_ground_sampler_interpolates_the_tiles_heights(lyra2_00: tuple) -> None:
 
 
 def test_km_views_come_once_a_km(lyra2_00: tuple, tmp_path: Path) -> None:
-    from bridge.client.players import PlayerPose
     from bridge.quality.pool import ReportContext, ViewPool
     from bridge.quality.report import STEP_M, EyeCameras, _km_mark
-    from bridge.quality.views import likeness_reference, step_views
+    from bridge.quality.views import likeness_reference, likeness_view
 
     marks = [(d, _km_mark(d)) for d in np.arange(0.0, 3001.0, STEP_M)]
     assert [(d, km) for d, km in marks if km] == [(1000.0, 1), (2000.0, 2), (3000.0, 3)]
@@ -315,11 +314,8 @@ def test_km_views_come_once_a_km(lyra2_00: tuple, tmp_path: Path) -> None:
     pool = ViewPool(ReportContext(tmp_path / "tiles", tmp_path, world.sky.panorama, photo), processes=1)
     reference, _ = pool.submit(likeness_reference, (), eyes.turned(0)).result()
     position = spawn.position + ground_heading(spawn.forward) * 1000.0
-    pose = PlayerPose(0.0, tuple(position), tuple(spawn.forward), (0.0, 0.0, 0.0))
-    views = pool.submit(step_views, (), spawn, pose, False, False, (eyes.at("km_01", position), reference)).result()
-    entry = views.likeness
-    assert views.appearance is None and views.strip is None
-    assert entry is not None and entry["view"] == "km_01"
+    entry = pool.submit(likeness_view, (), eyes.at("km_01", position), reference).result()
+    assert entry["view"] == "km_01"
     assert entry["eye_m"][1] == pytest.approx(ground.height(position[0], position[2]) + 1.5, abs=0.01)
     assert Image.open(tmp_path / "km_01.png").size == (32, round(32 * spawn.intrinsics.height / spawn.intrinsics.width))
 

@@ -21,11 +21,13 @@ def _short_report(out: Path, processes: int) -> dict:
         radius_m=48.0,
         likeness_width=64,
         full_max_pixels=20_000,
+        spawn_width=96,
         processes=processes,
     )
     return run_quality(options)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_pool_of_processes_reports_the_same_figures_and_pictures(tmp_path: Path) -> None:
     serial = _short_report(tmp_path / "serial", processes=1)

@@ -64,7 +64,7 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.photo.payload import PhotoPayload
-from bridge.likeness import GroundSampler, turned
+from bridge.likeness import GroundSampler, LikenessReference, turned
 from bridge.quality.pool import HeldSet, ReportContext, TileFolder, ViewPool
 from bridge.quality.views import (
     LikenessView,
@@ -107,6 +107,7 @@ class QualityOptions:
     likeness_width: int = LIKENESS_VIEW_WIDTH  # pixels across the likeness views
     full_max_pixels: int = FULL_PSNR_MAX_PIXELS  # spawn_psnr_full_db's render is downscaled above this
     processes: int = 1  # processes rendering the views (1: this one); the figures are the same for any
+    spawn_width: int = VIEW_WIDTH  # pixels across spawn_psnr_db's and spawn.png's view (and the 5 m, 3 m ones)
 
 
 def run_quality(options: QualityOptions) -> dict:
@@ -160,30 +161,31 @@ async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path
             await walker.step(poses[0])
             spawn_first = dict(walker.held.first_sha256)
             at_spawn = folder.held_set(walker.held)
-            # The spawn's views go to the pool first; the photo's own view is every likeness
-            # ratio's reference, so the other likeness views wait for it.
             full = spawn_camera(world, _full_size(world.spawn.width, world.spawn.height, options.full_max_pixels)[0])
-            spawn_psnrs = [
-                pool.submit(spawn_psnr, at_spawn, spawn, False, "spawn.png"),
-                pool.submit(spawn_psnr, at_spawn, spawn, True, None),
-                pool.submit(spawn_psnr, at_spawn, full, False, None),
-            ]
-            side = np.cross(heading, [0.0, 1.0, 0.0])
-            spawn_views = [
-                pool.submit(plain_view, at_spawn, spawn.moved(offset), name)
-                for name, offset in (("spawn_forward_5m.png", heading * 5.0), ("spawn_side_3m.png", side * 3.0))
-            ]
             # The same preparation as the server's, here: the ground under the eye, and the revisit check.
             generator = PhotoGenerator()
             prepared = generator.prepare(pixels, GeneratorOptions(base_tile_m=world.base_tile_m))
             ground = GroundSampler(generator, prepared)
             eye_height = float(spawn.position[1]) - ground.height(float(spawn.position[0]), float(spawn.position[2]))
             eyes = EyeCameras(spawn, options.likeness_width, ground, eye_height)
-            reference, first_entry = pool.submit(likeness_reference, at_spawn, eyes.turned(0)).result()
-            named = [eyes.turned(d) for d in SPAWN_HEADINGS_DEG[1:]]
-            named += [eyes.at(f"walkin_{round(d):03d}m", spawn.position + heading * d) for d in WALK_IN_M]
-            likeness: list[Future[dict]] = [_done(first_entry)]
-            likeness += [pool.submit(likeness_view, at_spawn, view, reference) for view in named]
+            # The photo's own view first: it is every likeness ratio's reference. The likeness views
+            # wait in `likeness` until it is done; the walk and its other views do not wait.
+            likeness = _LikenessQueue(pool, pool.submit(likeness_reference, at_spawn, eyes.turned(0)))
+            seen = spawn_camera(world, options.spawn_width)
+            spawn_psnrs = [
+                pool.submit(spawn_psnr, at_spawn, seen, False, "spawn.png"),
+                pool.submit(spawn_psnr, at_spawn, seen, True, None),
+                pool.submit(spawn_psnr, at_spawn, full, False, None),
+            ]
+            side = np.cross(heading, [0.0, 1.0, 0.0])
+            spawn_views = [
+                pool.submit(plain_view, at_spawn, seen.moved(offset), name)
+                for name, offset in (("spawn_forward_5m.png", heading * 5.0), ("spawn_side_3m.png", side * 3.0))
+            ]
+            for degrees in SPAWN_HEADINGS_DEG[1:]:
+                likeness.add(at_spawn, eyes.turned(degrees))
+            for d in WALK_IN_M:
+                likeness.add(at_spawn, eyes.at(f"walkin_{round(d):03d}m", spawn.position + heading * d))
             steps: list[tuple[float, Future[StepViews]]] = []
             for step, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
                 await walker.step(pose)
@@ -193,9 +195,11 @@ async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path
                 in_strip = travelled % 1000.0 < STEP_M / 2 or travelled >= distance_m - STEP_M / 2
                 if not (measured or in_strip or km):
                     continue
-                km_view = (eyes.at(f"km_{km:02d}", np.array(pose.position)), reference) if km else None
                 held: HeldSet = folder.held_set(walker.held)
-                steps.append((travelled, pool.submit(step_views, held, spawn, pose, measured, in_strip, km_view)))
+                if measured or in_strip:
+                    steps.append((travelled, pool.submit(step_views, held, spawn, pose, measured, in_strip)))
+                if km:
+                    likeness.add(held, eyes.at(f"km_{km:02d}", np.array(pose.position)))
             walked_s = time.perf_counter() - started
             # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
             walked_first = dict(walker.held.first_sha256)
@@ -215,10 +219,9 @@ async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path
             spawn_psnr_db, spawn_psnr_clipped, spawn_psnr_full = (f.result() for f in spawn_psnrs)
             view_names = [f.result() for f in spawn_views]
             walked = [(d, f.result()) for d, f in steps]
-            entries = [f.result() for f in likeness]
+            reference, entries = likeness.entries()
         finally:
             pool.close()
-    entries += [views.likeness for _, views in walked if views.likeness is not None]
     view_stats = [(d, views.appearance) for d, views in walked if views.appearance is not None]
     strip = [(d, views.strip) for d, views in walked if views.strip is not None]
     payload = PhotoPayload.from_arrays(prepared.payload)
@@ -277,10 +280,31 @@ def _viewer(client: WorldBridgeClient, world_id: str, radius_m: float, spawn: Ca
     )
 
 
-def _done(value: object) -> Future:
-    done: Future = Future()
-    done.set_result(value)
-    return done
+class _LikenessQueue:
+    """Likeness views in the order they are added, each sent to the pool once the reference
+    (the photo's own view, rendered in the pool too) is there."""
+
+    def __init__(self, pool: ViewPool, reference: Future[tuple[LikenessReference, dict]]) -> None:
+        self.pool = pool
+        self.reference = reference
+        self.waiting: list[tuple[HeldSet, LikenessView]] = []
+        self.sent: list[Future[dict]] = []
+
+    def add(self, tiles: HeldSet, view: LikenessView) -> None:
+        self.waiting.append((tiles, view))
+        if self.reference.done():
+            self._send()
+
+    def entries(self) -> tuple[LikenessReference, list[dict]]:
+        """The reference and every view's entry, the photo's own view first."""
+        self._send()
+        reference, own = self.reference.result()
+        return reference, [own, *(job.result() for job in self.sent)]
+
+    def _send(self) -> None:
+        reference = self.reference.result()[0]
+        self.sent += [self.pool.submit(likeness_view, tiles, view, reference) for tiles, view in self.waiting]
+        self.waiting.clear()
 
 
 def _km_mark(travelled_m: float) -> int | None:

@@ -40,7 +40,6 @@ class StepViews:
 
     appearance: np.ndarray | None  # drift: the mean appearance of the forward views
     strip: np.ndarray | None  # the forward view for the strip
-    likeness: dict | None  # the km view's likeness entry
 
 
 def spawn_psnr(context: ReportContext, tiles: HeldSet, camera: Camera, standard: bool, picture: str | None) -> float:
@@ -80,20 +79,16 @@ def step_views(
     pose: PlayerPose,
     measured: bool,
     in_strip: bool,
-    km: tuple[LikenessView, LikenessReference] | None,
 ) -> StepViews:
     """The views of one step of the walk, from one join of its held tiles."""
     cloud = held_cloud(context, tiles)
-    appearance = strip = entry = None
+    appearance = strip = None
     if measured:
         views = [_forward_view(cloud, spawn, pose, context.sky, DRIFT_VIEW_WIDTH, side) for side in SIDE_OFFSETS_M]
         appearance = np.mean([appearance_of(view) for view in views], axis=0)
     if in_strip:
         strip = _forward_view(cloud, spawn, pose, context.sky, STRIP_VIEW_WIDTH)
-    if km is not None:
-        view, reference = km
-        entry = _record(context, reference, view, _render_cloud(context, cloud, view.camera))
-    return StepViews(appearance, strip, entry)
+    return StepViews(appearance, strip)
 
 
 def appearance_of(image: np.ndarray) -> np.ndarray:
@@ -114,11 +109,7 @@ def _forward_view(
 
 
 def _render(context: ReportContext, tiles: HeldSet, camera: Camera) -> RenderResult:
-    return _render_cloud(context, held_cloud(context, tiles), camera)
-
-
-def _render_cloud(context: ReportContext, cloud: SplatCloud, camera: Camera) -> RenderResult:
-    return render(cloud, camera, sky_background(context.sky, camera))
+    return render(held_cloud(context, tiles), camera, sky_background(context.sky, camera))
 
 
 def _record(context: ReportContext, reference: LikenessReference, view: LikenessView, rendered: RenderResult) -> dict:
