@@ -52,7 +52,10 @@ class TileFolder:
 
     def held_set(self, held: HeldTiles) -> HeldSet:
         """The tiles ``held`` holds now, their bytes written here (those not written before)."""
-        return tuple((key, self._put(key, held.encoded[key]), held.encoded[key].format) for key in sorted(held.encoded))
+        tiles = tuple((key, self._put(key, tile), tile.format) for key, tile in sorted(held.encoded.items()))
+        for gone in [key for key in self._hashed if key not in held.encoded]:  # the walk left them behind
+            del self._hashed[gone]
+        return tiles
 
     def _put(self, key: TileKey, tile: EncodedTile) -> str:
         known = self._hashed.get(key)
