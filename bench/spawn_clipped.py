@@ -4,7 +4,7 @@
     python bench/spawn_clipped.py ../shared/photos --json     # one JSON object per photo
 
 The spawn splats are what a viewer at the spawn holds after its first update in the quality walk
-(bridge/quality.py: the interest set for a 160 m radius, moving forward at 50 m/s), generated in
+(bridge/quality/report.py: the interest set for a 160 m radius, moving forward at 50 m/s), generated in
 this process. Each is rendered from the photo's camera at 640 px against the photo, as
 bridge/client/views.spawn_comparison does it:
 
