@@ -2,9 +2,13 @@
 
     python bench/quality_table.py ../shared/photos --distance 10000 --out quality-all
 
-Each report runs in its own process (its own server and workers) with one thread each, ``--jobs``
-at a time (by default one per three cores: a walk, its server and its workers). The JSON reports and
-their views are kept under ``--out/<photo stem>/``; the markdown rows of bench/README.md's quality
+Each report runs in its own process with its own server, ``--jobs`` reports at a time; a report
+renders its views in ``--processes`` processes and its server generates tiles in ``--workers``
+processes, one thread each. By default the cores this process may use are shared out: every
+photo at once when there are three cores a report or more (on 128 cores: ten reports of 12
+cores, 9 rendering and 3 generating), the cores split evenly between the reports. The figures
+are the same whatever the split (``worldbridge quality --processes``), only the time changes.
+The JSON reports and their views are kept under ``--out/<photo stem>/``; the markdown rows of bench/README.md's quality
 table go to stdout. The figures depend only on the commit, not on the machine. The likeness columns
 are the worst over every view of the report (bridge/likeness.py): the lowest structure_ratio and
 sharpness_ratio and the largest colour_distance, each with the view it comes from.
@@ -19,16 +23,27 @@ import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+RENDER_SHARE = 0.75  # of a report's cores, those rendering its views; the rest generate its tiles
 
-def _run_one(photo: Path, distance_m: float, out: Path, threads: int = 1) -> dict:
-    n = str(threads)
+
+@dataclass(frozen=True)
+class Split:
+    jobs: int  # reports at once
+    processes: int  # per report: processes rendering its views
+    workers: int  # per report: its server's generation processes
+    threads: int = 1  # per process
+
+
+def _run_one(photo: Path, distance_m: float, out: Path, split: Split) -> dict:
+    n = str(split.threads)
     env = {**os.environ, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
     views = out / photo.stem
     views.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "bridge", "quality", str(photo), "--distance", str(distance_m), "--json"]
-    args += ["--out", str(views)]
+    args += ["--out", str(views), "--processes", str(split.processes), "--workers", str(split.workers)]
     with (views / "log.txt").open("w") as log:
         done = subprocess.run(args, stdout=subprocess.PIPE, stderr=log, env=env, check=False)
     if done.returncode != 0:
@@ -38,10 +53,22 @@ def _run_one(photo: Path, distance_m: float, out: Path, threads: int = 1) -> dic
     return report
 
 
-def _run_all(photos: list[Path], distance_m: float, out: Path, jobs: int, threads: int) -> dict[str, dict]:
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        reports = pool.map(lambda photo: _run_one(photo, distance_m, out, threads), photos)
+def _run_all(photos: list[Path], distance_m: float, out: Path, split: Split) -> dict[str, dict]:
+    with ThreadPoolExecutor(max_workers=split.jobs) as pool:
+        reports = pool.map(lambda photo: _run_one(photo, distance_m, out, split), photos)
         return {photo.stem: report for photo, report in zip(photos, reports, strict=True)}
+
+
+def _split(
+    photos: int, cores: int, jobs: int | None, processes: int | None, workers: int | None, threads: int
+) -> Split:
+    """The cores shared out between the reports, and in each report between rendering its views
+    (RENDER_SHARE) and generating its tiles."""
+    jobs = jobs or max(1, min(photos, cores // 3))
+    per_report = max(1, cores // jobs)
+    processes = processes or max(1, round(per_report * RENDER_SHARE))
+    workers = workers or max(1, per_report - processes)
+    return Split(jobs, processes, workers, threads)
 
 
 def _worst(entries: list[dict], figure: str, worst: Callable[..., dict]) -> str:
@@ -74,15 +101,19 @@ def main() -> None:
     parser.add_argument("photos", type=Path, help="a folder of photos (*.png, *.jpg)")
     parser.add_argument("--distance", type=float, default=10_000.0, help="metres to walk (default 10000)")
     parser.add_argument("--out", type=Path, default=Path("quality-all"), help="where reports and views go")
-    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) // 3 or 1, help="reports at once")
-    parser.add_argument("--threads", type=int, default=1, help="threads per report's renders (default 1)")
+    parser.add_argument("--jobs", type=int, default=None, help="reports at once (default: see above)")
+    parser.add_argument("--processes", type=int, default=None, help="per report, processes rendering views")
+    parser.add_argument("--workers", type=int, default=None, help="per report, server generation processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
     parser.add_argument("--only", nargs="*", default=None, help="photo stems to run (default: every photo)")
     args = parser.parse_args()
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
     photos = [p for p in photos if args.only is None or p.stem in args.only]
     if not photos:
         raise SystemExit(f"no photos in {args.photos}")
-    reports = _run_all(photos, args.distance, args.out, args.jobs, args.threads)
+    split = _split(len(photos), len(os.sched_getaffinity(0)), args.jobs, args.processes, args.workers, args.threads)
+    print(f"{len(photos)} photos: {split}", file=sys.stderr)
+    reports = _run_all(photos, args.distance, args.out, split)
     print(
         "| photo | walked | spawn PSNR dB | depth p5-p95 m | revisit identical | seam max m "
         "| colour drift /km | contrast /km | sharpness /km | spawn PSNR clipped dB | spawn PSNR full res dB "

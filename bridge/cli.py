@@ -98,6 +98,7 @@ def _cmd_quality(args: argparse.Namespace) -> int:
             distance_m=args.distance,
             out_dir=Path(args.out) if args.out else None,
             workers=args.workers,
+            processes=args.processes,
             **({"radius_m": args.radius} if args.radius is not None else {}),
             **({"likeness_width": args.likeness_width} if args.likeness_width is not None else {}),
         )
@@ -202,7 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("photo", help="input photo")
     quality.add_argument("--distance", type=float, default=10_000.0, help="metres to walk (default 10000)")
     quality.add_argument("--out", default=None, help="folder for the rendered views (default quality-out/PHOTO)")
-    quality.add_argument("--workers", type=int, default=None, help="server generation processes")
+    quality.add_argument(
+        "--processes", type=int, default=1, help="processes rendering the views (default 1; figures the same for any)"
+    )
+    quality.add_argument(
+        "--workers", type=int, default=None, help="server generation processes (default: as many as --processes)"
+    )
     # Defaults from bridge.quality (RADIUS_M, LIKENESS_VIEW_WIDTH), not imported here: it pulls in torch.
     quality.add_argument("--radius", type=float, default=None, help="view radius of the walk, metres (default 160)")
     quality.add_argument(

@@ -300,7 +300,9 @@ def test_ground_sampler_interpolates_the_tiles_heights(lyra2_00: tuple) -> None:
 
 
 def test_km_views_come_once_a_km(lyra2_00: tuple, tmp_path: Path) -> None:
-    from bridge.quality import STEP_M, _km_mark, _Likeness
+    from bridge.quality.pool import ReportContext, ViewPool
+    from bridge.quality.report import STEP_M, EyeCameras, _km_mark
+    from bridge.quality.views import likeness_reference, likeness_view
 
     marks = [(d, _km_mark(d)) for d in np.arange(0.0, 3001.0, STEP_M)]
     assert [(d, km) for d, km in marks if km] == [(1000.0, 1), (2000.0, 2), (3000.0, 3)]
@@ -308,12 +310,12 @@ def test_km_views_come_once_a_km(lyra2_00: tuple, tmp_path: Path) -> None:
     photo, generator, world = lyra2_00
     ground = GroundSampler(generator, world)
     spawn = world.spawn
-    likeness = _Likeness(spawn, 32, world.sky.panorama, photo, ground, 1.5, tmp_path)
-    likeness.spawn_views(SplatCloud.empty())
+    eyes = EyeCameras(spawn, 32, ground, 1.5)
+    pool = ViewPool(ReportContext(tmp_path / "tiles", tmp_path, world.sky.panorama, photo), processes=1)
+    reference, _ = pool.submit(likeness_reference, (), eyes.turned(0)).result()
     position = spawn.position + ground_heading(spawn.forward) * 1000.0
-    likeness.view("km_01", SplatCloud.empty(), position)
-    entry = likeness.entries[-1]
-    assert entry["view"] == "km_01" and likeness.pictures[-1] == "km_01.png"
+    entry = pool.submit(likeness_view, (), eyes.at("km_01", position), reference).result()
+    assert entry["view"] == "km_01"
     assert entry["eye_m"][1] == pytest.approx(ground.height(position[0], position[2]) + 1.5, abs=0.01)
     assert Image.open(tmp_path / "km_01.png").size == (32, round(32 * spawn.intrinsics.height / spawn.intrinsics.width))
 
@@ -331,7 +333,7 @@ def test_turned_keeps_pitch_and_turns_right() -> None:
 
 
 def test_drift_measures_a_trend_and_ignores_view_noise() -> None:
-    from bridge.quality import _drift
+    from bridge.quality.report import _drift
 
     rng = np.random.default_rng(0)
     base = np.array([0.5, 0.4, 0.3, 0.2, 0.1])

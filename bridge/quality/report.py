@@ -30,6 +30,11 @@ player holds along the way, and reports (see DESIGN.md, "The quality report"):
   of view, pitch and roll, at ``likeness_width`` pixels across; ``likeness_reference`` holds the
   photo's side of the ratios. Each is written as ``<view>.png``, RGBA with alpha the accumulated
   opacity of the splats (the sky is a background panorama, not splats), beside ``walk_strip.jpg``.
+
+The walk is one stream, step after step; the views are rendered by :class:`ViewPool` as jobs on
+the tiles held at their step (``QualityOptions.processes`` at once, the walk going on meanwhile),
+and every figure is the same for any number of processes. ``timing`` says how the report ran
+(processes, server workers, walk and CPU seconds) and is not a figure of the world.
 """
 
 from __future__ import annotations
@@ -38,48 +43,57 @@ import asyncio
 import hashlib
 import io
 import math
+import resource
 import tempfile
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 from tqdm import tqdm
 
 from bridge.client.cameras import spawn_camera
 from bridge.client.client import WorldBridgeClient
 from bridge.client.players import PlayerPose, ground_heading
 from bridge.client.server_process import start_server
-from bridge.client.views import render_view, spawn_comparison
 from bridge.client.walker import Walker
 from bridge.formats import encode_tile
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.photo.payload import PhotoPayload
-from bridge.likeness import GroundSampler, LikenessReference, save_rgba, standard_cloud, turned
-from bridge.render.images import save_png, side_by_side
-from bridge.render.rasterize import RenderResult, render
-from bridge.render.sky import sky_background
+from bridge.likeness import GroundSampler, LikenessReference, turned
+from bridge.quality.pool import HeldSet, ReportContext, TileFolder, ViewPool
+from bridge.quality.views import (
+    LikenessView,
+    StepViews,
+    likeness_reference,
+    likeness_view,
+    plain_view,
+    spawn_psnr,
+    step_views,
+)
+from bridge.render.images import side_by_side
+from bridge.render.rasterize import render
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import decode_photo
 
 VIEW_WIDTH = 640  # pixels, spawn view (the lift resolution)
-STRIP_VIEW_WIDTH = 320  # pixels, the views along the walk that are written out
-DRIFT_VIEW_WIDTH = 160  # pixels, the views measured for drift (statistics, not detail)
 STEP_M = 25.0  # metres between viewer updates
-# The drift is measured every other step, from the walk line and from beside it on both sides: a
-# view from eye height sees mostly the ground within ~30 m, so one view says which ground patch
-# the walk happens to cross there, not what the world looks like, and a trend over 10 km needs many.
+# The drift is measured every other step, from the walk line and from beside it on both sides
+# (bridge.quality.views.SIDE_OFFSETS_M): a view from eye height sees mostly the ground within
+# ~30 m, so one view says which ground patch the walk happens to cross there, not what the world
+# looks like, and a trend over 10 km needs many.
 DRIFT_EVERY_STEPS = 2
-SIDE_OFFSETS_M = (-60.0, -30.0, 0.0, 30.0, 60.0)  # bench/drift_noise.py: why five
 RADIUS_M = 160.0  # view radius during the walk (QualityOptions.radius_m)
 LIKENESS_VIEW_WIDTH = VIEW_WIDTH  # pixels, the likeness views (QualityOptions.likeness_width)
 SPAWN_HEADINGS_DEG = (0, 45, 90, 135, 180, 225, 270, 315)  # turned to the right; 0: the photo's view
 WALK_IN_M = (10.0, 20.0, 50.0)  # metres forward from the spawn
+# The walk is a person walking: a faster viewer is sent coarser tiles (stream.interest.finest_lod).
+WALK_SPEED_M_S = 1.4
 FULL_PSNR_MAX_PIXELS = 2_000_000  # spawn_psnr_full_db renders at the photo's resolution up to this
 SEAM_OPACITY = 0.99
 REGENERATE_SAMPLE = 24  # tiles regenerated locally for the revisit check
@@ -90,105 +104,136 @@ class QualityOptions:
     photo: Path
     distance_m: float = 10_000.0
     out_dir: Path | None = None
-    workers: int | None = None
+    workers: int | None = None  # the server's generation processes (default: as many as `processes`)
     radius_m: float = RADIUS_M  # the viewer's view radius during the walk
     likeness_width: int = LIKENESS_VIEW_WIDTH  # pixels across the likeness views
     full_max_pixels: int = FULL_PSNR_MAX_PIXELS  # spawn_psnr_full_db's render is downscaled above this
+    processes: int = 1  # processes rendering the views (1: this one); the figures are the same for any
+    spawn_width: int = VIEW_WIDTH  # pixels across spawn_psnr_db's and spawn.png's view (and the 5 m, 3 m ones)
 
 
 def run_quality(options: QualityOptions) -> dict:
     out = options.out_dir or Path("quality-out") / options.photo.stem
     out.mkdir(parents=True, exist_ok=True)
     photo = options.photo.read_bytes()
+    workers = options.workers or max(1, options.processes)
+    cpu_before = _children_cpu_s()
     with tempfile.TemporaryDirectory(prefix="worldbridge-quality-") as data:
-        server = start_server(Path(data), workers=options.workers)
+        server = start_server(Path(data) / "server", workers=workers)
         try:
-            report = asyncio.run(_measure(server.target, photo, options, out))
+            report = asyncio.run(_measure(server.target, photo, options, out, Path(data) / "tiles"))
         finally:
             server.stop()
+    # Children's CPU: the server with its workers, and the view pool (once each is waited for).
+    report["timing"]["children_cpu_s"] = round(_children_cpu_s() - cpu_before, 1)
+    report["timing"]["server_workers"] = workers
     report["views_dir"] = str(out)
     return report
 
 
-async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path) -> dict:
-    started = time.perf_counter()
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path, tiles_dir: Path) -> dict:
+    started, cpu_started = time.perf_counter(), _own_cpu_s()
     distance_m, radius_m = options.distance_m, options.radius_m
     pixels = decode_photo(photo)
+    folder = TileFolder(tiles_dir)
     async with WorldBridgeClient(target) as client:
         await client.wait_ready()
         world = await client.create_world(photo)
         sky = np.asarray(Image.open(io.BytesIO(await client.get_asset(world.id, "sky"))).convert("RGB"))
-        spawn = spawn_camera(world, VIEW_WIDTH)
-        # The same preparation as the server's, here: the ground under the eye, and the revisit check.
-        generator = PhotoGenerator()
-        prepared = generator.prepare(pixels, GeneratorOptions(base_tile_m=world.base_tile_m))
-        ground = GroundSampler(generator, prepared)
-        eye_height = float(spawn.position[1]) - ground.height(float(spawn.position[0]), float(spawn.position[2]))
-        walker = Walker.open(
-            client,
-            world.id,
-            radius_m=radius_m,
-            vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
-            viewport_height_px=spawn.intrinsics.height,
-        )
-        heading = ground_heading(spawn.forward)
-        poses = [
-            PlayerPose(i * STEP_M, tuple(spawn.position + heading * d), tuple(spawn.forward), tuple(heading * 50.0))
-            for i, d in enumerate(np.arange(0.0, distance_m + STEP_M / 2, STEP_M))
-        ]
-        await walker.step(poses[0])
-        spawn_first = dict(walker.held.first_sha256)
-        at_spawn = walker.held.cloud()
-        spawn_psnr, spawn_views = _spawn_views(at_spawn, spawn, sky, photo, out)
-        spawn_psnr_clipped = spawn_comparison(standard_cloud(at_spawn), spawn, sky, pixels)[0]
-        full = spawn_camera(world, _full_size(world.spawn.width, world.spawn.height, options.full_max_pixels)[0])
-        spawn_psnr_full = spawn_comparison(at_spawn, full, sky, pixels)[0]
-        likeness = _Likeness(spawn, options.likeness_width, sky, pixels, ground, eye_height, out)
-        likeness.spawn_views(at_spawn)
-        for d in WALK_IN_M:
-            likeness.view(f"walkin_{round(d):03d}m", at_spawn, spawn.position + heading * d)
-        view_stats: list[tuple[float, np.ndarray]] = []
-        strip: list[tuple[float, np.ndarray]] = []
-        for step, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
-            await walker.step(pose)
-            travelled = float(np.linalg.norm(np.array(pose.position) - spawn.position))
-            measured = step % DRIFT_EVERY_STEPS == 0
-            km = _km_mark(travelled)
-            in_strip = travelled % 1000.0 < STEP_M / 2 or travelled >= distance_m - STEP_M / 2
-            if not (measured or in_strip or km):
-                continue
-            held = walker.held.cloud()  # joins every held tile: only where a view is rendered
-            if measured:
-                views = [_forward_view(held, spawn, pose, sky, DRIFT_VIEW_WIDTH, side) for side in SIDE_OFFSETS_M]
-                view_stats.append((travelled, np.mean([_appearance(view) for view in views], axis=0)))
-            if in_strip:
-                strip.append((travelled, _forward_view(held, spawn, pose, sky, STRIP_VIEW_WIDTH)))
-            if km:
-                likeness.view(f"km_{km:02d}", held, np.array(pose.position))
-        # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
-        walked_first = dict(walker.held.first_sha256)
-        await walker.close()
-        back = Walker.open(
-            client,
-            world.id,
-            radius_m=radius_m,
-            vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
-            viewport_height_px=spawn.intrinsics.height,
-        )
-        await back.step(poses[0])
-        await back.close()
-    streamed_again = {k: v for k, v in back.held.first_sha256.items() if k in spawn_first}
-    stream_identical = bool(streamed_again) and all(spawn_first[k] == v for k, v in streamed_again.items())
-
-    sample = _regeneration_sample(walked_first)
-    regenerated_identical = all(
-        _sha(encode_tile(generator.generate(prepared, key), "stream", world.base_tile_m)) == walked_first[key]
-        for key in sample
-    )
+        context = ReportContext(tiles_dir, out, sky, pixels)
+        pool = ViewPool(context, options.processes)
+        try:
+            spawn = spawn_camera(world, VIEW_WIDTH)
+            walker = _viewer(client, world.id, radius_m, spawn)
+            heading = ground_heading(spawn.forward)
+            poses = [
+                PlayerPose(
+                    i * STEP_M,
+                    tuple(spawn.position + heading * d),
+                    tuple(spawn.forward),
+                    tuple(heading * WALK_SPEED_M_S),
+                )
+                for i, d in enumerate(np.arange(0.0, distance_m + STEP_M / 2, STEP_M))
+            ]
+            await walker.step(poses[0])
+            spawn_first = dict(walker.held.first_sha256)
+            at_spawn = folder.held_set(walker.held)
+            full = spawn_camera(world, _full_size(world.spawn.width, world.spawn.height, options.full_max_pixels)[0])
+            # The same preparation as the server's, here: the ground under the eye, and the revisit check.
+            generator = PhotoGenerator()
+            prepared = generator.prepare(pixels, GeneratorOptions(base_tile_m=world.base_tile_m))
+            ground = GroundSampler(generator, prepared)
+            eye_height = float(spawn.position[1]) - ground.height(float(spawn.position[0]), float(spawn.position[2]))
+            eyes = EyeCameras(spawn, options.likeness_width, ground, eye_height)
+            # The photo's own view first: it is every likeness ratio's reference. The likeness views
+            # wait in `likeness` until it is done; the walk and its other views do not wait.
+            likeness = _LikenessQueue(pool, pool.submit(likeness_reference, at_spawn, eyes.turned(0)))
+            seen = spawn_camera(world, options.spawn_width)
+            spawn_psnrs = [
+                pool.submit(spawn_psnr, at_spawn, seen, False, "spawn.png"),
+                pool.submit(spawn_psnr, at_spawn, seen, True, None),
+                pool.submit(spawn_psnr, at_spawn, full, False, None),
+            ]
+            side = np.cross(heading, [0.0, 1.0, 0.0])
+            spawn_views = [
+                pool.submit(plain_view, at_spawn, seen.moved(offset), name)
+                for name, offset in (("spawn_forward_5m.png", heading * 5.0), ("spawn_side_3m.png", side * 3.0))
+            ]
+            for degrees in SPAWN_HEADINGS_DEG[1:]:
+                likeness.add(at_spawn, eyes.turned(degrees))
+            for d in WALK_IN_M:
+                likeness.add(at_spawn, eyes.at(f"walkin_{round(d):03d}m", spawn.position + heading * d))
+            steps: list[tuple[float, Future[StepViews]]] = []
+            for step, pose in enumerate(tqdm(poses, desc="walking", unit="step")):
+                await walker.step(pose)
+                travelled = float(np.linalg.norm(np.array(pose.position) - spawn.position))
+                measured = step % DRIFT_EVERY_STEPS == 0
+                km = _km_mark(travelled)
+                in_strip = travelled % 1000.0 < STEP_M / 2 or travelled >= distance_m - STEP_M / 2
+                if not (measured or in_strip or km):
+                    continue
+                held: HeldSet = folder.held_set(walker.held)
+                if measured or in_strip:
+                    steps.append((travelled, pool.submit(step_views, held, spawn, pose, measured, in_strip)))
+                if km:
+                    likeness.add(held, eyes.at(f"km_{km:02d}", np.array(pose.position)))
+            walked_s = time.perf_counter() - started
+            # Back at the spawn, on a fresh stream: the same keys must come as the same bytes.
+            walked_first = dict(walker.held.first_sha256)
+            await walker.close()
+            back = _viewer(client, world.id, radius_m, spawn)
+            await back.step(poses[0])
+            await back.close()
+            # While the pool renders the walk's last views: the checks made in this process.
+            streamed_again = {k: v for k, v in back.held.first_sha256.items() if k in spawn_first}
+            stream_identical = bool(streamed_again) and all(spawn_first[k] == v for k, v in streamed_again.items())
+            sample = _regeneration_sample(walked_first)
+            regenerated_identical = all(
+                _sha(encode_tile(generator.generate(prepared, key), "stream", world.base_tile_m)) == walked_first[key]
+                for key in sample
+            )
+            seams = _seam_gaps(generator, prepared, world.base_tile_m, distance_m, heading, spawn)
+            spawn_psnr_db, spawn_psnr_clipped, spawn_psnr_full = (f.result() for f in spawn_psnrs)
+            view_names = [f.result() for f in spawn_views]
+            walked = [(d, f.result()) for d, f in steps]
+            reference, entries = likeness.entries()
+        finally:
+            pool.close()
+    view_stats = [(d, views.appearance) for d, views in walked if views.appearance is not None]
+    strip = [(d, views.strip) for d, views in walked if views.strip is not None]
     payload = PhotoPayload.from_arrays(prepared.payload)
     depth = payload.depth
     finite = depth[np.isfinite(depth)]
-    seams = _seam_gaps(generator, prepared, world.base_tile_m, distance_m, heading, spawn)
     _save_strip(strip, out / "walk_strip.jpg")
     lift_radius = payload.lift_radius_m
     return {
@@ -196,7 +241,7 @@ async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path
         "world_id": world.id,
         "generator": f"{world.generator} {world.generator_version}",
         "distance_m": distance_m,
-        "spawn_psnr_db": round(spawn_psnr, 2),
+        "spawn_psnr_db": round(spawn_psnr_db, 2),
         "spawn_psnr_clipped_db": round(spawn_psnr_clipped, 2),
         "spawn_psnr_full_db": round(spawn_psnr_full, 2),
         "spawn_full_size_px": [full.intrinsics.width, full.intrinsics.height],
@@ -213,16 +258,60 @@ async def _measure(target: str, photo: bytes, options: QualityOptions, out: Path
         "drift": _drift(view_stats, reference_start_m=2 * lift_radius),
         # Per view: distance (m), mean r, g, b, contrast, sharpness of the lower half.
         "appearance": [[round(d, 1), *(round(float(x), 5) for x in v)] for d, v in view_stats],
-        "likeness": likeness.entries,
-        "walk_in": [e for e in likeness.entries if e["view"].startswith("walkin_")],
-        "likeness_reference": {**likeness.reference.summary(), "eye_height_m": round(eye_height, 3)},
+        "likeness": entries,
+        "walk_in": [e for e in entries if e["view"].startswith("walkin_")],
+        "likeness_reference": {**reference.summary(), "eye_height_m": round(eye_height, 3)},
         "radius_m": radius_m,
         "tiles_received": sum(walker.held.ever_received.values()),
         "bytes_received": walker.held.bytes_received,
         "server_errors": walker.errors,
-        "views": [*spawn_views, *likeness.pictures, "walk_strip.jpg"],
+        "views": ["spawn.png", *view_names, *(f"{e['view']}.png" for e in entries), "walk_strip.jpg"],
         "seconds": round(time.perf_counter() - started, 1),
+        # How the report was run; not a figure of the world.
+        "timing": {
+            "processes": pool.processes,
+            "walk_s": round(walked_s, 1),
+            "own_cpu_s": round(_own_cpu_s() - cpu_started, 1),
+        },
     }
+
+
+def _viewer(client: WorldBridgeClient, world_id: str, radius_m: float, spawn: Camera) -> Walker:
+    """A stream of the spawn camera's field of view and viewport, ``radius_m`` around it."""
+    return Walker.open(
+        client,
+        world_id,
+        radius_m=radius_m,
+        vertical_fov_deg=spawn.intrinsics.vertical_fov_deg,
+        viewport_height_px=spawn.intrinsics.height,
+    )
+
+
+class _LikenessQueue:
+    """Likeness views in the order they are added, each sent to the pool once the reference
+    (the photo's own view, rendered in the pool too) is there."""
+
+    def __init__(self, pool: ViewPool, reference: Future[tuple[LikenessReference, dict]]) -> None:
+        self.pool = pool
+        self.reference = reference
+        self.waiting: list[tuple[HeldSet, LikenessView]] = []
+        self.sent: list[Future[dict]] = []
+
+    def add(self, tiles: HeldSet, view: LikenessView) -> None:
+        self.waiting.append((tiles, view))
+        if self.reference.done():
+            self._send()
+
+    def entries(self) -> tuple[LikenessReference, list[dict]]:
+        """The reference and every view's entry, the photo's own view first."""
+        self._send()
+        reference, own = self.reference.result()
+        return reference, [own, *(job.result() for job in self.sent)]
+
+    def _send(self) -> None:
+        reference = self.reference.result()[0]
+        self.sent += [self.pool.submit(likeness_view, tiles, view, reference) for tiles, view in self.waiting]
+        self.waiting.clear()
 
 
 def _km_mark(travelled_m: float) -> int | None:
@@ -239,90 +328,30 @@ def _full_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
 
 
-class _Likeness:
-    """The likeness views of one report: rendered from eye height (the ground under the eye, from
-    the generator, plus the photo's camera height) with the photo's field of view and pitch,
-    measured against the photo and written out as RGBA PNGs."""
+class EyeCameras:
+    """The likeness views' cameras: from eye height (the ground under the eye, from the
+    generator, plus the photo's camera height) with the photo's field of view, pitch and roll,
+    ``width`` pixels across."""
 
-    def __init__(
-        self,
-        spawn: Camera,
-        width: int,
-        sky: np.ndarray,
-        photo: np.ndarray,
-        ground: GroundSampler,
-        eye_height: float,
-        out: Path,
-    ) -> None:
+    def __init__(self, spawn: Camera, width: int, ground: GroundSampler, eye_height: float) -> None:
         k = spawn.intrinsics
         self.spawn = spawn.with_intrinsics(k.scaled(width, max(1, round(k.height * width / k.width))))
-        self.sky = sky
-        self.photo = photo
         self.ground = ground
         self.eye_height = eye_height
-        self.out = out
-        self.entries: list[dict] = []
-        self.pictures: list[str] = []
-        self.reference: LikenessReference
 
-    def spawn_views(self, cloud: SplatCloud) -> None:
-        """The spawn turned to every heading; heading 0, the photo's own view, is the reference."""
-        for degrees in SPAWN_HEADINGS_DEG:
-            camera = turned(self.spawn, degrees)
-            view = self._render(cloud, camera)
-            if degrees == 0:
-                self.reference = LikenessReference.of(self.photo, view, camera)
-            self._record(f"spawn_{degrees:03d}", view, camera)
+    def turned(self, degrees: int) -> LikenessView:
+        """The spawn turned to the right by ``degrees`` (0: the photo's own view)."""
+        return LikenessView(f"spawn_{degrees:03d}", turned(self.spawn, degrees))
 
-    def view(self, name: str, cloud: SplatCloud, position: np.ndarray) -> None:
+    def at(self, name: str, position: np.ndarray) -> LikenessView:
         """The photo's view direction from eye height above ``position`` (its x and z)."""
         x, z = float(position[0]), float(position[2])
         eye = np.array([x, self.ground.height(x, z) + self.eye_height, z])
-        camera = Camera(self.spawn.intrinsics, eye, self.spawn.rotation)
-        self._record(name, self._render(cloud, camera), camera)
-
-    def _render(self, cloud: SplatCloud, camera: Camera) -> RenderResult:
-        return render(cloud, camera, sky_background(self.sky, camera))
-
-    def _record(self, name: str, view: RenderResult, camera: Camera) -> None:
-        entry = self.reference.figures(name, view, camera)
-        entry["eye_m"] = [round(float(v), 2) for v in camera.position]
-        self.entries.append(entry)
-        save_rgba(view, self.out / f"{name}.png")
-        self.pictures.append(f"{name}.png")
+        return LikenessView(name, Camera(self.spawn.intrinsics, eye, self.spawn.rotation))
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _spawn_views(cloud: SplatCloud, spawn: Camera, sky: np.ndarray, photo: bytes, out: Path) -> tuple[float, list[str]]:
-    value, picture = spawn_comparison(cloud, spawn, sky, decode_photo(photo))
-    save_png(picture, out / "spawn.png")
-    names = ["spawn.png"]
-    heading = ground_heading(spawn.forward)
-    side = np.cross(heading, [0.0, 1.0, 0.0])
-    for name, offset in (("spawn_forward_5m.png", heading * 5.0), ("spawn_side_3m.png", side * 3.0)):
-        save_png(render_view(cloud, spawn.moved(offset), sky), out / name)
-        names.append(name)
-    return value, names
-
-
-def _forward_view(
-    cloud: SplatCloud, spawn: Camera, pose: PlayerPose, sky: np.ndarray, width: int, side_m: float = 0.0
-) -> np.ndarray:
-    """The player's forward view, ``width`` pixels wide, from ``side_m`` to the right of the walk line."""
-    k = spawn.intrinsics.scaled(width, round(spawn.intrinsics.height * width / spawn.intrinsics.width))
-    right = np.cross(ground_heading(np.array(pose.forward)), [0.0, 1.0, 0.0])
-    return render_view(cloud, Camera.looking(np.array(pose.position) + right * side_m, pose.forward, k), sky)
-
-
-def _appearance(image: np.ndarray) -> np.ndarray:
-    """[mean r, mean g, mean b, contrast, sharpness] of the lower half (the world, not the sky)."""
-    ground = image[image.shape[0] // 2 :]
-    luminance = ground @ np.array([0.2126, 0.7152, 0.0722])
-    sharpness = float(np.abs(ndimage.laplace(luminance)).mean())
-    return np.array([*ground.reshape(-1, 3).mean(axis=0), luminance.std(), sharpness])
 
 
 def _drift(stats: list[tuple[float, np.ndarray]], reference_start_m: float) -> dict:
