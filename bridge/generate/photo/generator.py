@@ -88,7 +88,7 @@ class _WorldState:
 class PhotoGenerator:
     name = "photo"
     # 0.7: splats sized by tile edge, 8 m finest tiles (0.6: streets, buildings and trees).
-    version = "0.7.0"  # a new version is a new world id
+    version = "0.7.1"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from bridge.generate.noise import value_noise
 from bridge.generate.photo.props import SpawnView
@@ -29,6 +30,7 @@ MOUNTAIN_OCTAVES = 4
 MOUNTAIN_GAIN = 1.6  # ridged noise**1.5 averages ~0.5: peaks reach about the skyline's relief
 VALLEY_FLOOR_M = 60.0  # half the valley floor's width, either side of the path
 VALLEY_RISE_M = 320.0  # the slopes reach full height this far beyond the floor (in a viewer's radius)
+SKYLINE_SLACK_PX = 6  # a slope's top may project this many columns aside from its foot
 _SALT = 31
 
 
@@ -91,7 +93,10 @@ class Terrain:
         points = np.stack([x.ravel(), np.zeros(x.size), z.ravel()], axis=1)
         uv, depth = camera.project(points)
         u = np.nan_to_num(uv[:, 0], nan=0.0)
-        rise = spawn.skyline_rise(u)
+        # A slope's top projects a few columns aside from its foot (the camera pitches): under the
+        # lowest skyline near the foot's column, so a step in the skyline is not climbed over.
+        low_skyline = ndimage.maximum_filter1d(spawn.skyline, size=2 * SKYLINE_SLACK_PX + 1, mode="nearest")
+        rise = spawn.skyline_rise(u, low_skyline[np.clip(u, 0, k.width - 1).astype(np.int64)])
         ground = np.hypot(points[:, 0] - camera.position[0], points[:, 2] - camera.position[2])
         outside_px = np.maximum(0.0, np.maximum(-u, u - k.width))
         outside = np.where(depth > 0, np.arctan(outside_px / k.fx), np.pi / 2)
