@@ -1,0 +1,18 @@
+// Niantic's SPZ splat format, versions 2 to 4, read. Facts from the format's README (github.com/
+// nianticlabs/spz); the layout as we use it is in bridge/formats/spz.py. File frame: RUB, which is
+// glTF's, so positions and rotations come through unchanged. A file declaring another frame (the
+// SPZ_ADOBE_coordinate_system extension) is refused: our server never writes one.
+#pragma once
+
+#include <cstdint>
+
+#include "WorldBridgeCore/SplatCloud.h"
+
+namespace WorldBridge {
+
+constexpr uint32_t kSpzMaxPoints = 1u << 24;
+
+/// DecodeError with the reason on any malformed, truncated or hostile input.
+SplatCloud decodeSpz(const uint8_t* data, size_t size, uint32_t maxPoints = kSpzMaxPoints);
+
+}  // namespace WorldBridge

@@ -1,0 +1,44 @@
+// The unary calls an engine needs besides the stream: a world's facts (its spawn camera, its tile
+// size) and its list. Blocking: call them off the game thread.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "WorldBridgeCore/Frame.h"
+
+namespace WorldBridge {
+
+struct WorldInfo {
+  std::string id, name, generator, generatorVersion;
+  double baseTileM = 32;      // edge of a LOD-0 tile, metres
+  Vec3d spawnPosition;        // the photo's camera, glTF frame, metres
+  Vec3d spawnForward{0, 0, -1};
+  double spawnVerticalFovDeg = 60;
+  uint32_t photoWidth = 0, photoHeight = 0;
+};
+
+/// A call refused by the server or the network: the gRPC status code and its message.
+class RpcError : public std::runtime_error {
+ public:
+  RpcError(int code, const std::string& message) : std::runtime_error(message), code(code) {}
+  int code;
+};
+
+class WorldClient {
+ public:
+  WorldClient(const std::string& target, std::string token, int timeoutMs = 30000);
+  ~WorldClient();
+  WorldInfo getWorld(const std::string& worldId);
+  std::vector<WorldInfo> listWorlds(uint32_t pageSize = 50);
+  /// Make (or find) the world of a photo's bytes (PNG, JPEG or WebP).
+  WorldInfo createWorld(const std::vector<uint8_t>& photo, const std::string& name = "");
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace WorldBridge

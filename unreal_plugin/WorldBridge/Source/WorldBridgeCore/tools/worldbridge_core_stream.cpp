@@ -1,0 +1,291 @@
+// worldbridge-core-stream: streams a world along a straight walk from its spawn with the C++ core
+// and writes every decoded tile as DIR/LOD_IX_IZ.ply (INRIA layout, glTF frame; meshes as .glb):
+// the checks an engine integration makes, without an engine.
+//
+//   worldbridge-core-stream --server HOST:PORT --world ID --walk METRES --out DIR
+//       [--format splat-textures|stream|spz|glb] [--step METRES] [--radius METRES] [--token T]
+//       [--raw] [--timeout SECONDS]
+//
+// At each step it sends the view and waits until the server reports nothing pending for it. With
+// --raw it also writes each splat tile's decoded float32 values (DIR/raw/LOD_IX_IZ.f32, the layout
+// of tests/vectors), to compare with another decoder of the same bytes (named by the sha256 in the
+// output). Prints one JSON object; exit 0 on success.
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "WorldBridgeCore/Handover.h"
+#include "WorldBridgeCore/PlyWriter.h"
+#include "WorldBridgeCore/StreamSession.h"
+#include "WorldBridgeCore/WorldClient.h"
+
+namespace fs = std::filesystem;
+using namespace WorldBridge;
+
+namespace {
+
+struct Args {
+  std::string server, world, token, out;
+  double walkM = -1, stepM = 16, radiusM = 0, timeoutS = 120;
+  TileFormat format = TileFormat::SplatTextures;
+  bool raw = false;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "worldbridge-core-stream: " << why << "\n"
+            << "usage: worldbridge-core-stream --server HOST:PORT --world ID --walk METRES --out DIR\n"
+               "         [--format splat-textures|stream|spz|glb] [--step METRES] [--radius METRES]\n"
+               "         [--token T] [--raw] [--timeout SECONDS]\n";
+  std::exit(2);
+}
+
+double number(const std::string& flag, const std::string& text) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  usage(flag + " wants a number, not '" + text + "'");
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") usage("streams a world along a straight walk");
+    if (flag == "--raw") {
+      a.raw = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage(flag + " wants a value");
+    const std::string value = argv[++i];
+    if (flag == "--server") a.server = value;
+    else if (flag == "--world") a.world = value;
+    else if (flag == "--out") a.out = value;
+    else if (flag == "--token") a.token = value;
+    else if (flag == "--walk") a.walkM = number(flag, value);
+    else if (flag == "--step") a.stepM = number(flag, value);
+    else if (flag == "--radius") a.radiusM = number(flag, value);
+    else if (flag == "--timeout") a.timeoutS = number(flag, value);
+    else if (flag == "--format") {
+      const auto f = formatFromName(value);
+      if (!f || (*f != TileFormat::SplatTextures && *f != TileFormat::Stream && *f != TileFormat::Spz &&
+                 *f != TileFormat::Glb))
+        usage("--format must be splat-textures, stream, spz or glb, not '" + value + "'");
+      a.format = *f;
+    } else usage("unknown option " + flag);
+  }
+  if (a.server.empty() || a.world.empty() || a.out.empty() || a.walkM < 0)
+    usage("--server, --world, --walk (>= 0) and --out are required");
+  if (a.stepM <= 0) usage("--step must be positive");
+  return a;
+}
+
+class StderrLogger : public ILogger {
+ public:
+  void log(LogLevel level, const std::string& message) override {
+    static const char* names[] = {"debug", "info", "warning", "error"};
+    std::cerr << "[" << names[static_cast<int>(level)] << "] " << message << "\n";
+  }
+};
+
+// Runs each long task on its own std::thread; joins them all when destroyed.
+class ThreadRunner : public ITaskRunner {
+ public:
+  ~ThreadRunner() override {
+    for (auto& t : threads_) t.join();
+  }
+  void startLongTask(const std::string&, std::function<void()> work) override { threads_.emplace_back(std::move(work)); }
+
+ private:
+  std::vector<std::thread> threads_;
+};
+
+void writeFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream file(path, std::ios::binary);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) throw std::runtime_error("could not write " + path.string());
+}
+
+// Writes every tile as it arrives and tracks what the walk waits on.
+class FileSink : public ITileSink {
+ public:
+  FileSink(fs::path out, bool raw) : out_(std::move(out)), raw_(raw) {}
+
+  void onHello(const SessionHello& hello) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    generator_ = hello.generator + " " + hello.generatorVersion;
+  }
+  void onDrawChange(const DrawChange& change) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const TileKey& k : change.hide) drawn_.erase(k);
+    for (const auto& t : change.show) drawn_.insert(t->key);
+    if (!change.received) return;
+    const DecodedTile& tile = *change.received;
+    const std::string stem = tile.key.fileStem();
+    if (tile.isMesh()) {
+      writeFile(out_ / (stem + ".glb"), tile.glb);
+    } else {
+      writeFile(out_ / (stem + ".ply"), encodeInriaPly(tile.splats));
+      if (raw_) writeFile(out_ / "raw" / (stem + ".f32"), tile.splats.decodedBytes());
+    }
+    ++files_;
+    splats_ += tile.splats.size();
+    received_[tile.key] = tile.sha256;
+    cv_.notify_all();
+  }
+  void onProgress(const SessionProgress& p) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_ = p;
+    cv_.notify_all();
+  }
+  void onError(const SessionError& e) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    errors_.push_back(e.message);
+  }
+  void onConnection(ConnectionState state, const std::string& detail) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state == ConnectionState::Failed) failure_ = detail.empty() ? "the connection failed" : detail;
+    cv_.notify_all();
+  }
+
+  /// Waits until the server has applied `sequence` and has nothing pending; false on timeout or failure.
+  bool waitSettled(uint64_t sequence, std::chrono::duration<double> timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      return !failure_.empty() || (progress_.sequence >= sequence && progress_.tilesPending == 0);
+    }) && failure_.empty();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  fs::path out_;
+  bool raw_;
+  SessionProgress progress_;
+  std::set<TileKey> drawn_;
+  std::map<TileKey, std::string> received_;  // the content each key last came with
+  std::vector<std::string> errors_;
+  std::string failure_, generator_;
+  uint64_t files_ = 0, splats_ = 0;
+};
+
+std::string keysJson(const std::vector<TileKey>& keys) {
+  std::ostringstream s;
+  s << "[";
+  for (size_t i = 0; i < keys.size(); ++i)
+    s << (i ? ", " : "") << "[" << keys[i].lod << ", " << keys[i].ix << ", " << keys[i].iz << "]";
+  s << "]";
+  return s.str();
+}
+
+std::string quoted(const std::string& text);
+
+std::string tilesJson(const std::map<TileKey, std::string>& tiles) {
+  std::ostringstream s;
+  s << "[";
+  bool first = true;
+  for (const auto& [k, sha] : tiles) {
+    s << (first ? "" : ", ") << "{\"key\": [" << k.lod << ", " << k.ix << ", " << k.iz << "], \"sha256\": \"" << sha
+      << "\"}";
+    first = false;
+  }
+  s << "]";
+  return s.str();
+}
+
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += ' ';
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  fs::create_directories(fs::path(args.out) / (args.raw ? "raw" : ""));
+
+  WorldInfo world;
+  try {
+    world = WorldClient(args.server, args.token).getWorld(args.world);
+  } catch (const RpcError& e) {
+    std::cerr << "worldbridge-core-stream: " << e.what() << "\n";
+    return 1;
+  }
+  // Walk along the spawn's horizontal forward (the photo's camera may look down a little).
+  const double fx = world.spawnForward.x, fz = world.spawnForward.z;
+  const double length = std::hypot(fx, fz);
+  const Vec3d ahead = length > 1e-9 ? Vec3d{fx / length, 0, fz / length} : Vec3d{0, 0, -1};
+
+  auto sink = std::make_shared<FileSink>(args.out, args.raw);
+  auto runner = std::make_shared<ThreadRunner>();
+  SessionOptions options;
+  options.target = args.server;
+  options.worldId = args.world;
+  options.token = args.token;
+  options.formats = {args.format};
+  options.viewRadiusM = args.radiusM;
+  const auto started = std::chrono::steady_clock::now();
+  SessionStats stats;
+  std::vector<TileKey> held;
+  bool settled = true;
+  double walked = 0;
+  {
+    StreamSession session(options, Externals{std::make_shared<StderrLogger>(), runner, sink});
+    session.start();
+    const int steps = static_cast<int>(std::ceil(args.walkM / args.stepM));
+    for (int i = 0; i <= steps && settled; ++i) {
+      walked = std::min(args.walkM, i * args.stepM);
+      ViewState view;
+      view.position = {world.spawnPosition.x + ahead.x * walked, world.spawnPosition.y,
+                       world.spawnPosition.z + ahead.z * walked};
+      view.forward = ahead;
+      view.verticalFovDeg = world.spawnVerticalFovDeg > 0 ? world.spawnVerticalFovDeg : 60;
+      const uint64_t sequence = session.updateView(view);
+      settled = sink->waitSettled(sequence, std::chrono::duration<double>(args.timeoutS));
+    }
+    session.stop();
+    stats = session.stats();
+    held = session.heldKeys();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  std::lock_guard<std::mutex> lock(sink->mu_);
+  const std::vector<TileKey> drawn(sink->drawn_.begin(), sink->drawn_.end());
+  const std::set<TileKey> heldSet(held.begin(), held.end());
+  const bool drawnAgrees = tilesToDraw(heldSet) == sink->drawn_;
+  std::cout << "{\"world\": " << quoted(args.world) << ", \"generator\": " << quoted(sink->generator_)
+            << ", \"format\": " << quoted(std::string(formatName(args.format))) << ", \"walked_m\": " << walked
+            << ", \"settled\": " << (settled ? "true" : "false") << ", \"failure\": " << quoted(sink->failure_)
+            << ", \"tiles_received\": " << stats.tilesReceived << ", \"files_written\": " << sink->files_
+            << ", \"splats_received\": " << sink->splats_ << ", \"bytes_received\": " << stats.bytesReceived
+            << ", \"unloads\": " << stats.unloads << ", \"reconnects\": " << stats.reconnects
+            << ", \"decode_errors\": " << stats.decodeErrors << ", \"stream_errors\": " << sink->errors_.size()
+            << ", \"tiles\": " << tilesJson(sink->received_) << ", \"held\": " << keysJson(held) << ", \"drawn\": " << keysJson(drawn)
+            << ", \"drawn_agrees\": " << (drawnAgrees ? "true" : "false") << ", \"seconds\": " << seconds << "}\n";
+  const bool ok = settled && stats.decodeErrors == 0 && sink->errors_.empty() && drawnAgrees;
+  if (!settled)
+    std::cerr << "worldbridge-core-stream: the walk did not settle: "
+              << (sink->failure_.empty() ? "timed out waiting for the server" : sink->failure_) << "\n";
+  return ok ? 0 : 1;
+}
