@@ -4,8 +4,9 @@
 # system packages are missing.
 #   bash scripts/install.sh          # the server, CLI and demo
 #   bash scripts/install.sh --dev    # plus pytest, ruff, grpcio-tools, the npm format checkers, the
-#                                    # browser tests' tools (web/'s npm packages, Debian's chromium)
-#                                    # and the Godot web runtime (tests/godot's npm package)
+#                                    # browser tests' tools (web/'s npm packages, Debian's chromium),
+#                                    # the Godot web runtime (tests/godot's npm package) and the C++
+#                                    # core's toolchain (Debian's cmake, gRPC, protobuf, GoogleTest)
 # The server serves the web viewer from its committed build (bridge/api/viewer/): running it needs
 # neither Node nor a browser; only --dev (tests, rebuilding the viewer) does.
 set -euo pipefail
@@ -30,6 +31,14 @@ fi
 # The browser tests drive Debian's chromium through playwright-core (never a downloaded browser).
 if [[ $dev -eq 1 ]] && [[ ! -x /usr/bin/chromium ]]; then
   apt_install chromium
+fi
+
+# The C++ core of the Unreal plugin is built and tested by tests/cpp with Debian's toolchain,
+# gRPC, protobuf, GoogleTest, zstd and zlib (nothing is downloaded from elsewhere).
+if [[ $dev -eq 1 ]] && ! { command -v cmake && command -v g++ && command -v grpc_cpp_plugin \
+    && [[ -f /usr/include/gtest/gtest.h && -f /usr/include/zstd.h ]]; } >/dev/null 2>&1; then
+  apt_install cmake g++ make pkg-config libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+    libgtest-dev libzstd-dev zlib1g-dev
 fi
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv

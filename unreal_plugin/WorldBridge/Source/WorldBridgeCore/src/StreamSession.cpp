@@ -210,6 +210,7 @@ class StreamSession::Impl {
           {
             std::lock_guard<std::mutex> lock(mu_);
             sessionId_ = hello.sessionId;
+            if (hello.resumed) ++stats_.resumedStreams;
             if (hello.maxHeldTiles) maxHeldTiles_ = hello.maxHeldTiles;
             backoff_.reset();
           }
@@ -256,7 +257,10 @@ class StreamSession::Impl {
       stats_.tilesReceived++;
       stats_.bytesReceived += assembled.bytes.size();
       auto cached = cache_.find(assembled.key);
-      if (cached && cached->sha256 == assembled.sha256 && cached->format == assembled.format) tile = cached;
+      if (cached && cached->sha256 == assembled.sha256 && cached->format == assembled.format) {
+        tile = cached;
+        if (held_.count(assembled.key)) ++stats_.resentTiles;
+      }
     }
     if (!tile) {
       try {

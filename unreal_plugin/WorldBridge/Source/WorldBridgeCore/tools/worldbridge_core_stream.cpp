@@ -4,12 +4,13 @@
 //
 //   worldbridge-core-stream --server HOST:PORT --world ID --walk METRES --out DIR
 //       [--format splat-textures|stream|spz|glb] [--step METRES] [--radius METRES] [--token T]
-//       [--raw] [--timeout SECONDS]
+//       [--raw] [--timeout SECONDS] [--drop-at METRES]
 //
 // At each step it sends the view and waits until the server reports nothing pending for it. With
 // --raw it also writes each splat tile's decoded float32 values (DIR/raw/LOD_IX_IZ.f32, the layout
 // of tests/vectors), to compare with another decoder of the same bytes (named by the sha256 in the
-// output). Prints one JSON object; exit 0 on success.
+// output). --drop-at cuts the connection once the walk has settled there, as a network fault
+// would: the session reconnects and resumes. Prints one JSON object; exit 0 on success.
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -38,7 +39,7 @@ namespace {
 
 struct Args {
   std::string server, world, token, out;
-  double walkM = -1, stepM = 16, radiusM = 0, timeoutS = 120;
+  double walkM = -1, stepM = 16, radiusM = 0, timeoutS = 120, dropAtM = -1;
   TileFormat format = TileFormat::SplatTextures;
   bool raw = false;
 };
@@ -47,7 +48,7 @@ struct Args {
   std::cerr << "worldbridge-core-stream: " << why << "\n"
             << "usage: worldbridge-core-stream --server HOST:PORT --world ID --walk METRES --out DIR\n"
                "         [--format splat-textures|stream|spz|glb] [--step METRES] [--radius METRES]\n"
-               "         [--token T] [--raw] [--timeout SECONDS]\n";
+               "         [--token T] [--raw] [--timeout SECONDS] [--drop-at METRES]\n";
   std::exit(2);
 }
 
@@ -80,6 +81,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--step") a.stepM = number(flag, value);
     else if (flag == "--radius") a.radiusM = number(flag, value);
     else if (flag == "--timeout") a.timeoutS = number(flag, value);
+    else if (flag == "--drop-at") a.dropAtM = number(flag, value);
     else if (flag == "--format") {
       const auto f = formatFromName(value);
       if (!f || (*f != TileFormat::SplatTextures && *f != TileFormat::Stream && *f != TileFormat::Spz &&
@@ -250,6 +252,7 @@ int main(int argc, char** argv) {
   std::vector<TileKey> held;
   bool settled = true;
   double walked = 0;
+  bool dropped = false;
   {
     StreamSession session(options, Externals{std::make_shared<StderrLogger>(), runner, sink});
     session.start();
@@ -263,6 +266,10 @@ int main(int argc, char** argv) {
       view.verticalFovDeg = world.spawnVerticalFovDeg > 0 ? world.spawnVerticalFovDeg : 60;
       const uint64_t sequence = session.updateView(view);
       settled = sink->waitSettled(sequence, std::chrono::duration<double>(args.timeoutS));
+      if (settled && args.dropAtM >= 0 && walked >= args.dropAtM && !dropped) {
+        session.dropConnection();
+        dropped = true;
+      }
     }
     session.stop();
     stats = session.stats();
@@ -280,6 +287,7 @@ int main(int argc, char** argv) {
             << ", \"tiles_received\": " << stats.tilesReceived << ", \"files_written\": " << sink->files_
             << ", \"splats_received\": " << sink->splats_ << ", \"bytes_received\": " << stats.bytesReceived
             << ", \"unloads\": " << stats.unloads << ", \"reconnects\": " << stats.reconnects
+            << ", \"resumed_streams\": " << stats.resumedStreams << ", \"resent_tiles\": " << stats.resentTiles
             << ", \"decode_errors\": " << stats.decodeErrors << ", \"stream_errors\": " << sink->errors_.size()
             << ", \"tiles\": " << tilesJson(sink->received_) << ", \"held\": " << keysJson(held) << ", \"drawn\": " << keysJson(drawn)
             << ", \"drawn_agrees\": " << (drawnAgrees ? "true" : "false") << ", \"seconds\": " << seconds << "}\n";

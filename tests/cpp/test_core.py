@@ -1,0 +1,140 @@
+"""The C++ core (unreal_plugin/WorldBridge/Source/WorldBridgeCore), built here with ASan and UBSan:
+its GoogleTest tests through ctest, then its program streaming a world from the real Python server,
+every tile compared with the Python decoder's values for the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bridge.client.client import WorldBridgeClient
+from bridge.client.server_process import ServerProcess, start_server
+from bridge.formats import decode_splats
+from bridge.formats.tilecodec import decoded_bytes
+from bridge.stream.handover import tiles_to_draw
+from bridge.world.keys import TileKey
+from tests.conftest import photo_path, run
+from tests.cpp.core_build import CoreBuild, build_core, needs_cpp_toolchain
+
+pytestmark = [needs_cpp_toolchain, pytest.mark.slow]
+
+# A short walk in a small radius: enough tiles of several LODs to compare, little time under ASan.
+WALK = ["--walk", "48", "--step", "16", "--radius", "96", "--timeout", "120"]
+STREAM_TIMEOUT_S = 240
+# LeakSanitizer stays on; gRPC's process-wide singletons are freed at exit, so none are reported.
+SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"}
+
+
+@pytest.fixture(scope="module")
+def core() -> CoreBuild:
+    return build_core()
+
+
+@pytest.fixture(scope="module")
+def world_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
+    process = start_server(tmp_path_factory.mktemp("cpp-server"), workers=1)
+    try:
+
+        async def create() -> str:
+            async with WorldBridgeClient(process.target) as client:
+                world = await client.create_world(photo_path("lyra2_06").read_bytes())
+                return world.id
+
+        yield process, run(create())
+    finally:
+        assert process.stop() == 0, f"the server did not stop cleanly; see {process.log_path}"
+
+
+def stream(core: CoreBuild, server: ServerProcess, world_id: str, out: Path, *extra: str) -> dict:
+    """Run worldbridge-core-stream; its JSON report (the test fails on a non-zero exit)."""
+    args = [str(core.stream_program), "--server", server.target, "--world", world_id, "--out", str(out), *WALK, *extra]
+    done = subprocess.run(
+        args, capture_output=True, text=True, timeout=STREAM_TIMEOUT_S, env={**os.environ, **SANITIZER_ENV}
+    )
+    failed = f"worldbridge-core-stream failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    assert done.returncode == 0, failed
+    assert "runtime error" not in done.stderr, done.stderr[-6000:]  # UBSan's report
+    return json.loads(done.stdout)
+
+
+def blob(server: ServerProcess, sha256: str) -> bytes:
+    with urllib.request.urlopen(f"{server.http_url}/v1/blobs/{sha256}", timeout=60) as response:
+        data = response.read()
+    assert hashlib.sha256(data).hexdigest() == sha256
+    return data
+
+
+def keys(rows: list[list[int]]) -> set[TileKey]:
+    return {TileKey(*row) for row in rows}
+
+
+@needs_cpp_toolchain
+def test_the_unit_tests_pass_under_asan_and_ubsan(core: CoreBuild) -> None:
+    done = subprocess.run(
+        ["ctest", "--test-dir", str(core.build_dir), "--output-on-failure", "-j2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert "100% tests passed" in done.stdout
+    assert "tests passed, 0 tests failed out of" in done.stdout
+
+
+@pytest.mark.parametrize("fmt", ["splat-textures", "stream", "spz"])
+def test_every_streamed_tile_decodes_to_the_python_decoders_values(
+    core: CoreBuild, world_server: tuple[ServerProcess, str], tmp_path: Path, fmt: str
+) -> None:
+    server, world_id = world_server
+    report = stream(core, server, world_id, tmp_path, "--format", fmt, "--raw")
+    assert report["settled"] and report["decode_errors"] == 0 and report["stream_errors"] == 0
+    tiles = report["tiles"]
+    assert len(tiles) >= 20, report
+    assert len({t["key"][0] for t in tiles}) >= 2, "the walk should bring more than one LOD"
+    for tile in tiles:
+        stem = "_".join(str(v) for v in tile["key"])
+        cloud = decode_splats(blob(server, tile["sha256"]), fmt)
+        cpp = (tmp_path / "raw" / f"{stem}.f32").read_bytes()
+        assert cpp == decoded_bytes(cloud), f"{stem} ({fmt}): the C++ decoder's values differ from Python's"
+        # The PLY the program writes: INRIA layout, glTF frame, the same positions.
+        ply = (tmp_path / f"{stem}.ply").read_bytes()
+        head, _, body = ply.partition(b"end_header\n")
+        assert b"comment frame glTF" in head and f"element vertex {len(cloud)}\n".encode() in head
+        rows = np.frombuffer(body, dtype="<f4").reshape(len(cloud), 17)
+        np.testing.assert_array_equal(rows[:, :3], cloud.positions)
+        np.testing.assert_array_equal(rows[:, 13:17], cloud.rotations)
+    # The hand-over rule, both languages: the drawn set is Python's for the held set.
+    assert report["drawn_agrees"]
+    assert keys(report["drawn"]) == tiles_to_draw(keys(report["held"]))
+
+
+def test_meshes_pass_through_byte_for_byte(
+    core: CoreBuild, world_server: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    server, world_id = world_server
+    report = stream(core, server, world_id, tmp_path, "--format", "glb")
+    assert report["settled"] and report["tiles"]
+    for tile in report["tiles"]:
+        glb = (tmp_path / f"{'_'.join(str(v) for v in tile['key'])}.glb").read_bytes()
+        assert glb[:4] == b"glTF"
+        assert hashlib.sha256(glb).hexdigest() == tile["sha256"]
+
+
+def test_a_dropped_connection_reconnects_and_resumes_without_resending_held_tiles(
+    core: CoreBuild, world_server: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    server, world_id = world_server
+    report = stream(core, server, world_id, tmp_path, "--format", "stream", "--drop-at", "16")
+    assert report["settled"], report["failure"]
+    assert report["reconnects"] == 1
+    assert report["resumed_streams"] == 1
+    assert report["resent_tiles"] == 0
+    assert report["drawn_agrees"]
