@@ -18,6 +18,7 @@ import pytest
 from bridge.client.client import WorldBridgeClient
 from bridge.client.server_process import ServerProcess, start_server
 from bridge.formats import decode_splats
+from bridge.formats._gltf import read_glb
 from bridge.formats.tilecodec import decoded_bytes
 from bridge.stream.handover import tiles_to_draw
 from bridge.world.keys import TileKey
@@ -116,16 +117,26 @@ def test_every_streamed_tile_decodes_to_the_python_decoders_values(
     assert keys(report["drawn"]) == tiles_to_draw(keys(report["held"]))
 
 
-def test_meshes_pass_through_byte_for_byte(
+def test_meshes_pass_through_and_their_arrays_read_as_python_reads_them(
     core: CoreBuild, world_server: tuple[ServerProcess, str], tmp_path: Path
 ) -> None:
     server, world_id = world_server
-    report = stream(core, server, world_id, tmp_path, "--format", "glb")
-    assert report["settled"] and report["tiles"]
+    report = stream(core, server, world_id, tmp_path, "--format", "glb", "--raw")
+    assert report["settled"] and report["decode_errors"] == 0 and report["tiles"]
     for tile in report["tiles"]:
-        glb = (tmp_path / f"{'_'.join(str(v) for v in tile['key'])}.glb").read_bytes()
-        assert glb[:4] == b"glTF"
+        stem = "_".join(str(v) for v in tile["key"])
+        glb = (tmp_path / f"{stem}.glb").read_bytes()
         assert hashlib.sha256(glb).hexdigest() == tile["sha256"]
+        parsed = read_glb(glb)
+        primitive = parsed.gltf["meshes"][0]["primitives"][0]
+        raw = tmp_path / "raw"
+        positions = np.fromfile(raw / f"{stem}.positions.f32", dtype="<f4").reshape(-1, 3)
+        np.testing.assert_array_equal(positions, parsed.accessor(primitive["attributes"]["POSITION"]))
+        uvs = np.fromfile(raw / f"{stem}.uvs.f32", dtype="<f4").reshape(-1, 2)
+        np.testing.assert_array_equal(uvs, parsed.accessor(primitive["attributes"]["TEXCOORD_0"]))
+        indices = np.fromfile(raw / f"{stem}.indices.u32", dtype="<u4")
+        np.testing.assert_array_equal(indices, parsed.accessor(primitive["indices"]).astype(np.uint32))
+    assert report["mesh_vertices_received"] > 0
 
 
 def test_a_dropped_connection_reconnects_and_resumes_without_resending_held_tiles(

@@ -38,7 +38,7 @@ DecodedTile decodeTile(const TileKey& key, TileFormat format, const std::string&
       tile.splats = decodeSpz(data, size);
       break;
     case TileFormat::Glb:
-      checkGlb(data, size);
+      tile.mesh = std::make_shared<const GlbMesh>(readGlbMesh(data, size));
       tile.glb.assign(data, data + size);
       break;
     default:

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <random>
 
+#include "GlbFixture.h"
 #include "VectorFiles.h"
 #include "WorldBridgeCore/DecodeError.h"
 #include "WorldBridgeCore/DecodedTile.h"
@@ -63,12 +64,15 @@ TEST(HostileInput, ABombHeaderIsRefusedBeforeInflating) {
   }
 }
 
-TEST(HostileInput, AGlbIsCheckedAndPassedThrough) {
-  std::vector<uint8_t> glb = {'g', 'l', 'T', 'F', 2, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0};
+TEST(HostileInput, AGlbIsPassedThroughWithItsArraysRead) {
+  std::vector<uint8_t> glb = triangleGlb();
   const DecodedTile tile = decodeTile({1, 2, 3}, TileFormat::Glb, "abc", glb.data(), glb.size());
   EXPECT_TRUE(tile.isMesh());
   EXPECT_EQ(tile.glb, glb);
-  glb[8] = 17;  // the header's length no longer matches
+  ASSERT_TRUE(tile.mesh);
+  EXPECT_EQ(tile.mesh->vertexCount(), 3u);
+  attack(TileFormat::Glb, glb);
+  glb[8] ^= 1;  // the header's length no longer matches
   EXPECT_THROW(decodeTile({1, 2, 3}, TileFormat::Glb, "abc", glb.data(), glb.size()), DecodeError);
 }
 

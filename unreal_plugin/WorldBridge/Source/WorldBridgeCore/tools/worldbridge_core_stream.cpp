@@ -8,8 +8,8 @@
 //
 // At each step it sends the view and waits until the server reports nothing pending for it. With
 // --raw it also writes each splat tile's decoded float32 values (DIR/raw/LOD_IX_IZ.f32, the layout
-// of tests/vectors), to compare with another decoder of the same bytes (named by the sha256 in the
-// output). --drop-at cuts the connection once the walk has settled there, as a network fault
+// of tests/vectors) and each mesh tile's arrays (DIR/raw/LOD_IX_IZ.{positions,uvs,indices}), to
+// compare with another decoder of the same bytes (named by the sha256 in the output). --drop-at cuts the connection once the walk has settled there, as a network fault
 // would: the session reconnects and resumes. Prints one JSON object; exit 0 on success.
 #include <chrono>
 #include <cmath>
@@ -122,6 +122,18 @@ void writeFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
   if (!file) throw std::runtime_error("could not write " + path.string());
 }
 
+// The arrays the core read from a mesh tile, raw little-endian: STEM.positions.f32 (tile-local),
+// STEM.uvs.f32, STEM.indices.u32.
+void writeMeshArrays(const fs::path& stem, const GlbMesh& mesh) {
+  const auto bytesOf = [](const auto& values) {
+    const auto* p = reinterpret_cast<const uint8_t*>(values.data());
+    return std::vector<uint8_t>(p, p + values.size() * sizeof(values[0]));
+  };
+  writeFile(stem.string() + ".positions.f32", bytesOf(mesh.positions));
+  writeFile(stem.string() + ".uvs.f32", bytesOf(mesh.uvs));
+  writeFile(stem.string() + ".indices.u32", bytesOf(mesh.indices));
+}
+
 // Writes every tile as it arrives and tracks what the walk waits on.
 class FileSink : public ITileSink {
  public:
@@ -140,6 +152,8 @@ class FileSink : public ITileSink {
     const std::string stem = tile.key.fileStem();
     if (tile.isMesh()) {
       writeFile(out_ / (stem + ".glb"), tile.glb);
+      if (raw_) writeMeshArrays(out_ / "raw" / stem, *tile.mesh);
+      vertices_ += tile.mesh->vertexCount();
     } else {
       writeFile(out_ / (stem + ".ply"), encodeInriaPly(tile.splats));
       if (raw_) writeFile(out_ / "raw" / (stem + ".f32"), tile.splats.decodedBytes());
@@ -181,7 +195,7 @@ class FileSink : public ITileSink {
   std::map<TileKey, std::string> received_;  // the content each key last came with
   std::vector<std::string> errors_;
   std::string failure_, generator_;
-  uint64_t files_ = 0, splats_ = 0;
+  uint64_t files_ = 0, splats_ = 0, vertices_ = 0;
 };
 
 std::string keysJson(const std::vector<TileKey>& keys) {
@@ -285,7 +299,8 @@ int main(int argc, char** argv) {
             << ", \"format\": " << quoted(std::string(formatName(args.format))) << ", \"walked_m\": " << walked
             << ", \"settled\": " << (settled ? "true" : "false") << ", \"failure\": " << quoted(sink->failure_)
             << ", \"tiles_received\": " << stats.tilesReceived << ", \"files_written\": " << sink->files_
-            << ", \"splats_received\": " << sink->splats_ << ", \"bytes_received\": " << stats.bytesReceived
+            << ", \"splats_received\": " << sink->splats_
+            << ", \"mesh_vertices_received\": " << sink->vertices_ << ", \"bytes_received\": " << stats.bytesReceived
             << ", \"unloads\": " << stats.unloads << ", \"reconnects\": " << stats.reconnects
             << ", \"resumed_streams\": " << stats.resumedStreams << ", \"resent_tiles\": " << stats.resentTiles
             << ", \"decode_errors\": " << stats.decodeErrors << ", \"stream_errors\": " << sink->errors_.size()

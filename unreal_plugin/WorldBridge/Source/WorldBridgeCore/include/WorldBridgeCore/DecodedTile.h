@@ -1,6 +1,6 @@
 // One tile as the engine receives it: its key, the format it came in, its content hash, and
-// either splats (decoded, glTF frame) or a GLB mesh (its bytes, checked and passed through:
-// engines have their own glTF importers).
+// either splats (decoded, glTF frame) or a GLB mesh: its bytes passed through (for an engine's own
+// glTF importer) and its arrays read out (for a mesh built at run time).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "WorldBridgeCore/GlbMesh.h"
 #include "WorldBridgeCore/SplatCloud.h"
 #include "WorldBridgeCore/SplatTextures.h"
 #include "WorldBridgeCore/TileFormat.h"
@@ -21,12 +22,16 @@ struct DecodedTile {
   std::string sha256;            // hex, of the bytes as sent: the tile's content-addressed name
   SplatCloud splats;             // splat formats; empty for a mesh
   std::vector<uint8_t> glb;      // TileFormat::Glb: the mesh file
+  std::shared_ptr<const GlbMesh> mesh;  // TileFormat::Glb: its arrays
   std::shared_ptr<const SplatTextures> textures;  // TileFormat::SplatTextures: the texel data, for a GPU upload
 
   bool isMesh() const { return format == TileFormat::Glb; }
   /// Heap bytes held (what the tile cache budgets).
   size_t memoryBytes() const {
-    return splats.memoryBytes() + glb.size() + (textures ? textures->body.size() : 0);
+    const size_t meshBytes = mesh ? mesh->positions.size() * 4 + mesh->normals.size() * 4 + mesh->uvs.size() * 4 +
+                                        mesh->indices.size() * 4 + mesh->image.size()
+                                  : 0;
+    return splats.memoryBytes() + glb.size() + meshBytes + (textures ? textures->body.size() : 0);
   }
 };
 
