@@ -28,6 +28,10 @@ inline Vec3d toUnrealPosition(const Vec3d& p) {
 inline Vec3d fromUnrealPosition(const Vec3d& p) {
   return {p.y / kUnrealUnitsPerMetre, p.z / kUnrealUnitsPerMetre, -p.x / kUnrealUnitsPerMetre};
 }
+/// A glTF direction (unitless: a view direction, a normal) -> Unreal: (-z, x, y).
+inline Vec3d toUnrealDirection(const Vec3d& d) { return {-d.z, d.x, d.y}; }
+/// The inverse of toUnrealDirection.
+inline Vec3d fromUnrealDirection(const Vec3d& d) { return {d.y, d.z, -d.x}; }
 /// glTF rotation (x, y, z, w) -> Unreal: (z, -x, -y, w).
 inline Quatd toUnrealRotation(const Quatd& q) { return {q.z, -q.x, -q.y, q.w}; }
 /// Unreal rotation -> glTF (the inverse of toUnrealRotation).
