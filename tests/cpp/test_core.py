@@ -115,6 +115,7 @@ def test_every_streamed_tile_decodes_to_the_python_decoders_values(
     # The hand-over rule, both languages: the drawn set is Python's for the held set.
     assert report["drawn_agrees"]
     assert keys(report["drawn"]) == tiles_to_draw(keys(report["held"]))
+    assert report["get_tile_agrees"], "GetTile through the core should give the streamed content"
 
 
 def test_meshes_pass_through_and_their_arrays_read_as_python_reads_them(

@@ -1,6 +1,7 @@
 #include "WorldBridgeCore/WorldClient.h"
 
 #include <chrono>
+#include <optional>
 
 #include "Channel.h"
 #include "worldbridge/v1/world_service.grpc.pb.h"
@@ -70,6 +71,35 @@ std::vector<WorldInfo> WorldClient::listWorlds(uint32_t pageSize) {
   std::vector<WorldInfo> out;
   for (const auto& w : response.worlds()) out.push_back(fromProto(w));
   return out;
+}
+
+AssembledTile WorldClient::getTile(const std::string& worldId, const TileKey& key, TileFormat format) {
+  grpc::ClientContext context;
+  impl_->prepare(context);
+  pb::GetTileRequest request;
+  request.set_world_id(worldId);
+  request.mutable_key()->set_lod(key.lod);
+  request.mutable_key()->set_ix(key.ix);
+  request.mutable_key()->set_iz(key.iz);
+  request.set_format(static_cast<pb::TileFormat>(format));
+  auto reader = impl_->stub->GetTile(&context, request);
+  ChunkAssembler assembler;
+  std::optional<AssembledTile> tile;
+  pb::TileChunk chunk;
+  while (reader->Read(&chunk)) {
+    const TileChunkView view{{chunk.key().lod(), chunk.key().ix(), chunk.key().iz()},
+                             static_cast<TileFormat>(chunk.format()),
+                             chunk.content_sha256(),
+                             chunk.total_bytes(),
+                             chunk.offset(),
+                             reinterpret_cast<const uint8_t*>(chunk.data().data()),
+                             chunk.data().size(),
+                             chunk.last()};
+    if (auto done = assembler.add(view)) tile = std::move(done);
+  }
+  check(reader->Finish(), "GetTile(" + key.toString() + ")");
+  if (!tile) throw RpcError(grpc::StatusCode::DATA_LOSS, "GetTile(" + key.toString() + ") ended before its last chunk");
+  return std::move(*tile);
 }
 
 WorldInfo WorldClient::createWorld(const std::vector<uint8_t>& photo, const std::string& name) {

@@ -293,6 +293,16 @@ int main(int argc, char** argv) {
 
   std::lock_guard<std::mutex> lock(sink->mu_);
   const std::vector<TileKey> drawn(sink->drawn_.begin(), sink->drawn_.end());
+  // A drawn tile fetched alone (GetTile) is the content the stream delivered.
+  bool getTileAgrees = drawn.empty();
+  if (!drawn.empty()) {
+    try {
+      const AssembledTile alone = WorldClient(args.server, args.token).getTile(args.world, drawn.front(), args.format);
+      getTileAgrees = alone.sha256 == sink->received_[drawn.front()];
+    } catch (const std::exception& e) {
+      std::cerr << "worldbridge-core-stream: " << e.what() << "\n";
+    }
+  }
   const std::set<TileKey> heldSet(held.begin(), held.end());
   const bool drawnAgrees = tilesToDraw(heldSet) == sink->drawn_;
   std::cout << "{\"world\": " << quoted(args.world) << ", \"generator\": " << quoted(sink->generator_)
@@ -305,8 +315,9 @@ int main(int argc, char** argv) {
             << ", \"resumed_streams\": " << stats.resumedStreams << ", \"resent_tiles\": " << stats.resentTiles
             << ", \"decode_errors\": " << stats.decodeErrors << ", \"stream_errors\": " << sink->errors_.size()
             << ", \"tiles\": " << tilesJson(sink->received_) << ", \"held\": " << keysJson(held) << ", \"drawn\": " << keysJson(drawn)
-            << ", \"drawn_agrees\": " << (drawnAgrees ? "true" : "false") << ", \"seconds\": " << seconds << "}\n";
-  const bool ok = settled && stats.decodeErrors == 0 && sink->errors_.empty() && drawnAgrees;
+            << ", \"drawn_agrees\": " << (drawnAgrees ? "true" : "false")
+            << ", \"get_tile_agrees\": " << (getTileAgrees ? "true" : "false") << ", \"seconds\": " << seconds << "}\n";
+  const bool ok = settled && stats.decodeErrors == 0 && sink->errors_.empty() && drawnAgrees && getTileAgrees;
   if (!settled)
     std::cerr << "worldbridge-core-stream: the walk did not settle: "
               << (sink->failure_.empty() ? "timed out waiting for the server" : sink->failure_) << "\n";

@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "WorldBridgeCore/ChunkAssembler.h"
 #include "WorldBridgeCore/Frame.h"
+#include "WorldBridgeCore/TileFormat.h"
+#include "WorldBridgeCore/TileKey.h"
 
 namespace WorldBridge {
 
@@ -33,6 +36,9 @@ class WorldClient {
   ~WorldClient();
   WorldInfo getWorld(const std::string& worldId);
   std::vector<WorldInfo> listWorlds(uint32_t pageSize = 50);
+  /// One tile's bytes by key and format (GetTile), joined and checked against their sha256
+  /// (ChunkError when damaged).
+  AssembledTile getTile(const std::string& worldId, const TileKey& key, TileFormat format);
   /// Make (or find) the world of a photo's bytes (PNG, JPEG or WebP).
   WorldInfo createWorld(const std::vector<uint8_t>& photo, const std::string& name = "");
 
