@@ -15,13 +15,17 @@ public class WorldBridgeCoreLibrary : ModuleRules
 		string CoreSource = Path.Combine(ModuleDirectory, "..", "..", "WorldBridgeCore");
 		PublicSystemIncludePaths.Add(Path.Combine(CoreSource, "include"));
 
-		// Where scripts/build_unreal_core (CMake) puts the per-platform binaries.
+		// Where the core's CMake build installs per platform (README, "Packaging"):
+		//   cmake -S Source/WorldBridgeCore -B build -DWORLDBRIDGE_SHARED=ON -DWORLDBRIDGE_TESTS=OFF
+		//         -DCMAKE_INSTALL_PREFIX=Binaries/ThirdParty/WorldBridgeCore/<Platform>
+		//   cmake --build build --config Release --target install
 		string Binaries = Path.Combine(PluginDirectory, "Binaries", "ThirdParty", "WorldBridgeCore", Target.Platform.ToString());
 
 		if (Target.Platform == UnrealTargetPlatform.Win64)
 		{
-			PublicAdditionalLibraries.Add(Path.Combine(Binaries, "WorldBridgeCore.lib"));  // the DLL's import library
-			PublicDelayLoadDLLs.Add("WorldBridgeCore.dll");
+			// The DLL's import library; the DLL is staged beside the module's own DLL, where
+			// LoadLibraryEx (LOAD_WITH_ALTERED_SEARCH_PATH, as the engine loads modules) finds it.
+			PublicAdditionalLibraries.Add(Path.Combine(Binaries, "WorldBridgeCore.lib"));
 			RuntimeDependencies.Add("$(BinaryOutputDir)/WorldBridgeCore.dll", Path.Combine(Binaries, "WorldBridgeCore.dll"));
 		}
 		else if (Target.Platform == UnrealTargetPlatform.Linux)
