@@ -122,7 +122,8 @@ def test_meshes_pass_through_and_their_arrays_read_as_python_reads_them(
     core: CoreBuild, world_server: tuple[ServerProcess, str], tmp_path: Path
 ) -> None:
     server, world_id = world_server
-    report = stream(core, server, world_id, tmp_path, "--format", "glb", "--raw")
+    # Mesh tiles bake a texture each (the slowest tiles to make): the spawn's alone.
+    report = stream(core, server, world_id, tmp_path, "--format", "glb", "--raw", "--walk", "0", "--radius", "64")
     assert report["settled"] and report["decode_errors"] == 0 and report["tiles"]
     for tile in report["tiles"]:
         stem = "_".join(str(v) for v in tile["key"])
@@ -150,3 +151,19 @@ def test_a_dropped_connection_reconnects_and_resumes_without_resending_held_tile
     assert report["resumed_streams"] == 1
     assert report["resent_tiles"] == 0
     assert report["drawn_agrees"]
+
+
+def test_an_unknown_world_is_refused_with_the_servers_reason(
+    core: CoreBuild, world_server: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    server, _ = world_server
+    args = [str(core.stream_program), "--server", server.target, "--world", "0" * 32, "--out", str(tmp_path), *WALK]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, env={**os.environ, **SANITIZER_ENV})
+    assert done.returncode == 1
+    assert "GetWorld" in done.stderr and "gRPC status 5" in done.stderr, done.stderr  # NOT_FOUND
+
+
+def test_the_program_explains_its_usage(core: CoreBuild) -> None:
+    done = subprocess.run([str(core.stream_program), "--walk", "ten"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "--walk wants a number, not 'ten'" in done.stderr

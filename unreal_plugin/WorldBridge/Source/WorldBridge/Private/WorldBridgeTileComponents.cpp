@@ -19,7 +19,6 @@ UTexture2D* MakeTexture(int32 Width, int32 Height, EPixelFormat Format, const vo
 	}
 	Texture->SRGB = bSRGB;
 	Texture->Filter = TF_Nearest;  // texels are splats, never blended
-	Texture->CompressionSettings = TC_VectorDisplacementmap;
 	Texture->NeverStream = true;
 	FTexture2DMipMap& Mip = Texture->GetPlatformData()->Mips[0];
 	void* Destination = Mip.BulkData.Lock(LOCK_READ_WRITE);

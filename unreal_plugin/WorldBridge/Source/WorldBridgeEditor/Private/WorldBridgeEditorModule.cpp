@@ -165,7 +165,7 @@ private:
 					{
 						const WorldBridge::AssembledTile Tile = Client.getTile(Id, Key, WorldBridge::TileFormat::Glb);
 						const FString Path = Folder / FString(UTF8_TO_TCHAR(Key.fileStem().c_str())) + TEXT(".glb");
-						if (!FFileHelper::SaveArrayToFile(TArrayView<const uint8>(Tile.bytes.data(), Tile.bytes.size()), *Path))
+						if (!FFileHelper::SaveArrayToFile(TArrayView<const uint8>(Tile.bytes.data(), static_cast<int32>(Tile.bytes.size())), *Path))
 						{
 							Failure = FString::Printf(TEXT("could not write %s"), *Path);
 							break;
