@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,64 @@ def test_the_program_explains_its_usage(core: CoreBuild) -> None:
     done = subprocess.run([str(core.stream_program), "--walk", "ten"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "--walk wants a number, not 'ten'" in done.stderr
+
+
+def test_a_restarted_server_is_reached_again_with_backoff_and_held_tiles_are_not_resent(
+    core: CoreBuild, tmp_path: Path
+) -> None:
+    # The server stops while the walk is paused and comes back on the same port with the same data;
+    # session ids do not survive a restart, so the held tiles' hashes are what resume the stream.
+    data = tmp_path / "data"
+    first = start_server(data, workers=1)
+    try:
+
+        async def create() -> str:
+            async with WorldBridgeClient(first.target) as client:
+                return (await client.create_world(photo_path("lyra2_06").read_bytes())).id
+
+        world_id = run(create())
+        args = [str(core.stream_program), "--server", first.target, "--world", world_id, "--out", str(tmp_path / "out")]
+        program = subprocess.Popen(
+            [*args, *WALK, "--format", "stream", "--pause-at", "16"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **SANITIZER_ENV},
+        )
+        paused = threading.Event()
+        errors: list[str] = []
+        output: list[str] = []
+
+        def read_errors() -> None:
+            assert program.stderr is not None
+            for line in program.stderr:
+                errors.append(line)
+                if line.startswith("paused at"):
+                    paused.set()
+
+        readers = [
+            threading.Thread(target=read_errors, daemon=True),
+            threading.Thread(target=lambda: output.append(program.stdout.read()), daemon=True),  # type: ignore[union-attr]
+        ]
+        for reader in readers:
+            reader.start()
+        assert paused.wait(STREAM_TIMEOUT_S), "".join(errors)[-4000:]
+        assert first.stop() == 0
+        assert program.stdin is not None
+        program.stdin.write("\n")  # walk on while the server is down: the session retries with backoff
+        program.stdin.flush()
+        second = start_server(data, workers=1, extra_args=["--port", str(first.port)])
+        try:
+            assert program.wait(STREAM_TIMEOUT_S) == 0, "".join(errors)[-6000:]
+            for reader in readers:
+                reader.join(30)
+        finally:
+            assert second.stop() == 0
+    finally:
+        first.stop()
+    report = json.loads(output[0])
+    assert report["settled"] and report["reconnects"] >= 1
+    assert report["resumed_tiles"] > 0, "the held tiles should count as held after the restart"
+    assert report["resent_tiles"] == 0
+    assert any("reconnecting in" in line for line in errors), "the session should have backed off"

@@ -211,6 +211,7 @@ class StreamSession::Impl {
             std::lock_guard<std::mutex> lock(mu_);
             sessionId_ = hello.sessionId;
             if (hello.resumed) ++stats_.resumedStreams;
+            stats_.resumedTiles += hello.resumedTiles;
             if (hello.maxHeldTiles) maxHeldTiles_ = hello.maxHeldTiles;
             backoff_.reset();
           }

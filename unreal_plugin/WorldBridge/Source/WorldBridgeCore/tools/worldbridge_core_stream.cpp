@@ -4,13 +4,15 @@
 //
 //   worldbridge-core-stream --server HOST:PORT --world ID --walk METRES --out DIR
 //       [--format splat-textures|stream|spz|glb] [--step METRES] [--radius METRES] [--token T]
-//       [--raw] [--timeout SECONDS] [--drop-at METRES]
+//       [--raw] [--timeout SECONDS] [--drop-at METRES] [--pause-at METRES]
 //
 // At each step it sends the view and waits until the server reports nothing pending for it. With
 // --raw it also writes each splat tile's decoded float32 values (DIR/raw/LOD_IX_IZ.f32, the layout
 // of tests/vectors) and each mesh tile's arrays (DIR/raw/LOD_IX_IZ.{positions,uvs,indices}), to
 // compare with another decoder of the same bytes (named by the sha256 in the output). --drop-at cuts the connection once the walk has settled there, as a network fault
-// would: the session reconnects and resumes. Prints one JSON object; exit 0 on success.
+// would: the session reconnects and resumes. --pause-at says "paused" on stderr once the walk has
+// settled there and waits for a line on stdin (a test restarts the server meanwhile). Prints one
+// JSON object; exit 0 on success.
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -39,7 +41,7 @@ namespace {
 
 struct Args {
   std::string server, world, token, out;
-  double walkM = -1, stepM = 16, radiusM = 0, timeoutS = 120, dropAtM = -1;
+  double walkM = -1, stepM = 16, radiusM = 0, timeoutS = 120, dropAtM = -1, pauseAtM = -1;
   TileFormat format = TileFormat::SplatTextures;
   bool raw = false;
 };
@@ -48,7 +50,8 @@ struct Args {
   std::cerr << "worldbridge-core-stream: " << why << "\n"
             << "usage: worldbridge-core-stream --server HOST:PORT --world ID --walk METRES --out DIR\n"
                "         [--format splat-textures|stream|spz|glb] [--step METRES] [--radius METRES]\n"
-               "         [--token T] [--raw] [--timeout SECONDS] [--drop-at METRES]\n";
+               "         [--token T] [--raw] [--timeout SECONDS] [--drop-at METRES]\n"
+               "         [--pause-at METRES]\n";
   std::exit(2);
 }
 
@@ -82,6 +85,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--radius") a.radiusM = number(flag, value);
     else if (flag == "--timeout") a.timeoutS = number(flag, value);
     else if (flag == "--drop-at") a.dropAtM = number(flag, value);
+    else if (flag == "--pause-at") a.pauseAtM = number(flag, value);
     else if (flag == "--format") {
       const auto f = formatFromName(value);
       if (!f || (*f != TileFormat::SplatTextures && *f != TileFormat::Stream && *f != TileFormat::Spz &&
@@ -266,7 +270,7 @@ int main(int argc, char** argv) {
   std::vector<TileKey> held;
   bool settled = true;
   double walked = 0;
-  bool dropped = false;
+  bool dropped = false, paused = false;
   {
     StreamSession session(options, Externals{std::make_shared<StderrLogger>(), runner, sink});
     session.start();
@@ -283,6 +287,12 @@ int main(int argc, char** argv) {
       if (settled && args.dropAtM >= 0 && walked >= args.dropAtM && !dropped) {
         session.dropConnection();
         dropped = true;
+      }
+      if (settled && args.pauseAtM >= 0 && walked >= args.pauseAtM && !paused) {
+        std::cerr << "paused at " << walked << " m" << std::endl;
+        std::string line;
+        std::getline(std::cin, line);
+        paused = true;
       }
     }
     session.stop();
@@ -313,6 +323,7 @@ int main(int argc, char** argv) {
             << ", \"mesh_vertices_received\": " << sink->vertices_ << ", \"bytes_received\": " << stats.bytesReceived
             << ", \"unloads\": " << stats.unloads << ", \"reconnects\": " << stats.reconnects
             << ", \"resumed_streams\": " << stats.resumedStreams << ", \"resent_tiles\": " << stats.resentTiles
+            << ", \"resumed_tiles\": " << stats.resumedTiles
             << ", \"decode_errors\": " << stats.decodeErrors << ", \"stream_errors\": " << sink->errors_.size()
             << ", \"tiles\": " << tilesJson(sink->received_) << ", \"held\": " << keysJson(held) << ", \"drawn\": " << keysJson(drawn)
             << ", \"drawn_agrees\": " << (drawnAgrees ? "true" : "false")

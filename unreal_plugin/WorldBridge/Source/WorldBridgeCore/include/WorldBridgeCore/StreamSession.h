@@ -21,6 +21,7 @@ struct SessionStats {
   uint64_t unloads = 0;
   uint64_t reconnects = 0;   // streams opened after the first
   uint64_t resumedStreams = 0;  // hellos that said resumed = true
+  uint64_t resumedTiles = 0;    // tiles the hellos counted as held from the start
   uint64_t resentTiles = 0;  // tiles that arrived while the same content was held (a resume should avoid them)
   uint64_t decodeErrors = 0;
   size_t heldTiles = 0;
