@@ -3,7 +3,9 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <array>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -47,8 +49,13 @@ void checkHeader(const Info& info, uint32_t maxPoints) {
   if (info.fractionalBits > 23) throw DecodeError("SPZ fractional bits exceed the 24-bit position field");
 }
 
-// Walks [u32 type][u32 length][payload] records; refuses a frame other than RUB.
-void checkExtensions(const uint8_t* data, size_t size) {
+// Adobe's coordinate-system enum (SPZ_ADOBE_coordinate_system), in its order; 0 is unspecified.
+constexpr const char* kCoordinateSystems[] = {"UNSPECIFIED", "LDB", "RDB", "LUB", "RUB", "LDF", "RDF", "LUF", "RUF",
+                                              "LBD", "RBD", "LBU", "RBU", "LFD", "RFD", "LFU", "RFU"};
+
+// Walks [u32 type][u32 length][payload] records; the coordinate system they declare (RUB if none).
+std::string coordinateSystem(const uint8_t* data, size_t size) {
+  std::string system = "RUB";
   size_t offset = 0;
   const ByteReader in(data, size, "SPZ extensions");
   while (offset + 8 <= size) {
@@ -58,13 +65,73 @@ void checkExtensions(const uint8_t* data, size_t size) {
     if (length > size - offset) throw DecodeError("SPZ extension record runs past the end of its block");
     if (kind == kExtCoordinateSystem) {
       if (length < 4) throw DecodeError("SPZ coordinate-system extension is too short");
-      const auto system = in.at<uint32_t>(offset);
-      if (system != 0 && system != 4)  // UNSPECIFIED and RUB are our frame
-        throw DecodeError("SPZ declares coordinate system " + std::to_string(system) +
-                          "; this decoder reads RUB files only");
+      const auto value = in.at<uint32_t>(offset);
+      if (value >= std::size(kCoordinateSystems))
+        throw DecodeError("SPZ coordinate-system extension has unknown value " + std::to_string(value));
+      system = value == 0 ? "RUB" : kCoordinateSystems[value];
     }
     offset += length;
   }
+  return system;
+}
+
+// The matrix taking a vector in the named file frame to ours (RUB): column i is the world
+// direction of the file's axis i (R/L = +-x, U/D = +-y, B/F = +-z).
+std::array<std::array<double, 3>, 3> frameMatrix(const std::string& name) {
+  std::array<std::array<double, 3>, 3> m{};
+  for (int column = 0; column < 3; ++column) {
+    const char axis = name[column];
+    const int row = (axis == 'R' || axis == 'L') ? 0 : (axis == 'U' || axis == 'D') ? 1 : 2;
+    m[row][column] = (axis == 'R' || axis == 'U' || axis == 'B') ? 1.0 : -1.0;
+  }
+  return m;
+}
+
+using Matrix3 = std::array<std::array<double, 3>, 3>;
+
+Matrix3 matrixFromXyzw(const double q[4]) {
+  const double x = q[0], y = q[1], z = q[2], w = q[3];
+  return {{{1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)},
+           {2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)},
+           {2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)}}};
+}
+
+// Rotation matrix -> quaternion (x y z w) by the largest-diagonal branch, as bridge/formats/_quat.py.
+void xyzwFromMatrix(const Matrix3& r, double q[4]) {
+  const double trace = r[0][0] + r[1][1] + r[2][2];
+  const double candidates[4] = {trace, r[0][0], r[1][1], r[2][2]};
+  int best = 0;
+  for (int i = 1; i < 4; ++i)
+    if (candidates[i] > candidates[best]) best = i;
+  if (best == 0) {
+    const double s = std::sqrt(1.0 + trace) * 2;
+    q[0] = (r[2][1] - r[1][2]) / s;
+    q[1] = (r[0][2] - r[2][0]) / s;
+    q[2] = (r[1][0] - r[0][1]) / s;
+    q[3] = s / 4;
+    return;
+  }
+  const int i = best - 1, j = (i + 1) % 3, k = (i + 2) % 3;
+  const double s = std::sqrt(1.0 + r[i][i] - r[j][j] - r[k][k]) * 2;
+  q[i] = s / 4;
+  q[j] = (r[j][i] + r[i][j]) / s;
+  q[k] = (r[k][i] + r[i][k]) / s;
+  q[3] = (r[k][j] - r[j][k]) / s;
+}
+
+// A file frame other than ours: positions p -> M p, rotations R -> M R M^T.
+void toOurFrame(const Matrix3& m, double p[3], double q[4]) {
+  const double in[3] = {p[0], p[1], p[2]};
+  for (int row = 0; row < 3; ++row) p[row] = m[row][0] * in[0] + m[row][1] * in[1] + m[row][2] * in[2];
+  const Matrix3 r = matrixFromXyzw(q);
+  Matrix3 mr{}, out{};
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b)
+      for (int c = 0; c < 3; ++c) mr[a][b] += m[a][c] * r[c][b];
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b)
+      for (int c = 0; c < 3; ++c) out[a][b] += mr[a][c] * m[b][c];
+  xyzwFromMatrix(out, q);
 }
 
 // Inflates a gzip stream into at most `limit` bytes; more is a lie about the size (or a bomb).
@@ -93,6 +160,7 @@ std::vector<uint8_t> gunzipLimited(const uint8_t* data, size_t size, size_t limi
 struct Parsed {
   Info info;
   std::vector<std::vector<uint8_t>> blocks;
+  std::string system = "RUB";  // the file's frame
 };
 
 Parsed readLegacy(const uint8_t* data, size_t size, uint32_t maxPoints) {
@@ -115,13 +183,13 @@ Parsed readLegacy(const uint8_t* data, size_t size, uint32_t maxPoints) {
   if (raw.size() < bodySize || (raw.size() != bodySize && !hasExtensions))
     throw DecodeError("SPZ payload has " + std::to_string(raw.size()) + " bytes, its header implies " +
                       std::to_string(bodySize));
-  Parsed parsed{info, {}};
+  Parsed parsed{info, {}, "RUB"};
   size_t offset = kLegacyHeader;
   for (size_t s : sizes) {
     parsed.blocks.emplace_back(raw.begin() + offset, raw.begin() + offset + s);
     offset += s;
   }
-  if (hasExtensions) checkExtensions(raw.data() + offset, raw.size() - offset);
+  if (hasExtensions) parsed.system = coordinateSystem(raw.data() + offset, raw.size() - offset);
   return parsed;
 }
 
@@ -137,7 +205,8 @@ Parsed readV4(const uint8_t* data, size_t size, uint32_t maxPoints) {
     throw DecodeError("SPZ claims " + std::to_string(info.points) + " points, impossible in " + std::to_string(size) +
                       " bytes");
   if (tocOffset < kV4Header || tocOffset > size) throw DecodeError("SPZ v4 table of contents offset is out of range");
-  if (info.flags & kFlagExtensions) checkExtensions(data + kV4Header, tocOffset - kV4Header);
+  const std::string system =
+      (info.flags & kFlagExtensions) ? coordinateSystem(data + kV4Header, tocOffset - kV4Header) : "RUB";
   const std::vector<size_t> sizes = attributeSizes(info);
   size_t expectedStreams = 0;
   for (size_t s : sizes) expectedStreams += s ? 1 : 0;
@@ -146,7 +215,7 @@ Parsed readV4(const uint8_t* data, size_t size, uint32_t maxPoints) {
                       std::to_string(expectedStreams));
   size_t offset = tocOffset + size_t{streamCount} * 16;
   if (offset > size) throw DecodeError("SPZ v4 table of contents is truncated");
-  Parsed parsed{info, {}};
+  Parsed parsed{info, {}, system};
   size_t entry = 0;
   for (size_t s : sizes) {
     if (s == 0) {
@@ -196,14 +265,17 @@ SplatCloud decodeSpz(const uint8_t* data, size_t size, uint32_t maxPoints) {
   const auto& b = parsed.blocks;
   const size_t n = info.points;
   const double unit = static_cast<double>(uint32_t{1} << info.fractionalBits);
+  const bool convert = parsed.system != "RUB";
+  const Matrix3 frame = frameMatrix(parsed.system);
   SplatCloud cloud;
   cloud.resize(n);
   for (size_t i = 0; i < n; ++i) {
+    double position[3];
     for (int a = 0; a < 3; ++a) {
       const uint8_t* p = b[0].data() + 9 * i + 3 * a;
       int32_t fixed = p[0] | (p[1] << 8) | (p[2] << 16);
       if (fixed & 0x800000) fixed -= 1 << 24;
-      cloud.positions[3 * i + a] = static_cast<float>(fixed / unit);
+      position[a] = fixed / unit;
       const double raw = b[2][3 * i + a];
       cloud.colors[3 * i + a] = static_cast<float>(0.5 + kShC0 * ((raw / 255.0 - 0.5) / kColorScale));
       cloud.scales[3 * i + a] = static_cast<float>(std::exp(b[3][3 * i + a] / 16.0 - 10.0));
@@ -218,6 +290,8 @@ SplatCloud decodeSpz(const uint8_t* data, size_t size, uint32_t maxPoints) {
       for (int a = 0; a < 3; ++a) q[a] = b[4][3 * i + a] / 127.5 - 1.0;
       q[3] = std::sqrt(std::max(0.0, 1.0 - (q[0] * q[0] + q[1] * q[1] + q[2] * q[2])));
     }
+    if (convert) toOurFrame(frame, position, q);
+    for (int a = 0; a < 3; ++a) cloud.positions[3 * i + a] = static_cast<float>(position[a]);
     cloud.rotations[4 * i] = static_cast<float>(q[3]);
     for (int a = 0; a < 3; ++a) cloud.rotations[4 * i + 1 + a] = static_cast<float>(q[a]);
   }

@@ -57,14 +57,21 @@ Attributes twoPoints(uint32_t version) {
   return a;
 }
 
-Bytes legacyFile(uint32_t version, const Attributes& a, uint32_t points = 2) {
+// `coordinateSystem` >= 0 appends Adobe's coordinate-system extension with that value.
+Bytes legacyFile(uint32_t version, const Attributes& a, uint32_t points = 2, int coordinateSystem = -1) {
   Bytes raw;
   put32(raw, 0x5053474E);
   put32(raw, version);
   put32(raw, points);
-  raw.insert(raw.end(), {0, 12, 0, 0});  // SH degree 0, 12 fraction bits, no flags
+  const uint8_t flags = coordinateSystem >= 0 ? 0x2 : 0;
+  raw.insert(raw.end(), {0, 12, flags, 0});  // SH degree 0, 12 fraction bits
   for (const Bytes* block : {&a.positions, &a.alphas, &a.colors, &a.scales, &a.rotations})
     raw.insert(raw.end(), block->begin(), block->end());
+  if (coordinateSystem >= 0) {
+    put32(raw, 0xADBE0003);
+    put32(raw, 4);
+    put32(raw, static_cast<uint32_t>(coordinateSystem));
+  }
   return gzip(raw);
 }
 
@@ -133,6 +140,25 @@ TEST(Spz, Version4ReadsZstdStreams) {
   }
   for (const Bytes& f : frames) file.insert(file.end(), f.begin(), f.end());
   expectTwoPoints(decodeSpz(file.data(), file.size()), true);
+}
+
+TEST(Spz, AFileInAnotherFrameIsTurnedIntoOurs) {
+  // RDF (value 6): y down, z forward. Positions flip y and z; a turn about y turns the other way.
+  const Bytes file = legacyFile(3, twoPoints(3), 2, 6);
+  const SplatCloud c = decodeSpz(file.data(), file.size());
+  EXPECT_FLOAT_EQ(c.positions[0], 1.0f);
+  EXPECT_FLOAT_EQ(c.positions[1], 2.5f);
+  EXPECT_FLOAT_EQ(c.positions[2], -3.25f);
+  const float s = static_cast<float>(std::sqrt(0.5));
+  EXPECT_NEAR(c.rotations[0], 1.0f, 1e-6);  // identity stays identity (w x y z)
+  EXPECT_NEAR(c.rotations[4], s, 1e-6);     // w
+  EXPECT_NEAR(c.rotations[6], -s, 1e-6);    // y: the turn reversed
+  EXPECT_NEAR(c.rotations[5], 0.0f, 1e-6);
+  EXPECT_NEAR(c.rotations[7], 0.0f, 1e-6);
+  // RUB declared explicitly changes nothing.
+  const Bytes rub = legacyFile(3, twoPoints(3), 2, 4);
+  expectTwoPoints(decodeSpz(rub.data(), rub.size()), true);
+  expectRefused(legacyFile(3, twoPoints(3), 2, 17), "unknown value 17");
 }
 
 TEST(Spz, MalformedFilesAreRefusedWithTheirReason) {

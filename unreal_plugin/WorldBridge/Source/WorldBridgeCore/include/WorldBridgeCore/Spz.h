@@ -1,7 +1,7 @@
 // Niantic's SPZ splat format, versions 2 to 4, read. Facts from the format's README (github.com/
 // nianticlabs/spz); the layout as we use it is in bridge/formats/spz.py. File frame: RUB, which is
-// glTF's, so positions and rotations come through unchanged. A file declaring another frame (the
-// SPZ_ADOBE_coordinate_system extension) is refused: our server never writes one.
+// glTF's, so positions and rotations come through unchanged; a file declaring another frame with
+// Adobe's SPZ_ADOBE_coordinate_system extension is converted to RUB on read, as the Python reader does.
 #pragma once
 
 #include <cstdint>
