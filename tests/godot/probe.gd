@@ -42,10 +42,12 @@ func _ready() -> void:
 	print("spawn_tiles_per_s=", loaded / maxf(settle_s, 0.001))
 	print("spawn_splats_drawn=", streamer.drawn_splats())
 	print("spawn_held=", streamer.held_keys().size())
+	print("spawn_drawn_tiles=", streamer.drawn_tiles())
 	streamer.visible = true
 	await _measure_fps()
 	await _screenshot("spawn_png=")
 	streamer.visible = false
+	await _resume()
 	var before_walk := loaded
 	var unloaded_before := unloaded
 	var from := player.global_position
@@ -70,6 +72,20 @@ func _ready() -> void:
 	print("end_held=", streamer.held_keys().size())
 	await _screenshot("end_png=")
 	_finish(0, "")
+
+
+## Drops the connection and reconnects: the stream resumes and sends nothing already held.
+func _resume() -> void:
+	var before := loaded
+	var held: int = streamer.held_keys().size()
+	streamer.reconnect()
+	var resumed := await _until(
+		func() -> bool: return streamer.last_hello.get("resumed", false) and streamer.is_settled(),
+		SETTLE_S
+	)
+	print("resumed=", resumed)
+	print("resumed_tiles=", streamer.last_hello.get("resumed_tiles", -1), "/", held)
+	print("resume_tiles_loaded=", loaded - before)
 
 
 func _measure_fps() -> void:

@@ -15,4 +15,22 @@ static func build(data: PackedByteArray, why: Array) -> Node3D:
 	var scene := document.generate_scene(state) as Node3D
 	if scene == null:
 		why.append("GLB tile: glTF loader made no 3D scene")
+		return null
+	for mesh: MeshInstance3D in scene.find_children("*", "MeshInstance3D", true, false):
+		_with_mipmaps(mesh)
 	return scene
+
+
+## The tile's sampler asks for trilinear filtering (LINEAR_MIPMAP_LINEAR); images loaded at run
+## time come without mipmaps, so a distant tile's texture would shimmer. Make them here.
+static func _with_mipmaps(mesh: MeshInstance3D) -> void:
+	for surface in mesh.mesh.get_surface_count():
+		var material := mesh.mesh.surface_get_material(surface) as BaseMaterial3D
+		if material == null or not material.albedo_texture is ImageTexture:
+			continue
+		var texture := material.albedo_texture as ImageTexture
+		var image := texture.get_image()
+		if image != null and not image.has_mipmaps():
+			image.generate_mipmaps()
+			texture.set_image(image)
+		material.texture_filter = BaseMaterial3D.TEXTURE_FILTER_LINEAR_WITH_MIPMAPS

@@ -29,7 +29,7 @@ signal connection_error(message: String)
 enum DrawMode { SPLATS, MESHES }
 
 const SplatTextures := preload("res://addons/worldbridge/splat_textures.gd")
-const SplatTile := preload("res://addons/worldbridge/splat_tile.gd")
+const SplatField := preload("res://addons/worldbridge/splat_field.gd")
 const TileFrames := preload("res://addons/worldbridge/tile_frames.gd")
 const Handover := preload("res://addons/worldbridge/handover.gd")
 const ViewerPose := preload("res://addons/worldbridge/viewer_pose.gd")
@@ -75,6 +75,8 @@ const MAX_BACKOFF_S := 30.0
 var world: Dictionary = {}
 ## The hello's session_id: the stream resumes it after a reconnect.
 var session_id := ""
+## The latest hello (protocol_version, formats, limits, session_id, resumed, resumed_tiles).
+var last_hello: Dictionary = {}
 ## Tiles received, built and dropped since start (for a HUD or a bench).
 var tiles_received := 0
 var tiles_built := 0
@@ -102,6 +104,12 @@ var _previous_position := Vector3.INF
 var _draw_dirty := false
 var _sky_environment: WorldEnvironment
 var _sky_loaded := false
+var _drawn := {}  # the held keys the hand-over rule draws (key -> true)
+var _field: SplatField  # the drawn splat tiles, in one depth order
+var _next_field: SplatField  # the field of a newer drawn set, shown once sorted
+var _field_dirty := false
+var _sorted_from := Vector3.INF  # camera position and facing of the field's last sort
+var _sorted_facing := Vector3.ZERO
 
 
 class _Held:
@@ -110,8 +118,7 @@ class _Held:
 	var sha256 := ""
 	var splat_count := 0
 	var node: Node3D  # null for an empty tile
-	var sorted_from := Vector3.INF  # camera position of the splat tile's last sort
-	var sorted_facing := Vector3.ZERO
+	var splats: SplatTextures.Tile  # a splat tile's decoded textures (drawn by the field)
 
 
 func _ready() -> void:
@@ -137,6 +144,23 @@ func stop() -> void:
 	for key: Vector3i in _held.keys():
 		_drop(key)
 	_ready_tiles.clear()
+	for field: SplatField in [_field, _next_field]:
+		if field != null:
+			field.queue_free()
+	_field = null
+	_next_field = null
+
+
+## Drops the connection and opens a new one at once, resuming the session: the server sends only
+## the tiles this node does not hold (what a lost connection does, after its backoff).
+func reconnect() -> void:
+	if _socket != null:
+		_socket.close(1000, "viewer reconnects")
+		_socket = null
+	_socket_open = false
+	_backoff_s = 1.0
+	if _started and not world.is_empty():
+		_connect()
 
 
 ## Tiles held now (keys (lod, ix, iz)).
@@ -144,13 +168,17 @@ func held_keys() -> Array:
 	return _held.keys()
 
 
+## How many held tiles the hand-over rule draws now.
+func drawn_tiles() -> int:
+	return _drawn.size()
+
+
 ## Splats in the held tiles the hand-over rule draws.
 func drawn_splats() -> int:
 	var total := 0
-	for key: Vector3i in _held:
+	for key: Vector3i in _drawn:
 		var held: _Held = _held[key]
-		if held.node != null and held.node.visible:
-			total += held.splat_count
+		total += held.splat_count
 	return total
 
 
@@ -163,7 +191,7 @@ func is_settled() -> bool:
 		and _server_pending == 0
 		and _ready_tiles.is_empty()
 		and _frames_idle()
-		and _unsorted_tiles() == 0
+		and not _splats_pending()
 		and (_sky_loaded or not draw_sky)
 	)
 
@@ -177,8 +205,9 @@ func status() -> Dictionary:
 		"sequence_applied": _acked_sequence,
 		"server_pending": _server_pending,
 		"waiting_to_build": _ready_tiles.size(),
-		"unsorted_tiles": _unsorted_tiles(),
+		"splats_pending": _splats_pending(),
 		"held": _held.size(),
+		"drawn_tiles": drawn_tiles(),
 		"drawn_splats": drawn_splats(),
 		"tiles_received": tiles_received,
 		"tiles_built": tiles_built,
@@ -230,7 +259,7 @@ func _process(delta: float) -> void:
 			break
 	if _draw_dirty:
 		_apply_handover()
-	_sort_splats(started, budget_usec)
+	_update_field(started + budget_usec)
 	if _socket_open:
 		_send_update(false)
 
@@ -332,6 +361,9 @@ func _connect() -> void:
 	_socket.max_queued_packets = 16384
 	_socket_open = false
 	_frames.reset()
+	_ready_tiles.clear()  # never acked: the new stream sends them again
+	_acks.clear()  # the first update's "held" list says what is held
+	last_hello = {}
 	_acked_sequence = -1
 	_server_pending = -1
 	_sent_position = Vector3.INF
@@ -366,6 +398,7 @@ func _on_message(text: String) -> void:
 	var message: Dictionary = parsed
 	if message.has("hello"):
 		var hello: Dictionary = message["hello"]
+		last_hello = hello
 		session_id = hello.get("session_id", "")
 		_backoff_s = 1.0
 	elif message.has("progress"):
@@ -380,6 +413,10 @@ func _on_message(text: String) -> void:
 		_drop(key)
 	elif message.has("error"):
 		var error: Dictionary = message["error"]
+		# An ack that crossed the server's unload of the same tile in flight: expected while
+		# moving, and the server has already forgotten the tile.
+		if str(error.get("message", "")).begins_with("ack for tile"):
+			return
 		_fail("server: %s: %s" % [error.get("status", "?"), error.get("message", "")], false)
 	# heartbeat, and kinds a newer server adds: nothing to do.
 
@@ -395,7 +432,6 @@ func _on_closed() -> void:
 		_fail("the server refused the stream (%d %s)" % [code, reason], true)
 		return
 	_fail("the stream closed (%d %s); reconnecting in %.0f s" % [code, reason, _backoff_s], false)
-	_ready_tiles.clear()  # not acked: the resumed stream sends them again
 	_schedule_retry()
 
 
@@ -507,18 +543,14 @@ func _send_update(first: bool) -> void:
 
 func _build(tile: TileFrames.Tile) -> void:
 	var node: Node3D = null
+	var held_splats: SplatTextures.Tile = null
 	if tile.format == "splat-textures":
 		var decoded: SplatTextures.Tile = SplatTextures.decode(tile.data)
 		if not decoded.error.is_empty():
 			_fail("tile %s: %s" % [tile.key, decoded.error], false)
 			return
 		if decoded.count > 0:
-			var splats := SplatTile.new()
-			splats.show_tile(decoded)
-			# Tiles are blended back to front by their centres (the node's origin); the huge
-			# culling box the shader needs would put every centre at the same place.
-			splats.sorting_use_aabb_center = false
-			node = splats
+			held_splats = decoded
 	elif tile.format == "glb":
 		var why: Array = []
 		node = MeshTile.build(tile.data, why)
@@ -535,6 +567,7 @@ func _build(tile: TileFrames.Tile) -> void:
 	held.sha256 = tile.sha256
 	held.splat_count = tile.splat_count
 	held.node = node
+	held.splats = held_splats
 	if node != null:
 		node.name = "tile_%d_%d_%d" % [tile.key.x, tile.key.y, tile.key.z]
 		node.visible = false  # the hand-over rule decides
@@ -551,6 +584,7 @@ func _drop(key: Vector3i, announce := true) -> void:
 		return
 	var held: _Held = _held[key]
 	_held.erase(key)
+	_drawn.erase(key)
 	if held.node != null:
 		held.node.queue_free()
 	_draw_dirty = true
@@ -561,56 +595,71 @@ func _drop(key: Vector3i, announce := true) -> void:
 
 func _apply_handover() -> void:
 	_draw_dirty = false
-	var drawn := Handover.tiles_to_draw(_held)
+	_drawn = Handover.tiles_to_draw(_held)
 	for key: Vector3i in _held:
 		var held: _Held = _held[key]
 		if held.node != null:
-			held.node.visible = drawn.has(key)
+			held.node.visible = _drawn.has(key)
+	_field_dirty = true
 
 
-func _needs_sort(held: _Held, camera: Camera3D) -> bool:
-	if not held.node is SplatTile or not held.node.visible:
+## True while the drawn splat tiles are not yet all on screen in an order for this camera.
+func _splats_pending() -> bool:
+	if draw_mode != DrawMode.SPLATS:
 		return false
-	if held.sorted_from.distance_to(camera.global_position) > resort_distance_m:
+	if _field_dirty or _next_field != null or (_field != null and _field.sorting()):
 		return true
-	return held.sorted_facing.dot(ViewerPose.forward_of(camera)) < cos(deg_to_rad(resort_angle_deg))
-
-
-func _unsorted_tiles() -> int:
 	var camera := _camera()
-	if camera == null:
-		return 0
-	var count := 0
-	for key: Vector3i in _held:
-		if _needs_sort(_held[key], camera):
-			count += 1
-	return count
+	return _field != null and camera != null and _view_changed(camera)
 
 
-## Sorts drawn splat tiles whose view has changed, nearest first, within the frame's budget.
-func _sort_splats(started_usec: int, budget_usec: int) -> void:
+func _view_changed(camera: Camera3D) -> bool:
+	if _sorted_from.distance_to(camera.global_position) > resort_distance_m:
+		return true
+	return _sorted_facing.dot(ViewerPose.forward_of(camera)) < cos(deg_to_rad(resort_angle_deg))
+
+
+## Keeps the splat field in step with the drawn tiles and the camera, until [param deadline_usec]:
+## a new drawn set becomes a new field, shown once its first sort is done (the old one stays
+## until then); a moved camera re-sorts the field in use.
+func _update_field(deadline_usec: int) -> void:
 	var camera := _camera()
-	if camera == null:
+	if draw_mode != DrawMode.SPLATS or camera == null:
 		return
-	var stale: Array[_Held] = []
-	for key: Vector3i in _held:
-		var held: _Held = _held[key]
-		if _needs_sort(held, camera):
-			stale.append(held)
-	var eye := camera.global_position
-	stale.sort_custom(
-		func(a: _Held, b: _Held) -> bool:
-			return (
-				a.node.global_position.distance_squared_to(eye)
-				< b.node.global_position.distance_squared_to(eye)
-			)
-	)
-	for held in stale:
-		(held.node as SplatTile).sort_for(camera)
-		held.sorted_from = eye
-		held.sorted_facing = ViewerPose.forward_of(camera)
-		if Time.get_ticks_usec() - started_usec > budget_usec:
-			break
+	if _field_dirty and _next_field == null:
+		_field_dirty = false
+		var tiles: Array[SplatTextures.Tile] = []
+		var keys: Array = _drawn.keys()
+		keys.sort()  # a deterministic layout
+		for key: Vector3i in keys:
+			var held: _Held = _held[key]
+			if held.splats != null:
+				tiles.append(held.splats)
+		_next_field = SplatField.new()
+		if not _next_field.build(tiles):
+			_fail("%d tiles hold more splats than one field draws" % tiles.size(), false)
+		add_child(_next_field)
+		_next_field.start_sort(camera)
+		_mark_sorted(camera)
+	if _next_field != null:
+		if _next_field.sort_step(deadline_usec):
+			if _field != null:
+				_field.queue_free()
+			_field = _next_field
+			_next_field = null
+		return
+	if _field == null:
+		return
+	if not _field.sorting() and _view_changed(camera):
+		_field.start_sort(camera)
+		_mark_sorted(camera)
+	if _field.sorting():
+		_field.sort_step(deadline_usec)
+
+
+func _mark_sorted(camera: Camera3D) -> void:
+	_sorted_from = camera.global_position
+	_sorted_facing = ViewerPose.forward_of(camera)
 
 
 func _frames_idle() -> bool:
