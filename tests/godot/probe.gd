@@ -43,6 +43,8 @@ func _ready() -> void:
 	print("spawn_splats_drawn=", streamer.drawn_splats())
 	print("spawn_held=", streamer.held_keys().size())
 	print("spawn_drawn_tiles=", streamer.drawn_tiles())
+	print("spawn_sort_ms=", streamer.status()["last_sort_ms"])
+	print("spawn_splats_in_front=", streamer.status()["splats_in_view"])
 	streamer.visible = true
 	await _measure_fps()
 	await _screenshot("spawn_png=")

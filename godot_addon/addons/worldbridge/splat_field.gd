@@ -18,11 +18,16 @@ const INDEX_BITS := 24  # splat index in a sort key's low bits (the order textur
 const MAX_SPLATS := 1 << INDEX_BITS
 const DEPTH_STEPS_PER_METRE := 65536.0  # 15 um; with 24 index bits, depths to 2,000 km
 const SLOTS_PER_STEP := 65536  # order texels written between budget checks
+const NEAR_M := 0.01  # the shader draws nothing nearer (or behind): such splats are left out
 
 ## Splats in the field.
 var count := 0
+## Splats drawn by the last finished sort: those in front of its camera.
+var drawn := 0
 ## True once a sort has finished: before that the field draws nothing.
 var sorted := false
+## Script time the last finished sort took, all its steps together, microseconds.
+var last_sort_usec := 0
 
 var _positions: Array[PackedFloat32Array] = []  # per tile: x, y, z, 0 relative to its origin
 var _origins: Array[Vector3] = []  # per tile, relative to this node
@@ -36,6 +41,8 @@ var _next_tile := -1
 var _next_slot := -1
 var _eye := Vector3.ZERO
 var _ahead := Vector3.FORWARD
+var _sort_usec := 0
+var _in_front := 0  # splats of the sort under way that are in front of the camera
 
 
 ## Makes the field from [param tiles] (decoded, each with splats), placed relative to the world
@@ -98,6 +105,8 @@ func start_sort(camera: Camera3D) -> void:
 	_keys.resize(count)
 	_next_tile = 0
 	_next_slot = -1
+	_sort_usec = 0
+	_in_front = 0
 
 
 ## True while a sort is under way.
@@ -108,6 +117,15 @@ func sorting() -> bool:
 ## Goes on with the sort until [param deadline_usec] (Time.get_ticks_usec()) passes, a tile or a
 ## slice at least; true when the new order is in use.
 func sort_step(deadline_usec: int) -> bool:
+	var began := Time.get_ticks_usec()
+	var done := _sort_step(deadline_usec)
+	_sort_usec += Time.get_ticks_usec() - began
+	if done:
+		last_sort_usec = _sort_usec
+	return done
+
+
+func _sort_step(deadline_usec: int) -> bool:
 	var mask := (1 << INDEX_BITS) - 1
 	while _next_tile >= 0 and _next_tile < _positions.size():
 		var p := _positions[_next_tile]
@@ -123,6 +141,8 @@ func sort_step(deadline_usec: int) -> bool:
 			# is drawn last (on top), as a front-to-back compositor taking ties in order has it.
 			var index := start + i
 			_keys[index] = (-int(depth * DEPTH_STEPS_PER_METRE) << INDEX_BITS) | (mask - index)
+			if depth > NEAR_M:
+				_in_front += 1
 		_next_tile += 1
 		if Time.get_ticks_usec() > deadline_usec:
 			return false
@@ -133,11 +153,13 @@ func sort_step(deadline_usec: int) -> bool:
 		_next_slot = 0
 		if Time.get_ticks_usec() > deadline_usec:
 			return false
-	while _next_slot < count:
-		for slot in range(_next_slot, mini(_next_slot + SLOTS_PER_STEP, count)):
+	# In front of the camera is the start of the order (their keys are the lowest): only those
+	# are drawn, which halves the vertex work of a view in the middle of its tiles.
+	while _next_slot < _in_front:
+		for slot in range(_next_slot, mini(_next_slot + SLOTS_PER_STEP, _in_front)):
 			_order.encode_u32(4 * slot, mask - (_keys[slot] & mask))
 		_next_slot += SLOTS_PER_STEP
-		if _next_slot < count and Time.get_ticks_usec() > deadline_usec:
+		if _next_slot < _in_front and Time.get_ticks_usec() > deadline_usec:
 			return false
 	_next_slot = -1
 	var image := Image.create_from_data(WIDTH, _rows, false, Image.FORMAT_RGBA8, _order)
@@ -146,7 +168,8 @@ func sort_step(deadline_usec: int) -> bool:
 		(material_override as ShaderMaterial).set_shader_parameter("order", _order_texture)
 	else:
 		_order_texture.update(image)
-	multimesh.visible_instance_count = -1
+	multimesh.visible_instance_count = _in_front
+	drawn = _in_front
 	sorted = true
 	return true
 

@@ -206,6 +206,8 @@ func status() -> Dictionary:
 		"server_pending": _server_pending,
 		"waiting_to_build": _ready_tiles.size(),
 		"splats_pending": _splats_pending(),
+		"last_sort_ms": _field.last_sort_usec / 1000.0 if _field != null else 0.0,
+		"splats_in_view": _field.drawn if _field != null else 0,
 		"held": _held.size(),
 		"drawn_tiles": drawn_tiles(),
 		"drawn_splats": drawn_splats(),
