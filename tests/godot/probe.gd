@@ -44,12 +44,14 @@ func _ready() -> void:
 	print("spawn_held=", streamer.held_keys().size())
 	print("spawn_drawn_tiles=", streamer.drawn_tiles())
 	print("spawn_sort_ms=", streamer.status()["last_sort_ms"])
+	print("spawn_build_ms=", streamer.status()["last_build_ms"])
 	print("spawn_splats_in_front=", streamer.status()["splats_in_view"])
 	streamer.visible = true
 	await _measure_fps()
 	await _screenshot("spawn_png=")
 	streamer.visible = false
 	await _resume()
+	await _lose_connection()
 	var before_walk := loaded
 	var unloaded_before := unloaded
 	var from := player.global_position
@@ -88,6 +90,28 @@ func _resume() -> void:
 	print("resumed=", resumed)
 	print("resumed_tiles=", streamer.last_hello.get("resumed_tiles", -1), "/", held)
 	print("resume_tiles_loaded=", loaded - before)
+
+
+## Closes the streamer's socket under it, as a lost network would: it must say so, reconnect by
+## itself after its backoff and resume, again sending nothing already held.
+func _lose_connection() -> void:
+	var before := loaded
+	var errors_before := errors.size()
+	var socket: WebSocketPeer = streamer.get("_socket")
+	socket.close(1000, "the probe cuts the connection")  # a browser accepts 1000 or 3000-4999 only
+	var back := await _until(
+		func() -> bool:
+			return (
+				streamer.get("_socket") != socket
+				and streamer.last_hello.get("resumed", false)
+				and streamer.is_settled()
+			),
+		SETTLE_S
+	)
+	print("auto_resumed=", back)
+	print("auto_resume_tiles_loaded=", loaded - before)
+	print("auto_resume_errors=", JSON.stringify(errors.slice(errors_before)))
+	errors.resize(errors_before)  # reported above; the run's own list stays for real errors
 
 
 func _measure_fps() -> void:

@@ -1,6 +1,7 @@
 """The Godot example (godot_addon/example) with the addon, in the real Godot 4.6 web runtime, against
 a real ``worldbridge serve`` on a sample photo: the world becomes ready, tiles load in both draw
-modes, the stream resumes after a dropped connection without sending held tiles again, the player
+modes, the stream resumes after ``reconnect()`` and, by itself, after its socket is cut, without
+sending held tiles again, the player
 walks 200 m forward (new tiles arrive, old ones unload), no script error, and the view from the
 spawn compares with the photo.
 
@@ -113,6 +114,14 @@ def test_a_dropped_connection_resumes_without_sending_held_tiles_again(example: 
     resumed, held = (int(float(n)) for n in v["resumed_tiles"].split("/"))  # JSON numbers print as floats
     assert resumed == held > 0, v
     assert int(v["resume_tiles_loaded"]) == 0, v
+
+
+def test_a_lost_connection_is_reported_and_resumed_by_itself(example: ExampleRun) -> None:
+    v = example.values
+    assert v["auto_resumed"] == "true", v
+    assert int(v["auto_resume_tiles_loaded"]) == 0, v
+    reported = json.loads(v["auto_resume_errors"])
+    assert len(reported) == 1 and "the stream closed" in reported[0] and "reconnecting" in reported[0], reported
 
 
 def test_walking_200_m_forward_brings_new_tiles_and_unloads_old_ones(example: ExampleRun) -> None:

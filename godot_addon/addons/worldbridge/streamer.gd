@@ -108,6 +108,7 @@ var _drawn := {}  # the held keys the hand-over rule draws (key -> true)
 var _field: SplatField  # the drawn splat tiles, in one depth order
 var _next_field: SplatField  # the field of a newer drawn set, shown once sorted
 var _field_dirty := false
+var _last_build_usec := 0  # script time of the last field build (concatenating the textures)
 var _sorted_from := Vector3.INF  # camera position and facing of the field's last sort
 var _sorted_facing := Vector3.ZERO
 
@@ -208,6 +209,7 @@ func status() -> Dictionary:
 		"splats_pending": _splats_pending(),
 		"last_sort_ms": _field.last_sort_usec / 1000.0 if _field != null else 0.0,
 		"splats_in_view": _field.drawn if _field != null else 0,
+		"last_build_ms": _last_build_usec / 1000.0,
 		"held": _held.size(),
 		"drawn_tiles": drawn_tiles(),
 		"drawn_splats": drawn_splats(),
@@ -249,6 +251,8 @@ func _process(delta: float) -> void:
 				_socket_open = true
 				_send_update(true)
 			_receive()
+		WebSocketPeer.STATE_CLOSING:
+			_socket_open = false  # nothing more may be sent on it
 		WebSocketPeer.STATE_CLOSED:
 			_on_closed()
 			return
@@ -638,8 +642,10 @@ func _update_field(deadline_usec: int) -> void:
 			if held.splats != null:
 				tiles.append(held.splats)
 		_next_field = SplatField.new()
+		var began := Time.get_ticks_usec()
 		if not _next_field.build(tiles):
 			_fail("%d tiles hold more splats than one field draws" % tiles.size(), false)
+		_last_build_usec = Time.get_ticks_usec() - began
 		add_child(_next_field)
 		_next_field.start_sort(camera)
 		_mark_sorted(camera)
