@@ -243,19 +243,9 @@ func _process(delta: float) -> void:
 		if _retry_at_ms >= 0 and Time.get_ticks_msec() >= _retry_at_ms and not world.is_empty():
 			_retry_at_ms = -1
 			_connect()
-		return
-	_socket.poll()
-	match _socket.get_ready_state():
-		WebSocketPeer.STATE_OPEN:
-			if not _socket_open:
-				_socket_open = true
-				_send_update(true)
-			_receive()
-		WebSocketPeer.STATE_CLOSING:
-			_socket_open = false  # nothing more may be sent on it
-		WebSocketPeer.STATE_CLOSED:
-			_on_closed()
-			return
+	else:
+		_poll_socket()
+	# Held tiles stay drawn and sorted while the connection is away.
 	_track_velocity(delta)
 	var started := Time.get_ticks_usec()
 	var budget_usec := int(frame_budget_ms * 1000.0)
@@ -268,6 +258,20 @@ func _process(delta: float) -> void:
 	_update_field(started + budget_usec)
 	if _socket_open:
 		_send_update(false)
+
+
+func _poll_socket() -> void:
+	_socket.poll()
+	match _socket.get_ready_state():
+		WebSocketPeer.STATE_OPEN:
+			if not _socket_open:
+				_socket_open = true
+				_send_update(true)
+			_receive()
+		WebSocketPeer.STATE_CLOSING:
+			_socket_open = false  # nothing more may be sent on it
+		WebSocketPeer.STATE_CLOSED:
+			_on_closed()
 
 
 # -- the world and its sky -----------------------------------------------------------------
