@@ -15,6 +15,11 @@ Routes (JSON bodies use the proto3 JSON form of the gRPC messages, with proto fi
 - ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/wire/websocket.py)
 - ``GET  /``, ``/assets/...``                         the browser viewer (bridge/api/viewer_static.py)
 
+Every /v1/ and /healthz answer may be read from any web page (``Access-Control-Allow-Origin: *``;
+an ``OPTIONS`` preflight is answered without the token): a game exported for the web (the Godot
+addon's example) is served from its own origin. Only an explicit ``authorization`` header carries
+the token, never a cookie, so allowing every origin exposes nothing a direct request would not.
+
 Errors are ``{"error": {"code": "NOT_FOUND", "status": 404, "message": "..."}}``. With a token
 configured, every /v1/ call needs ``authorization: Bearer <token>`` (401 otherwise); a WebSocket
 may instead send ``"token"`` in its first message. A WebSocket that cannot start is closed with
@@ -113,6 +118,7 @@ def build_app(worlds: Worlds, token: str | None = None, stream_options: StreamOp
     app[SETTINGS] = HttpSettings(token=token, stream_options=stream_options or StreamOptions())
     app[SOCKETS] = {}
     app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(_allow_any_origin)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/v1/worlds", _list_worlds)
     app.router.add_post("/v1/worlds", _create_world)
@@ -145,10 +151,31 @@ _HTTP_CODES = {
 }
 
 
+_CORS_PATHS = ("/v1/", "/healthz")
+_PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "authorization, content-type, range, if-none-match, if-range",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def _is_api_path(path: str) -> bool:
+    return path.startswith(_CORS_PATHS)
+
+
+async def _allow_any_origin(request: web.Request, response: web.StreamResponse) -> None:
+    if _is_api_path(request.path):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Content-Range, X-Tile-Sha256, X-Splat-Count"
+
+
 @web.middleware
 async def _errors_and_auth(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    if request.method == "OPTIONS" and _is_api_path(request.path):
+        # A browser's CORS preflight: it never carries the token, and answers no question.
+        return web.Response(status=204, headers=_PREFLIGHT_HEADERS)
     token = request.app[SETTINGS].token
     if token and request.path.startswith("/v1/"):
         header = request.headers.get("authorization")

