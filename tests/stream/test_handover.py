@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,7 @@ from bridge.stream.handover import tiles_to_draw
 from bridge.stream.messages import TileSent, TileUnloaded
 from bridge.world.keys import TileKey
 from tests.stream_support import Viewer, make_worlds, pose, world_dir
+from tests.vectors.vector_tools import node_check
 
 __all__ = ["world_dir"]
 
@@ -90,3 +93,34 @@ def test_what_a_walking_viewer_holds_draws_without_overlap_or_hole(world_dir: tu
         moments += 1
         overlapping += len(drawn) < len(held)
     assert moments > 100 and overlapping > 0  # parents and children were held together at times
+
+
+def _random_held_sets(count: int, seed: int) -> list[list[TileKey]]:
+    """Held sets as a walking viewer has them: a few LODs of a quadtree around one spot, each tile
+    held or not at random (parents with some, all or none of their children; negative indices)."""
+    rng = np.random.default_rng(seed)
+    sets = []
+    for _ in range(count):
+        root = TileKey(3, int(rng.integers(-3, 3)), int(rng.integers(-3, 3)))
+        held: list[TileKey] = []
+        stack = [root]
+        while stack:
+            key = stack.pop()
+            if rng.random() < 0.5:
+                held.append(key)
+            if key.lod > 0 and rng.random() < 0.7:
+                stack.extend(key.children())
+        sets.append(held)
+    return sets
+
+
+def test_the_web_viewer_draws_by_the_same_rule(tmp_path: Path) -> None:
+    """web/src/handover.js, run in Node, draws exactly the tiles bridge/stream/handover.py does."""
+    cases = _random_held_sets(300, seed=4)
+    (tmp_path / "cases.json").write_text(json.dumps([[[k.lod, k.ix, k.iz] for k in held] for held in cases]))
+    got = node_check("check_handover.mjs", tmp_path)["drawn"]
+    expected = [sorted(f"{k.lod}/{k.ix}/{k.iz}" for k in tiles_to_draw(held)) for held in cases]
+    assert got == expected
+    # The cases hold the interesting ones: parents both drawn and given way, some all drawn.
+    assert sum(len(d) < len(h) for d, h in zip(expected, cases, strict=True)) > 100
+    assert any(any(k.lod > 0 for k in tiles_to_draw(held)) for held in cases)

@@ -33,6 +33,11 @@ export class MeshLayer {
         this.scene.add(gltf.scene);
     }
 
+    /** Show only the tiles whose ids are in `drawn` (the hand-over rule's choice). */
+    showOnly(drawn) {
+        for (const [id, object] of this.tiles) object.visible = drawn.has(id);
+    }
+
     remove(id) {
         const object = this.tiles.get(id);
         if (!object) return;

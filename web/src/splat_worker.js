@@ -10,6 +10,8 @@
 import { decodeTile } from './tilecodec.js';
 import { packSplats } from './splat_pack.js';
 import { DepthSorter } from './depth_sort.js';
+import { tilesToDraw } from './handover.js';
+import { keyId } from './wire.js';
 
 const tiles = new Map(); // id -> { centres, radii, count, rows, rowShift, slotOf }
 let version = 0;
@@ -51,8 +53,11 @@ function handle(msg) {
             else version++; // a tile removed before it was decoded still counts as seen
             return;
         case 'sort': {
-            // The order the server's renderer concatenates held tiles in: by key (lod, ix, iz).
-            const placed = [...tiles.values()].filter((t) => t.rows).sort(byKey);
+            // The tiles the hand-over rule draws, in the order the server's renderer concatenates
+            // them: by key (lod, ix, iz).
+            const held = [...tiles.values()].filter((t) => t.rows);
+            const drawn = tilesToDraw(held.map((t) => t.key));
+            const placed = held.filter((t) => drawn.has(keyId(t.key))).sort(byKey);
             const total = placed.reduce((sum, t) => sum + t.count, 0);
             const order = sorter.sort(placed, msg.view, total);
             postMessage({ type: 'sorted', seq: msg.seq, version, order, considered: total }, [order.buffer]);

@@ -9,6 +9,7 @@ import { Pipeline } from './pipeline.js';
 import { Sky } from './sky.js';
 import { SplatLayer } from './splats.js';
 import { TileStream } from './stream.js';
+import { tilesToDraw } from './handover.js';
 import { keyId } from './wire.js';
 
 const RATE_WINDOW_MS = 2000;
@@ -202,6 +203,7 @@ export class Viewer {
         if (!tile || session !== this.session) return;
         tile.state = 'loaded';
         this.stream?.ack(tile.key);
+        this.applyHandover();
         this.requestFrame();
         this.onStatus();
     }
@@ -213,7 +215,14 @@ export class Viewer {
         if (tile.state === 'loaded') {
             this.splats.tiles.has(id) ? this.splats.remove(id) : this.meshes.remove(id);
         }
+        this.applyHandover();
         this.requestFrame();
+    }
+
+    /** Mesh tiles drawn by the LOD hand-over rule (the splat worker applies it to splat tiles). */
+    applyHandover() {
+        const loaded = [...this.tiles.values()].filter((t) => t.state === 'loaded' && t.format === 'glb');
+        this.meshes.showOnly(tilesToDraw(loaded.map((t) => t.key)));
     }
 
     /** urgent: the camera moved (draw on the next animation frame); else at most every REFRESH_MS. */
