@@ -87,8 +87,8 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
-    # 0.7: splats sized by tile edge, 8 m finest tiles (0.6: streets, buildings and trees).
-    version = "0.7.1"  # a new version is a new world id
+    # 0.7: splats sized by tile edge, 8 m finest tiles; towns without cut-out cards (0.6: streets, buildings, trees).
+    version = "0.7.2"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -256,7 +256,8 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         extension=p.extension,
         exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
-        props=cut_props(analysis),
+        # A town's skyline is rebuilt as houses and trees (the layout): its cut-outs would stand as flat cards.
+        props=[] if layout.town else cut_props(analysis),
         spawn_view=spawn_view,
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
         ground_distance_px=ndimage.distance_transform_edt(analysis.kind != KIND_GROUND).astype(np.float32),

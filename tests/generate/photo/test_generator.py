@@ -34,3 +34,18 @@ def test_tiles_near_the_viewer_are_fine_enough_to_be_sharp() -> None:
     fine, coarse = _street_view_sharpness(8.0), _street_view_sharpness(32.0)
     assert np.isfinite(fine) and np.isfinite(coarse)
     assert fine > 1.3 * coarse, (fine, coarse)
+
+
+def test_a_town_stands_as_houses_not_as_cut_out_cards() -> None:
+    """A town's skyline is rebuilt by the layout (houses, trees); its cut-outs, flat cards seen
+    from aside, stand only in the open land of a landscape's continuation."""
+    from bridge.generate.photo import generator as photo_generator
+
+    found = {}
+    for name in ("lyra2_06", "lyra2_07"):  # a town square, a mountain valley
+        generator = PhotoGenerator()
+        world = generator.prepare(load_photo(name), GeneratorOptions())
+        state = generator._state(world, photo_generator._fingerprint(world))
+        found[name] = (state.layout.town, len(state.props))
+    assert found["lyra2_06"] == (True, 0)
+    assert found["lyra2_07"][0] is False and found["lyra2_07"][1] > 0
