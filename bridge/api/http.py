@@ -179,8 +179,9 @@ async def _errors_and_auth(
     token = request.app[SETTINGS].token
     if token and request.path.startswith("/v1/"):
         header = request.headers.get("authorization")
-        # A WebSocket without the header may send the token in its first message instead.
-        ws_without_header = header is None and request.path.endswith("/stream")
+        # A WebSocket without the header may send the token in its first message instead: only
+        # the stream route itself (as routed, never by how a path ends), and only as an upgrade.
+        ws_without_header = header is None and _is_stream_upgrade(request)
         if not ws_without_header and not token_matches(header, token):
             return _error(
                 401,
@@ -198,6 +199,14 @@ async def _errors_and_auth(
     except web.HTTPException as exc:
         code = _HTTP_CODES.get(exc.status, "FAILED_PRECONDITION" if exc.status < 500 else "INTERNAL")
         return _error(exc.status, code, exc.text or exc.reason, {k: v for k, v in exc.headers.items() if k == "Allow"})
+
+
+def _is_stream_upgrade(request: web.Request) -> bool:
+    return (
+        request.match_info.route.handler is _stream
+        and request.method == "GET"
+        and request.headers.get("upgrade", "").lower() == "websocket"
+    )
 
 
 # -- worlds ----------------------------------------------------------------------------------
