@@ -102,3 +102,23 @@ def test_photos_within_the_limits_still_make_worlds(guarded: ServerProcess, tmp_
             return bool(world.id)
 
     assert run(create(), 120)
+
+
+def test_an_mpo_photo_from_a_phone_camera_makes_a_world(guarded: ServerProcess) -> None:
+    """MPO (a JPEG followed by more pictures, as many phones write) is read as its first picture."""
+    first = Image.linear_gradient("L").resize((160, 120)).convert("RGB")
+    second = first.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    out = io.BytesIO()
+    first.save(out, format="MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(out.getvalue())).format == "MPO"
+
+    async def create() -> tuple[int, dict]:
+        async with (
+            aiohttp.ClientSession(headers={"authorization": f"Bearer {TOKEN}"}) as http,
+            http.post(f"{guarded.http_url}/v1/worlds", data=out.getvalue()) as answer,
+        ):
+            return answer.status, await answer.json()
+
+    status, body = run(create(), 120)
+    assert status == 201, body
+    assert body["world"]["spawn"]
