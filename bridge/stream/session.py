@@ -27,6 +27,7 @@ cannot hold the interest set, the screen-space threshold is raised (coarser tile
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from bridge.stream.interest import StreamOptions, prioritise_scored, select_tiles
@@ -42,6 +43,7 @@ MAX_COORDINATE_M = 1.0e9  # far past any walk; beyond it float32 splat positions
 # The interest set may use at most this share of the splat budget, leaving the rest for the
 # coarse tiles kept while their finer replacements arrive.
 INTEREST_SHARE_OF_SPLAT_BUDGET = 0.5
+MAX_UNLOADED_UNACKED = 4096  # acks still expected for unloaded tiles, remembered at most
 MAX_COARSENING_STEPS = 8  # threshold x 2^8 at most: past that the set is a handful of root tiles
 
 
@@ -99,6 +101,8 @@ class StreamSession:
     _resident: int = 0
     _splats_seen: int = 0
     _tiles_seen: int = 0
+    # Tiles unloaded before their ack came: an ack crossing an unload on the wire is no mistake.
+    _unloaded_unacked: OrderedDict[TileKey, None] = field(default_factory=OrderedDict)
     _room_needed: int = 0  # splats of the largest tile the budget refused since the last unload
     _reselected_for_room: bool = False
 
@@ -160,12 +164,16 @@ class StreamSession:
         self.budget = new
 
     def ack(self, keys: list[TileKey]) -> list[TileKey]:
-        """Mark tiles as received; returns the keys that were never sent (ignored)."""
+        """Mark tiles as received; returns the keys that were never sent (ignored). An ack for a
+        tile unloaded before the ack arrived is taken silently."""
         unknown = []
         for key in keys:
             held = self.held.get(key)
             if held is None:
-                unknown.append(key)
+                if key in self._unloaded_unacked:
+                    del self._unloaded_unacked[key]
+                else:
+                    unknown.append(key)
             elif not held.acked:
                 held.acked = True
                 self._in_flight -= held.size
@@ -301,6 +309,7 @@ class StreamSession:
         return not (self._in_flight and self._in_flight + size > self.budget.max_bytes_in_flight)
 
     def mark_sent(self, key: TileKey, size: int, splats: int, fmt: str = "", sha256: str = "") -> None:
+        self._unloaded_unacked.pop(key, None)
         old = self.held.pop(key, None)
         if old is not None:
             self._forget(old)
@@ -315,6 +324,10 @@ class StreamSession:
         held = self.held.pop(key, None)
         if held is not None:
             self._forget(held)
+            if not held.acked:
+                self._unloaded_unacked[key] = None
+                if len(self._unloaded_unacked) > MAX_UNLOADED_UNACKED:
+                    self._unloaded_unacked.popitem(last=False)
 
     def mark_skipped(self, key: TileKey, reason: str) -> None:
         self.skipped[key] = reason
