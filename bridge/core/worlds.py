@@ -117,7 +117,11 @@ class Worlds:
     ) -> None:
         self.store = store
         self.pool = pool
-        self.scheduler: Scheduler[Any] = Scheduler(concurrency or _pool_size(pool))
+        slots = concurrency or _pool_size(pool)
+        self.scheduler: Scheduler[Any] = Scheduler(slots)
+        # Preparing a world holds a worker for seconds; with more than one worker, one is always
+        # left to tiles, so worlds being created never stop other worlds' streams.
+        self._preparing = asyncio.Semaphore(max(1, slots - 1))
         # Worlds and tile rows never change once stored (a tile row is per version), so caching
         # them saves a thread hop and an SQLite query per tile on the hot, warm-world path.
         self._worlds: _Lru[str, WorldRow] = _Lru(1024)
@@ -166,13 +170,18 @@ class Worlds:
         existing = await asyncio.to_thread(self.store.get_world, world_id)
         if existing:
             return existing, False
-        # Preparing goes through the scheduler ahead of any tile: it holds a worker while it runs,
-        # and concurrent requests for the same world share one preparation.
-        return await self.scheduler.run(
-            ("prepare", world_id),
-            lambda: self._prepare(world_id, photo, sha, name, backend.name, backend.version, options),
-            URGENT,
-        )
+        async with self._preparing:
+            # Looked up again: a request for the same world may have prepared it meanwhile.
+            existing = await asyncio.to_thread(self.store.get_world, world_id)
+            if existing:
+                return existing, False
+            # Preparing goes through the scheduler ahead of any tile: it holds a worker while it
+            # runs, and concurrent requests for the same world share one preparation.
+            return await self.scheduler.run(
+                ("prepare", world_id),
+                lambda: self._prepare(world_id, photo, sha, name, backend.name, backend.version, options),
+                URGENT,
+            )
 
     async def _prepare(
         self, world_id: str, photo: bytes, sha: str, name: str, generator: str, version: str, options: GeneratorOptions
