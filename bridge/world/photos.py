@@ -84,7 +84,8 @@ def inspect_photo(data: bytes) -> PhotoHeader:
                 if image.getexif().get(_ORIENTATION) in _QUARTER_TURNS:
                     width, height = height, width  # the shape the generator will see, upright
     except UnidentifiedImageError as exc:
-        raise PhotoError(f"not a readable image (send PNG, JPEG or WebP): {exc}") from exc
+        # Pillow's message names its file object (a memory address): say what was wrong instead.
+        raise PhotoError(f"not a readable image: {_what_it_starts_with(data)}; send PNG, JPEG or WebP") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoError(f"the photo is too large: {exc}; accepted: {limits_text()}") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # broken headers
@@ -131,10 +132,17 @@ def decode_photo(data: bytes) -> np.ndarray:
             image.load()
             image = ImageOps.exif_transpose(image)
             return _to_rgb8(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PhotoError(f"not a readable image: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise PhotoError(f"not a readable image: {_what_it_starts_with(data)}; send PNG, JPEG or WebP") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoError(f"the photo is too large: {exc}; accepted: {limits_text()}") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt streams
         raise PhotoError(f"the image is damaged or truncated: {exc}") from exc
+
+
+def _what_it_starts_with(data: bytes) -> str:
+    """The first bytes, for a refusal a person can act on (no file object reprs)."""
+    return f"its first bytes are {data[:8].hex(' ')}"
 
 
 def _to_rgb8(image: Image.Image) -> np.ndarray:

@@ -122,3 +122,10 @@ def test_an_mpo_photo_from_a_phone_camera_makes_a_world(guarded: ServerProcess) 
     status, body = run(create(), 120)
     assert status == 201, body
     assert body["world"]["spawn"]
+
+
+def test_refusals_say_what_was_wrong_without_internal_addresses(guarded: ServerProcess) -> None:
+    code, detail, status, message, _, _ = run(refusals(guarded, b"GIF89a, or some other thing" * 4), 60)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and status == 400
+    assert "first bytes are 47 49 46 38 39 61" in detail and message == detail
+    assert " at 0x" not in detail
