@@ -13,14 +13,13 @@ import aiohttp
 import grpc
 from aiohttp.test_utils import TestServer
 
-from bridge.api.grpc_service import WorldServicer
+from bridge.api.grpc_service import WorldServicer, add_world_service
 from bridge.api.http import build_app
 from bridge.client.client import Resume, TileStream, WorldBridgeClient
 from bridge.client.server_process import ServerProcess
 from bridge.client.ws_client import WsTileStream, connect_stream
 from bridge.core.worlds import Worlds
 from bridge.stream.interest import StreamOptions
-from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from tests.stream_support import make_worlds
 
 Stream = TileStream | WsTileStream
@@ -65,7 +64,7 @@ async def both_faces(data_dir: Path, options: StreamOptions, **servicer: Any) ->
     http = TestServer(build_app(worlds, stream_options=options))
     await http.start_server()
     grpc_server = grpc.aio.server()
-    pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds, stream_options=options, **servicer), grpc_server)
+    add_world_service(WorldServicer(worlds, stream_options=options, **servicer), grpc_server)
     port = grpc_server.add_insecure_port("127.0.0.1:0")
     await grpc_server.start()
     try:

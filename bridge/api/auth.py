@@ -32,9 +32,11 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         async def deny(request: object, context: grpc.aio.ServicerContext) -> None:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong 'authorization: Bearer <token>'")
 
-        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
-        self._deny_stream = grpc.stream_stream_rpc_method_handler(deny)
-        self._deny_unary_stream = grpc.unary_stream_rpc_method_handler(deny)
+        # The refusals take their requests as streams, whatever the method's kind, and never read
+        # them: a unary handler would be given the whole message first (up to a 32 MiB photo for
+        # every caller without the token).
+        self._deny_unary = grpc.stream_unary_rpc_method_handler(deny)
+        self._deny_streaming = grpc.stream_stream_rpc_method_handler(deny)
 
     async def intercept_service(
         self,
@@ -49,8 +51,4 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return None
-        if handler.request_streaming:
-            return self._deny_stream
-        if handler.response_streaming:
-            return self._deny_unary_stream
-        return self._deny_unary
+        return self._deny_streaming if handler.response_streaming else self._deny_unary

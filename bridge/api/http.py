@@ -58,6 +58,9 @@ from bridge.world.store import WorldRow
 log = logging.getLogger(__name__)
 
 FIRST_MESSAGE_TIMEOUT_S = 30.0  # a WebSocket that says nothing this long after opening is closed
+# A viewer that takes nothing from its socket for this long is dropped, and what the server held
+# for it (buffers, its stream, its slot in the per-client limit) is given back.
+STALLED_SEND_TIMEOUT_S = 60.0
 IMMUTABLE = "public, max-age=31536000, immutable"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -95,6 +98,7 @@ class HttpSettings:
     token: str | None = None
     stream_options: StreamOptions = field(default_factory=StreamOptions)
     first_message_timeout_s: float = FIRST_MESSAGE_TIMEOUT_S
+    stalled_send_timeout_s: float = STALLED_SEND_TIMEOUT_S
 
     @property
     def transport(self) -> TransportLimits:
@@ -111,11 +115,18 @@ SETTINGS = web.AppKey("settings", HttpSettings)
 SOCKETS = web.AppKey("sockets", dict[web.WebSocketResponse, StreamState])
 
 
-def build_app(worlds: Worlds, token: str | None = None, stream_options: StreamOptions | None = None) -> web.Application:
+def build_app(
+    worlds: Worlds,
+    token: str | None = None,
+    stream_options: StreamOptions | None = None,
+    stalled_send_timeout_s: float = STALLED_SEND_TIMEOUT_S,
+) -> web.Application:
     """The whole HTTP/WebSocket service over ``worlds``; run it with an AppRunner or TestServer."""
     app = web.Application(middlewares=[_errors_and_auth], client_max_size=MAX_PHOTO_BYTES + 1024 * 1024)
     app[WORLDS] = worlds
-    app[SETTINGS] = HttpSettings(token=token, stream_options=stream_options or StreamOptions())
+    app[SETTINGS] = HttpSettings(
+        token=token, stream_options=stream_options or StreamOptions(), stalled_send_timeout_s=stalled_send_timeout_s
+    )
     app[SOCKETS] = {}
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(_allow_any_origin)
@@ -179,8 +190,9 @@ async def _errors_and_auth(
     token = request.app[SETTINGS].token
     if token and request.path.startswith("/v1/"):
         header = request.headers.get("authorization")
-        # A WebSocket without the header may send the token in its first message instead.
-        ws_without_header = header is None and request.path.endswith("/stream")
+        # A WebSocket without the header may send the token in its first message instead: only
+        # the stream route itself (as routed, never by how a path ends), and only as an upgrade.
+        ws_without_header = header is None and _is_stream_upgrade(request)
         if not ws_without_header and not token_matches(header, token):
             return _error(
                 401,
@@ -198,6 +210,14 @@ async def _errors_and_auth(
     except web.HTTPException as exc:
         code = _HTTP_CODES.get(exc.status, "FAILED_PRECONDITION" if exc.status < 500 else "INTERNAL")
         return _error(exc.status, code, exc.text or exc.reason, {k: v for k, v in exc.headers.items() if k == "Allow"})
+
+
+def _is_stream_upgrade(request: web.Request) -> bool:
+    return (
+        request.match_info.route.handler is _stream
+        and request.method == "GET"
+        and request.headers.get("upgrade", "").lower() == "websocket"
+    )
 
 
 # -- worlds ----------------------------------------------------------------------------------
@@ -376,20 +396,26 @@ async def _stream(request: web.Request) -> web.StreamResponse:
         events = run_stream(
             request.app[WORLDS], first, _later_messages(ws), settings.stream_options, state.peer, settings.transport
         )
+        stall_s = settings.stalled_send_timeout_s
         async with contextlib.aclosing(events):
             async for event in events:
                 state.sending = True
                 if isinstance(event, TileSent):
                     # A tile's frames go one after another: nothing else is sent between them.
                     for frame in websocket.tile_frames(event, event.chunk_bytes):
-                        await ws.send_bytes(frame)
+                        await _send_or_stall(ws.send_bytes(frame), stall_s)
                         state.bytes_written += len(frame)
                     state.tiles_written += 1
                 else:
                     text = websocket.event_json(event)
-                    await ws.send_str(text)
+                    await _send_or_stall(ws.send_str(text), stall_s)
                     state.bytes_written += len(text)
                 state.sending = False
+    except _ViewerStalled:
+        # A frame may be half written: the connection cannot be closed politely, only cut.
+        log.info("viewer stalled; dropped", extra={"peer": state.peer, "stalled_s": settings.stalled_send_timeout_s})
+        if request.transport is not None:
+            request.transport.abort()
     except ServiceError as exc:
         await _refuse(ws, exc.code, str(exc))
     except ConnectionError:
@@ -400,6 +426,17 @@ async def _stream(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(Exception):
                 await ws.close()
     return ws
+
+
+class _ViewerStalled(Exception):
+    """A send did not complete in time: the viewer has stopped reading."""
+
+
+async def _send_or_stall(send: Awaitable[None], timeout_s: float) -> None:
+    try:
+        await asyncio.wait_for(send, timeout_s)
+    except TimeoutError:
+        raise _ViewerStalled from None
 
 
 async def _first_message(ws: web.WebSocketResponse, settings: HttpSettings, authorised: bool) -> ViewerMessage | None:

@@ -18,18 +18,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from bridge.api.auth import TokenInterceptor, is_loopback
-from bridge.api.grpc_service import WorldServicer
+from bridge.api.grpc_service import SERVICE_NAME, WorldServicer, add_world_service
 from bridge.api.http import build_app
 from bridge.core.worlds import Worlds
 from bridge.generate.workers import make_pool
-from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldStore
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["WorldService"].full_name
 # Set on purpose: requests carry at most one photo (plus framing); replies are chunked to 1 MiB,
 # so 4 MiB leaves room without ever needing a larger limit for a large tile.
 MAX_RECEIVE_BYTES = MAX_PHOTO_BYTES + 64 * 1024
@@ -86,7 +83,7 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
             *KEEPALIVE_OPTIONS,
         ],
     )
-    pb_grpc.add_WorldServiceServicer_to_server(WorldServicer(worlds, max_update_bytes=MAX_RECEIVE_BYTES), server)
+    add_world_service(WorldServicer(worlds), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server)

@@ -345,6 +345,16 @@ class _Pump:
                 _skip_too_big(self.session, row, self.errors)
                 continue
             if not self.session.can_send(row.size, row.splat_count):
+                budget = self.session.budget
+                assert budget is not None
+                if self.session.resident_splats + row.splat_count > budget.max_resident_splats:
+                    reason = self.session.blocked_by_splats(job.key, row.splat_count)
+                    if reason is None:
+                        self.wake.set()  # the interest set is chosen again: plan once more
+                    else:
+                        self.errors.extend([StreamErrorEvent(Code.RESOURCE_EXHAUSTED, reason)])
+                        self.wake.set()  # say so, and send what else fits
+                        continue
                 return
             yield job, row
 
@@ -439,6 +449,9 @@ async def run_stream(
                 yield pump.sent(job, row, data)
                 if pump.wake.is_set():
                     break  # a new pose or ack came in while we sent: re-plan before the next tile
+            for error in pump.errors.drain():  # what sending found (a tile crowded out) before the progress
+                said_any = True
+                yield error
             progress = pump.progress(applied, sent_any)
             if progress is not None:
                 said_any = True

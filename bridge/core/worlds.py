@@ -34,7 +34,7 @@ from bridge.stream.session import HeldTile
 from bridge.world.camera import Camera
 from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey
-from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, decode_photo, photo_sha256
+from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, inspect_photo, photo_sha256
 from bridge.world.spec import WorldSpec
 from bridge.world.store import AssetRow, TileRow, WorldRow, WorldStore
 
@@ -117,7 +117,11 @@ class Worlds:
     ) -> None:
         self.store = store
         self.pool = pool
-        self.scheduler: Scheduler[Any] = Scheduler(concurrency or _pool_size(pool))
+        slots = concurrency or _pool_size(pool)
+        self.scheduler: Scheduler[Any] = Scheduler(slots)
+        # Preparing a world holds a worker for seconds; with more than one worker, one is always
+        # left to tiles, so worlds being created never stop other worlds' streams.
+        self._preparing = asyncio.Semaphore(max(1, slots - 1))
         # Worlds and tile rows never change once stored (a tile row is per version), so caching
         # them saves a thread hop and an SQLite query per tile on the hot, warm-world path.
         self._worlds: _Lru[str, WorldRow] = _Lru(1024)
@@ -154,32 +158,42 @@ class Worlds:
             backend = load_generator(generator)
         except LookupError as exc:
             raise InvalidRequestError(str(exc)) from exc
-        # Validate here, in the server, so a bad photo is refused before any worker runs.
+        # The headers are checked here, against every limit, before any pixel is decoded; a
+        # re-upload then finds its world without decoding at all. The one full decode happens in
+        # the worker that prepares the world (a damaged image is refused from there).
         try:
-            await asyncio.to_thread(decode_photo, photo)
+            await asyncio.to_thread(inspect_photo, photo)
         except PhotoError as exc:
             raise InvalidRequestError(str(exc)) from exc
-        sha = photo_sha256(photo)
+        sha = await asyncio.to_thread(photo_sha256, photo)
         world_id = world_id_for(sha, backend.name, backend.version, options)
         existing = await asyncio.to_thread(self.store.get_world, world_id)
         if existing:
             return existing, False
-        # Preparing goes through the scheduler ahead of any tile: it holds a worker while it runs,
-        # and concurrent requests for the same world share one preparation.
-        return await self.scheduler.run(
-            ("prepare", world_id),
-            lambda: self._prepare(world_id, photo, sha, name, backend.name, backend.version, options),
-            URGENT,
-        )
+        async with self._preparing:
+            # Looked up again: a request for the same world may have prepared it meanwhile.
+            existing = await asyncio.to_thread(self.store.get_world, world_id)
+            if existing:
+                return existing, False
+            # Preparing goes through the scheduler ahead of any tile: it holds a worker while it
+            # runs, and concurrent requests for the same world share one preparation.
+            return await self.scheduler.run(
+                ("prepare", world_id),
+                lambda: self._prepare(world_id, photo, sha, name, backend.name, backend.version, options),
+                URGENT,
+            )
 
     async def _prepare(
         self, world_id: str, photo: bytes, sha: str, name: str, generator: str, version: str, options: GeneratorOptions
     ) -> tuple[WorldRow, bool]:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            self.pool, workers.prepare_world, str(self.data_dir), photo, generator, options
-        )
+        try:
+            result = await loop.run_in_executor(
+                self.pool, workers.prepare_world, str(self.data_dir), photo, generator, options
+            )
+        except PhotoError as exc:
+            raise InvalidRequestError(str(exc)) from exc
         row = WorldRow(
             id=world_id,
             name=name or f"world-{world_id[:8]}",

@@ -27,6 +27,7 @@ cannot hold the interest set, the screen-space threshold is raised (coarser tile
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from bridge.stream.interest import StreamOptions, prioritise_scored, select_tiles
@@ -42,6 +43,7 @@ MAX_COORDINATE_M = 1.0e9  # far past any walk; beyond it float32 splat positions
 # The interest set may use at most this share of the splat budget, leaving the rest for the
 # coarse tiles kept while their finer replacements arrive.
 INTEREST_SHARE_OF_SPLAT_BUDGET = 0.5
+MAX_UNLOADED_UNACKED = 4096  # acks still expected for unloaded tiles, remembered at most
 MAX_COARSENING_STEPS = 8  # threshold x 2^8 at most: past that the set is a handful of root tiles
 
 
@@ -82,6 +84,9 @@ class StreamSession:
     budget: Budget | None = None
     held: dict[TileKey, HeldTile] = field(default_factory=dict)
     skipped: dict[TileKey, str] = field(default_factory=dict)  # wanted tiles that will never be sent: why
+    # Wanted tiles the splat budget has no room for while everything held is still wanted: why.
+    # Tried again once the viewer holds fewer splats (an unload) or the budget changes.
+    crowded_out: dict[TileKey, str] = field(default_factory=dict)
     bytes_sent: int = 0
     sequence: int = 0  # highest viewer update sequence applied
     chunk_bytes: int = 0  # the largest tile message the viewer takes (0: its transport's default)
@@ -96,6 +101,10 @@ class StreamSession:
     _resident: int = 0
     _splats_seen: int = 0
     _tiles_seen: int = 0
+    # Tiles unloaded before their ack came: an ack crossing an unload on the wire is no mistake.
+    _unloaded_unacked: OrderedDict[TileKey, None] = field(default_factory=OrderedDict)
+    _room_needed: int = 0  # splats of the largest tile the budget refused since the last unload
+    _reselected_for_room: bool = False
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -151,15 +160,20 @@ class StreamSession:
         if new.max_resident_splats != self.budget.max_resident_splats:
             self._stale = True  # the splat budget shapes the interest set
             self.skipped.clear()  # what did not fit may fit now
+            self._room_freed()
         self.budget = new
 
     def ack(self, keys: list[TileKey]) -> list[TileKey]:
-        """Mark tiles as received; returns the keys that were never sent (ignored)."""
+        """Mark tiles as received; returns the keys that were never sent (ignored). An ack for a
+        tile unloaded before the ack arrived is taken silently."""
         unknown = []
         for key in keys:
             held = self.held.get(key)
             if held is None:
-                unknown.append(key)
+                if key in self._unloaded_unacked:
+                    del self._unloaded_unacked[key]
+                else:
+                    unknown.append(key)
             elif not held.acked:
                 held.acked = True
                 self._in_flight -= held.size
@@ -245,7 +259,10 @@ class StreamSession:
         pending = [
             k
             for k in wanted
-            if (k not in self.held or self.held[k].format != fmt) and k not in self.skipped and k not in finer
+            if (k not in self.held or self.held[k].format != fmt)
+            and k not in self.skipped
+            and k not in self.crowded_out
+            and k not in finer
         ]
         unwanted = [k for k in self.held if k not in wanted_set]
         keep = _overlapping(unwanted, pending).union(*finer.values())
@@ -255,7 +272,7 @@ class StreamSession:
         if pending and keep:
             # ...unless the splat budget needs the room: then the budget wins, farthest first.
             room = self.budget.max_resident_splats - self._resident + sum(self.held[k].splats for k in unload)
-            need = self._mean_splats()
+            need = max(self._mean_splats(), self._room_needed)
             if room < need:
                 assert self.view is not None
                 x, _, z = self.view.position
@@ -272,7 +289,11 @@ class StreamSession:
         wanted = self.wanted
         fmt = self.format
         sent = sum(1 for k in wanted if (k in self.held and self.held[k].format == fmt) or k in self.satisfied)
-        skipped = sum(1 for k in wanted if k in self.skipped and k not in self.held and k not in self.satisfied)
+        skipped = sum(
+            1
+            for k in wanted
+            if (k in self.skipped or k in self.crowded_out) and k not in self.held and k not in self.satisfied
+        )
         return len(wanted), sent, len(wanted) - sent - skipped
 
     def fits(self, size: int, splats: int) -> bool:
@@ -288,6 +309,7 @@ class StreamSession:
         return not (self._in_flight and self._in_flight + size > self.budget.max_bytes_in_flight)
 
     def mark_sent(self, key: TileKey, size: int, splats: int, fmt: str = "", sha256: str = "") -> None:
+        self._unloaded_unacked.pop(key, None)
         old = self.held.pop(key, None)
         if old is not None:
             self._forget(old)
@@ -302,12 +324,44 @@ class StreamSession:
         held = self.held.pop(key, None)
         if held is not None:
             self._forget(held)
+            if not held.acked:
+                self._unloaded_unacked[key] = None
+                if len(self._unloaded_unacked) > MAX_UNLOADED_UNACKED:
+                    self._unloaded_unacked.popitem(last=False)
 
     def mark_skipped(self, key: TileKey, reason: str) -> None:
         self.skipped[key] = reason
 
+    def blocked_by_splats(self, key: TileKey, splats: int) -> str | None:
+        """The splat budget refused ``key`` (``splats``), and nothing held will leave until the
+        viewer moves: without this the stream would wait forever. First the interest set is
+        chosen again, from the splats tiles really have (coarser where it must be), and the
+        plan may drop kept tiles to make this much room: None, plan again. If the tile is
+        refused again before anything held has left, it is given up until something does:
+        the reason, for an error event."""
+        assert self.budget is not None
+        self._room_needed = max(self._room_needed, splats)
+        if not self._reselected_for_room:
+            self._reselected_for_room = True
+            self._stale = True
+            return None
+        reason = (
+            f"tile {key} ({splats} splats) does not fit: the viewer holds {self._resident} of its "
+            f"max_resident_splats budget of {self.budget.max_resident_splats} in tiles still wanted "
+            "here; raise budget.max_resident_splats or lower view_radius_m"
+        )
+        self.crowded_out[key] = reason
+        return reason
+
+    def _room_freed(self) -> None:
+        self.crowded_out.clear()
+        self._room_needed = 0
+        self._reselected_for_room = False
+
     def _forget(self, held: HeldTile) -> None:
         self._resident -= held.splats
+        if held.splats:
+            self._room_freed()
         if not held.acked:
             self._in_flight -= held.size
 

@@ -19,6 +19,9 @@ from bridge.world.store import WorldRow
 # new format needs its enum value in the proto and nothing here.
 FORMAT_NAMES = {types.TileFormat.Value(f"TILE_FORMAT_{name.upper().replace('-', '_')}"): name for name in FORMATS}
 FORMAT_ENUMS = {name: value for value, name in FORMAT_NAMES.items()}
+# Acks one update may carry: a viewer acks tiles as they arrive, and the bytes in flight bound
+# how many can be outstanding. Counted before any is converted, so a flood costs nothing.
+MAX_ACKS_PER_UPDATE = 4096
 
 
 def format_name(value: int) -> str:
@@ -115,6 +118,10 @@ def pose_update(update: pb.ViewerUpdate) -> PoseUpdate | None:
 def viewer_message(update: pb.ViewerUpdate, format_names: tuple[str, ...] | None = None) -> ViewerMessage:
     """A ViewerUpdate as the core's message. ``format_names``: the budget's formats when the
     transport read them itself (the WebSocket's JSON names them by string)."""
+    if len(update.acks) > MAX_ACKS_PER_UPDATE:
+        raise ValueError(
+            f"the update acks {len(update.acks)} tiles; at most {MAX_ACKS_PER_UPDATE} per update (send the rest later)"
+        )
     budget = None
     if update.HasField("budget"):
         b = update.budget
