@@ -3,8 +3,8 @@ opened over gRPC or WebSocket against a server process, and both faces served in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,14 +16,31 @@ from aiohttp.test_utils import TestServer
 from bridge.api.grpc_service import WorldServicer, add_world_service
 from bridge.api.http import build_app
 from bridge.client.client import Resume, TileStream, WorldBridgeClient
-from bridge.client.server_process import ServerProcess
+from bridge.client.server_process import ServerProcess, start_server
 from bridge.client.ws_client import WsTileStream, connect_stream
 from bridge.core.worlds import Worlds
 from bridge.stream.interest import StreamOptions
-from tests.stream_support import make_worlds
+from tests.conftest import run
+from tests.stream_support import make_worlds, small_photo
 
 Stream = TileStream | WsTileStream
 TRANSPORTS = ["grpc", "websocket"]
+
+
+@contextmanager
+def server_with_world(data_dir: Path, name: str, workers: int = 2) -> Iterator[tuple[ServerProcess, str]]:
+    """A real ``worldbridge serve`` in ``data_dir`` holding one world made from the small photo:
+    (the server, the world's id). The server must stop cleanly afterwards."""
+    process = start_server(data_dir, workers=workers)
+
+    async def create() -> str:
+        async with WorldBridgeClient(process.target) as client:
+            return (await client.create_world(small_photo(), name=name)).id
+
+    try:
+        yield process, run(create(), 120)
+    finally:
+        assert process.stop() == 0, f"the server did not stop cleanly; see {process.log_path}"
 
 
 @asynccontextmanager

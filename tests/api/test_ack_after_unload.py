@@ -7,13 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, ReceivedUnload, WorldBridgeClient
-from bridge.client.server_process import ServerProcess, start_server
+from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, ReceivedUnload
+from bridge.client.server_process import ServerProcess
 from bridge.stream.pose import Pose
 from bridge.world.keys import TileKey
 from tests.conftest import run
-from tests.stream_support import small_photo
-from tests.transport_support import TRANSPORTS, opened
+from tests.transport_support import TRANSPORTS, opened, server_with_world
 
 HERE = Pose((0, 3, 0), (0, 0, -1), radius_m=32)
 FAR_AWAY = Pose((50_000, 3, 0), (0, 0, -1), radius_m=32)
@@ -21,16 +20,8 @@ FAR_AWAY = Pose((50_000, 3, 0), (0, 0, -1), radius_m=32)
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
-    process = start_server(tmp_path_factory.mktemp("ack-after-unload"), workers=2)
-
-    async def create() -> str:
-        async with WorldBridgeClient(process.target) as client:
-            return (await client.create_world(small_photo(), name="acks")).id
-
-    try:
-        yield process, run(create(), 120)
-    finally:
-        assert process.stop() == 0, f"the server did not stop cleanly; see {process.log_path}"
+    with server_with_world(tmp_path_factory.mktemp("ack-after-unload"), "acks", workers=2) as served:
+        yield served
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, WorldBridgeClient
-from bridge.client.server_process import ServerProcess, start_server
+from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile
+from bridge.client.server_process import ServerProcess
 from bridge.stream.pose import Pose
 from tests.conftest import run
-from tests.stream_support import small_photo
-from tests.transport_support import TRANSPORTS, opened
+from tests.transport_support import TRANSPORTS, opened, server_with_world
 
 SPAWN = Pose((0, 1.7, 0), (0, 0, -1), radius_m=256)
 SMALLEST = 1  # clamped up to the smallest budget the server allows
@@ -20,16 +19,8 @@ SMALLEST = 1  # clamped up to the smallest budget the server allows
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
-    process = start_server(tmp_path_factory.mktemp("splat-budget"), workers=2)
-
-    async def create() -> str:
-        async with WorldBridgeClient(process.target) as client:
-            return (await client.create_world(small_photo(), name="budget")).id
-
-    try:
-        yield process, run(create(), 120)
-    finally:
-        assert process.stop() == 0, f"the server did not stop cleanly; see {process.log_path}"
+    with server_with_world(tmp_path_factory.mktemp("splat-budget"), "budget", workers=2) as served:
+        yield served
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

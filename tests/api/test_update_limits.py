@@ -12,14 +12,13 @@ import aiohttp
 import pytest
 
 from bridge.api.grpc_service import MAX_UPDATE_BYTES
-from bridge.client.client import ReceivedError, ReceivedHello, WorldBridgeClient
-from bridge.client.server_process import ServerProcess, start_server
+from bridge.client.client import ReceivedError, ReceivedHello
+from bridge.client.server_process import ServerProcess
 from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.wire.convert import MAX_ACKS_PER_UPDATE
 from tests.conftest import run
-from tests.stream_support import small_photo
-from tests.transport_support import TRANSPORTS, Stream, opened
+from tests.transport_support import TRANSPORTS, Stream, opened, server_with_world
 
 HERE = Pose((0, 3, 0), (0, 0, -1), radius_m=32)
 FLOOD_ACKS = 1_000_000  # about 9 MB: the 3 M acks (28 MB) held the loop for 20 s
@@ -28,16 +27,8 @@ MAX_HEALTH_WAIT_S = 2.0  # the loop answers in milliseconds when nothing holds i
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
-    process = start_server(tmp_path_factory.mktemp("update-limits"), workers=1)
-
-    async def create() -> str:
-        async with WorldBridgeClient(process.target) as client:
-            return (await client.create_world(small_photo(), name="limits")).id
-
-    try:
-        yield process, run(create(), 120)
-    finally:
-        assert process.stop() == 0, f"the server did not stop cleanly; see {process.log_path}"
+    with server_with_world(tmp_path_factory.mktemp("update-limits"), "limits", workers=1) as served:
+        yield served
 
 
 def acking(count: int) -> pb.ViewerUpdate:

@@ -63,6 +63,13 @@ class Terrain:
         self.centre = centre
         self.flat_radius_m = flat_radius_m
         self.valley = valley
+        # A slope's top projects a few columns aside from its foot (the camera pitches): it stays
+        # under the lowest skyline near its foot's column, so a step in the skyline is not climbed.
+        self._low_skyline = (
+            None
+            if valley is None or valley.keep_under is None
+            else ndimage.maximum_filter1d(valley.keep_under.skyline, size=2 * SKYLINE_SLACK_PX + 1, mode="nearest")
+        )
 
     def height(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -93,10 +100,8 @@ class Terrain:
         points = np.stack([x.ravel(), np.zeros(x.size), z.ravel()], axis=1)
         uv, depth = camera.project(points)
         u = np.nan_to_num(uv[:, 0], nan=0.0)
-        # A slope's top projects a few columns aside from its foot (the camera pitches): under the
-        # lowest skyline near the foot's column, so a step in the skyline is not climbed over.
-        low_skyline = ndimage.maximum_filter1d(spawn.skyline, size=2 * SKYLINE_SLACK_PX + 1, mode="nearest")
-        rise = spawn.skyline_rise(u, low_skyline[np.clip(u, 0, k.width - 1).astype(np.int64)])
+        assert self._low_skyline is not None
+        rise = spawn.skyline_rise(u, self._low_skyline[np.clip(u, 0, k.width - 1).astype(np.int64)])
         ground = np.hypot(points[:, 0] - camera.position[0], points[:, 2] - camera.position[2])
         outside_px = np.maximum(0.0, np.maximum(-u, u - k.width))
         outside = np.where(depth > 0, np.arctan(outside_px / k.fx), np.pi / 2)
