@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     demo.add_argument("--distance", type=float, default=1000.0, help="metres to walk forward before turning back")
     demo.add_argument("--speed", type=float, default=20.0, help="walking speed, m/s (simulated time)")
-    demo.add_argument("--radius", type=float, default=384.0, help="view radius, metres")
+    demo.add_argument("--radius", type=float, default=1024.0, help="view radius, metres")
     demo.add_argument("--workers", type=int, default=None, help="server generation processes")
     demo.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
     demo.set_defaults(run=_cmd_demo)
@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=None, help="server generation processes (default: as many as --processes)"
     )
     # Defaults from bridge.quality (RADIUS_M, LIKENESS_VIEW_WIDTH), not imported here: it pulls in torch.
-    quality.add_argument("--radius", type=float, default=None, help="view radius of the walk, metres (default 160)")
+    quality.add_argument("--radius", type=float, default=None, help="view radius of the walk, metres (default 1024)")
     quality.add_argument(
         "--likeness-width", type=int, default=None, help="pixels across the likeness views (default 640)"
     )

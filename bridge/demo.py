@@ -46,7 +46,7 @@ class DemoOptions:
     out_dir: Path = Path("demo-out")
     distance_m: float = 1000.0
     speed_m_s: float = 20.0
-    radius_m: float = 384.0
+    radius_m: float = 1024.0  # far tiles are coarse: a valley's slopes stand on the horizon
     workers: int | None = None
 
 

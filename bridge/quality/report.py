@@ -88,7 +88,9 @@ STEP_M = 25.0  # metres between viewer updates
 # ~30 m, so one view says which ground patch the walk happens to cross there, not what the world
 # looks like, and a trend over 10 km needs many.
 DRIFT_EVERY_STEPS = 2
-RADIUS_M = 160.0  # view radius during the walk (QualityOptions.radius_m)
+# View radius during the walk (QualityOptions.radius_m): far enough for a valley's slopes and a
+# town's far roofs to stand on the horizon (160 m showed a plain there); far tiles are coarse.
+RADIUS_M = 1024.0
 LIKENESS_VIEW_WIDTH = VIEW_WIDTH  # pixels, the likeness views (QualityOptions.likeness_width)
 SPAWN_HEADINGS_DEG = (0, 45, 90, 135, 180, 225, 270, 315)  # turned to the right; 0: the photo's view
 WALK_IN_M = (10.0, 20.0, 50.0)  # metres forward from the spawn

@@ -3,7 +3,9 @@
 Seen from the spawn, a building or tree may stand anywhere the photo's frame does not see it
 (wholly outside the camera's frustum), or behind the photo's backdrop: beyond the lifted area
 with its whole outline below the photo's skyline. Everywhere else the photo's own lifted
-geometry is what stands.
+geometry is what stands. And nothing stands within a clearing around the spawn: a wall a step
+beside the viewer, built for being seen from the street, is a blur filling half the view when
+the viewer turns round at the spawn.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.generate.photo.props import SpawnView, span_max
+from bridge.generate.photo.spawn_view import SpawnView, span_max
 
 FRAME_MARGIN_PX = 24.0  # the lift's apron, and a margin for splats' reach beyond their centres
 SKYLINE_MARGIN_PX = 3.0
 BEYOND_LIFT = 1.05  # of the lift radius: behind the backdrop
+SPAWN_CLEARING_M = 12.0  # ground distance from the spawn camera within which nothing is built
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class _Seen:
     beyond: np.ndarray  # [n] wholly beyond the lifted photo, on the ground
     in_front: np.ndarray  # [n] wholly in front of the camera
     nearest_m: np.ndarray  # [n] ground distance of its nearest corner
+    crowds_spawn: np.ndarray  # [n] its footprint reaches into the clearing around the spawn
     left: np.ndarray  # [n] its span on screen, columns, widened by the skyline margin
     right: np.ndarray
     top_v: np.ndarray  # [n] its highest point on screen, row
@@ -51,6 +55,11 @@ def _seen(spawn: SpawnView, corners: np.ndarray) -> _Seen:
         axis=1,
     ).reshape(n, m, 5)
     ground = np.hypot(corners[..., 0] - camera.position[0], corners[..., 2] - camera.position[2])
+    # Distance from the spawn to each outline's box on the ground, not to its corners: a long
+    # facade passes nearer than either end.
+    low, high = corners.min(axis=1), corners.max(axis=1)  # [n, 3] each
+    gap = np.maximum(np.maximum(low - camera.position, camera.position - high), 0.0)
+    box_distance = np.hypot(gap[:, 0], gap[:, 2])
     uv, depth = camera.project(corners.reshape(-1, 3))
     u, v = uv[:, 0].reshape(n, m), uv[:, 1].reshape(n, m)
     return _Seen(
@@ -58,6 +67,7 @@ def _seen(spawn: SpawnView, corners: np.ndarray) -> _Seen:
         beyond=(ground > spawn.lift_radius_m * BEYOND_LIFT).all(axis=1),
         in_front=(depth > 0.05).reshape(n, m).all(axis=1),
         nearest_m=ground.min(axis=1),
+        crowds_spawn=box_distance < SPAWN_CLEARING_M,
         left=u.min(axis=1) - SKYLINE_MARGIN_PX,
         right=u.max(axis=1) + SKYLINE_MARGIN_PX,
         top_v=v.min(axis=1),
@@ -75,7 +85,7 @@ def allowed_tops(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
     skyline_row = span_max(spawn.skyline, seen.left, seen.right)
     rise = spawn.skyline_rise((seen.left + seen.right) / 2, skyline_row + SKYLINE_MARGIN_PX)
     top = spawn.camera.position[1] + seen.nearest_m * rise
-    fits = seen.beyond & seen.in_front
+    fits = seen.beyond & seen.in_front & ~seen.crowds_spawn
     return np.where(_clear(seen, skyline_row), np.inf, np.where(fits, top, -np.inf))
 
 
@@ -88,9 +98,10 @@ def boxes_clear(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
 
 
 def _clear(seen: _Seen, skyline_row: np.ndarray) -> np.ndarray:
-    """Unseen, or behind the backdrop: beyond the lift and below the skyline over its whole span."""
+    """Out of the spawn's clearing, and unseen or behind the backdrop: beyond the lift and below
+    the skyline over its whole span."""
     below = seen.top_v - SKYLINE_MARGIN_PX >= skyline_row
-    return seen.unseen | (seen.beyond & seen.in_front & below)
+    return ~seen.crowds_spawn & (seen.unseen | (seen.beyond & seen.in_front & below))
 
 
 def box_corners(

@@ -24,7 +24,7 @@ from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis,
 from bridge.generate.photo.buildings import building_splats
 from bridge.generate.photo.clearance import allowed_tops, box_corners, boxes_clear
 from bridge.generate.photo.dressing import FacadeSource
-from bridge.generate.photo.layout import LayoutRules, buildings_in, on_street, open_ground, rules_from, trees_in
+from bridge.generate.photo.layout import LayoutRules, buildings_in, on_street, rules_from, trees_in
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
 from bridge.generate.photo.materials import (
     MAP_EXTENT_M,
@@ -35,11 +35,11 @@ from bridge.generate.photo.materials import (
     pick_materials,
 )
 from bridge.generate.photo.payload import PhotoPayload, payload_fingerprint
-from bridge.generate.photo.props import Cutout, PropLayer, SpawnView, cut_props, placements, prop_layer, prop_splats
 from bridge.generate.photo.reading import read_scene
 from bridge.generate.photo.scene import SceneReading
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.solve import solve_colours
+from bridge.generate.photo.spawn_view import SpawnView
 from bridge.generate.photo.terrain import Terrain, Valley, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
 from bridge.generate.photo.vegetation import tree_splats
@@ -72,8 +72,7 @@ class _WorldState:
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
     exemplars: tuple[Exemplar, ...]  # one per ground material
     material_biases: np.ndarray  # [M] see materials.calibrate_biases
-    props: list[Cutout]  # upright objects cut out of the photo, stood up across the continuation
-    spawn_view: SpawnView  # what props keep clear of
+    spawn_view: SpawnView  # what the layout and the terrain keep clear of
     terrain: Terrain
     underlay_depth_per_sigma: float  # see _underlay_depth
     ground_distance_px: np.ndarray  # [h, w] pixels from each pixel to the nearest lifted ground pixel
@@ -87,15 +86,14 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
-    # 0.7: splats sized by tile edge, 8 m finest tiles; towns without cut-out cards (0.6: streets, buildings, trees).
-    version = "0.7.2"  # a new version is a new world id
+    # 0.8: a clearing round the spawn, no cut-out cards; 0.7: splats sized by tile edge, 8 m finest tiles.
+    version = "0.8.0"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
         self._lift_clouds: dict[tuple[str, int], SplatCloud] = {}  # by pixels per splat
         self._lifts: dict[tuple[str, int], tuple[SplatCloud, np.ndarray, np.ndarray]] = {}  # by LOD, bucketed
-        self._prop_layers: dict[tuple[str, int], list[PropLayer]] = {}
 
     # -- prepare -----------------------------------------------------------------------------
 
@@ -166,23 +164,8 @@ class PhotoGenerator:
         gz, gx = np.meshgrid(z0 + steps, x0 + steps, indexing="ij")  # row r at z0 + r * step
         heights = state.terrain.height(gx, gz).astype(np.float32)
         ground = _continuation(state, key, heights)
-        props = self._props(fingerprint, state, key)
         standing = _layout_splats(state, key)
-        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, props, standing]), heights=heights)
-
-    def _props(self, fingerprint: str, state: _WorldState, key: TileKey) -> SplatCloud:
-        """The props whose foot stands in ``key``, built at the tile's LOD."""
-        if not state.props:
-            return SplatCloud.empty()
-        layers = self._prop_layers.get((fingerprint, key.lod))
-        if layers is None:
-            layers = [prop_layer(cutout, detail_scale(key, state.base_tile_m)) for cutout in state.props]
-            self._prop_layers[(fingerprint, key.lod)] = layers
-        placed = placements(
-            key.bounds(state.base_tile_m), state.props, state.seed, state.spawn_view, state.terrain.height
-        )
-        placed = placed.subset(open_ground(state.layout, placed.x, placed.z, margin_m=4.0))  # not in a house
-        return prop_splats(placed, layers)
+        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, standing]), heights=heights)
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
         state = self._states.get(fingerprint)
@@ -256,8 +239,6 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         extension=p.extension,
         exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
-        # A town's skyline is rebuilt as houses and trees (the layout): its cut-outs would stand as flat cards.
-        props=[] if layout.town else cut_props(analysis),
         spawn_view=spawn_view,
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
         ground_distance_px=ndimage.distance_transform_edt(analysis.kind != KIND_GROUND).astype(np.float32),

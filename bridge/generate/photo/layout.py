@@ -333,7 +333,7 @@ def _no_buildings(rules: LayoutRules) -> Buildings:
 
 def open_ground(rules: LayoutRules, x: np.ndarray, z: np.ndarray, margin_m: float = 1.5) -> np.ndarray:
     """[N] bool: is (x, z) open land (no street, no building plot)? Squares and parks are open;
-    in a town, built blocks are not (their courtyards stay clear of trees and props)."""
+    in a town, built blocks are not (their courtyards stay clear of trees)."""
     x = np.asarray(x, dtype=np.float64)
     if not rules.town:
         return np.ones(x.shape, dtype=bool)

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from bridge.generate.noise import value_noise
-from bridge.generate.photo.props import SpawnView
+from bridge.generate.photo.spawn_view import SpawnView
 
 WAVELENGTH_M = 384.0  # the largest hills' spacing
 OCTAVES = 4  # each half the wavelength and half the amplitude of the last
