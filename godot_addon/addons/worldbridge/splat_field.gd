@@ -66,6 +66,7 @@ func build(tiles: Array[SplatTextures.Tile], origin := Vector3.ZERO) -> bool:
 		table.append_array(PackedFloat32Array([float(count), at.x, at.y, at.z]))
 		_positions.append(tile.positions.get_data().to_float32_array())
 		count += tile.count
+	_starts.append(count)  # one past the last tile: tile t holds splats _starts[t] to _starts[t+1]
 	_rows = maxi(1, ceili(float(count) / WIDTH))
 	var formats := [Image.FORMAT_RGBAF, Image.FORMAT_RGBAH, Image.FORMAT_RGBAH, Image.FORMAT_RGBA8]
 	var names := ["positions", "rotations", "scales", "colors"]
@@ -131,7 +132,8 @@ func _sort_step(deadline_usec: int) -> bool:
 		var p := _positions[_next_tile]
 		var eye := _eye - _origins[_next_tile]
 		var start := _starts[_next_tile]
-		for i in p.size() / 4:
+		# The tile's own splats only: the zero texels padding its last row are no splats.
+		for i in _starts[_next_tile + 1] - start:
 			var depth := (
 				(p[4 * i] - eye.x) * _ahead.x
 				+ (p[4 * i + 1] - eye.y) * _ahead.y
