@@ -1,7 +1,9 @@
 ## What of the held tiles is on screen: the LOD hand-over rule (handover.gd) picks the tiles to
 ## draw; mesh tiles are shown or hidden, splat tiles go into one splat field (splat_field.gd) in
 ## one depth order. A new drawn set becomes a new field, shown once built and sorted (the old one
-## stays until then); a moved camera re-sorts the field in use. All of it a budget at a time.
+## stays until then); a moved camera re-sorts the field in use. All of it a budget at a time: a
+## field is built a tile or a texture a step, and its MultiMesh is the retired field's when that
+## has room.
 extends RefCounted
 
 const SplatField := preload("res://addons/worldbridge/splat_field.gd")
@@ -24,6 +26,7 @@ var last_build_usec := 0
 
 var _field: SplatField  # the drawn splat tiles, in one depth order
 var _next_field: SplatField  # the field of a newer drawn set, shown once built and sorted
+var _spare: MultiMesh  # a retired field's instances, for the next field
 var _field_dirty := false
 var _sorted_from := Vector3.INF  # camera position and facing of the field's last sort
 var _sorted_facing := Vector3.ZERO
@@ -69,16 +72,22 @@ func update(cache: TileCache, camera: Camera3D, deadline_usec: int) -> String:
 			if tile.splats != null:
 				tiles.append(tile.splats)
 		_next_field = SplatField.new()
-		var began := Time.get_ticks_usec()
-		if not _next_field.build(tiles):
+		if not _next_field.start_build(tiles, Vector3.ZERO, _spare):
 			problem = "%d tiles hold more splats than one field draws" % tiles.size()
-		last_build_usec = Time.get_ticks_usec() - began
+		_spare = null
 		parent.add_child(_next_field)
-		_next_field.start_sort(camera)
-		_mark_sorted(camera)
 	if _next_field != null:
+		if not _next_field.built:
+			if not _next_field.build_step(deadline_usec):
+				return problem
+			last_build_usec = _next_field.build_usec
+			_next_field.start_sort(camera)
+			_mark_sorted(camera)
+			if Time.get_ticks_usec() > deadline_usec:
+				return problem
 		if _next_field.sort_step(deadline_usec):
 			if _field != null:
+				_spare = _field.multimesh  # its instances serve the next field
 				_field.queue_free()
 			_field = _next_field
 			_next_field = null
@@ -119,6 +128,7 @@ func clear() -> void:
 			field.queue_free()
 	_field = null
 	_next_field = null
+	_spare = null
 	drawn = {}
 
 
