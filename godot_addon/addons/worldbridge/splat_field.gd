@@ -144,7 +144,8 @@ func _finish_build() -> void:
 		var quad := QuadMesh.new()
 		quad.size = Vector2(2.0, 2.0)  # corners at (+-1, +-1): the shader scales them to the splat
 		splats = MultiMesh.new()
-		splats.transform_format = MultiMesh.TRANSFORM_3D
+		# 8 floats an instance, not 12: the transforms are never read.
+		splats.transform_format = MultiMesh.TRANSFORM_2D
 		splats.mesh = quad
 		# Room to grow: a later field of up to twice as many splats reuses it. Its transforms
 		# stay zero: the shader places splats with field_to_world, never the instance's.
