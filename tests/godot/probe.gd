@@ -46,6 +46,7 @@ func _ready() -> void:
 	print("spawn_sort_ms=", streamer.status()["last_sort_ms"])
 	print("spawn_build_ms=", streamer.status()["last_build_ms"])
 	print("spawn_splats_in_front=", streamer.status()["splats_in_view"])
+	print("spawn_longest_frame_ms=", streamer.take_longest_frame_ms())
 	streamer.visible = true
 	await _measure_fps()
 	await _screenshot("spawn_png=")
@@ -53,6 +54,7 @@ func _ready() -> void:
 	await _resume()
 	await _lose_connection()
 	var before_walk := loaded
+	streamer.take_longest_frame_ms()
 	var unloaded_before := unloaded
 	var from := player.global_position
 	var facing := -player.global_basis.z
@@ -73,6 +75,7 @@ func _ready() -> void:
 	streamer.visible = true
 	print("walk_tiles_loaded=", loaded - before_walk)
 	print("walk_tiles_unloaded=", unloaded - unloaded_before)
+	print("walk_longest_frame_ms=", streamer.take_longest_frame_ms())
 	print("end_held=", streamer.held_keys().size())
 	await _screenshot("end_png=")
 	_finish(0, "")
@@ -97,12 +100,13 @@ func _resume() -> void:
 func _lose_connection() -> void:
 	var before := loaded
 	var errors_before := errors.size()
-	var socket: WebSocketPeer = streamer.get("_socket")
+	var connection: Node = streamer.get("_connection")
+	var socket: WebSocketPeer = connection.socket
 	socket.close(1000, "the probe cuts the connection")  # a browser accepts 1000 or 3000-4999 only
 	var back := await _until(
 		func() -> bool:
 			return (
-				streamer.get("_socket") != socket
+				connection.socket != socket
 				and streamer.last_hello.get("resumed", false)
 				and streamer.is_settled()
 			),

@@ -7,9 +7,12 @@
 ## from the GPU-ready "splat-textures" format, or GLB meshes), acknowledges it, applies unloads and
 ## the LOD hand-over rule, and reconnects with resume when the connection drops.
 ##
-## Work is spread over frames: tiles are built and splats depth-sorted within [member
-## frame_budget_ms] a frame, so the main thread never stalls for a whole batch (the web build is
-## single-threaded: no worker thread to hand it to).
+## Work is spread over frames: tiles are built, the splat field assembled and depth-sorted within
+## [member frame_budget_ms] a frame, so the main thread never stalls for a whole batch (the web
+## build is single-threaded: no worker thread to hand it to).
+##
+## Its parts: stream_connection.gd talks to the server, tile_cache.gd holds and builds tiles,
+## tile_drawing.gd applies the hand-over rule and keeps the splat field sorted.
 ##
 ## Axes: the wire's world frame is glTF's, which is Godot's (Y up, metres, -Z forward): tiles and
 ## poses go across unchanged. Tiles are placed at their absolute world position.
@@ -28,17 +31,13 @@ signal connection_error(message: String)
 
 enum DrawMode { SPLATS, MESHES }
 
-const SplatTextures := preload("res://addons/worldbridge/splat_textures.gd")
-const SplatField := preload("res://addons/worldbridge/splat_field.gd")
+const StreamConnection := preload("res://addons/worldbridge/stream_connection.gd")
+const TileCache := preload("res://addons/worldbridge/tile_cache.gd")
+const TileDrawing := preload("res://addons/worldbridge/tile_drawing.gd")
 const TileFrames := preload("res://addons/worldbridge/tile_frames.gd")
-const Handover := preload("res://addons/worldbridge/handover.gd")
 const ViewerPose := preload("res://addons/worldbridge/viewer_pose.gd")
-const MeshTile := preload("res://addons/worldbridge/mesh_tile.gd")
 const SKY_SHADER := preload("res://addons/worldbridge/sky.gdshader")
 const FORMAT_FOR_MODE := {DrawMode.SPLATS: "splat-textures", DrawMode.MESHES: "glb"}
-## Close codes after which a retry cannot help (docs/protocol.md, "Errors").
-const REFUSED_FOR_GOOD := [4400, 4401, 4404]
-const MAX_BACKOFF_S := 30.0
 
 ## The server's HTTP/WebSocket base address, ws:// or wss:// (http:// and https:// work too).
 @export var server_url := "ws://127.0.0.1:8080"
@@ -74,55 +73,49 @@ const MAX_BACKOFF_S := 30.0
 ## The world's description once [signal world_ready] has fired.
 var world: Dictionary = {}
 ## The hello's session_id: the stream resumes it after a reconnect.
-var session_id := ""
+var session_id: String:
+	get:
+		return _connection.session_id
 ## The latest hello (protocol_version, formats, limits, session_id, resumed, resumed_tiles).
-var last_hello: Dictionary = {}
+var last_hello: Dictionary:
+	get:
+		return _connection.last_hello
 ## Tiles received, built and dropped since start (for a HUD or a bench).
-var tiles_received := 0
-var tiles_built := 0
-var tiles_unloaded := 0
-var bytes_received := 0
+var tiles_received: int:
+	get:
+		return _connection.tiles_received
+var tiles_built: int:
+	get:
+		return _cache.built
+var tiles_unloaded: int:
+	get:
+		return _cache.dropped
+var bytes_received: int:
+	get:
+		return _connection.bytes_received
 
-var _socket: WebSocketPeer
-var _frames := TileFrames.new()
-var _held := {}  # Vector3i -> _Held
-var _ready_tiles: Array[TileFrames.Tile] = []  # joined, waiting to be built
-var _acks: Array[Dictionary] = []
-var _sequence := 0
-var _acked_sequence := -1  # the highest update sequence the server says it applied
-var _server_pending := -1  # its tiles_pending for that sequence
+var _connection := StreamConnection.new()
+var _cache := TileCache.new(self)
+var _drawing := TileDrawing.new(self)
 var _started := false
-var _stopped_for_good := false
-var _socket_open := false
-var _backoff_s := 1.0
-var _retry_at_ms := -1
 var _last_pose_ms := -1000000
 var _sent_position := Vector3.INF
 var _sent_forward := Vector3.ZERO
 var _velocity := Vector3.ZERO
 var _previous_position := Vector3.INF
-var _draw_dirty := false
-var _sky_environment: WorldEnvironment
 var _sky_loaded := false
-var _drawn := {}  # the held keys the hand-over rule draws (key -> true)
-var _field: SplatField  # the drawn splat tiles, in one depth order
-var _next_field: SplatField  # the field of a newer drawn set, shown once sorted
-var _field_dirty := false
-var _last_build_usec := 0  # script time of the last field build (concatenating the textures)
-var _sorted_from := Vector3.INF  # camera position and facing of the field's last sort
-var _sorted_facing := Vector3.ZERO
-
-
-class _Held:
-	extends RefCounted
-	var format := ""
-	var sha256 := ""
-	var splat_count := 0
-	var node: Node3D  # null for an empty tile
-	var splats: SplatTextures.Tile  # a splat tile's decoded textures (drawn by the field)
+var _longest_frame_usec := 0  # the longest _process since take_longest_frame_ms()
 
 
 func _ready() -> void:
+	_connection.name = "Connection"
+	add_child(_connection)
+	_connection.world_fetched.connect(_on_world)
+	_connection.sky_fetched.connect(_on_sky)
+	_connection.opened.connect(_on_opened)
+	_connection.tile_arrived.connect(_cache.add)
+	_connection.unloaded.connect(_on_unloaded)
+	_connection.failed.connect(_fail)
 	if autostart and not world_id.is_empty():
 		start()
 
@@ -133,84 +126,81 @@ func start() -> void:
 		_fail("no world_id set", true)
 		return
 	_started = true
-	_stopped_for_good = false
-	_fetch_world()
+	_connection.server_url = server_url
+	_connection.token = token
+	_connection.world_id = world_id
+	_drawing.splats = draw_mode == DrawMode.SPLATS
+	_drawing.resort_distance_m = resort_distance_m
+	_drawing.resort_angle_deg = resort_angle_deg
+	_connection.start()
 
 
 ## Closes the stream and drops every tile.
 func stop() -> void:
 	_started = false
-	if _socket != null:
-		_socket.close(1000, "viewer stopped")
-	for key: Vector3i in _held.keys():
+	_connection.stop()
+	for key: Vector3i in _cache.held.keys():
 		_drop(key)
-	_ready_tiles.clear()
-	for field: SplatField in [_field, _next_field]:
-		if field != null:
-			field.queue_free()
-	_field = null
-	_next_field = null
+	_cache.clear()
+	_drawing.clear()
 
 
 ## Drops the connection and opens a new one at once, resuming the session: the server sends only
 ## the tiles this node does not hold (what a lost connection does, after its backoff).
 func reconnect() -> void:
-	if _socket != null:
-		_socket.close(1000, "viewer reconnects")
-		_socket = null
-	_socket_open = false
-	_backoff_s = 1.0
-	if _started and not world.is_empty():
-		_connect()
+	_connection.reconnect()
 
 
 ## Tiles held now (keys (lod, ix, iz)).
 func held_keys() -> Array:
-	return _held.keys()
+	return _cache.held.keys()
 
 
 ## How many held tiles the hand-over rule draws now.
 func drawn_tiles() -> int:
-	return _drawn.size()
+	return _drawing.drawn.size()
 
 
 ## Splats in the held tiles the hand-over rule draws.
 func drawn_splats() -> int:
-	var total := 0
-	for key: Vector3i in _drawn:
-		var held: _Held = _held[key]
-		total += held.splat_count
-	return total
+	return _drawing.drawn_splats(_cache)
 
 
 ## True when everything the server wants at the latest pose has arrived, is built and sorted
 ## (and the sky is in): a screenshot now shows the whole view.
 func is_settled() -> bool:
 	return (
-		_socket_open
-		and _acked_sequence == _sequence
-		and _server_pending == 0
-		and _ready_tiles.is_empty()
-		and _frames_idle()
-		and not _splats_pending()
+		_connection.caught_up()
+		and _cache.waiting() == 0
+		and _connection.idle()
+		and not _cache.changed
+		and not _drawing.pending(_camera())
 		and (_sky_loaded or not draw_sky)
 	)
+
+
+## The longest script time one frame of this node took since the last call, milliseconds: the
+## stall a player would feel (building, assembling and sorting are meant to stay in the budget).
+func take_longest_frame_ms() -> float:
+	var longest := _longest_frame_usec / 1000.0
+	_longest_frame_usec = 0
+	return longest
 
 
 ## The stream's state in numbers, for a HUD, a log line or a test.
 func status() -> Dictionary:
 	return {
-		"connected": _socket_open,
+		"connected": _connection.socket_open,
 		"session_id": session_id,
-		"sequence_sent": _sequence,
-		"sequence_applied": _acked_sequence,
-		"server_pending": _server_pending,
-		"waiting_to_build": _ready_tiles.size(),
-		"splats_pending": _splats_pending(),
-		"last_sort_ms": _field.last_sort_usec / 1000.0 if _field != null else 0.0,
-		"splats_in_view": _field.drawn if _field != null else 0,
-		"last_build_ms": _last_build_usec / 1000.0,
-		"held": _held.size(),
+		"sequence_sent": _connection.sequence,
+		"sequence_applied": _connection.acked_sequence,
+		"server_pending": _connection.server_pending,
+		"waiting_to_build": _cache.waiting(),
+		"splats_pending": _drawing.pending(_camera()),
+		"last_sort_ms": _drawing.last_sort_usec() / 1000.0,
+		"splats_in_view": _drawing.splats_in_view(),
+		"last_build_ms": _drawing.last_build_usec / 1000.0,
+		"held": _cache.held.size(),
 		"drawn_tiles": drawn_tiles(),
 		"drawn_splats": drawn_splats(),
 		"tiles_received": tiles_received,
@@ -239,113 +229,30 @@ func spawn_vertical_fov_deg() -> float:
 func _process(delta: float) -> void:
 	if not _started:
 		return
-	if _socket == null:
-		if _retry_at_ms >= 0 and Time.get_ticks_msec() >= _retry_at_ms and not world.is_empty():
-			_retry_at_ms = -1
-			_connect()
-	else:
-		_poll_socket()
+	var started := Time.get_ticks_usec()
+	_connection.poll()
 	# Held tiles stay drawn and sorted while the connection is away.
 	_track_velocity(delta)
-	var started := Time.get_ticks_usec()
-	var budget_usec := int(frame_budget_ms * 1000.0)
-	while not _ready_tiles.is_empty():
-		_build(_ready_tiles.pop_front())
-		if Time.get_ticks_usec() - started > budget_usec:
-			break
-	if _draw_dirty:
-		_apply_handover()
-	_update_field(started + budget_usec)
-	if _socket_open:
+	var deadline := started + int(frame_budget_ms * 1000.0)
+	_cache.build_some(deadline, _on_loaded, func(why: String) -> void: _fail(why, false))
+	if _cache.take_changed():
+		_drawing.hand_over(_cache)
+	var problem := _drawing.update(_cache, _camera(), deadline)
+	if not problem.is_empty():
+		_fail(problem, false)
+	if _connection.socket_open:
 		_send_update(false)
+	_longest_frame_usec = maxi(_longest_frame_usec, Time.get_ticks_usec() - started)
 
 
-func _poll_socket() -> void:
-	_socket.poll()
-	match _socket.get_ready_state():
-		WebSocketPeer.STATE_OPEN:
-			if not _socket_open:
-				_socket_open = true
-				_send_update(true)
-			_receive()
-		WebSocketPeer.STATE_CLOSING:
-			_socket_open = false  # nothing more may be sent on it
-		WebSocketPeer.STATE_CLOSED:
-			_on_closed()
-
-
-# -- the world and its sky -----------------------------------------------------------------
-
-
-func _http_base() -> String:
-	var base := server_url.strip_edges().trim_suffix("/")
-	if base.begins_with("ws://"):
-		return "http://" + base.substr(5)
-	if base.begins_with("wss://"):
-		return "https://" + base.substr(6)
-	return base
-
-
-func _ws_base() -> String:
-	var base := _http_base()
-	if base.begins_with("https://"):
-		return "wss://" + base.substr(8)
-	return "ws://" + base.trim_prefix("http://")
-
-
-func _headers() -> PackedStringArray:
-	if token.is_empty():
-		return PackedStringArray()
-	return PackedStringArray(["Authorization: Bearer " + token])
-
-
-## GETs [param path] from the server; calls [param done] with (ok, body) once it answers.
-func _http_get(path: String, done: Callable) -> void:
-	var request := HTTPRequest.new()
-	add_child(request)
-	request.request_completed.connect(
-		func(result: int, status: int, _headers: PackedStringArray, body: PackedByteArray) -> void:
-			request.queue_free()
-			if result != HTTPRequest.RESULT_SUCCESS or status != 200:
-				var text := body.get_string_from_utf8().left(300)
-				_fail("GET %s: result %d, HTTP %d %s" % [path, result, status, text], status == 404)
-				done.call(false, body)
-				return
-			done.call(true, body)
-	)
-	var status := request.request(_http_base() + path, _headers())
-	if status != OK:
-		request.queue_free()
-		_fail("GET %s could not start (%s)" % [path, error_string(status)], false)
-		done.call(false, PackedByteArray())
-
-
-func _fetch_world() -> void:
-	_http_get("/v1/worlds/" + world_id.uri_encode(), _on_world)
-
-
-func _on_world(ok: bool, body: PackedByteArray) -> void:
-	if not ok:
-		_schedule_retry()
-		return
-	var parsed: Variant = JSON.parse_string(body.get_string_from_utf8())
-	if not parsed is Dictionary:
-		_fail("the world's description is not a JSON object", true)
-		return
-	world = parsed
+func _on_world(description: Dictionary) -> void:
+	world = description
 	if draw_sky and not _sky_loaded:
-		_http_get("/v1/worlds/%s/assets/sky" % world_id.uri_encode(), _on_sky)
-	_connect()
+		_connection.fetch_sky()
 	world_ready.emit(world)
 
 
-func _on_sky(ok: bool, body: PackedByteArray) -> void:
-	if not ok:
-		return
-	var image := Image.new()
-	if image.load_png_from_buffer(body) != OK:
-		_fail("the world's sky is not a PNG", false)
-		return
+func _on_sky(image: Image) -> void:
 	var material := ShaderMaterial.new()
 	material.shader = SKY_SHADER
 	material.set_shader_parameter("panorama", ImageTexture.create_from_image(image))
@@ -355,127 +262,35 @@ func _on_sky(ok: bool, body: PackedByteArray) -> void:
 	environment.background_mode = Environment.BG_SKY
 	environment.sky = sky
 	environment.tonemap_mode = Environment.TONE_MAPPER_LINEAR
-	_sky_environment = WorldEnvironment.new()
-	_sky_environment.environment = environment
-	add_child(_sky_environment)
+	var node := WorldEnvironment.new()
+	node.environment = environment
+	add_child(node)
 	_sky_loaded = true
 
 
-# -- the stream ---------------------------------------------------------------------------------
-
-
-func _connect() -> void:
-	_socket = WebSocketPeer.new()
-	# A tile frame is at most 65,535 bytes; a burst of them must fit while a frame is built.
-	_socket.inbound_buffer_size = 16 * 1024 * 1024
-	_socket.max_queued_packets = 16384
-	_socket_open = false
-	_frames.reset()
-	_ready_tiles.clear()  # never acked: the new stream sends them again
-	_acks.clear()  # the first update's "held" list says what is held
-	last_hello = {}
-	_acked_sequence = -1
-	_server_pending = -1
+func _on_opened() -> void:
+	_cache.forget_unsent()  # the first update's "held" list says what is held
 	_sent_position = Vector3.INF
-	var url := "%s/v1/worlds/%s/stream" % [_ws_base(), world_id.uri_encode()]
-	var status := _socket.connect_to_url(url)
-	if status != OK:
-		_socket = null
-		_fail("cannot open %s (%s)" % [url, error_string(status)], false)
-		_schedule_retry()
+	_send_update(true)
 
 
-func _receive() -> void:
-	while _socket.get_available_packet_count() > 0:
-		var packet := _socket.get_packet()
-		if _socket.was_string_packet():
-			_on_message(packet.get_string_from_utf8())
-			continue
-		bytes_received += packet.size()
-		var tile := _frames.add(packet)
-		if not _frames.error.is_empty():
-			_fail(_frames.error, false)
-		elif tile != null:
-			tiles_received += 1
-			_ready_tiles.append(tile)
+func _on_loaded(key: Vector3i, format: String, splat_count: int) -> void:
+	tile_loaded.emit(key, format, splat_count)
 
 
-func _on_message(text: String) -> void:
-	var parsed: Variant = JSON.parse_string(text)
-	if not parsed is Dictionary:
-		_fail("the server sent a text message that is not a JSON object", false)
-		return
-	var message: Dictionary = parsed
-	if message.has("hello"):
-		var hello: Dictionary = message["hello"]
-		last_hello = hello
-		session_id = hello.get("session_id", "")
-		_backoff_s = 1.0
-	elif message.has("progress"):
-		var progress: Dictionary = message["progress"]
-		_acked_sequence = int(progress.get("sequence", 0))
-		_server_pending = int(progress.get("tiles_pending", 0))
-	elif message.has("unload"):
-		var key := _key_of(message["unload"]["key"])
-		for i in range(_ready_tiles.size() - 1, -1, -1):
-			if _ready_tiles[i].key == key:
-				_ready_tiles.remove_at(i)
-		_drop(key)
-	elif message.has("error"):
-		var error: Dictionary = message["error"]
-		# An ack that crossed the server's unload of the same tile in flight: expected while
-		# moving, and the server has already forgotten the tile.
-		if str(error.get("message", "")).begins_with("ack for tile"):
-			return
-		_fail("server: %s: %s" % [error.get("status", "?"), error.get("message", "")], false)
-	# heartbeat, and kinds a newer server adds: nothing to do.
+func _on_unloaded(key: Vector3i) -> void:
+	_drop(key)
 
 
-func _on_closed() -> void:
-	var code := _socket.get_close_code()
-	var reason := _socket.get_close_reason()
-	_socket = null
-	_socket_open = false
-	if not _started:
-		return
-	if code in REFUSED_FOR_GOOD:
-		_fail("the server refused the stream (%d %s)" % [code, reason], true)
-		return
-	_fail("the stream closed (%d %s); reconnecting in %.0f s" % [code, reason, _backoff_s], false)
-	_schedule_retry()
-
-
-func _schedule_retry() -> void:
-	if _stopped_for_good or not _started:
-		return
-	_retry_at_ms = Time.get_ticks_msec() + int(_backoff_s * 1000.0)
-	_backoff_s = minf(_backoff_s * 2.0, MAX_BACKOFF_S)
-	if world.is_empty():
-		get_tree().create_timer(_backoff_s * 0.5).timeout.connect(_retry_world)
-
-
-func _retry_world() -> void:
-	if _started and world.is_empty():
-		_retry_at_ms = -1
-		_fetch_world()
+func _drop(key: Vector3i) -> void:
+	if _cache.drop(key):
+		tile_unloaded.emit(key)
 
 
 func _fail(message: String, for_good: bool) -> void:
 	if for_good:
-		_stopped_for_good = true
 		_started = false
 	connection_error.emit(message)
-
-
-static func _key_of(key: Dictionary) -> Vector3i:
-	return Vector3i(int(key.get("lod", 0)), int(key.get("ix", 0)), int(key.get("iz", 0)))
-
-
-static func _key_json(key: Vector3i) -> Dictionary:
-	return {"lod": key.x, "ix": key.y, "iz": key.z}
-
-
-# -- viewer updates -----------------------------------------------------------------------------
 
 
 func _camera() -> Camera3D:
@@ -525,154 +340,15 @@ func _send_update(first: bool) -> void:
 			update["token"] = token
 		if not session_id.is_empty():
 			update["resume_session_id"] = session_id
-		var held: Array[Dictionary] = []
-		for key: Vector3i in _held:
-			var tile: _Held = _held[key]
-			held.append(
-				{"key": _key_json(key), "format": tile.format, "content_sha256": tile.sha256}
-			)
+		var held := _cache.held_json()
 		if not held.is_empty():
 			update["held"] = held
 		if not update.has("pose"):
 			update["pose"] = ViewerPose.pose_json(
 				global_position, Vector3.FORWARD, Vector3.ZERO, 60.0, Vector2i(1280, 720)
 			)
-	if not _acks.is_empty():
-		update["acks"] = _acks
-		_acks = []
-	if update.is_empty():
-		return
-	if update.has("pose") or first:
-		_sequence += 1
-		update["sequence"] = _sequence
-	_socket.send_text(JSON.stringify(update))
-
-
-# -- tiles -----------------------------------------------------------------------------------
-
-
-func _build(tile: TileFrames.Tile) -> void:
-	var node: Node3D = null
-	var held_splats: SplatTextures.Tile = null
-	if tile.format == "splat-textures":
-		var decoded: SplatTextures.Tile = SplatTextures.decode(tile.data)
-		if not decoded.error.is_empty():
-			_fail("tile %s: %s" % [tile.key, decoded.error], false)
-			return
-		if decoded.count > 0:
-			held_splats = decoded
-	elif tile.format == "glb":
-		var why: Array = []
-		node = MeshTile.build(tile.data, why)
-		if node == null:
-			_fail("tile %s: %s" % [tile.key, why[0]], false)
-			return
-	else:
-		_fail("tile %s came as %s, which this addon does not draw" % [tile.key, tile.format], false)
-		return
-	if _held.has(tile.key):
-		_drop(tile.key, false)
-	var held := _Held.new()
-	held.format = tile.format
-	held.sha256 = tile.sha256
-	held.splat_count = tile.splat_count
-	held.node = node
-	held.splats = held_splats
-	if node != null:
-		node.name = "tile_%d_%d_%d" % [tile.key.x, tile.key.y, tile.key.z]
-		node.visible = false  # the hand-over rule decides
-		add_child(node)
-	_held[tile.key] = held
-	_acks.append(_key_json(tile.key))
-	_draw_dirty = true
-	tiles_built += 1
-	tile_loaded.emit(tile.key, tile.format, tile.splat_count)
-
-
-func _drop(key: Vector3i, announce := true) -> void:
-	if not _held.has(key):
-		return
-	var held: _Held = _held[key]
-	_held.erase(key)
-	_drawn.erase(key)
-	if held.node != null:
-		held.node.queue_free()
-	_draw_dirty = true
-	if announce:
-		tiles_unloaded += 1
-		tile_unloaded.emit(key)
-
-
-func _apply_handover() -> void:
-	_draw_dirty = false
-	_drawn = Handover.tiles_to_draw(_held)
-	for key: Vector3i in _held:
-		var held: _Held = _held[key]
-		if held.node != null:
-			held.node.visible = _drawn.has(key)
-	_field_dirty = true
-
-
-## True while the drawn splat tiles are not yet all on screen in an order for this camera.
-func _splats_pending() -> bool:
-	if draw_mode != DrawMode.SPLATS:
-		return false
-	if _field_dirty or _next_field != null or (_field != null and _field.sorting()):
-		return true
-	var camera := _camera()
-	return _field != null and camera != null and _view_changed(camera)
-
-
-func _view_changed(camera: Camera3D) -> bool:
-	if _sorted_from.distance_to(camera.global_position) > resort_distance_m:
-		return true
-	return _sorted_facing.dot(ViewerPose.forward_of(camera)) < cos(deg_to_rad(resort_angle_deg))
-
-
-## Keeps the splat field in step with the drawn tiles and the camera, until [param deadline_usec]:
-## a new drawn set becomes a new field, shown once its first sort is done (the old one stays
-## until then); a moved camera re-sorts the field in use.
-func _update_field(deadline_usec: int) -> void:
-	var camera := _camera()
-	if draw_mode != DrawMode.SPLATS or camera == null:
-		return
-	if _field_dirty and _next_field == null:
-		_field_dirty = false
-		var tiles: Array[SplatTextures.Tile] = []
-		var keys: Array = _drawn.keys()
-		keys.sort()  # a deterministic layout
-		for key: Vector3i in keys:
-			var held: _Held = _held[key]
-			if held.splats != null:
-				tiles.append(held.splats)
-		_next_field = SplatField.new()
-		var began := Time.get_ticks_usec()
-		if not _next_field.build(tiles):
-			_fail("%d tiles hold more splats than one field draws" % tiles.size(), false)
-		_last_build_usec = Time.get_ticks_usec() - began
-		add_child(_next_field)
-		_next_field.start_sort(camera)
-		_mark_sorted(camera)
-	if _next_field != null:
-		if _next_field.sort_step(deadline_usec):
-			if _field != null:
-				_field.queue_free()
-			_field = _next_field
-			_next_field = null
-		return
-	if _field == null:
-		return
-	if not _field.sorting() and _view_changed(camera):
-		_field.start_sort(camera)
-		_mark_sorted(camera)
-	if _field.sorting():
-		_field.sort_step(deadline_usec)
-
-
-func _mark_sorted(camera: Camera3D) -> void:
-	_sorted_from = camera.global_position
-	_sorted_facing = ViewerPose.forward_of(camera)
-
-
-func _frames_idle() -> bool:
-	return _socket == null or _socket.get_available_packet_count() == 0
+	if not _cache.acks.is_empty():
+		update["acks"] = _cache.acks
+		_cache.acks = []
+	if not update.is_empty():
+		_connection.send(update, first)
