@@ -49,8 +49,9 @@ const FORMAT_FOR_MODE := {DrawMode.SPLATS: "splat-textures", DrawMode.MESHES: "g
 ## The node whose pose is streamed: the player's Camera3D, or any Node3D (its -Z is forward; the
 ## viewport's camera then gives the field of view).
 @export var follow_target: Node3D
-## Tiles are wanted up to this distance from the target, metres.
-@export_range(8.0, 4096.0, 1.0, "suffix:m") var view_radius_m := 128.0
+## Tiles are wanted up to this distance from the target, metres (far tiles are coarse: a
+## valley's slopes stand on the horizon at 1 km).
+@export_range(8.0, 4096.0, 1.0, "suffix:m") var view_radius_m := 1024.0
 ## Splats the server may keep resident here (its budget clamps it).
 @export var max_resident_splats := 4_000_000
 ## Tile bytes sent and not yet acknowledged: the server waits beyond this.
