@@ -44,8 +44,12 @@ MIN_HALF_HEIGHT_M = 0.5  # a flat tile still gets a box with some thickness
 @dataclass(frozen=True)
 class TileEntry:
     key: TileKey
-    content: bytes
+    content: bytes  # empty when the caller writes the bytes itself and gives their ``sha256``
     y_range: tuple[float, float]  # world Y (metres) the content spans
+    sha256: str = ""  # of ``content``; computed when not given
+
+    def digest(self) -> str:
+        return self.sha256 or hashlib.sha256(self.content).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,9 @@ def build_tileset(
         lo, hi = by_key[key].y_range
         for _, (klo, khi) in kids:
             lo, hi = min(lo, klo), max(hi, khi)
-        digest = hashlib.sha256(by_key[key].content).hexdigest()
-        uri = f"{content_dir}/{digest}{extension}"
-        files[uri] = by_key[key].content
+        uri = f"{content_dir}/{by_key[key].digest()}{extension}"
+        if by_key[key].content:
+            files[uri] = by_key[key].content
         tile: dict[str, Any] = {
             "boundingVolume": {"box": box_z_up(key, base_tile_m, (lo, hi))},
             "geometricError": key.edge_m(base_tile_m) / grid_samples if kids else 0.0,
@@ -150,6 +154,11 @@ def build_tileset(
     return Tileset(tileset, files)
 
 
+def tileset_bytes(tileset: Tileset) -> bytes:
+    """``tileset.json``'s bytes: sorted keys, so the same tileset is the same file."""
+    return (json.dumps(tileset.json, indent=1, sort_keys=True) + "\n").encode()
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -175,5 +184,5 @@ def write_tileset(
             _write_atomic(path, data)
     json_path = out / "tileset.json"
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(json_path, (json.dumps(tileset.json, indent=1, sort_keys=True) + "\n").encode())
+    _write_atomic(json_path, tileset_bytes(tileset))
     return json_path
