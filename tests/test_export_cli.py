@@ -24,7 +24,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_export_then_rebuild_from_its_manifest_gives_the_same_bytes(tmp_path: Path) -> None:
     (tmp_path / "photo.png").write_bytes(small_photo())
-    args = ["photo.png", "--region", "0,-8,16,0", "--format", "spz", "--lod", "0", "--data", "data", "--out", "first"]
+    args = ["photo.png", "--region=0,-8,16,0", "--format", "spz", "--lod", "0", "--data", "data", "--out", "first"]
     done = _cli(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "export: 2/2 tiles" in done.stderr  # progress on stderr
@@ -32,7 +32,7 @@ def test_export_then_rebuild_from_its_manifest_gives_the_same_bytes(tmp_path: Pa
     manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
     command = shlex.split(manifest["reproduce"]["command"])
     assert command[:3] == ["worldbridge", "export", "photo.png"]
-    assert command[command.index("--region") + 1] == "0,-8,16,0"
+    assert "--region=0,-8,16,0" in command
     assert command[command.index("--spz-version") + 1] == "2"
     assert manifest["source"]["photo"] == "photo.png"
 

@@ -61,7 +61,8 @@ def frame_of(request: ExportRequest) -> dict[str, str]:
 
 def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin) -> str:
     args = ["worldbridge", "export", origin.photo or "PHOTO"]
-    args += ["--region", str(request.region), "--format", request.format, "--lod", str(request.lod)]
+    # "--region=" keeps argparse from reading a negative X0 as an option.
+    args += [f"--region={request.region}", "--format", request.format, "--lod", str(request.lod)]
     if request.format == "spz":
         args += ["--spz-version", str(request.spz_version)]
     if request.format == "3dtiles":
