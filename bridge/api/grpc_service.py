@@ -189,13 +189,17 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
             plan = await plan_export(self.worlds, request.world_id, export_wire.request_from_proto(request))
         except ServiceError as exc:
             await self._fail(context, exc)
-        async with contextlib.aclosing(plan.events()) as events:
-            async for event in events:
-                if isinstance(event, ExportProgress):
-                    yield pb.ExportEvent(progress=export_wire.progress_to_proto(event))
-                elif isinstance(event, ExportFile):
-                    for chunk in export_wire.file_chunks(event):
-                        yield pb.ExportEvent(file=chunk)
+        try:
+            async with contextlib.aclosing(plan.events()) as events:
+                async for event in events:
+                    if isinstance(event, ExportProgress):
+                        yield pb.ExportEvent(progress=export_wire.progress_to_proto(event))
+                    elif isinstance(event, ExportFile):
+                        for chunk in export_wire.file_chunks(event):
+                            yield pb.ExportEvent(file=chunk)
+        except (ServiceError, ValueError) as exc:
+            # A tile that could not be made or encoded: the files so far are an incomplete export.
+            await self._fail(context, exc)
 
     async def StreamTiles(
         self, request_iterator: AsyncIterator[pb.ViewerUpdate], context: grpc.aio.ServicerContext

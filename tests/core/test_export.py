@@ -65,6 +65,7 @@ def test_region_takes_the_tiles_it_overlaps_and_not_the_next_at_a_border() -> No
         (ExportRequest(Region(0, 0, 0, 8), "ply"), "empty"),
         (ExportRequest(Region(0, 0, 1e8, 8), "ply"), "reaches past"),
         (ExportRequest(Region(0, 0, 2048, 2048), "ply"), f"at most {MAX_EXPORT_TILES}"),
+        (ExportRequest(Region(9e6, 0, 9e6 + 8, 8), "spz"), "beyond what SPZ's 24-bit"),
         (ExportRequest(REGION, "obj"), "unknown export format"),
         (ExportRequest(REGION, "ply", lod=17), "LOD 17 outside"),
         (ExportRequest(REGION, "ply", lod=-1), "LOD -1 outside"),

@@ -28,6 +28,9 @@ DEFAULT_SPZ_VERSION = 2
 # 128 x 128 tiles: a 1 km square at LOD 0 with 8 m tiles. Bounds memory, disk and time.
 MAX_EXPORT_TILES = 16_384
 MAX_COORDINATE_M = 1.0e7  # beyond this, float32 tile positions stop meaning anything
+# SPZ positions are 24-bit fixed point: with no fraction bits left, +-8,388 km. Kept clear of it
+# because a tile's splats may stand a little outside the tile.
+MAX_SPZ_COORDINATE_M = 8.0e6
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,14 @@ class Region:
         values = (self.x0, self.z0, self.x1, self.z1)
         if not all(math.isfinite(v) for v in values):
             raise InvalidRequestError(f"region {self} has a value that is not a finite number")
-        if any(abs(v) > MAX_COORDINATE_M for v in values):
+        if self.reach() > MAX_COORDINATE_M:
             raise InvalidRequestError(f"region {self} reaches past +-{MAX_COORDINATE_M:g} m")
         if not (self.x0 < self.x1 and self.z0 < self.z1):
             raise InvalidRequestError(f"region {self} is empty or inverted: need X0 < X1 and Z0 < Z1")
+
+    def reach(self) -> float:
+        """The largest distance of a corner coordinate from the origin along either axis, metres."""
+        return max(abs(self.x0), abs(self.z0), abs(self.x1), abs(self.z1))
 
     def keys(self, lod: int, base_tile_m: float) -> list[TileKey]:
         """The LOD-``lod`` tiles overlapping the region, row by row (z, then x)."""
@@ -107,6 +114,11 @@ class ExportRequest:
                 f"3D Tiles content {self.tiles_content!r} unknown; use one of {', '.join(TILES_CONTENT)}"
             )
         self.region.check()
+        if self.format == "spz" and self.region.reach() > MAX_SPZ_COORDINATE_M:
+            raise InvalidRequestError(
+                f"region {self.region} reaches past +-{MAX_SPZ_COORDINATE_M:g} m, beyond what SPZ's 24-bit "
+                "positions can hold; export it as ply or gltf-splats"
+            )
         count = self.region.tile_count(self.lod, base_tile_m)
         if count > MAX_EXPORT_TILES:
             edge = base_tile_m * (1 << self.lod)
