@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from bridge.formats._gltf import read_glb
 from bridge.formats.splats import TileContent
 from bridge.world.keys import TileKey
 
@@ -66,6 +67,25 @@ def content_y_range(content: TileContent) -> tuple[float, float]:
         pad = 3.0 * content.splats.scales.astype(np.float64).max(axis=1)
         lo, hi = min(lo, float((y - pad).min())), max(hi, float((y + pad).max()))
     return lo, hi
+
+
+def glb_y_range(data: bytes) -> tuple[float, float]:
+    """World-Y span of a GLB's meshes, from their POSITION bounds and their nodes' translations:
+    a mesh tile's box is the mesh's, not that of the splats standing on the same ground. Nodes are
+    only translated (as our GLBs are); ValueError for a GLB without bounded positions."""
+    gltf = read_glb(data).gltf
+    lows, highs = [], []
+    for node in gltf.get("nodes", []):
+        if "mesh" not in node:
+            continue
+        lift = float(node.get("translation", [0.0, 0.0, 0.0])[1])
+        for primitive in gltf["meshes"][node["mesh"]]["primitives"]:
+            bounds = gltf["accessors"][primitive["attributes"]["POSITION"]]
+            lows.append(float(bounds["min"][1]) + lift)
+            highs.append(float(bounds["max"][1]) + lift)
+    if not lows:
+        raise ValueError("the GLB has no mesh with bounded POSITION values")
+    return min(lows), max(highs)
 
 
 def box_z_up(key: TileKey, base_tile_m: float, y_range: tuple[float, float]) -> list[float]:

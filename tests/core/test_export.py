@@ -19,6 +19,7 @@ from bridge.core.export import ExportRequest, Region, plan_export
 from bridge.core.export.folder import write_folder
 from bridge.core.export.request import MAX_EXPORT_TILES
 from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.tiles3d import MIN_HALF_HEIGHT_M, glb_y_range
 from bridge.generate.registry import load_generator
 from bridge.world.keys import TileKey
 from bridge.world.photos import photo_sha256
@@ -220,10 +221,15 @@ def test_3dtiles_tileset_names_content_files_that_load(exported: dict[str, tuple
 
     walk(tileset["root"])
     assert len(uris) == 2
-    for uri in uris:
+    for uri, tile in zip(uris, tileset["root"]["children"], strict=True):
         data = (folder / uri).read_bytes()
         assert uri == f"content/{hashlib.sha256(data).hexdigest()}.glb"
         assert len(trimesh.load(folder / uri, force="scene").geometry) >= 1
+        # The box is as tall as the mesh in the file (or the minimum thickness), no taller.
+        low, high = glb_y_range(data)
+        box = tile["boundingVolume"]["box"]
+        assert box[2] == pytest.approx((low + high) / 2)
+        assert box[11] == pytest.approx(max((high - low) / 2, MIN_HALF_HEIGHT_M))
     assert {f["path"] for f in manifest["files"]} >= {"tileset.json", *uris}
 
 

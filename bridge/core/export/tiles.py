@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.formats import encode_tile
+from bridge.formats import TILE_FORMATS, encode_tile
 from bridge.formats.spz import clipped_colour_values, encode_spz
-from bridge.formats.tiles3d import content_y_range
+from bridge.formats.tiles3d import content_y_range, glb_y_range
 from bridge.generate import persist
 from bridge.generate.base import Generator, PreparedWorld
 from bridge.generate.registry import load_generator
@@ -56,4 +56,8 @@ def make_tile(
         clipped = clipped_colour_values(content.splats)
     else:
         data = encode_tile(content, fmt, world.options.base_tile_m)
-    return ExportedTile(key, data, len(content.splats), content_y_range(content), clipped)
+    # A 3D Tiles box must enclose the file's content and should not be much more: a mesh file
+    # holds the ground only, not the houses and trees the splats stand up.
+    meshes = TILE_FORMATS[fmt].carries == "mesh"
+    y_range = glb_y_range(data) if meshes else content_y_range(content)
+    return ExportedTile(key, data, len(content.splats), y_range, clipped)
