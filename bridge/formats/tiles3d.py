@@ -39,7 +39,7 @@ from bridge.formats._gltf import read_glb
 from bridge.formats.splats import TileContent
 from bridge.world.keys import TileKey
 
-MIN_HALF_HEIGHT_M = 0.5  # a flat tile still gets a box with some thickness
+MIN_HALF_HEIGHT_M = 0.05  # a flat tile still gets a box with some thickness (10 cm)
 
 
 @dataclass(frozen=True)
