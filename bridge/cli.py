@@ -72,6 +72,49 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from bridge.core.errors import ServiceError
+    from bridge.core.export import ExportProgress, ExportRequest, Origin, Region, read_manifest
+    from bridge.core.export.local import LocalSource, run_local_export, source_from_manifest
+    from bridge.generate.base import GeneratorOptions
+
+    def progress(p: ExportProgress) -> None:
+        # About twenty lines for a whole export, whatever its size.
+        step = max(1, p.tiles_total // 20)
+        if p.tiles_done == p.tiles_total or p.tiles_done % step == 0:
+            print(f"export: {p.tiles_done}/{p.tiles_total} tiles, {p.bytes_done / 1e6:.1f} MB", file=sys.stderr)
+
+    try:
+        if args.from_manifest:
+            manifest, request = read_manifest(Path(args.from_manifest).read_bytes())
+            source, origin = source_from_manifest(manifest, args.source)
+        else:
+            if not args.source or not args.region or not args.format:
+                raise ValueError("give PHOTO_OR_WORLD, --region and --format (or --from-manifest)")
+            request = ExportRequest(
+                Region.parse(args.region), args.format, args.lod, args.spz_version, args.tiles_content
+            )
+            options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
+            source = LocalSource(args.source, args.generator, options)
+            origin = Origin(photo="" if source.is_world_id else args.source)
+        result = run_local_export(
+            Path(args.data), args.workers, source, request, Path(args.out), origin, None if args.json else progress
+        )
+    except (OSError, ServiceError, ValueError) as exc:
+        print(f"worldbridge export: {exc}", file=sys.stderr)
+        return 2
+    summary = {
+        "world_id": result.world_id,
+        "out": args.out,
+        "files": len(result.files),
+        "bytes": sum((Path(args.out) / f.path).stat().st_size for f in result.files),
+        "seconds": round(result.seconds, 3),
+    }
+    said = f"wrote {summary['files']} files, {summary['bytes']} bytes to {args.out}"
+    print(json.dumps(summary) if args.json else said)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from bridge.demo import DemoOptions, run_demo
 
@@ -186,6 +229,33 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--seed", type=int, default=0, help="world seed")
     tile.add_argument("--json", action="store_true", help="print one JSON object")
     tile.set_defaults(run=_cmd_tile)
+
+    export = sub.add_parser(
+        "export",
+        help="a region of a world as files (GLB, PLY, SPZ, splat glTF, 3D Tiles) with a provenance manifest",
+        description="Writes one file per tile of the region (3D Tiles: a tileset over content files), "
+        "manifest.json (sources, parameters, every file's sha256, the command that rebuilds them) and "
+        "PROVENANCE.txt into --out, which must be absent or empty. See docs/export.md.",
+    )
+    export.add_argument("source", nargs="?", default=None, help="a photo, or the id of a world in --data")
+    export.add_argument("--region", default=None, help="X0,Z0,X1,Z1 in world metres (X0 < X1, Z0 < Z1)")
+    export.add_argument("--format", default=None, help="glb, ply, spz, gltf-splats or 3dtiles")
+    export.add_argument("--lod", type=int, default=0, help="level of detail of the tiles (0 is the finest)")
+    export.add_argument(
+        "--spz-version", type=int, default=2, help="SPZ version: 2 (default; every reader, npm spz-js too) or 3"
+    )
+    export.add_argument(
+        "--tiles-content", default="glb", help="3dtiles only: content as glb meshes (default) or gltf-splats"
+    )
+    export.add_argument("--from-manifest", default=None, help="rebuild the export a manifest.json describes")
+    export.add_argument("--out", required=True, help="output folder (absent or empty)")
+    export.add_argument("--data", default=str(DEFAULT_DATA), help="data folder the world is made in or read from")
+    export.add_argument("--generator", default="photo", help="generator backend (default: photo)")
+    export.add_argument("--base-tile-m", type=float, default=8.0, help="edge of a LOD-0 tile, metres (default 8)")
+    export.add_argument("--seed", type=int, default=0, help="world seed")
+    export.add_argument("--workers", type=int, default=2, help="generation processes (default 2)")
+    export.add_argument("--json", action="store_true", help="no progress; one JSON object on stdout")
+    export.set_defaults(run=_cmd_export)
 
     demo = sub.add_parser("demo", help="the main job: serve a photo's world, walk a player through it, write pictures")
     demo.add_argument("photo", nargs="?", default=None, help="input photo (default: the sample shipped inside)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 
 from bridge.core.errors import Code, ServiceError, code_of
+from bridge.core.export import ExportFile, ExportProgress, plan_export
 from bridge.core.pages import list_page, page_offset, page_size
 from bridge.core.pump import TransportLimits, run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds
@@ -31,7 +32,7 @@ from bridge.stream.messages import (
     TileUnloaded,
     ViewerMessage,
 )
-from bridge.wire import convert, websocket
+from bridge.wire import convert, export_wire, websocket
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.keys import TileKey
@@ -180,6 +181,25 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
                 offset=offset,
                 data=piece,
             )
+
+    async def ExportRegion(
+        self, request: pb.ExportRegionRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ExportEvent]:
+        try:
+            plan = await plan_export(self.worlds, request.world_id, export_wire.request_from_proto(request))
+        except ServiceError as exc:
+            await self._fail(context, exc)
+        try:
+            async with contextlib.aclosing(plan.events()) as events:
+                async for event in events:
+                    if isinstance(event, ExportProgress):
+                        yield pb.ExportEvent(progress=export_wire.progress_to_proto(event))
+                    elif isinstance(event, ExportFile):
+                        for chunk in export_wire.file_chunks(event):
+                            yield pb.ExportEvent(file=chunk)
+        except (ServiceError, ValueError) as exc:
+            # A tile that could not be made or encoded: the files so far are an incomplete export.
+            await self._fail(context, exc)
 
     async def StreamTiles(
         self, request_iterator: AsyncIterator[pb.ViewerUpdate], context: grpc.aio.ServicerContext

@@ -13,6 +13,8 @@ Routes (JSON bodies use the proto3 JSON form of the gRPC messages, with proto fi
 - ``GET  /v1/blobs/{sha256}``                         immutable bytes: ETag, Range, long cache life
 - ``GET  /v1/worlds/{id}/assets/{name}``              GetAsset (photo, sky, depth, ...)
 - ``GET  /v1/worlds/{id}/stream``                     WebSocket StreamTiles (see bridge/wire/websocket.py)
+- ``POST /v1/worlds/{id}/export``                     ExportRegion: the request as JSON in the body, a
+  zip of the export's files back (docs/export.md)
 - ``GET  /``, ``/assets/...``                         the browser viewer (bridge/api/viewer_static.py)
 
 Every /v1/ and /healthz answer may be read from any web page (``Access-Control-Allow-Origin: *``;
@@ -42,15 +44,18 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from google.protobuf import json_format
 
 from bridge.api.auth import token_matches
+from bridge.api.export_zip import write_zip
 from bridge.api.viewer_static import add_viewer_routes
 from bridge.core.errors import Code, InvalidRequestError, NotFoundError, ServiceError, code_of
+from bridge.core.export import plan_export
 from bridge.core.pages import list_page, page_size
 from bridge.core.pump import TransportLimits, active_streams, run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds, check_format
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import TileSent, ViewerMessage
-from bridge.wire import convert, websocket
+from bridge.wire import convert, export_wire, websocket
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldRow
@@ -139,6 +144,7 @@ def build_app(
         "/v1/worlds/{world_id}/tiles/{lod:\\d+}/{ix:-?\\d+}/{iz:-?\\d+}.{fmt:" + _FORMAT_PATTERN + "}", _get_tile
     )
     app.router.add_get("/v1/worlds/{world_id}/assets/{name}", _get_asset)
+    app.router.add_post("/v1/worlds/{world_id}/export", _export)
     app.router.add_get("/v1/blobs/{sha256}", _get_blob)
     add_viewer_routes(app)
     return app
@@ -296,6 +302,36 @@ def _float_param(text: str, name: str) -> float:
     if not math.isfinite(value):
         raise InvalidRequestError(f"{name} {text!r} is not finite")
     return value
+
+
+# -- exports -----------------------------------------------------------------------------------
+
+MAX_EXPORT_REQUEST_BYTES = 64 * 1024
+
+
+async def _export(request: web.Request) -> web.StreamResponse:
+    world_id = request.match_info["world_id"]
+    body = await request.content.read(MAX_EXPORT_REQUEST_BYTES + 1)
+    if len(body) > MAX_EXPORT_REQUEST_BYTES:
+        raise InvalidRequestError(f"the export request is over {MAX_EXPORT_REQUEST_BYTES} bytes")
+    try:
+        message = json_format.Parse(body or b"{}", pb.ExportRegionRequest())
+    except json_format.ParseError as exc:
+        raise InvalidRequestError(f"the export request is not an ExportRegionRequest in JSON: {exc}") from None
+    if message.world_id and message.world_id != world_id:
+        raise InvalidRequestError(f"this URL exports world {world_id}, not {message.world_id}")
+    # Checked in full before the response starts: a refused export is a JSON error, never a zip.
+    plan = await plan_export(request.app[WORLDS], world_id, export_wire.request_from_proto(message))
+    name = f"worldbridge-{world_id[:8]}-{plan.request.format}-lod{plan.request.lod}.zip"
+    response = web.StreamResponse(
+        headers={"Content-Type": "application/zip", "Content-Disposition": f'attachment; filename="{name}"'}
+    )
+    await response.prepare(request)
+    # A failure from here on can only cut the connection: the client sees a truncated zip.
+    async with contextlib.aclosing(plan.events()) as events:
+        await write_zip(events, response.write)
+    await response.write_eof()
+    return response
 
 
 # -- tiles, blobs and assets -------------------------------------------------------------------

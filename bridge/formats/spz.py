@@ -178,6 +178,19 @@ def _unpack_first_three(data: np.ndarray) -> np.ndarray:
     return np.concatenate([xyz, w], axis=1)
 
 
+def _colour_bytes(colors: np.ndarray) -> np.ndarray:
+    """Unrounded colour bytes: sRGB colour -> f_dc -> SPZ's 0.15-scaled byte."""
+    f_dc = (colors.astype(np.float64) - 0.5) / SH_C0
+    return f_dc * (COLOR_SCALE * 255.0) + 0.5 * 255.0
+
+
+def clipped_colour_values(splats: SplatCloud) -> int:
+    """How many colour channel values SPZ clamps to its byte range (colours outside about
+    -0.44..1.44, which a 3DGS colour may be): writers report it instead of clipping silently."""
+    raw = _round_half_away(_colour_bytes(splats.colors))
+    return int(np.count_nonzero((raw < 0) | (raw > 255)))
+
+
 def _attributes(splats: SplatCloud, version: int, fractional_bits: int) -> list[bytes]:
     """The six attribute blocks, in file order: positions alphas colors scales rotations sh."""
     n = len(splats)
@@ -186,8 +199,7 @@ def _attributes(splats: SplatCloud, version: int, fractional_bits: int) -> list[
         raise ValueError(f"positions overflow 24 bits at {fractional_bits} fractional bits")
     positions = fixed.astype("<i4").reshape(-1, 1).view(np.uint8)[:, :3]  # low 3 bytes, LE
     alphas = _to_u8(splats.opacities.astype(np.float64) * 255.0)
-    f_dc = (splats.colors.astype(np.float64) - 0.5) / SH_C0
-    colors = _to_u8(f_dc * (COLOR_SCALE * 255.0) + 0.5 * 255.0)
+    colors = _to_u8(_colour_bytes(splats.colors))
     log_scales = np.log(np.maximum(splats.scales.astype(np.float64), 1e-30))
     scales = _to_u8((log_scales + 10.0) * 16.0)
     q = normalised_xyzw(splats.rotations)

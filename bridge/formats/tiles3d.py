@@ -35,17 +35,22 @@ from typing import Any
 
 import numpy as np
 
+from bridge.formats._gltf import read_glb
 from bridge.formats.splats import TileContent
 from bridge.world.keys import TileKey
 
-MIN_HALF_HEIGHT_M = 0.5  # a flat tile still gets a box with some thickness
+MIN_HALF_HEIGHT_M = 0.05  # a flat tile still gets a box with some thickness (10 cm)
 
 
 @dataclass(frozen=True)
 class TileEntry:
     key: TileKey
-    content: bytes
+    content: bytes  # empty when the caller writes the bytes itself and gives their ``sha256``
     y_range: tuple[float, float]  # world Y (metres) the content spans
+    sha256: str = ""  # of ``content``; computed when not given
+
+    def digest(self) -> str:
+        return self.sha256 or hashlib.sha256(self.content).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,25 @@ def content_y_range(content: TileContent) -> tuple[float, float]:
         pad = 3.0 * content.splats.scales.astype(np.float64).max(axis=1)
         lo, hi = min(lo, float((y - pad).min())), max(hi, float((y + pad).max()))
     return lo, hi
+
+
+def glb_y_range(data: bytes) -> tuple[float, float]:
+    """World-Y span of a GLB's meshes, from their POSITION bounds and their nodes' translations:
+    a mesh tile's box is the mesh's, not that of the splats standing on the same ground. Nodes are
+    only translated (as our GLBs are); ValueError for a GLB without bounded positions."""
+    gltf = read_glb(data).gltf
+    lows, highs = [], []
+    for node in gltf.get("nodes", []):
+        if "mesh" not in node:
+            continue
+        lift = float(node.get("translation", [0.0, 0.0, 0.0])[1])
+        for primitive in gltf["meshes"][node["mesh"]]["primitives"]:
+            bounds = gltf["accessors"][primitive["attributes"]["POSITION"]]
+            lows.append(float(bounds["min"][1]) + lift)
+            highs.append(float(bounds["max"][1]) + lift)
+    if not lows:
+        raise ValueError("the GLB has no mesh with bounded POSITION values")
+    return min(lows), max(highs)
 
 
 def box_z_up(key: TileKey, base_tile_m: float, y_range: tuple[float, float]) -> list[float]:
@@ -110,9 +134,9 @@ def build_tileset(
         lo, hi = by_key[key].y_range
         for _, (klo, khi) in kids:
             lo, hi = min(lo, klo), max(hi, khi)
-        digest = hashlib.sha256(by_key[key].content).hexdigest()
-        uri = f"{content_dir}/{digest}{extension}"
-        files[uri] = by_key[key].content
+        uri = f"{content_dir}/{by_key[key].digest()}{extension}"
+        if by_key[key].content:
+            files[uri] = by_key[key].content
         tile: dict[str, Any] = {
             "boundingVolume": {"box": box_z_up(key, base_tile_m, (lo, hi))},
             "geometricError": key.edge_m(base_tile_m) / grid_samples if kids else 0.0,
@@ -150,6 +174,11 @@ def build_tileset(
     return Tileset(tileset, files)
 
 
+def tileset_bytes(tileset: Tileset) -> bytes:
+    """``tileset.json``'s bytes: sorted keys, so the same tileset is the same file."""
+    return (json.dumps(tileset.json, indent=1, sort_keys=True) + "\n").encode()
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -175,5 +204,5 @@ def write_tileset(
             _write_atomic(path, data)
     json_path = out / "tileset.json"
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(json_path, (json.dumps(tileset.json, indent=1, sort_keys=True) + "\n").encode())
+    _write_atomic(json_path, tileset_bytes(tileset))
     return json_path

@@ -19,7 +19,9 @@ from plyfile import PlyData
 from bridge.formats.ply import decode_ply
 from bridge.formats.splats import SH_C0, SplatCloud, identity_rotations
 from bridge.formats.spz import (
+    COLOR_SCALE,
     MAGIC,
+    clipped_colour_values,
     decode_spz,
     encode_spz,
     pack_smallest_three,
@@ -341,3 +343,16 @@ def test_spz_js_reads_our_v2(photo_tile: SplatCloud, tmp_path: Path) -> None:
     np.testing.assert_allclose(opacity, photo_tile.opacities, atol=OPACITY_HALF_STEP)
     quat = np.stack([raw[f"rot_{i}"] for i in range(4)], axis=1).astype(np.float64)  # w x y z
     assert np.abs(np.sum(quat * photo_tile.rotations, axis=1)).min() > 0.97
+
+
+def test_colours_beyond_the_byte_range_are_clamped_and_counted() -> None:
+    colours = np.array([[0.5, 0.5, 0.5], [-1.0, 0.5, 2.0], [1.4, -0.4, 0.0], [3.0, 3.0, 3.0]])
+    n = len(colours)
+    cloud = SplatCloud.from_arrays(
+        np.zeros((n, 3)), np.full((n, 3), 0.1), identity_rotations(n), np.full(n, 0.5), colours
+    )
+    assert clipped_colour_values(cloud) == 5  # -1.0 and 2.0, then three 3.0s; 1.4 and -0.4 fit
+    decoded = decode_spz(encode_spz(cloud, version=2)).colors
+    lowest, highest = 0.5 + SH_C0 * (-0.5 / COLOR_SCALE), 0.5 + SH_C0 * (0.5 / COLOR_SCALE)
+    np.testing.assert_allclose(decoded[1, [0, 2]], [lowest, highest], atol=COLOR_HALF_STEP * 2)
+    np.testing.assert_allclose(decoded[2], colours[2], atol=COLOR_HALF_STEP)

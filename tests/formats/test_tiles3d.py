@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from bridge.formats import encode_tile
-from bridge.formats.tiles3d import TileEntry, box_z_up, build_tileset, content_y_range, write_tileset
+from bridge.formats.tiles3d import (
+    TileEntry,
+    box_z_up,
+    build_tileset,
+    content_y_range,
+    glb_y_range,
+    write_tileset,
+)
 from bridge.world.keys import TileKey
 from tests.sample_tiles import ground_tile
 
@@ -140,3 +147,17 @@ def test_bad_regions_are_refused() -> None:
     one = entry(TileKey(0, 0, 0))
     with pytest.raises(ValueError, match="twice"):
         build_tileset([one, one], BASE)
+
+
+def test_a_mesh_tiles_height_span_is_its_meshs_not_its_splats() -> None:
+    content = ground_tile(PHOTO, TileKey(0, 3, -2), BASE, per_side=6, samples=4)
+    data = encode_tile(content, "glb", BASE)
+    low, high = glb_y_range(data)
+    skirt = json.loads(data[20 : 20 + int.from_bytes(data[12:16], "little")])["nodes"][0]["extras"]["worldbridge"][
+        "skirt_m"
+    ]
+    heights = content.heights.astype(np.float64)
+    # The mesh is the heightfield and its skirts hanging below it; the splats' span is wider.
+    assert high == pytest.approx(heights.max(), abs=1e-4)
+    assert heights.min() - skirt - 1e-4 <= low < heights.min()
+    assert content_y_range(content)[1] > high

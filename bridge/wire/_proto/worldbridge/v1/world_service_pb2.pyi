@@ -8,6 +8,68 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ExportRegionRequest(_message.Message):
+    __slots__ = ("world_id", "x0", "z0", "x1", "z1", "format", "lod", "spz_version", "tiles_content")
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    X0_FIELD_NUMBER: _ClassVar[int]
+    Z0_FIELD_NUMBER: _ClassVar[int]
+    X1_FIELD_NUMBER: _ClassVar[int]
+    Z1_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    LOD_FIELD_NUMBER: _ClassVar[int]
+    SPZ_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TILES_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    x0: float
+    z0: float
+    x1: float
+    z1: float
+    format: str
+    lod: int
+    spz_version: int
+    tiles_content: str
+    def __init__(self, world_id: _Optional[str] = ..., x0: _Optional[float] = ..., z0: _Optional[float] = ..., x1: _Optional[float] = ..., z1: _Optional[float] = ..., format: _Optional[str] = ..., lod: _Optional[int] = ..., spz_version: _Optional[int] = ..., tiles_content: _Optional[str] = ...) -> None: ...
+
+class ExportEvent(_message.Message):
+    __slots__ = ("progress", "file")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    progress: ExportProgress
+    file: ExportFileChunk
+    def __init__(self, progress: _Optional[_Union[ExportProgress, _Mapping]] = ..., file: _Optional[_Union[ExportFileChunk, _Mapping]] = ...) -> None: ...
+
+class ExportProgress(_message.Message):
+    __slots__ = ("tiles_done", "tiles_total", "bytes_done")
+    TILES_DONE_FIELD_NUMBER: _ClassVar[int]
+    TILES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DONE_FIELD_NUMBER: _ClassVar[int]
+    tiles_done: int
+    tiles_total: int
+    bytes_done: int
+    def __init__(self, tiles_done: _Optional[int] = ..., tiles_total: _Optional[int] = ..., bytes_done: _Optional[int] = ...) -> None: ...
+
+class ExportFileChunk(_message.Message):
+    __slots__ = ("path", "sha256", "total_bytes", "offset", "data", "last")
+    class Limits(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        LIMITS_UNSPECIFIED: _ClassVar[ExportFileChunk.Limits]
+        MAX_CHUNK_BYTES: _ClassVar[ExportFileChunk.Limits]
+    LIMITS_UNSPECIFIED: ExportFileChunk.Limits
+    MAX_CHUNK_BYTES: ExportFileChunk.Limits
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    sha256: str
+    total_bytes: int
+    offset: int
+    data: bytes
+    last: bool
+    def __init__(self, path: _Optional[str] = ..., sha256: _Optional[str] = ..., total_bytes: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ...) -> None: ...
+
 class CreateWorldRequest(_message.Message):
     __slots__ = ("photo", "name", "generator", "options")
     PHOTO_FIELD_NUMBER: _ClassVar[int]

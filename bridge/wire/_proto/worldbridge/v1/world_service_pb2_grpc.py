@@ -64,6 +64,11 @@ class WorldServiceStub:
                 request_serializer=worldbridge_dot_v1_dot_world__service__pb2.ViewerUpdate.SerializeToString,
                 response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.TileEvent.FromString,
                 _registered_method=True)
+        self.ExportRegion = channel.unary_stream(
+                '/worldbridge.v1.WorldService/ExportRegion',
+                request_serializer=worldbridge_dot_v1_dot_world__service__pb2.ExportRegionRequest.SerializeToString,
+                response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ExportEvent.FromString,
+                _registered_method=True)
 
 
 class WorldServiceServicer:
@@ -118,6 +123,16 @@ class WorldServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportRegion(self, request, context):
+        """A region of a world as files (docs/export.md): progress events, then each file in chunks of at
+        most `ExportFileChunk.MAX_CHUNK_BYTES`, in a fixed order, `manifest.json` last. The request is
+        checked before anything is made. Errors: NOT_FOUND (world), INVALID_ARGUMENT (region, format,
+        LOD, SPZ version, too many tiles).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorldServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -150,6 +165,11 @@ def add_WorldServiceServicer_to_server(servicer, server):
                     servicer.StreamTiles,
                     request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ViewerUpdate.FromString,
                     response_serializer=worldbridge_dot_v1_dot_world__service__pb2.TileEvent.SerializeToString,
+            ),
+            'ExportRegion': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportRegion,
+                    request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ExportRegionRequest.FromString,
+                    response_serializer=worldbridge_dot_v1_dot_world__service__pb2.ExportEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +334,33 @@ class WorldService:
             '/worldbridge.v1.WorldService/StreamTiles',
             worldbridge_dot_v1_dot_world__service__pb2.ViewerUpdate.SerializeToString,
             worldbridge_dot_v1_dot_world__service__pb2.TileEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRegion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/worldbridge.v1.WorldService/ExportRegion',
+            worldbridge_dot_v1_dot_world__service__pb2.ExportRegionRequest.SerializeToString,
+            worldbridge_dot_v1_dot_world__service__pb2.ExportEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,63 @@
+"""One exported tile, made in a worker process: generated from the stored world, then encoded.
+
+Exports make tiles here rather than reading the server's stored tiles because an export's SPZ
+version and colour-clipping count are its own, and encoding in the workers spreads it over the
+cores. A tile is a pure function of the prepared world and its key, so the bytes are the ones
+the server streams for the same format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.formats import TILE_FORMATS, encode_tile
+from bridge.formats.spz import clipped_colour_values, encode_spz
+from bridge.formats.tiles3d import content_y_range, glb_y_range
+from bridge.generate import persist
+from bridge.generate.base import Generator, PreparedWorld
+from bridge.generate.registry import load_generator
+from bridge.world.keys import TileKey
+from bridge.world.store import BlobStore
+
+# Per worker process, the prepared worlds of recent exports (a world is megabytes to load).
+_WORLDS: dict[str, tuple[Generator, PreparedWorld]] = {}
+_MAX_WORLDS = 2
+
+
+@dataclass(frozen=True)
+class ExportedTile:
+    key: TileKey
+    data: bytes
+    splat_count: int
+    y_range: tuple[float, float]  # world Y the content spans (3D Tiles bounding boxes)
+    clipped_colour_values: int  # SPZ only: colour channel values clamped to the byte range
+
+
+def _world(data_dir: str, prepared_sha: str, generator_name: str) -> tuple[Generator, PreparedWorld]:
+    world = _WORLDS.get(prepared_sha)
+    if world is None:
+        blobs = BlobStore(Path(data_dir) / "blobs")
+        world = (load_generator(generator_name), persist.loads(blobs.get(prepared_sha)))
+        if len(_WORLDS) >= _MAX_WORLDS:
+            _WORLDS.pop(next(iter(_WORLDS)))
+        _WORLDS[prepared_sha] = world
+    return world
+
+
+def make_tile(
+    data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str, spz_version: int
+) -> ExportedTile:
+    generator, world = _world(data_dir, prepared_sha, generator_name)
+    content = generator.generate(world, key)
+    clipped = 0
+    if fmt == "spz":
+        data = encode_spz(content.splats, version=spz_version)
+        clipped = clipped_colour_values(content.splats)
+    else:
+        data = encode_tile(content, fmt, world.options.base_tile_m)
+    # A 3D Tiles box must enclose the file's content and should not be much more: a mesh file
+    # holds the ground only, not the houses and trees the splats stand up.
+    meshes = TILE_FORMATS[fmt].carries == "mesh"
+    y_range = glb_y_range(data) if meshes else content_y_range(content)
+    return ExportedTile(key, data, len(content.splats), y_range, clipped)
