@@ -4,7 +4,7 @@
     python bench/spawn_clipped.py ../shared/photos --json     # one JSON object per photo
 
 The spawn splats are what a viewer at the spawn holds after its first update in the quality walk
-(bridge/quality/report.py: the interest set for a 160 m radius, moving forward at 50 m/s), generated in
+(bridge/quality/report.py: the interest set for its view radius, moving forward at 50 m/s), generated in
 this process. Each is rendered from the photo's camera at 640 px against the photo, as
 bridge/client/views.spawn_comparison does it:
 
@@ -30,6 +30,7 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.photo.analysis import KIND_SKY
+from bridge.quality.report import RADIUS_M  # the quality walk's view radius
 from bridge.stream.interest import StreamOptions, select_tiles
 from bridge.stream.pose import Pose
 from bridge.world.camera import Camera
@@ -37,7 +38,6 @@ from bridge.world.grid import TileGrid
 from bridge.world.photos import decode_photo
 
 VIEW_WIDTH = 640  # the quality report's spawn view (the lift resolution)
-RADIUS_M = 160.0  # the quality walk's view radius
 WALK_SPEED_MPS = 1.4  # the quality walk's velocity at the spawn (bridge/quality/report.py)
 MAX_OPACITY = 0.99  # what 3DGS renderers cap opacity at
 

@@ -1,8 +1,9 @@
 """What the layout keeps clear of, so that the first view stays the photo.
 
 Seen from the spawn, a building or tree may stand anywhere the photo's frame does not see it
-(wholly outside the camera's frustum), or behind the photo's backdrop: beyond the lifted area
-with its whole outline below the photo's skyline. Everywhere else the photo's own lifted
+(wholly outside the camera's frustum), or behind the photo's own geometry: farther out than
+anything the photo lifted in the columns it spans, with its whole outline below the photo's
+skyline (a street photo's facades end 10-40 m out; the town goes on behind them). Everywhere else the photo's own lifted
 geometry is what stands. And nothing stands within a clearing around the spawn: a wall a step
 beside the viewer, built for being seen from the street, is a blur filling half the view when
 the viewer turns round at the spawn.
@@ -18,7 +19,8 @@ from bridge.generate.photo.spawn_view import SpawnView, span_max
 
 FRAME_MARGIN_PX = 24.0  # the lift's apron, and a margin for splats' reach beyond their centres
 SKYLINE_MARGIN_PX = 3.0
-BEYOND_LIFT = 1.05  # of the lift radius: behind the backdrop
+BEYOND_LIFT = 1.05  # of the photo's reach over an object's columns: behind its geometry
+BEYOND_MARGIN_M = 2.0  # and this much more, for the splats' reach
 SPAWN_CLEARING_M = 12.0  # ground distance from the spawn camera within which nothing is built
 
 
@@ -27,7 +29,7 @@ class _Seen:
     """Each object's outline as the spawn sees it (computed once for both questions below)."""
 
     unseen: np.ndarray  # [n] wholly outside the frustum
-    beyond: np.ndarray  # [n] wholly beyond the lifted photo, on the ground
+    beyond: np.ndarray  # [n] wholly farther out than the lifted photo over its columns
     in_front: np.ndarray  # [n] wholly in front of the camera
     nearest_m: np.ndarray  # [n] ground distance of its nearest corner
     crowds_spawn: np.ndarray  # [n] its footprint reaches into the clearing around the spawn
@@ -62,14 +64,15 @@ def _seen(spawn: SpawnView, corners: np.ndarray) -> _Seen:
     box_distance = np.hypot(gap[:, 0], gap[:, 2])
     uv, depth = camera.project(corners.reshape(-1, 3))
     u, v = uv[:, 0].reshape(n, m), uv[:, 1].reshape(n, m)
+    left, right = u.min(axis=1) - SKYLINE_MARGIN_PX, u.max(axis=1) + SKYLINE_MARGIN_PX
     return _Seen(
         unseen=outside_planes.all(axis=1).any(axis=1),
-        beyond=(ground > spawn.lift_radius_m * BEYOND_LIFT).all(axis=1),
+        beyond=box_distance > span_max(spawn.backdrop_m, left, right) * BEYOND_LIFT + BEYOND_MARGIN_M,
         in_front=(depth > 0.05).reshape(n, m).all(axis=1),
         nearest_m=ground.min(axis=1),
         crowds_spawn=box_distance < SPAWN_CLEARING_M,
-        left=u.min(axis=1) - SKYLINE_MARGIN_PX,
-        right=u.max(axis=1) + SKYLINE_MARGIN_PX,
+        left=left,
+        right=right,
         top_v=v.min(axis=1),
     )
 

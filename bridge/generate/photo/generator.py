@@ -86,8 +86,9 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
-    # 0.8: a clearing round the spawn, no cut-out cards; 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.8.0"  # a new version is a new world id
+    # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
+    # 0.7: splats sized by tile edge, 8 m finest tiles.
+    version = "0.8.1"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -179,7 +180,9 @@ class PhotoGenerator:
         cache_key = (fingerprint, key.lod)
         cached = self._lifts.get(cache_key)
         if cached is None:
-            k = max(1, round(detail_scale(key, state.base_tile_m)))  # never finer than a pixel
+            # Never finer than a pixel, never coarser than the whole photo (a small photo's
+            # coarsest tiles once asked for blocks larger than the image).
+            k = max(1, min(round(detail_scale(key, state.base_tile_m)), min(state.analysis.kind.shape)))
             cloud = self._lift_clouds.get((fingerprint, k))
             if cloud is None:
                 cloud = lift(state.analysis, state.colours, k, state.extension)

@@ -15,18 +15,25 @@ from bridge.world.camera import Camera
 @dataclass(frozen=True)
 class SpawnView:
     """What the continuation must keep clear of, read once per world: the spawn camera, the lifted photo's
-    radius, and the photo's skyline (per column, the first row that is not sky)."""
+    radius, the photo's skyline (per column, the first row that is not sky) and how far out its
+    lifted geometry reaches in each column (what stands farther, under the skyline, is hidden)."""
 
     camera: Camera
     lift_radius_m: float
     skyline: np.ndarray  # [w] float rows
+    backdrop_m: np.ndarray  # [w] ground distance of the column's farthest lifted point (lift radius if none)
 
     @classmethod
     def of(cls, analysis: PhotoAnalysis) -> SpawnView:
         not_sky = analysis.kind != KIND_SKY
         height = not_sky.shape[0]
         skyline = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), height).astype(np.float64)
-        return cls(analysis.camera, analysis.lift_radius_m, skyline)
+        rays = analysis.camera.pixel_rays()
+        reach = analysis.depth * np.hypot(rays[..., 0], rays[..., 2])
+        lifted = not_sky & np.isfinite(reach)
+        farthest = np.where(lifted, reach, 0.0).max(axis=0)
+        backdrop = np.where(lifted.any(axis=0), np.minimum(farthest, analysis.lift_radius_m), analysis.lift_radius_m)
+        return cls(analysis.camera, analysis.lift_radius_m, skyline, backdrop.astype(np.float64))
 
     def skyline_rise(self, columns: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """[N] tan of the elevation of the ray through each of ``columns`` (clipped to the frame)

@@ -92,3 +92,40 @@ def test_a_narrow_tall_photo_continues_without_error() -> None:
     world = generator.prepare(narrow, GeneratorOptions())
     for key in (TileKey(0, 0, -1), TileKey(2, 1, -5), TileKey(5, 0, -1)):
         assert generator.generate(world, key).splats.is_finite()
+
+
+def test_the_town_goes_on_behind_the_photos_own_facades() -> None:
+    """lyra2_06's facades end 10-40 m out: houses stand behind them inside the photo's frame (hidden
+    by them from the spawn, under its skyline), so walking in 50 m meets a town, not a plain that
+    reached to the lifted photo's 96 m radius."""
+    from bridge.generate.photo import generator as photo_generator
+    from bridge.world.keys import tiles_in_radius
+
+    generator = PhotoGenerator()
+    world = generator.prepare(load_photo("lyra2_06"), GeneratorOptions())
+    state = generator._state(world, photo_generator._fingerprint(world))
+    spawn, lift_radius = world.spawn, state.analysis.lift_radius_m
+    x, _, z = spawn.position
+    keys = tiles_in_radius(float(x), float(z), lift_radius, 0, world.options.base_tile_m)
+    standing = SplatCloud.concat([photo_generator._layout_splats(state, key) for key in keys])
+    uv, depth = spawn.project(standing.positions.astype(np.float64))
+    k = spawn.intrinsics
+    in_frame = (depth > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)
+    ground_distance = np.hypot(standing.positions[:, 0] - x, standing.positions[:, 2] - z)
+    behind = in_frame & (ground_distance < 0.9 * lift_radius)
+    assert behind.sum() > 1000, behind.sum()
+
+
+def test_a_small_photos_coarsest_tiles_are_made() -> None:
+    """A 320 x 200 photo (above the server's 64 px floor): its LOD-10 tile once failed with an empty
+    reshape, the lift's blocks being larger than the image."""
+    from PIL import Image
+
+    from bridge.world.keys import TileKey
+
+    small = np.asarray(Image.fromarray(load_photo("lyra2_06")).resize((320, 200)))
+    generator = PhotoGenerator()
+    world = generator.prepare(small, GeneratorOptions())
+    for key in (TileKey(10, 0, -1), TileKey(10, -1, -1), TileKey(8, 0, -1)):
+        tile = generator.generate(world, key).splats
+        assert tile.is_finite() and len(tile) > 0
