@@ -3,10 +3,10 @@
 Seen from the spawn, a building or tree may stand anywhere the photo's frame does not see it
 (wholly outside the camera's frustum), or behind the photo's own geometry: farther out than
 anything the photo lifted in the columns it spans, with its whole outline below the photo's
-skyline (a street photo's facades end 10-40 m out; the town goes on behind them). Everywhere else the photo's own lifted
-geometry is what stands. And nothing stands within a clearing around the spawn: a wall a step
-beside the viewer, built for being seen from the street, is a blur filling half the view when
-the viewer turns round at the spawn.
+skyline (a street photo's facades end 10-40 m out; the town goes on behind them). Everywhere
+else the photo's own lifted geometry is what stands. And nothing stands within a clearing around
+the spawn: a wall a step beside the viewer, built for being seen from the street, is a blur
+filling half the view when the viewer turns round at the spawn.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def boxes_clear(spawn: SpawnView, corners: np.ndarray) -> np.ndarray:
 
 
 def _clear(seen: _Seen, skyline_row: np.ndarray) -> np.ndarray:
-    """Out of the spawn's clearing, and unseen or behind the backdrop: beyond the lift and below
-    the skyline over its whole span."""
+    """Out of the spawn's clearing, and unseen or hidden: farther out than the photo's geometry
+    and below its skyline over its whole span."""
     below = seen.top_v - SKYLINE_MARGIN_PX >= skyline_row
     return ~seen.crowds_spawn & (seen.unseen | (seen.beyond & seen.in_front & below))
 
