@@ -53,6 +53,11 @@ class PhotoAnalysis:
     def camera_height_m(self) -> float:
         return float(self.camera.position[1])
 
+    def ground_reach(self) -> np.ndarray:
+        """[h, w] how far out over the ground each pixel's point lies, metres (inf for sky)."""
+        rays = self.camera.pixel_rays()
+        return self.depth * np.hypot(rays[..., 0], rays[..., 2])
+
 
 def to_working_resolution(photo: np.ndarray, width: int = WORK_WIDTH) -> np.ndarray:
     """[H, W, 3] uint8 -> [h, width, 3] float32 in [0, 1] by area averaging (never upsamples)."""

@@ -106,7 +106,7 @@ def _splats_at(
     # Standing and backdrop splats lie this far out over the ground (the apron has neither).
     distance = np.full(len(u), analysis.lift_radius_m)
     if upright.any():
-        reach = _reach(analysis)
+        reach = analysis.ground_reach()
         h, w = reach.shape
         row = np.clip(v[upright].astype(np.int64), 0, h - 1)
         distance[upright] = reach[row, np.clip(u[upright].astype(np.int64), 0, w - 1)]
@@ -144,12 +144,6 @@ def _splats_at(
         np.stack([width, across * upright_stretch, across * THICKNESS], axis=1),
     )
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(len(t)), colour)
-
-
-def _reach(analysis: PhotoAnalysis) -> np.ndarray:
-    """[h, w] how far out over the ground each pixel's point lies (inf for sky)."""
-    rays = analysis.camera.pixel_rays()
-    return analysis.depth * np.hypot(rays[..., 0], rays[..., 2])
 
 
 def _row_step(

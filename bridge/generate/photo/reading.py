@@ -178,8 +178,7 @@ def read_scene(analysis: PhotoAnalysis) -> SceneReading:
     skyline = skyline_elevation(analysis)
     relief, roughness = relief_and_roughness(layers, skyline, analysis.camera_height_m)
     heading, width = street(analysis, layers, vanishing)
-    rays = analysis.camera.pixel_rays()
-    reach = analysis.depth * np.hypot(rays[..., 0], rays[..., 2])
+    reach = analysis.ground_reach()
     return SceneReading(
         layers=layers,
         mix=scene_mix(layers),

@@ -28,8 +28,7 @@ class SpawnView:
         not_sky = analysis.kind != KIND_SKY
         height = not_sky.shape[0]
         skyline = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), height).astype(np.float64)
-        rays = analysis.camera.pixel_rays()
-        reach = analysis.depth * np.hypot(rays[..., 0], rays[..., 2])
+        reach = analysis.ground_reach()
         lifted = not_sky & np.isfinite(reach)
         farthest = np.where(lifted, reach, 0.0).max(axis=0)
         backdrop = np.where(lifted.any(axis=0), np.minimum(farthest, analysis.lift_radius_m), analysis.lift_radius_m)
