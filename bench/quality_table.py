@@ -106,14 +106,42 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="per report, server generation processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
     parser.add_argument("--only", nargs="*", default=None, help="photo stems to run (default: every photo)")
+    parser.add_argument(
+        "--from-reports",
+        action="store_true",
+        help="run nothing: print the table of the reports already under --out (made in several runs or places)",
+    )
     args = parser.parse_args()
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
     photos = [p for p in photos if args.only is None or p.stem in args.only]
     if not photos:
         raise SystemExit(f"no photos in {args.photos}")
-    split = _split(len(photos), len(os.sched_getaffinity(0)), args.jobs, args.processes, args.workers, args.threads)
-    print(f"{len(photos)} photos: {split}", file=sys.stderr)
-    reports = _run_all(photos, args.distance, args.out, split)
+    if args.from_reports:
+        reports = _saved_reports(photos, args.out)
+    else:
+        cores = len(os.sched_getaffinity(0))
+        split = _split(len(photos), cores, args.jobs, args.processes, args.workers, args.threads)
+        print(f"{len(photos)} photos: {split}", file=sys.stderr)
+        reports = _run_all(photos, args.distance, args.out, split)
+    _print_table(reports)
+
+
+def _saved_reports(photos: list[Path], out: Path) -> dict[str, dict]:
+    """The reports ``_run_one`` kept under ``out``, by photo; all of one generator version."""
+    reports = {
+        p.stem: json.loads((out / p.stem / "report.json").read_text())
+        for p in photos
+        if (out / p.stem / "report.json").is_file()
+    }
+    if not reports:
+        raise SystemExit(f"no report.json under {out}/<photo>/")
+    versions = {r["generator"] for r in reports.values()}
+    if len(versions) > 1:
+        raise SystemExit(f"reports of different generator versions: {sorted(versions)}")
+    return reports
+
+
+def _print_table(reports: dict[str, dict]) -> None:
     print(
         "| photo | walked | spawn PSNR dB | depth p5-p95 m | revisit identical | seam max m "
         "| colour drift /km | contrast /km | sharpness /km | spawn PSNR clipped dB | spawn PSNR full res dB "

@@ -24,8 +24,8 @@ from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis,
 from bridge.generate.photo.buildings import building_splats
 from bridge.generate.photo.clearance import allowed_tops, box_corners, boxes_clear
 from bridge.generate.photo.dressing import FacadeSource
-from bridge.generate.photo.layout import LayoutRules, buildings_in, on_street, rules_from, trees_in
-from bridge.generate.photo.lift import APRON_PX, THICKNESS, lift
+from bridge.generate.photo.layout import LayoutRules, Water, buildings_in, on_street, rules_from, trees_in, water_at
+from bridge.generate.photo.lift import APRON_PX, THICKNESS, apron_opacity, frame_distance_px, lift
 from bridge.generate.photo.materials import (
     MAP_EXTENT_M,
     GroundMaterials,
@@ -56,6 +56,7 @@ HANDOVER_M = 16.0  # distance beyond the photo's view over which its colours fad
 # underlay splat sorts behind every lifted splat it overlaps on screen (see _underlay_depth).
 UNDERLAY_REACH_SIGMAS = 3.0  # a splat's visible extent, in standard deviations
 UNDERLAY_SAFETY = 1.5
+WATER_MATERIAL_DISTANCE = 0.12  # RGB distance between a material's mean and the photo's water colour
 LIFT_RADIUS_M = 96.0  # the photo is lifted out to this distance from the spawn
 # Splat sizes are set by a tile's edge, not its LOD index: detail 1 is a 32 m tile (the size the
 # layout's spacings were chosen for), 0.25 an 8 m one. Tiles finer than 32 m are what a viewer
@@ -78,6 +79,8 @@ class _WorldState:
     ground_distance_px: np.ndarray  # [h, w] pixels from each pixel to the nearest lifted ground pixel
     reading: SceneReading  # the photo read as a scene: what the layout continues
     layout: LayoutRules  # what stands where
+    water_material: int | None  # the ground material that is the photo's water, if one is
+    paving_material: int  # the one streets are paved with
     facades: list[FacadeSource]  # the photo's facades, ready for synthesis
     conifer_share: float  # of the trees that are cones
     seed: int
@@ -86,9 +89,10 @@ class _WorldState:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.8.1"  # a new version is a new world id
+    version = "0.8.2"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -225,7 +229,9 @@ def _fingerprint(world: PreparedWorld) -> str:
 def _state_from_payload(world: PreparedWorld) -> _WorldState:
     p = PhotoPayload.from_arrays(world.payload)
     reading, camera = p.reading, p.camera
-    layout = rules_from(reading, (float(camera.position[0]), float(camera.position[2])), world.options.seed)
+    water_material = _water_material(p.material_textures, reading.water_colour)
+    origin = (float(camera.position[0]), float(camera.position[2]))
+    layout = rules_from(reading, origin, world.options.seed, has_water_ground=water_material is not None)
     analysis = PhotoAnalysis(
         image=p.image,
         sky=p.sky,
@@ -256,11 +262,26 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         ),
         reading=reading,
         layout=layout,
+        water_material=water_material,
+        # Streets are paved with the photo's nearest ground (its first material: the street it
+        # stands on), unless that is its water and the layout keeps the water off the land.
+        paving_material=1 if water_material == 0 and layout.water != Water.NONE else 0,
         facades=[FacadeSource.of(sample) for sample in reading.facades],
         conifer_share=_conifer_share(reading.vegetation_colours),
         seed=world.options.seed,
         base_tile_m=world.options.base_tile_m,
     )
+
+
+def _water_material(textures: np.ndarray, water_colour: np.ndarray) -> int | None:
+    """The ground material that looks like the photo's water (its mean colour within
+    WATER_MATERIAL_DISTANCE of the water's), when there is another to be the land."""
+    if len(textures) < 2:
+        return None
+    means = textures.reshape(len(textures), -1, 3).mean(axis=1)
+    distance = np.linalg.norm(means - np.asarray(water_colour)[None], axis=1)
+    nearest = int(np.argmin(distance))
+    return nearest if distance[nearest] < WATER_MATERIAL_DISTANCE else None
 
 
 def _conifer_share(palette: np.ndarray) -> float:
@@ -351,11 +372,21 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
 def _ground_colours(state: _WorldState, x: np.ndarray, z: np.ndarray, footprint_m: float) -> np.ndarray:
     """[N, 3] synthesised ground colour: each material's texture where it lies, blended at borders."""
     weights = material_weights(x, z, state.material_biases, state.seed)
+    water = state.water_material
+    if water is not None and state.layout.water != Water.NONE:
+        # The water lies where the layout has it, not in patches over the land.
+        weights[:, water] = 0.0
+        dry = weights.sum(axis=1) <= 0.0
+        weights[dry, state.paving_material] = 1.0
+        weights /= weights.sum(axis=1, keepdims=True)
     if state.layout.town:
-        # Streets are paved with the photo's nearest ground (its first material: the street it stands on).
         street = on_street(state.layout, x, z)
         weights[street] = 0.0
-        weights[street, 0] = 1.0
+        weights[street, state.paving_material] = 1.0
+    if water is not None:
+        wet = water_at(state.layout, x, z)
+        weights[wet] = 0.0
+        weights[wet, water] = 1.0
     colours = np.zeros((x.size, 3), dtype=np.float32)
     for m, exemplar in enumerate(state.exemplars):
         at = np.flatnonzero(weights[:, m])  # most points lie on one material: synthesise only that one
@@ -401,7 +432,7 @@ def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray, radius_m: 
     ui = np.clip(np.nan_to_num(u), 0, w - 1).astype(np.int64)
     vi = np.clip(np.nan_to_num(v), 0, h - 1).astype(np.int64)
     # Hand-over: how far outside the photo's view, in metres on the ground, via pixels * depth / f.
-    outside_px = np.hypot(np.maximum(0, -u) + np.maximum(0, u - w), np.maximum(0, v - h))
+    outside_px = frame_distance_px(u, v, w, h)
     # The lifted photo owns its frame's ground and the apron around it (see lift.apron_pixels).
     in_apron = in_front & ~inside & (outside_px <= APRON_PX) & (v >= 0)
     covered = within_lift & ((inside & (analysis.kind[vi, ui] == KIND_GROUND)) | in_apron)
@@ -410,7 +441,8 @@ def _photo_coverage(state: _WorldState, x: np.ndarray, z: np.ndarray, radius_m: 
     sunk = np.where(covered, 1.0, np.where(within_lift & inside, near_lifted, 0.0))
     outside_m = np.where(in_front, outside_px * np.maximum(depth, 0) / camera.intrinsics.fx, math.inf)
     t = np.clip(1.0 - outside_m / HANDOVER_M, 0.0, 1.0)
-    weight = t * t * (3 - 2 * t)
+    # Fading with the apron too: the frame edge's colour goes no farther sideways than it does.
+    weight = t * t * (3 - 2 * t) * apron_opacity(outside_px)
     weight = np.where(within_lift & (analysis.kind[vi, ui] == KIND_GROUND), weight, 0.0)
     handover = np.concatenate([state.extension[vi, ui], weight[:, None]], axis=1)
     return sunk, handover

@@ -8,6 +8,10 @@ Some blocks stay open: squares (paved) and parks (trees), more of them where the
 less built and more vegetation. Where the photo shows almost nothing built, there are no
 streets: the land is open, with forests where its vegetation says so.
 
+Where a town's photo shows water (and its ground has a water material), the water goes on as the
+photo has it: ahead down the middle, a canal along the photo's street between two quays; to one
+side, a waterfront: the street is the quay and everything on that side of it is open water.
+
 Every decision is a hash of integer cell coordinates and the world's seed, so any tile, at any
 LOD, on any machine, finds the same buildings and trees; a building belongs to the one tile its
 footprint's centre stands in.
@@ -17,12 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.noise import value_noise
-from bridge.generate.photo.scene import SceneReading
+from bridge.generate.photo.scene import LAYER_WATER, SceneReading
 
 MIN_BUILT_SHARE = 0.04  # below this share of built pixels, the world has no streets
 STREET_WIDTH_M = (10.0, 24.0)  # the photo's street width is held to this range (its reading runs narrow)
@@ -40,6 +45,20 @@ ROOF_PITCH_DEG = (30.0, 45.0)
 FOREST_CELL_M = 7.0  # forest trees stand on a jittered grid of this spacing
 LONE_TREE_CELL_M = 22.0  # trees outside forests: at most one per cell of this edge
 FOREST_WAVELENGTH_M = 160.0
+WATER_MIN_SHARE = 0.03  # of the photo's non-sky pixels read as water, for its town to have water
+CANAL_BAND = 0.15  # water whose mean column lies this near the photo's middle (share of its width) runs ahead
+CANAL_STREET_M = 18.0  # the photo's street when it is a canal: the water and a quay either side
+QUAY_M = 4.0
+
+
+class Water(IntEnum):
+    """Where a town's water lies, in the street frame."""
+
+    NONE = 0
+    CANAL = 1  # down the middle of the photo's street
+    LEFT = 2  # everything left of the photo's street (the street is the quay)
+    RIGHT = 3
+
 
 NO_PARCEL = np.iinfo(np.int64).min  # stands for "no neighbour" where parcel idents are expected
 
@@ -65,10 +84,14 @@ class LayoutRules:
     forest_share: float  # of open land under forest
     lone_tree_presence: float  # probability of a tree in a lone-tree cell
     seed: int
+    water: Water = Water.NONE
 
 
-def rules_from(reading: SceneReading, origin: tuple[float, float], seed: int) -> LayoutRules:
-    """The photo's mix decides the world's: a town where it shows building, woods where trees."""
+def rules_from(
+    reading: SceneReading, origin: tuple[float, float], seed: int, has_water_ground: bool = False
+) -> LayoutRules:
+    """The photo's mix decides the world's: a town where it shows building, woods where trees,
+    canals or a waterfront where water (given ``has_water_ground``: a ground material to draw it)."""
     mix = reading.mix
     built = mix.built + 0.5 * mix.objects
     facade = reading.facades[0] if reading.facades else None
@@ -88,11 +111,16 @@ def rules_from(reading: SceneReading, origin: tuple[float, float], seed: int) ->
     if heading @ np.array([0.0, -1.0]) > math.cos(math.radians(MAX_STREET_TURN_DEG)):
         heading = np.array([0.0, -1.0])
     green = mix.vegetation
+    town = built >= MIN_BUILT_SHARE and bool(reading.facades)
+    water = _water_side(reading) if town and has_water_ground else Water.NONE
+    street_width = float(np.clip(reading.street_width_m or 10.0, *STREET_WIDTH_M))
+    if water == Water.CANAL:
+        street_width = max(street_width, CANAL_STREET_M)
     return LayoutRules(
         origin=origin,
         heading=(float(heading[0]), float(heading[1])),
-        town=built >= MIN_BUILT_SHARE and bool(reading.facades),
-        street_width_m=float(np.clip(reading.street_width_m or 10.0, *STREET_WIDTH_M)),
+        town=town,
+        street_width_m=street_width,
         block_along_m=float(np.interp(built, [0.05, 0.5], [BLOCK_ALONG_M[1], BLOCK_ALONG_M[0]])),
         storey_m=storey,
         bay_m=bay,
@@ -103,7 +131,33 @@ def rules_from(reading: SceneReading, origin: tuple[float, float], seed: int) ->
         forest_share=float(np.clip(green * 1.4, 0.0, 0.8)),
         lone_tree_presence=float(np.clip(green * 2.0, 0.05, 0.9)),
         seed=seed,
+        water=water,
     )
+
+
+def _water_side(reading: SceneReading) -> Water:
+    """Where the photo's water lies: ahead (its pixels centred on the middle) or to one side."""
+    if reading.mix.water < WATER_MIN_SHARE:
+        return Water.NONE
+    water = reading.layers == LAYER_WATER
+    columns = np.nonzero(water)[1]
+    offset = float(columns.mean()) / water.shape[1] - 0.5
+    if abs(offset) < CANAL_BAND:
+        return Water.CANAL
+    return Water.RIGHT if offset > 0 else Water.LEFT
+
+
+def water_at(rules: LayoutRules, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """[N] bool: is (x, z) open water (a canal, or the water beyond a waterfront's quay)?"""
+    x = np.asarray(x, dtype=np.float64)
+    if rules.water == Water.NONE:
+        return np.zeros(x.shape, dtype=bool)
+    _, across = _to_frame(rules, x, np.asarray(z, dtype=np.float64))
+    half = rules.street_width_m / 2
+    if rules.water == Water.CANAL:
+        return np.abs(across) < half - QUAY_M
+    side = 1.0 if rules.water == Water.RIGHT else -1.0
+    return across * side > half
 
 
 @dataclass(frozen=True)
@@ -225,7 +279,7 @@ def buildings_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) 
     x, z = _to_world(rules, along, across)
     x0, z0, x1, z1 = bounds
     inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1)
-    keep = inside & _present(rules, ident)
+    keep = inside & _present(rules, ident) & ~water_at(rules, x, z)
     ident = ident[keep]
     # A row house's side wall shows only above its neighbour: below, the two share a party wall.
     neighbours = neighbours[keep]
@@ -342,7 +396,7 @@ def open_ground(rules: LayoutRules, x: np.ndarray, z: np.ndarray, margin_m: floa
     grid, main = _street_distances(rules, along, across)
     streets = (grid < half_street + margin_m) | (main < rules.street_width_m / 2 + margin_m)
     kind = block_kind(rules, np.floor(along / length).astype(np.int64), np.floor(across / width).astype(np.int64))
-    return ~streets & (kind != BLOCK_BUILT)
+    return ~streets & (kind != BLOCK_BUILT) & ~water_at(rules, x, z)
 
 
 def on_street(rules: LayoutRules, x: np.ndarray, z: np.ndarray) -> np.ndarray:

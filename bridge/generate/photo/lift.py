@@ -24,6 +24,23 @@ MAX_RAMP_STRETCH = 96.0  # cap on how wide an upright splat may grow where its s
 UPRIGHT_STAGGER = 0.25  # depth step between neighbouring upright splats, in footprints (see _splats_at)
 THICKNESS = 0.1  # splat thickness relative to its width: discs, not balls
 APRON_PX = 256.0  # working pixels of ground lifted around the frame, so nothing else reaches into it
+# The apron carries the frame's edge colours outward; farther than this, a frame edge's one colour
+# smeared sideways reads as a stain on the ground (a rock at the photo's corner became a dark
+# blot beside the spawn), so the apron fades out over these working pixels and the synthesised
+# ground under it shows through.
+APRON_FADE_PX = (16.0, 64.0)
+
+
+def frame_distance_px(u: np.ndarray, v: np.ndarray, width: int, height: int) -> np.ndarray:
+    """How far (u, v) lies outside a ``width x height`` frame, in pixels (0 inside)."""
+    return np.hypot(np.maximum(0, -u) + np.maximum(0, u - width), np.maximum(0, v - height))
+
+
+def apron_opacity(outside_px: np.ndarray) -> np.ndarray:
+    """The apron's opacity by distance from the frame: 1 next to it, fading smoothly to 0."""
+    start, end = APRON_FADE_PX
+    t = np.clip((end - outside_px) / (end - start), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
 
 
 def _block_mean(values: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
@@ -46,7 +63,7 @@ def apron_pixels(width: int, height: int, k: int) -> tuple[np.ndarray, np.ndarra
         u = np.arange(-outer, width + outer, stride) + stride / 2.0
         v = np.arange(0.0, height + outer, stride) + stride / 2.0
         uu, vv = np.meshgrid(u, v)
-        out = np.hypot(np.maximum(0, -uu) + np.maximum(0, uu - width), np.maximum(0, vv - height))
+        out = frame_distance_px(uu, vv, width, height)
         ring = (out > inner) & (out <= outer)
         us.append(uu[ring])
         vs.append(vv[ring])
@@ -80,7 +97,8 @@ def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int, extension: np.nda
     down = -rays[:, 1]
     with np.errstate(divide="ignore"):
         reach = np.where(down > 1e-6, camera.position[1] / down * np.hypot(rays[:, 0], rays[:, 2]), np.inf)
-    on_ground = reach <= analysis.lift_radius_m
+    opacity = apron_opacity(frame_distance_px(au, av, w, h))
+    on_ground = (reach <= analysis.lift_radius_m) & (opacity > 0)
     apron = _splats_at(
         analysis,
         au[on_ground],
@@ -89,6 +107,8 @@ def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int, extension: np.nda
         extension[vi[on_ground], ui[on_ground]],
         stride[on_ground],
     )
+    faded = opacity[on_ground].astype(np.float32)
+    apron = SplatCloud(apron.positions, apron.scales, apron.rotations, faded, apron.colors)
     return SplatCloud.concat([frame, apron])
 
 

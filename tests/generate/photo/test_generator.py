@@ -129,3 +129,33 @@ def test_a_small_photos_coarsest_tiles_are_made() -> None:
     for key in (TileKey(10, 0, -1), TileKey(10, -1, -1), TileKey(8, 0, -1)):
         tile = generator.generate(world, key).splats
         assert tile.is_finite() and len(tile) > 0
+
+
+def test_the_photos_edge_colour_does_not_stain_the_ground_beside_it() -> None:
+    """Turning 45 degrees at lyra2_05's spawn showed a dark blot on the snow: the rock at the
+    photo's bottom-right corner, carried sideways by the apron and the hand-over. Beside the frame,
+    past the apron's fade, the ground is the synthesised ground: no apron splat lies there and the
+    photo's edge colour has no weight in it, even a few metres from the spawn."""
+    from bridge.generate.photo import generator as photo_generator
+    from bridge.generate.photo.lift import APRON_FADE_PX, frame_distance_px
+
+    generator = PhotoGenerator()
+    world = generator.prepare(load_photo("lyra2_05"), GeneratorOptions())
+    state = generator._state(world, photo_generator._fingerprint(world))
+    camera = state.analysis.camera
+    h, w = state.analysis.kind.shape
+    # Ground points seen 100 working pixels right of the frame's lower rows: 2-10 m from the spawn.
+    v = np.linspace(0.8 * h, h - 1.0, 12)
+    rays = camera.rays_through(np.full(v.size, w + 100.0), v)
+    ground = camera.position + rays * (camera.position[1] / -rays[:, 1])[:, None]
+    assert np.hypot(ground[:, 0] - camera.position[0], ground[:, 2] - camera.position[2]).max() < 12.0
+    _, handover = photo_generator._photo_coverage(state, ground[:, 0], ground[:, 2], 0.1)
+    assert np.all(handover[:, 3] == 0.0), handover[:, 3]
+
+    lifted = generator._lift_clouds[(photo_generator._fingerprint(world), 1)]
+    uv, depth = camera.project(lifted.positions.astype(np.float64))
+    outside = frame_distance_px(uv[:, 0], uv[:, 1], w, h)
+    assert np.all(outside[depth > 0] < APRON_FADE_PX[1] + 8), outside.max()
+    # Next to the frame the apron is still there, opaque: the photo's ground has no seam at its edge.
+    near = (depth > 0) & (outside > 0) & (outside < APRON_FADE_PX[0])
+    assert near.sum() > 100 and np.all(lifted.opacities[near] > 0.99)
