@@ -36,7 +36,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_tile(args: argparse.Namespace) -> int:
     from bridge.formats import FORMATS, encode_tile
     from bridge.generate.base import GeneratorOptions
+    from bridge.generate.directives.apply import generate_directed
     from bridge.generate.registry import load_generator
+    from bridge.world.directives import DirectiveError, parse_directive_list
     from bridge.world.keys import TileKey
     from bridge.world.photos import PhotoError, decode_photo
 
@@ -56,9 +58,16 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     options = GeneratorOptions(seed=args.seed)
     if args.base_tile_m is not None:
         options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
+    directives = []
+    if args.directives:
+        try:
+            directives = parse_directive_list(Path(args.directives).read_bytes())
+        except (OSError, DirectiveError) as exc:
+            print(f"worldbridge tile: --directives {args.directives}: {exc}", file=sys.stderr)
+            return 2
     generator = load_generator(args.generator)
     world = generator.prepare(photo, options)
-    content = generator.generate(world, key)
+    content = generate_directed(generator, world, key, directives)
     data = encode_tile(content, args.format, options.base_tile_m)
     Path(args.out).write_bytes(data)
     summary = {
@@ -198,6 +207,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bridge.client import directive_cli
+
     parser = argparse.ArgumentParser(
         prog="worldbridge", description="One photo in, an endless explorable 3D world out, streamed tile by tile."
     )
@@ -228,7 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--base-tile-m", type=float, default=None, help="edge of a LOD-0 tile, metres (default 8)")
     tile.add_argument("--seed", type=int, default=0, help="world seed")
     tile.add_argument("--json", action="store_true", help="print one JSON object")
+    tile.add_argument("--directives", default=None, help="a JSON list of directives to generate the tile under")
     tile.set_defaults(run=_cmd_tile)
+
+    directive_cli.add_parser(sub)
 
     export = sub.add_parser(
         "export",
