@@ -51,7 +51,8 @@ async def read_until_settled(
             tiles.pop(event.key, None)
         elif isinstance(event, ReceivedError):
             errors.append(event.message)
-        elif isinstance(event, ReceivedProgress) and event.sequence >= sequence and event.tiles_pending == 0:
+        elif isinstance(event, ReceivedProgress) and event.sequence >= sequence and event.tiles_pending == 0:  # noqa: SIM102
+            # A change is said before its tiles, and they are pending until they come.
             if changed or not need_change:
                 break
     return tiles, changed, errors

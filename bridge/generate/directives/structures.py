@@ -191,7 +191,7 @@ def footprint(spec: StructureSpec) -> tuple[float, float]:
     """(width along x, depth along z) in metres, before turning: what the structure covers."""
     s = spec.scale
     if spec.kind == "church":
-        return 31.0 * s, 12.0 * s
+        return 27.0 * s, 10.0 * s
     if spec.kind == "chapel":
         return 7.0 * s, 11.0 * s
     if spec.kind == "tower":
@@ -218,8 +218,8 @@ def build_structure(spec: StructureSpec, palette: Palette, spacing: float, salt:
     gothic = spec.era in ("gothic", "medieval", "victorian")
     if spec.kind == "church":
         # The nave side-on to the front (its roof faces the viewer), the tower at its east end.
-        nave, depth, tower = 24.0 * s, 12.0 * s, 7.0 * s
-        eaves = 3.0 * s * (spec.storeys or (3 if gothic else 2))
+        nave, depth, tower = 20.0 * s, 10.0 * s, 7.0 * s
+        eaves = 2.5 * s * (spec.storeys or (3 if gothic else 2))
         nave_x = -tower / 2
         b.box((nave_x, 0), nave, depth, 0, eaves, wall, windows=(3.0 * s, eaves))
         b.gable_roof((nave_x, 0), nave, depth, eaves, depth * (0.85 if gothic else 0.5), roof, wall)
