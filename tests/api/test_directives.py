@@ -169,3 +169,13 @@ def test_bad_directives_are_refused_with_the_reason_and_change_nothing(tmp_path:
                 assert response.status == 200 and (await response.json()) == {"version": 0, "entries": []}
 
     run(scenario(), 120)
+
+
+def test_the_websocket_says_a_tile_changed_as_its_schema_describes() -> None:
+    from bridge.stream.messages import TileChanged
+    from bridge.wire.websocket import event_json
+    from tests.stream_schema import problems
+
+    message = json.loads(event_json(TileChanged(TileKey(2, -1, 3), 7)))
+    assert message == {"changed": {"key": {"lod": 2, "ix": -1, "iz": 3}, "directive_version": 7}}
+    assert problems(message, sent_by_viewer=False) == []

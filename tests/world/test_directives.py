@@ -193,3 +193,31 @@ def test_the_tile_command_takes_directives_and_refuses_what_it_cannot_take(
     assert main([*args, "--out", str(tmp_path / "tower.ply"), "--directives", str(good)]) == 0
     tower = json.loads(capsys.readouterr().out)
     assert tower["splats"] > plain["splats"] + 500  # the tower's walls stand in this tile
+
+
+def test_the_json_schema_agrees_with_the_parser() -> None:
+    """Every example the docs draw validates, and what the schema refuses the parser refuses too."""
+    import jsonschema
+
+    from bench.directives_look import EXAMPLES
+    from bridge.world.directives import GROUNDS
+    from tests.conftest import REPO
+
+    schema = json.loads((REPO / "proto" / "worldbridge" / "v1" / "directive.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert schema["$defs"]["Ground"]["enum"] == list(GROUNDS)
+    for items in EXAMPLES.values():
+        for item in items:
+            assert not list(validator.iter_errors(item)), item
+            parse_directive(item)
+    refused = [
+        {"kind": "paint", "region": circle(0, 0, 5)},
+        {"kind": "path", "region": circle(0, 0, 5)},
+        {"kind": "pin", "region": circle(0, 0, 5), "ground": "sand"},
+        {"kind": "terrain", "region": circle(0, 0, 0), "op": "smooth"},
+    ]
+    for item in refused:
+        assert list(validator.iter_errors(item)), item
+        with pytest.raises(DirectiveError):
+            parse_directive(item)
