@@ -38,13 +38,18 @@ EXAMPLES: dict[str, list[dict]] = {
         }
     ],
     "place-chapel": [
-        {"kind": "place", "region": {"circle": {"center": [0, -40], "radius": 8}}, "structure": "a small white chapel"}
+        {"kind": "place", "region": {"circle": {"center": [0, -28], "radius": 8}}, "structure": "a small white chapel"}
     ],
     "place-tower": [
-        {"kind": "place", "region": {"circle": {"center": [0, -40], "radius": 5}}, "structure": "a stone tower"}
+        {"kind": "place", "region": {"circle": {"center": [4, -32], "radius": 5}}, "structure": "a stone tower"}
     ],
     "place-bridge": [
-        {"kind": "place", "region": {"circle": {"center": [0, -40], "radius": 12}}, "structure": "a wooden bridge"}
+        {
+            "kind": "place",
+            "region": {"circle": {"center": [0, -26], "radius": 12}},
+            "structure": "a wooden bridge",
+            "facing_deg": 90,
+        }
     ],
     "place-houses": [
         {
@@ -57,16 +62,14 @@ EXAMPLES: dict[str, list[dict]] = {
     "terrain": [
         {
             "kind": "terrain",
-            "region": {"circle": {"center": [0, -50], "radius": 10}},
+            "region": {"circle": {"center": [0, -24], "radius": 4}},
             "op": "raise",
-            "amount": 8,
-            "falloff": 12,
+            "amount": 2.5,
+            "falloff": 6,
         }
     ],
-    "layout": [
-        {"kind": "layout", "region": {"circle": {"center": [0, -45], "radius": 14}}, "water": True, "buildings": False}
-    ],
-    "path": [{"kind": "path", "region": {"polyline": {"points": [[-3, -10], [6, -40], [-4, -70]], "width": 4}}}],
+    "layout": [{"kind": "layout", "region": {"circle": {"center": [0, -24], "radius": 7}}, "water": True}],
+    "path": [{"kind": "path", "region": {"polyline": {"points": [[-12, -20], [0, -24], [12, -20]], "width": 3}}}],
 }
 
 

@@ -196,6 +196,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 steps=args.steps,
             )
         )
+    elif args.which == "directive":
+        from bridge.benches.directive import DirectiveBenchOptions, bench_directive
+
+        result = bench_directive(DirectiveBenchOptions(photo, args.runs, args.cores, args.workers))
     elif args.which == "first-tile":
         from bridge.benches.first_tile import FirstTileBenchOptions, bench_first_tile
 
@@ -304,13 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md); each prints one JSON object")
     bench.add_argument(
         "which",
-        choices=["first-tile", "tile", "stream", "serve"],
+        choices=["first-tile", "tile", "stream", "serve", "directive"],
         help="first-tile: photo to first tile; tile: one LOD-0 tile; stream: a fast player on a cold world "
-        "(holes on entering the view, bytes per km); serve: many viewers on a warm world over gRPC and WebSocket",
+        "(holes on entering the view, bytes per km); serve: many viewers on a warm world over gRPC and WebSocket; "
+        "directive: ApplyDirective to the changed tiles at a connected viewer",
     )
     bench.add_argument("--photo", default=None, help="input photo (default: the sample shipped inside)")
     bench.add_argument("--count", type=int, default=200, help="tiles to time (bench tile)")
-    bench.add_argument("--runs", type=int, default=3, help="fresh servers to time (bench first-tile)")
+    bench.add_argument(
+        "--runs", type=int, default=3, help="fresh servers to time (bench first-tile); directives (bench directive)"
+    )
     bench.add_argument("--speed", type=float, default=50.0, help="player speed, m/s (bench stream)")
     bench.add_argument("--radius", type=float, default=256.0, help="view radius, metres (bench stream, serve)")
     bench.add_argument("--duration", type=float, default=20.0, help="seconds of running (bench stream)")

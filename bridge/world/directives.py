@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from bridge.generate.directives.grammar import GrammarError, StructureSpec, parse_structure
-from bridge.generate.directives.structures import footprint
 from bridge.world.keys import TileKey
+from bridge.world.structure_grammar import GrammarError, StructureSpec, footprint, parse_structure
 
 KINDS = ("paint", "terrain", "place", "layout", "pin", "path")
 GROUNDS = {  # named ground presets, sRGB

@@ -15,13 +15,13 @@ from PIL import Image
 from bridge.cli import main
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.directives.apply import DEFAULT_PALETTE, generate_directed
-from bridge.generate.directives.grammar import GrammarError, parse_structure
 from bridge.generate.directives.structures import build_structure
 from bridge.generate.photo import PhotoGenerator
 from bridge.world.directives import DirectiveError, DirectiveState, LogEntry, parse_directive
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from bridge.world.store import DirectiveRow
+from bridge.world.structure_grammar import GrammarError, parse_structure
 from tests.conftest import photo_path, run
 from tests.stream_support import make_worlds, small_photo
 

@@ -18,10 +18,10 @@ from functools import lru_cache
 import numpy as np
 
 from bridge.formats.splats import SplatCloud, TileContent
-from bridge.generate.directives.grammar import StructureSpec, parse_structure
-from bridge.generate.directives.structures import Palette, build_structure, footprint, place
+from bridge.generate.directives.structures import Palette, build_structure, place
 from bridge.generate.hashing import hash_to_unit
 from bridge.world.directives import GROUNDS, Directive, Region
+from bridge.world.structure_grammar import StructureSpec, footprint, parse_structure
 
 Ground = Callable[[np.ndarray, np.ndarray], np.ndarray]
 STANDING_M = 0.35  # a splat this far above the ground stands on it (a wall, a tree); below, it is ground

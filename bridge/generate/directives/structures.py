@@ -15,8 +15,8 @@ import numpy as np
 
 from bridge.formats._quat import wxyz_from_matrix
 from bridge.formats.splats import SplatCloud
-from bridge.generate.directives.grammar import StructureSpec
 from bridge.generate.hashing import hash_to_unit
+from bridge.world.structure_grammar import StructureSpec
 
 COVER = 0.65  # splat std dev over its grid step: a closed surface
 THICKNESS = 0.08  # across a surface, of the std dev
@@ -185,28 +185,6 @@ class _Builder:
 
 def _mix(colour: Colour, other: Colour, t: float) -> np.ndarray:
     return np.asarray(colour, dtype=np.float64) * (1 - t) + np.asarray(other, dtype=np.float64) * t
-
-
-def footprint(spec: StructureSpec) -> tuple[float, float]:
-    """(width along x, depth along z) in metres, before turning: what the structure covers."""
-    s = spec.scale
-    if spec.kind == "church":
-        return 27.0 * s, 10.0 * s
-    if spec.kind == "chapel":
-        return 7.0 * s, 11.0 * s
-    if spec.kind == "tower":
-        return 7.0 * s, 7.0 * s
-    if spec.kind == "house":
-        return 8.5 * s * spec.count + 1.0 * (spec.count - 1), 8.0 * s
-    if spec.kind == "wall":
-        return 24.0 * s * spec.count, 1.2 * s
-    if spec.kind == "bridge":
-        return 4.0 * s, 22.0 * s
-    if spec.kind == "arch":
-        return 10.0 * s, 2.0 * s
-    if spec.kind == "tree":
-        return 7.0 * s * spec.count, 7.0 * s
-    return 5.0 * s * spec.count, 4.0 * s  # rock
 
 
 def build_structure(spec: StructureSpec, palette: Palette, spacing: float, salt: int) -> SplatCloud:

@@ -186,3 +186,25 @@ def parse_structure(text: str) -> StructureSpec:
     if storeys > 12:
         raise GrammarError(f"at most 12 storeys; asked for {storeys}")
     return StructureSpec(distinct[0], count, roof, wall, scale, storeys, era, tall)
+
+
+def footprint(spec: StructureSpec) -> tuple[float, float]:
+    """(width along x, depth along z) in metres, before turning: what the structure covers."""
+    s = spec.scale
+    if spec.kind == "church":
+        return 27.0 * s, 10.0 * s
+    if spec.kind == "chapel":
+        return 7.0 * s, 11.0 * s
+    if spec.kind == "tower":
+        return 7.0 * s, 7.0 * s
+    if spec.kind == "house":
+        return 8.5 * s * spec.count + 1.0 * (spec.count - 1), 8.0 * s
+    if spec.kind == "wall":
+        return 24.0 * s * spec.count, 1.2 * s
+    if spec.kind == "bridge":
+        return 4.0 * s, 22.0 * s
+    if spec.kind == "arch":
+        return 10.0 * s, 2.0 * s
+    if spec.kind == "tree":
+        return 7.0 * s * spec.count, 7.0 * s
+    return 5.0 * s * spec.count, 4.0 * s  # rock
