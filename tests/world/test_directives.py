@@ -221,3 +221,15 @@ def test_the_json_schema_agrees_with_the_parser() -> None:
         assert list(validator.iter_errors(item)), item
         with pytest.raises(DirectiveError):
             parse_directive(item)
+
+
+def test_a_structure_stands_kilometres_away_too(small_world: tuple) -> None:
+    generator, world, _ = small_world
+    x, z = 5004.0, -3004.0  # the middle of LOD 0 tile (625, -376)
+    key = TileKey(0, 625, -376)
+    tower = parse_directive({"kind": "place", "region": circle(x, z, 5), "structure": "a tall stone tower"})
+    plain = generator.generate(world, key)
+    placed = generate_directed(generator, world, key, [tower])
+    ground = float(generator.ground_height(world, np.array([x]), np.array([z]))[0])
+    assert len(placed.splats) > len(plain.splats) + 500
+    assert placed.splats.positions[:, 1].max() > ground + 20  # a tower, not a bump
