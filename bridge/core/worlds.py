@@ -324,10 +324,12 @@ class Worlds:
             def changed(key: TileKey) -> bool:
                 return subject.touches(key, old.base_tile_m) and old.stamp(key) != new.stamp(key)
 
+            # Streams hear of it at once, before anything else runs on the loop: none sends a
+            # tile of the old content after the new version is in effect without being told.
+            change = DirectiveChange(world.id, version, target, changed)
+            for callback in list(self._watchers.get(world_id, ())):
+                callback(change)
             touched = await asyncio.to_thread(_count_lod0, subject, old.base_tile_m, changed)
-        change = DirectiveChange(world.id, version, target, changed)
-        for callback in list(self._watchers.get(world_id, ())):
-            callback(change)
         notes = ()
         if pinned:
             notes = (f"{len(pinned)} pinned LOD 0 tiles left unchanged: {', '.join(map(str, pinned[:8]))}",)
