@@ -94,4 +94,16 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
         )
         out["world_id"] = world
-        return out
+        return _numbers(out)
+
+
+_UINT64_FIELDS = ("version", "directive_id", "created_unix_ms")
+
+
+def _numbers(value: Any) -> Any:
+    """proto3 JSON writes 64-bit integers as strings; a shell user reads numbers."""
+    if isinstance(value, dict):
+        return {k: int(v) if k in _UINT64_FIELDS and isinstance(v, str) else _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
