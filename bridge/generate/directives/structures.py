@@ -250,8 +250,9 @@ def build_structure(spec: StructureSpec, palette: Palette, spacing: float, salt:
         for k in range(n):
             b.box((-length / 2 + (k + 0.5) * length / n, 0), 1.0 * s, thick, height, 0.9 * s, wall)
     elif spec.kind == "bridge":
-        # A humped footbridge along z: deck, parapets and the arch's spandrels, standing on its ends.
-        width, span, rise = 4.0 * s, 22.0 * s, 3.5 * s
+        # A humped footbridge along z: an arched deck with its fascia, railings on posts, and
+        # piers standing on the ground, open beneath.
+        width, span, rise = 4.0 * s, 22.0 * s, 2.5 * s
         segments = 12
         zs = np.linspace(-span / 2, span / 2, segments + 1)
         ys = rise * (1 - (2 * zs / span) ** 2) + 0.4 * s
@@ -260,9 +261,14 @@ def build_structure(spec: StructureSpec, palette: Palette, spacing: float, salt:
             p0, p1 = np.array([-width / 2, ys[k], zs[k]]), np.array([-width / 2, ys[k + 1], zs[k + 1]])
             b.patch(p0, [width, 0, 0], p1 - p0, deck)
             for side in (-width / 2, width / 2):
-                q0 = np.array([side, ys[k], zs[k]])
-                b.patch(q0, p1 - p0, [0, 1.1 * s, 0], deck * 0.8)  # parapet
-                b.patch(np.array([side, 0.0, zs[k]]), [0, 0, zs[k + 1] - zs[k]], [0, ys[k], 0], deck * 0.7)
+                edge = np.array([side, ys[k], zs[k]])
+                b.patch(edge - np.array([0, 0.45 * s, 0]), p1 - p0, [0, 0.45 * s, 0], deck * 0.7)  # fascia
+                b.patch(edge + np.array([0, 0.95 * s, 0]), p1 - p0, [0, 0.18 * s, 0], deck * 0.85)  # hand rail
+                b.box((side, zs[k]), 0.14 * s, 0.14 * s, ys[k], 1.1 * s, deck * 0.85)  # rail post
+        for z in (-span / 2, -span / 4, 0.0, span / 4, span / 2):  # piers
+            top = rise * (1 - (2 * z / span) ** 2) + 0.4 * s
+            for side in (-width / 2 + 0.3 * s, width / 2 - 0.3 * s):
+                b.box((side, z), 0.5 * s, 0.5 * s, 0.0, top, deck * 0.6)
     elif spec.kind == "arch":
         width, thick, height = 10.0 * s, 2.0 * s, 9.0 * s
         pillar = 2.2 * s
