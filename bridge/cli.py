@@ -36,7 +36,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_tile(args: argparse.Namespace) -> int:
     from bridge.formats import FORMATS, encode_tile
     from bridge.generate.base import GeneratorOptions
+    from bridge.generate.directives.apply import generate_directed
     from bridge.generate.registry import load_generator
+    from bridge.world.directives import DirectiveError, parse_directive_list
     from bridge.world.keys import TileKey
     from bridge.world.photos import PhotoError, decode_photo
 
@@ -56,9 +58,16 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     options = GeneratorOptions(seed=args.seed)
     if args.base_tile_m is not None:
         options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
+    directives = []
+    if args.directives:
+        try:
+            directives = parse_directive_list(Path(args.directives).read_bytes())
+        except (OSError, DirectiveError) as exc:
+            print(f"worldbridge tile: --directives {args.directives}: {exc}", file=sys.stderr)
+            return 2
     generator = load_generator(args.generator)
     world = generator.prepare(photo, options)
-    content = generator.generate(world, key)
+    content = generate_directed(generator, world, key, directives)
     data = encode_tile(content, args.format, options.base_tile_m)
     Path(args.out).write_bytes(data)
     summary = {
@@ -187,6 +196,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 steps=args.steps,
             )
         )
+    elif args.which == "directive":
+        from bridge.benches.directive import DirectiveBenchOptions, bench_directive
+
+        result = bench_directive(DirectiveBenchOptions(photo, args.runs, args.cores, args.workers))
     elif args.which == "first-tile":
         from bridge.benches.first_tile import FirstTileBenchOptions, bench_first_tile
 
@@ -198,6 +211,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bridge.client import directive_cli
+
     parser = argparse.ArgumentParser(
         prog="worldbridge", description="One photo in, an endless explorable 3D world out, streamed tile by tile."
     )
@@ -228,7 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--base-tile-m", type=float, default=None, help="edge of a LOD-0 tile, metres (default 8)")
     tile.add_argument("--seed", type=int, default=0, help="world seed")
     tile.add_argument("--json", action="store_true", help="print one JSON object")
+    tile.add_argument("--directives", default=None, help="a JSON list of directives to generate the tile under")
     tile.set_defaults(run=_cmd_tile)
+
+    directive_cli.add_parser(sub)
 
     export = sub.add_parser(
         "export",
@@ -290,13 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md); each prints one JSON object")
     bench.add_argument(
         "which",
-        choices=["first-tile", "tile", "stream", "serve"],
+        choices=["first-tile", "tile", "stream", "serve", "directive"],
         help="first-tile: photo to first tile; tile: one LOD-0 tile; stream: a fast player on a cold world "
-        "(holes on entering the view, bytes per km); serve: many viewers on a warm world over gRPC and WebSocket",
+        "(holes on entering the view, bytes per km); serve: many viewers on a warm world over gRPC and WebSocket; "
+        "directive: ApplyDirective to the changed tiles at a connected viewer",
     )
     bench.add_argument("--photo", default=None, help="input photo (default: the sample shipped inside)")
     bench.add_argument("--count", type=int, default=200, help="tiles to time (bench tile)")
-    bench.add_argument("--runs", type=int, default=3, help="fresh servers to time (bench first-tile)")
+    bench.add_argument(
+        "--runs", type=int, default=3, help="fresh servers to time (bench first-tile); directives (bench directive)"
+    )
     bench.add_argument("--speed", type=float, default=50.0, help="player speed, m/s (bench stream)")
     bench.add_argument("--radius", type=float, default=256.0, help="view radius, metres (bench stream, serve)")
     bench.add_argument("--duration", type=float, default=20.0, help="seconds of running (bench stream)")

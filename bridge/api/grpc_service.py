@@ -28,11 +28,12 @@ from bridge.stream.messages import (
     Progress,
     StreamErrorEvent,
     StreamEvent,
+    TileChanged,
     TileSent,
     TileUnloaded,
     ViewerMessage,
 )
-from bridge.wire import convert, export_wire, websocket
+from bridge.wire import convert, directive_wire, export_wire, websocket
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.keys import TileKey
@@ -201,6 +202,33 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
             # A tile that could not be made or encoded: the files so far are an incomplete export.
             await self._fail(context, exc)
 
+    async def ApplyDirective(
+        self, request: pb.ApplyDirectiveRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DirectiveResult:
+        try:
+            result = await self.worlds.apply_directive(request.world_id, request.directive_json)
+        except ServiceError as exc:
+            await self._fail(context, exc)
+        return directive_wire.result_to_proto(result)
+
+    async def RevertDirective(
+        self, request: pb.RevertDirectiveRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DirectiveResult:
+        try:
+            result = await self.worlds.revert_directive(request.world_id, request.directive_id)
+        except ServiceError as exc:
+            await self._fail(context, exc)
+        return directive_wire.result_to_proto(result)
+
+    async def ListDirectives(
+        self, request: pb.ListDirectivesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDirectivesResponse:
+        try:
+            listing = await self.worlds.list_directives(request.world_id)
+        except ServiceError as exc:
+            await self._fail(context, exc)
+        return directive_wire.listing_to_proto(listing)
+
     async def StreamTiles(
         self, request_iterator: AsyncIterator[pb.ViewerUpdate], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TileEvent]:
@@ -269,6 +297,9 @@ def _events(event: StreamEvent) -> list[pb.TileEvent]:
         return [pb.TileEvent(heartbeat=pb.StreamHeartbeat(server_unix_ms=event.server_unix_ms))]
     if isinstance(event, TileUnloaded):
         return [pb.TileEvent(unload=pb.TileUnload(key=convert.key_to_proto(event.key)))]
+    if isinstance(event, TileChanged):
+        changed = pb.TileChanged(key=convert.key_to_proto(event.key), directive_version=event.directive_version)
+        return [pb.TileEvent(changed=changed)]
     if isinstance(event, Progress):
         return [
             pb.TileEvent(

@@ -54,8 +54,9 @@ from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds, check_format
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import TileSent, ViewerMessage
-from bridge.wire import convert, export_wire, websocket
+from bridge.wire import convert, directive_wire, export_wire, websocket
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.world.directives import MAX_JSON_BYTES
 from bridge.world.keys import TileKey
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldRow
@@ -146,6 +147,9 @@ def build_app(
     app.router.add_get("/v1/worlds/{world_id}/assets/{name}", _get_asset)
     app.router.add_post("/v1/worlds/{world_id}/export", _export)
     app.router.add_get("/v1/blobs/{sha256}", _get_blob)
+    app.router.add_get("/v1/worlds/{world_id}/directives", _list_directives)
+    app.router.add_post("/v1/worlds/{world_id}/directives", _apply_directive)
+    app.router.add_post("/v1/worlds/{world_id}/directives/{directive_id}/revert", _revert_directive)
     add_viewer_routes(app)
     return app
 
@@ -302,6 +306,31 @@ def _float_param(text: str, name: str) -> float:
     if not math.isfinite(value):
         raise InvalidRequestError(f"{name} {text!r} is not finite")
     return value
+
+
+# -- directives --------------------------------------------------------------------------------
+
+
+async def _apply_directive(request: web.Request) -> web.Response:
+    """The body is one directive's JSON form (proto/worldbridge/v1/directive.schema.json)."""
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise InvalidRequestError(f"a directive is at most {MAX_JSON_BYTES} bytes of JSON")
+    body = await request.content.read(MAX_JSON_BYTES + 1)
+    if len(body) > MAX_JSON_BYTES:
+        raise InvalidRequestError(f"a directive is at most {MAX_JSON_BYTES} bytes of JSON")
+    result = await request.app[WORLDS].apply_directive(request.match_info["world_id"], body)
+    return web.json_response(directive_wire.result_json(result))
+
+
+async def _revert_directive(request: web.Request) -> web.Response:
+    directive_id = _int_param(request.match_info["directive_id"], "directive_id")
+    result = await request.app[WORLDS].revert_directive(request.match_info["world_id"], directive_id)
+    return web.json_response(directive_wire.result_json(result))
+
+
+async def _list_directives(request: web.Request) -> web.Response:
+    listing = await request.app[WORLDS].list_directives(request.match_info["world_id"])
+    return web.json_response(directive_wire.listing_json(listing))
 
 
 # -- exports -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from bridge.stream.messages import Heartbeat, Hello, Progress, StreamErrorEvent, TileSent, TileUnloaded
+from bridge.stream.messages import Heartbeat, Hello, Progress, StreamErrorEvent, TileChanged, TileSent, TileUnloaded
 from bridge.stream.pose import Pose
 from bridge.wire import convert
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
@@ -37,7 +37,16 @@ ReceivedProgress = Progress
 ReceivedError = StreamErrorEvent
 ReceivedHello = Hello
 ReceivedHeartbeat = Heartbeat
-Received = ReceivedHello | ReceivedTile | ReceivedUnload | ReceivedProgress | ReceivedError | ReceivedHeartbeat
+ReceivedChanged = TileChanged
+Received = (
+    ReceivedHello
+    | ReceivedTile
+    | ReceivedUnload
+    | ReceivedChanged
+    | ReceivedProgress
+    | ReceivedError
+    | ReceivedHeartbeat
+)
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,8 @@ class TileStream:
                 yield self.hello
             elif kind == "heartbeat":
                 yield ReceivedHeartbeat(event.heartbeat.server_unix_ms)
+            elif kind == "changed":
+                yield ReceivedChanged(convert.key_from_proto(event.changed.key), event.changed.directive_version)
 
     def cancel(self) -> None:
         self._call.cancel()
@@ -218,6 +229,17 @@ class WorldBridgeClient:
         async for chunk in self.stub.GetAsset(pb.GetAssetRequest(world_id=world_id, name=name), metadata=self.metadata):
             parts.append(chunk.data)
         return b"".join(parts)
+
+    async def apply_directive(self, world_id: str, directive_json: str) -> pb.DirectiveResult:
+        request = pb.ApplyDirectiveRequest(world_id=world_id, directive_json=directive_json)
+        return await self.stub.ApplyDirective(request, metadata=self.metadata)
+
+    async def revert_directive(self, world_id: str, directive_id: int) -> pb.DirectiveResult:
+        request = pb.RevertDirectiveRequest(world_id=world_id, directive_id=directive_id)
+        return await self.stub.RevertDirective(request, metadata=self.metadata)
+
+    async def list_directives(self, world_id: str) -> pb.ListDirectivesResponse:
+        return await self.stub.ListDirectives(pb.ListDirectivesRequest(world_id=world_id), metadata=self.metadata)
 
     def stream(self, world_id: str, resume: Resume | None = None, max_chunk_bytes: int = 0) -> TileStream:
         return TileStream(self.stub, world_id, self.metadata, resume, max_chunk_bytes)

@@ -12,6 +12,7 @@ import aiohttp
 from bridge.client.client import (
     ClientError,
     Received,
+    ReceivedChanged,
     ReceivedError,
     ReceivedHeartbeat,
     ReceivedProgress,
@@ -164,6 +165,9 @@ def _text_event(event: dict[str, Any]) -> Received | None:
         return ReceivedError(event["error"]["code"], event["error"]["message"])
     if "heartbeat" in event:
         return ReceivedHeartbeat(event["heartbeat"]["server_unix_ms"])
+    if "changed" in event:
+        k = event["changed"]["key"]
+        return ReceivedChanged(TileKey(k["lod"], k["ix"], k["iz"]), event["changed"]["directive_version"])
     if "hello" in event:
         h = event["hello"]
         return Hello(

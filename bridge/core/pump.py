@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
 from bridge.core.scheduler import Claim
-from bridge.core.worlds import Worlds, server_version
+from bridge.core.worlds import DirectiveChange, Worlds, server_version
 from bridge.formats import FORMATS
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import (
@@ -26,6 +26,7 @@ from bridge.stream.messages import (
     StreamErrorEvent,
     StreamEvent,
     StreamLimits,
+    TileChanged,
     TileSent,
     TileUnloaded,
     ViewerMessage,
@@ -218,6 +219,21 @@ class _Pump:
         self.last_progress: Progress | None = None
         self.session_id = worlds.sessions.new_id()
         self.resumed = False
+        self.changes: list[TileChanged] = []  # directive changes to held tiles, not yet said
+        self.stop_watching = worlds.watch(world.id, self.directive_changed)
+
+    def directive_changed(self, change: DirectiveChange) -> None:
+        """A directive changed tiles: held ones are said to have changed and sent again; ready
+        rows and claims for changed tiles are of the old content and are dropped."""
+        for job in [j for j in self.ready if change.changed(j.key)]:
+            del self.ready[job]
+        for job in [j for j in self.claims if change.changed(j.key)]:
+            self.claims.pop(job).release()
+        for key in self.session.held:
+            if change.changed(key):
+                self.session.changed.add(key)
+                self.changes.append(TileChanged(key, change.version))
+        self.wake.set()
 
     @classmethod
     async def open(
@@ -235,9 +251,13 @@ class _Pump:
         pump = cls(worlds, world, session, _Errors(), transport)
         try:
             pump.errors.extend(_apply(session, first, transport))
+            await pump._resume(first)
         except InvalidUpdateError as exc:
+            pump.stop_watching()
             raise InvalidRequestError(str(exc)) from exc
-        await pump._resume(first)
+        except BaseException:
+            pump.stop_watching()
+            raise
         return pump
 
     async def _resume(self, first: ViewerMessage) -> None:
@@ -438,6 +458,10 @@ async def run_stream(
             for error in pump.errors.drain():
                 said_any = True
                 yield error
+            changes, pump.changes = pump.changes, []
+            for changed in changes:
+                said_any = True
+                yield changed
             plan = pump.session.plan()
             for unloaded in pump.unload(plan.unload):
                 said_any = True
@@ -466,6 +490,7 @@ async def run_stream(
                 quiet_since = time.monotonic()
     finally:
         reader.cancel()
+        pump.stop_watching()
         pump.release_all()
         worlds.sessions.close(pump.session_id, pump.session)
         _leave(worlds.open_streams, peer)

@@ -32,11 +32,19 @@ from bridge.generate.registry import load_generator
 from bridge.stream.messages import HeldTileClaim
 from bridge.stream.session import HeldTile
 from bridge.world.camera import Camera
+from bridge.world.directives import (
+    Directive,
+    DirectiveError,
+    DirectiveState,
+    LogEntry,
+    directives_json,
+    parse_directive,
+)
 from bridge.world.grid import TileGrid
-from bridge.world.keys import TileKey
+from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, inspect_photo, photo_sha256
 from bridge.world.spec import WorldSpec
-from bridge.world.store import AssetRow, TileRow, WorldRow, WorldStore
+from bridge.world.store import AssetRow, DirectiveRow, TileRow, WorldRow, WorldStore
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,31 @@ V = TypeVar("V")
 class Tile:
     row: TileRow
     data: bytes
+
+
+@dataclass(frozen=True)
+class DirectiveChange:
+    """A new version of a world's directives, as streams hear of it."""
+
+    world_id: str
+    version: int
+    directive_id: int
+    changed: Callable[[TileKey], bool]  # did this tile's content change (its stamp)?
+
+
+@dataclass(frozen=True)
+class DirectiveResult:
+    version: int  # the world's directive version after the call
+    directive_id: int  # applied or reverted
+    touched_tiles: int  # LOD 0 tiles whose content changed (their coarser parents change too)
+    notes: tuple[str, ...]  # what the caller should know: pinned tiles left as they were
+
+
+@dataclass(frozen=True)
+class DirectiveListing:
+    version: int
+    entries: list[LogEntry]
+    active: list[int]
 
 
 def world_id_for(photo_sha: str, generator: str, version: str, options: GeneratorOptions) -> str:
@@ -125,13 +158,17 @@ class Worlds:
         # Worlds and tile rows never change once stored (a tile row is per version), so caching
         # them saves a thread hop and an SQLite query per tile on the hot, warm-world path.
         self._worlds: _Lru[str, WorldRow] = _Lru(1024)
-        self._rows: _Lru[tuple[str, TileKey, str], TileRow] = _Lru(MAX_CACHED_TILE_ROWS)
+        self._rows: _Lru[tuple[str, TileKey, str, int], TileRow] = _Lru(MAX_CACHED_TILE_ROWS)
         self._blobs: _Lru[str, bytes] = _Lru(1 << 20, blob_cache_bytes, len)
         self._splats_per_edge: dict[str, int] = {}  # by backend name
         self.tiles_generated = 0
         # Streams open now, by client address ("" for unnamed); bridge.core.pump keeps it.
         self.open_streams: Counter[str] = Counter()
         self.sessions = Sessions()  # what each stream's viewer holds, for resuming
+        # Each world's directive log (loaded with the world); a tile's row is filed under its stamp.
+        self._directives: dict[str, DirectiveState] = {}
+        self._directive_locks: dict[str, asyncio.Lock] = {}
+        self._watchers: dict[str, set[Callable[[DirectiveChange], None]]] = {}
 
     @property
     def data_dir(self) -> Path:
@@ -215,8 +252,88 @@ class Worlds:
             row = await asyncio.to_thread(self.store.get_world, world_id)
             if row is None:
                 raise NotFoundError(f"no world with id {world_id!r}")
+            if world_id not in self._directives:
+                log_rows = await asyncio.to_thread(self.store.list_directives, world_id)
+                self._directives.setdefault(world_id, _state_from_rows(row.spec.base_tile_m, log_rows))
             self._worlds.put(world_id, row)
         return row
+
+    # -- directives --------------------------------------------------------------------------
+
+    def directive_state(self, world_id: str) -> DirectiveState | None:
+        """The world's directives, once :meth:`get_world` has loaded it (None before)."""
+        return self._directives.get(world_id)
+
+    def watch(self, world_id: str, callback: Callable[[DirectiveChange], None]) -> Callable[[], None]:
+        """Call ``callback`` on every new directive version of ``world_id``; returns the unsubscribe."""
+        self._watchers.setdefault(world_id, set()).add(callback)
+
+        def stop() -> None:
+            watchers = self._watchers.get(world_id)
+            if watchers is not None:
+                watchers.discard(callback)
+                if not watchers:
+                    del self._watchers[world_id]
+
+        return stop
+
+    async def apply_directive(self, world_id: str, directive: object) -> DirectiveResult:
+        """Validate and store a directive (a dict or its JSON); streams on the world re-send what it changed."""
+        try:
+            parsed = parse_directive(directive)
+        except DirectiveError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        return await self._change(world_id, "apply", 0, parsed)
+
+    async def revert_directive(self, world_id: str, directive_id: int) -> DirectiveResult:
+        """Undo a directive as a new version: its tiles return to the bytes they had without it."""
+        return await self._change(world_id, "revert", directive_id, None)
+
+    async def list_directives(self, world_id: str) -> DirectiveListing:
+        await self.get_world(world_id)
+        state = self._directives[world_id]
+        return DirectiveListing(state.version, list(state.entries), sorted(state.active()))
+
+    async def _change(self, world_id: str, op: str, target: int, directive: Directive | None) -> DirectiveResult:
+        world = await self.get_world(world_id)
+        async with self._directive_locks.setdefault(world_id, asyncio.Lock()):
+            old = self._directives[world_id]
+            version = old.version + 1
+            if op == "revert":
+                try:
+                    old.check_revert(target)
+                except DirectiveError as exc:
+                    raise InvalidRequestError(str(exc)) from exc
+                subject = old.active()[target]
+            else:
+                assert directive is not None
+                target, subject = version, directive
+            entry = LogEntry(version, op, target, directive, int(time.time() * 1000))
+            new = DirectiveState(old.base_tile_m, [*old.entries])
+            try:
+                new.append(entry)
+            except DirectiveError as exc:
+                raise InvalidRequestError(str(exc)) from exc
+            pinned = old.pinned_under(subject) if op == "apply" else []
+            text = json.dumps(directive.to_json(), sort_keys=True) if directive is not None else ""
+            await asyncio.to_thread(
+                self.store.append_directive, world_id, DirectiveRow(version, op, target, text, entry.created_unix_ms)
+            )
+            self._directives[world_id] = new
+
+            def changed(key: TileKey) -> bool:
+                return subject.touches(key, old.base_tile_m) and old.stamp(key) != new.stamp(key)
+
+            # Streams hear of it at once, before anything else runs on the loop: none sends a
+            # tile of the old content after the new version is in effect without being told.
+            change = DirectiveChange(world.id, version, target, changed)
+            for callback in list(self._watchers.get(world_id, ())):
+                callback(change)
+            touched = await asyncio.to_thread(_count_lod0, subject, old.base_tile_m, changed)
+        notes = ()
+        if pinned:
+            notes = (f"{len(pinned)} pinned LOD 0 tiles left unchanged: {', '.join(map(str, pinned[:8]))}",)
+        return DirectiveResult(version, target, touched, notes)
 
     def grid(self, world: WorldRow) -> TileGrid:
         """The world's tiling: its base edge, and the splats per edge its backend declares."""
@@ -264,20 +381,27 @@ class Worlds:
         world = await self.get_world(world_id)
         return await self.claim_tile(world, key, fmt, priority).wait()
 
+    def stamp(self, world_id: str, key: TileKey) -> int:
+        """The tile's directive stamp now (0: no directive in effect on it; see bridge.world.directives)."""
+        state = self._directives.get(world_id)
+        return state.stamp(key) if state is not None else 0
+
     def cached_tile_row(self, world_id: str, key: TileKey, fmt: str) -> TileRow | None:
         """The row if this process has seen it already: no I/O, no waiting."""
-        return self._rows.get((world_id, key, fmt))
+        return self._rows.get((world_id, key, fmt, self.stamp(world_id, key)))
 
     def claim_tile(self, world: WorldRow, key: TileKey, fmt: str, priority: float) -> Claim[TileRow]:
         """Ask for a tile without waiting: the store is asked at once; a missing tile queues for
         generation behind more urgent ones (lower ``priority``: streams use the viewer's distance
         to it in metres, one-off requests 0). Release the claim when the tile is no longer wanted."""
-        job = (world.id, key, fmt)
+        state = self._directives.get(world.id)
+        stamp, directives = state.effective(key) if state is not None else (0, ())
+        job = (world.id, key, fmt, stamp)
         return self.scheduler.claim(
             job,
-            lambda: self._generate(world, key, fmt),
+            lambda: self._generate(world, key, fmt, stamp, [d for _, d in directives]),
             priority,
-            probe=lambda: self._lookup(world.id, key, fmt),
+            probe=lambda: self._lookup(world.id, key, fmt, stamp),
         )
 
     async def held_tiles(self, world_id: str, claims: list[HeldTileClaim]) -> dict[TileKey, HeldTile]:
@@ -289,7 +413,7 @@ class Worlds:
                 if claim.format not in FORMATS:
                     continue
                 row = self.cached_tile_row(world_id, claim.key, claim.format) or self.store.get_tile(
-                    world_id, claim.key, claim.format
+                    world_id, claim.key, claim.format, self.stamp(world_id, claim.key)
                 )
                 if row is not None and row.sha256 == claim.sha256:
                     held[claim.key] = HeldTile(row.size, row.splat_count, True, claim.format, row.sha256)
@@ -297,22 +421,43 @@ class Worlds:
 
         return await asyncio.to_thread(look_up)
 
-    async def _lookup(self, world_id: str, key: TileKey, fmt: str) -> TileRow | None:
-        row = await asyncio.to_thread(self.store.get_tile, world_id, key, fmt)
+    async def _lookup(self, world_id: str, key: TileKey, fmt: str, stamp: int) -> TileRow | None:
+        row = await asyncio.to_thread(self.store.get_tile, world_id, key, fmt, stamp)
         if row is not None:
-            self._rows.put((world_id, key, fmt), row)
+            self._rows.put((world_id, key, fmt, stamp), row)
         return row
 
-    async def _generate(self, world: WorldRow, key: TileKey, fmt: str) -> TileRow:
+    async def _generate(
+        self, world: WorldRow, key: TileKey, fmt: str, stamp: int, directives: list[Directive]
+    ) -> TileRow:
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            self.pool, workers.generate_tile, str(self.data_dir), world.prepared_sha256, world.generator, key, fmt
-        )
-        row = TileRow(key, fmt, 0, result.sha256, result.size, result.splat_count)
+        args = (str(self.data_dir), world.prepared_sha256, world.generator, key, fmt)
+        # The directives go along only where there are some: a plain tile's job is what it always was.
+        extra = (directives_json(directives),) if directives else ()
+        result = await loop.run_in_executor(self.pool, workers.generate_tile, *args, *extra)
+        row = TileRow(key, fmt, stamp, result.sha256, result.size, result.splat_count)
         await asyncio.to_thread(self.store.put_tile, world.id, row)
-        self._rows.put((world.id, key, fmt), row)
+        self._rows.put((world.id, key, fmt, stamp), row)
         self.tiles_generated += 1
         return row
+
+
+def _state_from_rows(base_tile_m: float, rows: list[DirectiveRow]) -> DirectiveState:
+    entries = [LogEntry(r.version, r.op, r.target, _parsed(r), r.created_unix_ms) for r in rows]
+    return DirectiveState(base_tile_m, entries)
+
+
+def _parsed(row: DirectiveRow) -> Directive | None:
+    return parse_directive(row.directive_json) if row.op == "apply" else None
+
+
+def _count_lod0(directive: Directive, base_tile_m: float, changed: Callable[[TileKey], bool]) -> int:
+    """LOD 0 tiles under ``directive``'s reach whose content ``changed``."""
+    x0, z0, x1, z1 = directive.region.bbox()
+    reach = directive.reach_m()
+    a = tile_at(x0 - reach, z0 - reach, 0, base_tile_m)
+    b = tile_at(x1 + reach, z1 + reach, 0, base_tile_m)
+    return sum(changed(TileKey(0, ix, iz)) for iz in range(a.iz, b.iz + 1) for ix in range(a.ix, b.ix + 1))
 
 
 def server_version() -> str:

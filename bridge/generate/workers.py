@@ -22,7 +22,9 @@ from PIL import Image
 from bridge.formats import encode_tile
 from bridge.generate import persist
 from bridge.generate.base import Generator, GeneratorOptions, PreparedWorld
+from bridge.generate.directives.apply import generate_directed
 from bridge.generate.registry import load_generator
+from bridge.world.directives import parse_directive_list
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from bridge.world.store import BlobStore
@@ -100,10 +102,13 @@ def _world(blobs: BlobStore, prepared_sha: str, generator_name: str) -> tuple[Ge
     return cached
 
 
-def generate_tile(data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str) -> TileResult:
+def generate_tile(
+    data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str, directives: str = ""
+) -> TileResult:
+    """``directives``: the JSON list in effect on the tile (bridge.world.directives), "" for none."""
     blobs = BlobStore(Path(data_dir) / "blobs")
     generator, world = _world(blobs, prepared_sha, generator_name)
-    content = generator.generate(world, key)
+    content = generate_directed(generator, world, key, parse_directive_list(directives) if directives else [])
     data = encode_tile(content, fmt, world.options.base_tile_m)
     return TileResult(blobs.put(data), len(data), len(content.splats))
 

@@ -61,6 +61,14 @@ class TileUnloaded:
 
 
 @dataclass(frozen=True)
+class TileChanged:
+    """A tile the viewer holds changed (a directive); its new bytes follow as a TileSent."""
+
+    key: TileKey
+    directive_version: int
+
+
+@dataclass(frozen=True)
 class Progress:
     tiles_wanted: int
     tiles_sent: int
@@ -109,4 +117,4 @@ class Heartbeat:
     server_unix_ms: int
 
 
-StreamEvent = Hello | TileSent | TileUnloaded | Progress | StreamErrorEvent | Heartbeat
+StreamEvent = Hello | TileSent | TileUnloaded | TileChanged | Progress | StreamErrorEvent | Heartbeat

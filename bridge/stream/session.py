@@ -94,6 +94,7 @@ class StreamSession:
     selections: int = 0  # interest sets computed (fewer than poses under a flood: coalesced)
     sse_threshold_px: float = 0.0  # the threshold the current interest set was selected with
     satisfied: set[TileKey] = field(default_factory=set)  # wanted, not held, but held finer (see plan)
+    changed: set[TileKey] = field(default_factory=set)  # held, but a directive changed them: send again
     _wanted: list[TileKey] = field(default_factory=list)
     _urgency: dict[TileKey, float] = field(default_factory=dict)
     _stale: bool = False
@@ -259,7 +260,7 @@ class StreamSession:
         pending = [
             k
             for k in wanted
-            if (k not in self.held or self.held[k].format != fmt)
+            if (k not in self.held or self.held[k].format != fmt or k in self.changed)
             and k not in self.skipped
             and k not in self.crowded_out
             and k not in finer
@@ -288,7 +289,11 @@ class StreamSession:
         it (in the current format) or holds its whole area finer; skipped tiles are neither."""
         wanted = self.wanted
         fmt = self.format
-        sent = sum(1 for k in wanted if (k in self.held and self.held[k].format == fmt) or k in self.satisfied)
+        sent = sum(
+            1
+            for k in wanted
+            if (k in self.held and self.held[k].format == fmt and k not in self.changed) or k in self.satisfied
+        )
         skipped = sum(
             1
             for k in wanted
@@ -310,6 +315,7 @@ class StreamSession:
 
     def mark_sent(self, key: TileKey, size: int, splats: int, fmt: str = "", sha256: str = "") -> None:
         self._unloaded_unacked.pop(key, None)
+        self.changed.discard(key)
         old = self.held.pop(key, None)
         if old is not None:
             self._forget(old)
@@ -321,6 +327,7 @@ class StreamSession:
         self._tiles_seen += 1
 
     def mark_unloaded(self, key: TileKey) -> None:
+        self.changed.discard(key)
         held = self.held.pop(key, None)
         if held is not None:
             self._forget(held)

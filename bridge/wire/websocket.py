@@ -61,6 +61,7 @@ from bridge.stream.messages import (
     Progress,
     StreamErrorEvent,
     StreamEvent,
+    TileChanged,
     TileSent,
     TileUnloaded,
     ViewerMessage,
@@ -186,6 +187,8 @@ def event_json(event: StreamEvent) -> str:
         return json.dumps({"heartbeat": {"server_unix_ms": event.server_unix_ms}})
     if isinstance(event, TileUnloaded):
         return json.dumps({"unload": {"key": key_json(event.key)}})
+    if isinstance(event, TileChanged):
+        return json.dumps({"changed": {"key": key_json(event.key), "directive_version": event.directive_version}})
     if isinstance(event, Progress):
         return json.dumps(
             {

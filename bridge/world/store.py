@@ -2,7 +2,7 @@
 
 Layout of a data folder::
 
-    worlds.db                 SQLite: worlds, world_assets, tiles
+    worlds.db                 SQLite: worlds, world_assets, tiles, directives (a log per world)
     blobs/ab/cdef...          payloads, named by the sha256 of their bytes
 
 Crash safety: a blob is written to a temporary file in its final folder, fsynced, renamed into
@@ -65,6 +65,15 @@ CREATE TABLE IF NOT EXISTS tiles (
     created_unix_ms INTEGER NOT NULL,
     PRIMARY KEY (world_id, lod, ix, iz, format, version)
 );
+CREATE TABLE IF NOT EXISTS directives (
+    world_id TEXT NOT NULL REFERENCES worlds(id),
+    version INTEGER NOT NULL,
+    op TEXT NOT NULL,
+    target INTEGER NOT NULL,
+    directive_json TEXT NOT NULL,
+    created_unix_ms INTEGER NOT NULL,
+    PRIMARY KEY (world_id, version)
+);
 """
 
 _TEMP_PREFIX = ".partial-"
@@ -90,6 +99,15 @@ class TileRow:
     sha256: str
     size: int
     splat_count: int
+
+
+@dataclass(frozen=True)
+class DirectiveRow:
+    version: int  # 1, 2, ... per world
+    op: str  # "apply" | "revert"
+    target: int  # the directive id: its own version for an apply, the reverted one's for a revert
+    directive_json: str  # the directive's JSON for an apply, "" for a revert
+    created_unix_ms: int
 
 
 @dataclass(frozen=True)
@@ -277,6 +295,29 @@ class WorldStore:
                     int(time.time() * 1000),
                 ),
             )
+
+    # -- directives (bridge.world.directives): an append-only log per world ----------------------
+
+    def append_directive(self, world_id: str, row: DirectiveRow) -> None:
+        """Add the next version of ``world_id``'s directives; refuses any version but the next."""
+        with self._transaction() as db:
+            last = db.execute("SELECT MAX(version) FROM directives WHERE world_id = ?", (world_id,)).fetchone()[0]
+            if row.version != (last or 0) + 1:
+                raise ValueError(f"directive version {row.version} is not the next after {last or 0}")
+            db.execute(
+                "INSERT INTO directives VALUES (?, ?, ?, ?, ?, ?)",
+                (world_id, row.version, row.op, row.target, row.directive_json, row.created_unix_ms),
+            )
+
+    def list_directives(self, world_id: str) -> list[DirectiveRow]:
+        """The log, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT version, op, target, directive_json, created_unix_ms FROM directives "
+                "WHERE world_id = ? ORDER BY version",
+                (world_id,),
+            ).fetchall()
+        return [DirectiveRow(*r) for r in rows]
 
     def tile_count(self, world_id: str | None = None) -> int:
         with self._lock:

@@ -236,3 +236,45 @@ def test_mesh_mode_draws_the_glb_tiles(server: Server, browser: ViewerDriver, tm
     ground_db = psnr(rendered[ground], reference[ground].astype(np.float32) / 255)
     assert ground_db > MESH_GROUND_PSNR_DB, f"mesh mode's ground vs the photo's: {ground_db:.2f} dB"
     assert _errors(browser) == []
+
+
+def test_steering_from_the_page_changes_the_view_and_undo_brings_it_back(
+    server: Server, browser: ViewerDriver, tmp_path: Path
+) -> None:
+    """Paint tool: click the ground in front; the server regenerates what the directive touches and
+    the page redraws it; Undo reverts it and the same view comes back."""
+    if server.process is None or server.token:
+        server.start()
+    height = _open(browser, server)
+    browser.call("waitIdle", timeoutMs=150_000)
+    browser.call("capture", path=str(tmp_path / "before.png"))
+    before = _image(tmp_path / "before.png")
+    received = browser.call("status")["status"]["tilesReceived"]
+    browser.call("select", selector="#tool", value="paint")
+    browser.call("select", selector="#ground", value="snow")
+    browser.call("fill", selector="#radius", value="6")
+    browser.call("click", selector="#arm")
+    browser.call("clickAt", x=VIEW_WIDTH // 2, y=round(height * 0.85))  # the ground a few metres ahead
+    applied = "document.querySelector('#steer-status').textContent.startsWith('Version 1')"
+    browser.call("waitFor", expr=applied, timeoutMs=30_000)
+    changed = f"window.worldbridge.tilesReceived > {received} && window.worldbridge.idle"
+    browser.call("waitFor", expr=changed, timeoutMs=120_000)
+    browser.call("capture", path=str(tmp_path / "painted.png"))
+    painted = _image(tmp_path / "painted.png")
+    assert psnr(painted, before) < 30.0, "the painted ground does not show"
+    # Snow is bright: the bottom of the view got brighter.
+    bottom = slice(height * 3 // 4, height)
+    assert painted[bottom].mean() > before[bottom].mean() + 5
+
+    browser.call("click", selector="#undo")
+    undone = "document.querySelector('#steer-status').textContent.startsWith('Version 2')"
+    browser.call("waitFor", expr=undone, timeoutMs=30_000)
+    browser.call(
+        "waitFor",
+        expr=f"window.worldbridge.tilesReceived > {received + 1} && window.worldbridge.idle",
+        timeoutMs=120_000,
+    )
+    browser.call("capture", path=str(tmp_path / "undone.png"))
+    assert psnr(_image(tmp_path / "undone.png"), before) > 40.0, "undo did not bring the first view back"
+    assert _errors(browser) == []
+    _assert_messages_follow_the_schema(browser)

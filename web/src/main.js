@@ -5,6 +5,7 @@
 import './style.css';
 import { Api, ApiError } from './api.js';
 import { Minimap } from './minimap.js';
+import { setupSteering } from './steer.js';
 import { Viewer } from './viewer.js';
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +20,7 @@ let bootAttempt = 0;
 let banner = { kind: '', text: '' };
 let lastPanelUpdate = 0;
 const viewer = new Viewer($('view'), { onStatus: () => scheduleStatus() });
+setupSteering({ $, api, viewer });
 
 function showBanner(kind, text, { tokenForm = false } = {}) {
     banner = { kind, text };

@@ -119,6 +119,18 @@ const commands = {
         await page.locator(selector).fill(value);
         return {};
     },
+    async click({ selector }) {
+        await page.locator(selector).click();
+        return {};
+    },
+    async clickAt({ x, y }) {
+        await page.mouse.click(x, y);
+        return {};
+    },
+    async select({ selector, value }) {
+        await page.locator(selector).selectOption(value);
+        return {};
+    },
     async press({ selector, key }) {
         await page.locator(selector).press(key);
         return {};

@@ -172,6 +172,22 @@ class PhotoGenerator:
         standing = _layout_splats(state, key)
         return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, standing]), heights=heights)
 
+    # -- hooks for directives (bridge.generate.directives.apply) ------------------------------
+
+    def ground_height(self, world: PreparedWorld, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The terrain under any (x, z): what a placed structure stands on."""
+        return self._state(world, _fingerprint(world)).terrain.height(x, z)
+
+    def palette(self, world: PreparedWorld) -> dict[str, np.ndarray]:
+        """The photo's colours for placed structures: its facades, roofs, vegetation and ground."""
+        state = self._state(world, _fingerprint(world))
+        reading = state.reading
+        ground = state.extension.reshape(-1, 3).mean(axis=0)
+        # The median facade texel: the wall, not its windows.
+        wall = np.median(reading.facades[0].texture.reshape(-1, 3), axis=0) if reading.facades else ground
+        greens = np.asarray(reading.vegetation_colours).reshape(-1, 3)
+        return {"wall": wall, "roof": reading.roof_colour, "foliage": greens[len(greens) // 2], "rock": ground}
+
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
         state = self._states.get(fingerprint)
         if state is None:

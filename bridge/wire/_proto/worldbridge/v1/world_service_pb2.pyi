@@ -8,6 +8,64 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ApplyDirectiveRequest(_message.Message):
+    __slots__ = ("world_id", "directive_json")
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIVE_JSON_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    directive_json: str
+    def __init__(self, world_id: _Optional[str] = ..., directive_json: _Optional[str] = ...) -> None: ...
+
+class RevertDirectiveRequest(_message.Message):
+    __slots__ = ("world_id", "directive_id")
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    directive_id: int
+    def __init__(self, world_id: _Optional[str] = ..., directive_id: _Optional[int] = ...) -> None: ...
+
+class DirectiveResult(_message.Message):
+    __slots__ = ("version", "directive_id", "touched_tiles", "notes")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    TOUCHED_TILES_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    directive_id: int
+    touched_tiles: int
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[int] = ..., directive_id: _Optional[int] = ..., touched_tiles: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListDirectivesRequest(_message.Message):
+    __slots__ = ("world_id",)
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    def __init__(self, world_id: _Optional[str] = ...) -> None: ...
+
+class DirectiveEntry(_message.Message):
+    __slots__ = ("version", "op", "directive_id", "directive_json", "created_unix_ms", "in_effect")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIVE_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    IN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    op: str
+    directive_id: int
+    directive_json: str
+    created_unix_ms: int
+    in_effect: bool
+    def __init__(self, version: _Optional[int] = ..., op: _Optional[str] = ..., directive_id: _Optional[int] = ..., directive_json: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., in_effect: _Optional[bool] = ...) -> None: ...
+
+class ListDirectivesResponse(_message.Message):
+    __slots__ = ("version", "entries")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    entries: _containers.RepeatedCompositeFieldContainer[DirectiveEntry]
+    def __init__(self, version: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[DirectiveEntry, _Mapping]]] = ...) -> None: ...
+
 class ExportRegionRequest(_message.Message):
     __slots__ = ("world_id", "x0", "z0", "x1", "z1", "format", "lod", "spz_version", "tiles_content")
     WORLD_ID_FIELD_NUMBER: _ClassVar[int]
@@ -237,20 +295,30 @@ class Budget(_message.Message):
     def __init__(self, max_bytes_in_flight: _Optional[int] = ..., max_resident_splats: _Optional[int] = ..., formats: _Optional[_Iterable[_Union[_types_pb2.TileFormat, str]]] = ...) -> None: ...
 
 class TileEvent(_message.Message):
-    __slots__ = ("tile", "unload", "progress", "error", "hello", "heartbeat")
+    __slots__ = ("tile", "unload", "progress", "error", "hello", "heartbeat", "changed")
     TILE_FIELD_NUMBER: _ClassVar[int]
     UNLOAD_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
     tile: TileChunk
     unload: TileUnload
     progress: StreamProgress
     error: StreamError
     hello: StreamHello
     heartbeat: StreamHeartbeat
-    def __init__(self, tile: _Optional[_Union[TileChunk, _Mapping]] = ..., unload: _Optional[_Union[TileUnload, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., hello: _Optional[_Union[StreamHello, _Mapping]] = ..., heartbeat: _Optional[_Union[StreamHeartbeat, _Mapping]] = ...) -> None: ...
+    changed: TileChanged
+    def __init__(self, tile: _Optional[_Union[TileChunk, _Mapping]] = ..., unload: _Optional[_Union[TileUnload, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., hello: _Optional[_Union[StreamHello, _Mapping]] = ..., heartbeat: _Optional[_Union[StreamHeartbeat, _Mapping]] = ..., changed: _Optional[_Union[TileChanged, _Mapping]] = ...) -> None: ...
+
+class TileChanged(_message.Message):
+    __slots__ = ("key", "directive_version")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIVE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    key: _types_pb2.TileKey
+    directive_version: int
+    def __init__(self, key: _Optional[_Union[_types_pb2.TileKey, _Mapping]] = ..., directive_version: _Optional[int] = ...) -> None: ...
 
 class StreamHello(_message.Message):
     __slots__ = ("protocol_version", "server_version", "generator", "generator_version", "formats", "session_id", "resumed", "resumed_tiles", "limits")

@@ -69,6 +69,21 @@ class WorldServiceStub:
                 request_serializer=worldbridge_dot_v1_dot_world__service__pb2.ExportRegionRequest.SerializeToString,
                 response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ExportEvent.FromString,
                 _registered_method=True)
+        self.ApplyDirective = channel.unary_unary(
+                '/worldbridge.v1.WorldService/ApplyDirective',
+                request_serializer=worldbridge_dot_v1_dot_world__service__pb2.ApplyDirectiveRequest.SerializeToString,
+                response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.FromString,
+                _registered_method=True)
+        self.ListDirectives = channel.unary_unary(
+                '/worldbridge.v1.WorldService/ListDirectives',
+                request_serializer=worldbridge_dot_v1_dot_world__service__pb2.ListDirectivesRequest.SerializeToString,
+                response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ListDirectivesResponse.FromString,
+                _registered_method=True)
+        self.RevertDirective = channel.unary_unary(
+                '/worldbridge.v1.WorldService/RevertDirective',
+                request_serializer=worldbridge_dot_v1_dot_world__service__pb2.RevertDirectiveRequest.SerializeToString,
+                response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.FromString,
+                _registered_method=True)
 
 
 class WorldServiceServicer:
@@ -133,6 +148,32 @@ class WorldServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyDirective(self, request, context):
+        """Directives: persistent, versioned edits of a world (docs/directives.md). A directive travels as
+        its JSON form (proto/worldbridge/v1/directive.schema.json). Applying one regenerates only the
+        tiles it touches; every stream on the world gets a TileChanged for each tile it holds that
+        changed, then the tile's new bytes. Errors: NOT_FOUND (world), INVALID_ARGUMENT (the message
+        names what is wrong: kind, region, words the structure grammar does not know); a refused
+        directive changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDirectives(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevertDirective(self, request, context):
+        """Undo is a new version, never a rewrite of history: the directive's tiles return to the bytes
+        they had without it. Errors: NOT_FOUND (world), INVALID_ARGUMENT (no such directive in effect).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorldServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +211,21 @@ def add_WorldServiceServicer_to_server(servicer, server):
                     servicer.ExportRegion,
                     request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ExportRegionRequest.FromString,
                     response_serializer=worldbridge_dot_v1_dot_world__service__pb2.ExportEvent.SerializeToString,
+            ),
+            'ApplyDirective': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyDirective,
+                    request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ApplyDirectiveRequest.FromString,
+                    response_serializer=worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.SerializeToString,
+            ),
+            'ListDirectives': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDirectives,
+                    request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.ListDirectivesRequest.FromString,
+                    response_serializer=worldbridge_dot_v1_dot_world__service__pb2.ListDirectivesResponse.SerializeToString,
+            ),
+            'RevertDirective': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevertDirective,
+                    request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.RevertDirectiveRequest.FromString,
+                    response_serializer=worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +417,87 @@ class WorldService:
             '/worldbridge.v1.WorldService/ExportRegion',
             worldbridge_dot_v1_dot_world__service__pb2.ExportRegionRequest.SerializeToString,
             worldbridge_dot_v1_dot_world__service__pb2.ExportEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyDirective(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/worldbridge.v1.WorldService/ApplyDirective',
+            worldbridge_dot_v1_dot_world__service__pb2.ApplyDirectiveRequest.SerializeToString,
+            worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDirectives(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/worldbridge.v1.WorldService/ListDirectives',
+            worldbridge_dot_v1_dot_world__service__pb2.ListDirectivesRequest.SerializeToString,
+            worldbridge_dot_v1_dot_world__service__pb2.ListDirectivesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevertDirective(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/worldbridge.v1.WorldService/RevertDirective',
+            worldbridge_dot_v1_dot_world__service__pb2.RevertDirectiveRequest.SerializeToString,
+            worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,128 @@
+"""Before/after pictures of directives: a world from a photo, seen from its spawn, without and with
+each directive kind (the pictures in docs/directives/).
+
+    .venv/bin/python bench/directives_look.py ../shared/photos/lyra2_06.png --out docs/directives --name town
+
+Tiles are generated in this process the way the server makes them (bridge.generate.directives.apply),
+LOD 0 over a square in front of the spawn, and rendered from the spawn camera at a reduced size
+(the photo scaled to 640 pixels wide first: a CPU render of the full photo's lift takes minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bridge.formats.splats import SplatCloud
+from bridge.generate.base import GeneratorOptions
+from bridge.generate.directives.apply import generate_directed
+from bridge.generate.photo import PhotoGenerator
+from bridge.render.images import save_png, side_by_side
+from bridge.render.rasterize import render
+from bridge.render.sky import sky_background
+from bridge.world.camera import Camera
+from bridge.world.directives import Directive, parse_directive
+from bridge.world.keys import tile_at
+
+# One of each kind, placed in front of the spawn (-Z is forward), as a designer would write them.
+EXAMPLES: dict[str, list[dict]] = {
+    "place-church": [
+        {
+            "kind": "place",
+            "region": {"circle": {"center": [0, -40], "radius": 14}},
+            "structure": "a gothic church with a red roof",
+        }
+    ],
+    "place-chapel": [
+        {"kind": "place", "region": {"circle": {"center": [0, -28], "radius": 8}}, "structure": "a small white chapel"}
+    ],
+    "place-tower": [
+        {"kind": "place", "region": {"circle": {"center": [4, -32], "radius": 5}}, "structure": "a stone tower"}
+    ],
+    "place-bridge": [
+        {
+            "kind": "place",
+            "region": {"circle": {"center": [0, -26], "radius": 12}},
+            "structure": "a wooden bridge",
+            "facing_deg": 90,
+        }
+    ],
+    "place-houses": [
+        {
+            "kind": "place",
+            "region": {"circle": {"center": [0, -40], "radius": 16}},
+            "structure": "a row of three houses with blue roofs",
+        }
+    ],
+    "paint": [{"kind": "paint", "region": {"circle": {"center": [0, -30], "radius": 12}}, "ground": "sand"}],
+    "terrain": [
+        {
+            "kind": "terrain",
+            "region": {"circle": {"center": [0, -24], "radius": 4}},
+            "op": "raise",
+            "amount": 2.5,
+            "falloff": 6,
+        }
+    ],
+    "layout": [{"kind": "layout", "region": {"circle": {"center": [0, -24], "radius": 7}}, "water": True}],
+    "path": [{"kind": "path", "region": {"polyline": {"points": [[-12, -20], [0, -24], [12, -20]], "width": 3}}}],
+}
+
+
+def tiles_in_front(
+    generator: PhotoGenerator,
+    world: object,
+    spawn: Camera,
+    directives: list[Directive],
+    depth_m: float = 100.0,
+    half_width_m: float = 40.0,
+) -> SplatCloud:
+    """LOD 0 tiles over the square in front of the spawn, under ``directives``."""
+    base = world.options.base_tile_m  # type: ignore[attr-defined]
+    x, z = float(spawn.position[0]), float(spawn.position[2])
+    a, b = tile_at(x - half_width_m, z - depth_m, 0, base), tile_at(x + half_width_m, z + 8, 0, base)
+    clouds = []
+    for iz in range(a.iz, b.iz + 1):
+        for ix in range(a.ix, b.ix + 1):
+            clouds.append(generate_directed(generator, world, type(a)(0, ix, iz), directives).splats)
+    return SplatCloud.concat(clouds)
+
+
+def spawn_view(spawn: Camera, width: int = 480) -> Camera:
+    k = spawn.intrinsics
+    return spawn.with_intrinsics(k.scaled(width, round(k.height * width / k.width)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/directives"))
+    parser.add_argument("--name", default="world")
+    parser.add_argument("--only", action="append", default=[], help="example names to draw (default: all)")
+    parser.add_argument("--width", type=int, default=320, help="picture width, pixels")
+    parser.add_argument("--photo-width", type=int, default=640, help="the photo is scaled to this width first")
+    args = parser.parse_args()
+    generator = PhotoGenerator()
+    with Image.open(args.photo) as image:
+        rgb = image.convert("RGB")
+        scaled = rgb.resize((args.photo_width, round(rgb.height * args.photo_width / rgb.width)))
+    world = generator.prepare(np.asarray(scaled), GeneratorOptions())
+    camera = spawn_view(world.spawn, args.width)
+    background = sky_background(world.sky.panorama, camera)
+    before = render(tiles_in_front(generator, world, camera, []), camera, background).image
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, items in EXAMPLES.items():
+        if args.only and name not in args.only:
+            continue
+        directives = [parse_directive(d) for d in items]
+        after = render(tiles_in_front(generator, world, camera, directives), camera, background).image
+        path = save_png(side_by_side([before, after], ["before", name]), args.out / f"{args.name}-{name}.png")
+        print(path, math.isfinite(float(np.mean(after))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Directives applied to a generated tile: the generator makes the tile as if there were none,
+then each directive in effect on it changes it, in the order they were applied.
+
+A generator may offer two hooks (the photo generator does): ``ground_height(world, x, z)``, its
+terrain anywhere (a structure stands on the lowest ground under its footprint, whichever tile
+that lies in), and ``palette(world)``, the colours structures wear unless their words say
+otherwise. Without them the tile's own height grid and neutral colours stand in.
+
+Everything here is a pure function of (tile, directives, world): the same bytes on any machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from bridge.formats.splats import SplatCloud, TileContent
+from bridge.generate.directives.structures import Palette, build_structure, place
+from bridge.generate.hashing import hash_to_unit
+from bridge.world.directives import GROUNDS, Directive, Region
+from bridge.world.structure_grammar import StructureSpec, footprint, parse_structure
+
+Ground = Callable[[np.ndarray, np.ndarray], np.ndarray]
+STANDING_M = 0.35  # a splat this far above the ground stands on it (a wall, a tree); below, it is ground
+SINK_M = 0.15  # a structure's foot goes this far under its lowest ground: no gap on a slope
+WATER_DEPTH_M = 0.8
+REFERENCE_EDGE_M = 32.0  # structure detail follows the tile's edge, as the photo generator's does
+FINEST_SPACING_M = 0.2
+DEFAULT_PALETTE = Palette(
+    wall=np.array([0.72, 0.68, 0.60]),
+    roof=np.array([0.45, 0.28, 0.22]),
+    foliage=np.array([0.22, 0.38, 0.16]),
+    rock=np.array([0.50, 0.49, 0.46]),
+)
+
+
+def apply_directives(
+    content: TileContent,
+    directives: list[Directive],
+    base_tile_m: float,
+    ground: Ground | None = None,
+    palette: Palette | None = None,
+) -> TileContent:
+    """``content`` as the directives leave it. ``ground``: the generator's terrain (see module doc)."""
+    if not directives:
+        return content
+    key = content.key
+    x0, z0, x1, z1 = key.bounds(base_tile_m)
+    base = ground or _tile_ground(content, base_tile_m)
+    surface = _surface(base, directives)
+    splats = content.splats
+    heights = content.heights
+    if surface is not base:
+        # Everything in the tile rides on the terrain change: ground, walls, trees alike.
+        p = splats.positions.astype(np.float64)
+        lift = surface(p[:, 0], p[:, 2]) - base(p[:, 0], p[:, 2])
+        p[:, 1] += lift
+        splats = SplatCloud.from_arrays(p, splats.scales, splats.rotations, splats.opacities, splats.colors)
+        n = heights.shape[0] - 1
+        steps = np.arange(n + 1) * (x1 - x0) / n
+        gz, gx = np.meshgrid(z0 + steps, x0 + steps, indexing="ij")
+        heights = (heights + (surface(gx, gz) - base(gx, gz))).astype(np.float32)
+    added: list[SplatCloud] = []
+    for directive in directives:
+        if len(splats) == 0 and directive.kind != "place":
+            continue
+        splats = _clear(splats, directive, surface)
+        splats = _paint(splats, directive, surface)
+    detail = key.edge_m(base_tile_m) / REFERENCE_EDGE_M
+    pal = palette or DEFAULT_PALETTE
+    for index, directive in enumerate(directives):
+        if directive.kind == "place" and directive.structure is not None:
+            added.append(_placed(directive, directive.structure, surface, detail, pal, index))
+        elif directive.kind == "layout" and directive.params.get("forest"):
+            added.append(_forest(directive, surface, detail, pal, (x0, z0, x1, z1)))
+    if added:
+        extra = SplatCloud.concat(added)
+        p = extra.positions
+        inside = (p[:, 0] >= x0) & (p[:, 0] < x1) & (p[:, 2] >= z0) & (p[:, 2] < z1)
+        splats = SplatCloud.concat([splats, extra.subset(inside)])
+    return TileContent(key=key, splats=splats, heights=heights)
+
+
+def _tile_ground(content: TileContent, base_tile_m: float) -> Ground:
+    """The tile's own height grid, bilinear, clamped at its border: the ground of a backend with no hook."""
+    heights = content.heights.astype(np.float64)
+    x0, z0, x1, _ = content.key.bounds(base_tile_m)
+    n = heights.shape[0] - 1
+    step = (x1 - x0) / n
+
+    def ground(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        u = np.clip((np.asarray(x) - x0) / step, 0, n - 1e-9)
+        v = np.clip((np.asarray(z) - z0) / step, 0, n - 1e-9)
+        i, j = np.floor(v).astype(int), np.floor(u).astype(int)
+        fu, fv = u - j, v - i
+        top = heights[i, j] * (1 - fu) + heights[i, j + 1] * fu
+        bottom = heights[i + 1, j] * (1 - fu) + heights[i + 1, j + 1] * fu
+        return top * (1 - fv) + bottom * fv
+
+    return ground
+
+
+def weight(region: Region, falloff: float, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """1 inside the region, easing to 0 over ``falloff`` metres outside it."""
+    d = region.distance(x, z)
+    if falloff <= 0:
+        return (d <= 0).astype(np.float64)
+    t = np.clip(1.0 - d / falloff, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _surface(base: Ground, directives: list[Directive]) -> Ground:
+    """The ground after every terrain-changing directive, in order (each reads the one before)."""
+    surface = base
+    for d in directives:
+        if d.kind == "terrain" or d.kind == "path" or (d.kind == "layout" and d.params.get("water")):
+            surface = _terrain_step(surface, d)
+    return surface
+
+
+def _terrain_step(previous: Ground, d: Directive) -> Ground:
+    region, falloff, op = d.region, d.falloff, d.params.get("op")
+    cx, cz = region.centre()
+
+    def step(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        x, z = np.asarray(x, np.float64), np.asarray(z, np.float64)
+        h = previous(x, z)
+        w = weight(region, falloff, x, z)
+        if d.kind == "path":
+            _, nx, nz = region.centreline_distance(x, z)
+            target = previous(nx, nz)  # level across the path, following it lengthwise
+        elif d.kind == "layout":  # water: a level sheet under the region's centre
+            target = previous(np.array([cx]), np.array([cz]))[0] - WATER_DEPTH_M
+        elif op == "raise":
+            return h + d.params["amount"] * w
+        elif op == "lower":
+            return h - d.params["amount"] * w
+        elif op == "flatten":
+            target = d.params["height"]
+        else:  # smooth: towards the mean over a ring as wide as the falloff
+            r = max(falloff, 4.0)
+            ring = [previous(x + r * math.cos(a), z + r * math.sin(a)) for a in np.arange(8) * math.pi / 4]
+            target = (h + sum(ring)) / 9.0
+        return h + (target - h) * w
+
+    return step
+
+
+def _clears(d: Directive) -> Region | None:
+    """The region whose standing things a directive removes (buildings, trees, the photo's own)."""
+    if d.kind == "path" or (d.kind == "layout" and (d.params.get("buildings") is False or d.params.get("water"))):
+        return d.region
+    if d.kind == "layout" and d.params.get("street"):
+        return d.region
+    if d.kind == "place" and d.structure is not None:
+        w, depth = footprint(d.structure)
+        cx, cz = d.region.centre()
+        return Region("circle", np.array([[cx, cz]]), radius=math.hypot(w, depth) / 2 + 1.0)
+    return None
+
+
+def _clear(splats: SplatCloud, d: Directive, surface: Ground) -> SplatCloud:
+    region = _clears(d)
+    if region is None:
+        return splats
+    p = splats.positions.astype(np.float64)
+    standing = p[:, 1] - surface(p[:, 0], p[:, 2]) > STANDING_M
+    gone = standing & (region.distance(p[:, 0], p[:, 2]) <= 0)
+    return splats.subset(~gone) if gone.any() else splats
+
+
+def _ground_of(d: Directive) -> str | None:
+    if d.kind == "paint":
+        return d.params["ground"]
+    if d.kind == "path":
+        return d.params.get("ground", "dirt")
+    if d.kind == "layout":
+        if d.params.get("water"):
+            return "water"
+        if d.params.get("street"):
+            return "paving"
+    return None
+
+
+def _paint(splats: SplatCloud, d: Directive, surface: Ground) -> SplatCloud:
+    name = _ground_of(d)
+    if name is None:
+        return splats
+    p = splats.positions.astype(np.float64)
+    w = weight(d.region, d.falloff, p[:, 0], p[:, 2])
+    on_ground = np.abs(p[:, 1] - surface(p[:, 0], p[:, 2])) <= STANDING_M
+    at = np.flatnonzero((w > 0) & on_ground)
+    if at.size == 0:
+        return splats
+    # World-anchored grain (10 cm cells): the painted ground is textured, and the same across tiles.
+    cells = np.floor(p[at][:, [0, 2]] * 10).astype(np.int64)
+    grain = 0.86 + 0.28 * hash_to_unit(cells[:, 0], cells[:, 1], 11)
+    painted = np.asarray(GROUNDS[name])[None, :] * grain[:, None]
+    colours = splats.colors.astype(np.float64)
+    colours[at] = colours[at] * (1 - w[at, None]) + painted * w[at, None]
+    return SplatCloud.from_arrays(splats.positions, splats.scales, splats.rotations, splats.opacities, colours)
+
+
+def _spacing(detail: float, size_m: float) -> float:
+    """Splat spacing of a structure at a tile's detail: never coarser than a third of the structure."""
+    return float(np.clip(0.3 * detail, FINEST_SPACING_M, max(size_m / 3, FINEST_SPACING_M)))
+
+
+@lru_cache(maxsize=64)
+def _local(spec: StructureSpec, palette_key: tuple[float, ...], spacing: float, salt: int) -> SplatCloud:
+    """One structure in its frame, built once per worker for all the tiles it spans."""
+    pal = Palette(*(np.array(palette_key[i : i + 3]) for i in range(0, 12, 3)))
+    return build_structure(spec, pal, spacing, salt)
+
+
+def _palette_key(p: Palette) -> tuple[float, ...]:
+    return tuple(float(v) for c in (p.wall, p.roof, p.foliage, p.rock) for v in np.asarray(c, np.float64))
+
+
+def _placed(d: Directive, spec: StructureSpec, surface: Ground, detail: float, pal: Palette, index: int) -> SplatCloud:
+    cx, cz = d.region.centre()
+    if "facing_deg" in d.params:
+        yaw = math.radians(d.params["facing_deg"])
+    else:  # facing the spawn (the world's origin), where a designer first looks from
+        yaw = math.atan2(cx, cz) if math.hypot(cx, cz) > 1e-6 else 0.0
+    width, depth = footprint(spec)
+    # The foot: the lowest ground under the footprint, so no wall hangs over a slope.
+    s, t = np.meshgrid(np.linspace(-0.5, 0.5, 7), np.linspace(-0.5, 0.5, 7))
+    lx, lz = s.ravel() * width, t.ravel() * depth
+    c, sn = math.cos(yaw), math.sin(yaw)
+    foot = float(surface(cx + c * lx + sn * lz, cz - sn * lx + c * lz).min()) - SINK_M
+    salt = int(hash_to_unit(int(cx * 100), int(cz * 100), index) * 1e9)
+    local = _local(spec, _palette_key(pal), _spacing(detail, min(width, depth) * 3), salt)
+    return place(local, cx, cz, foot, yaw)
+
+
+FOREST_CELL_M = 7.0
+
+
+def _forest(d: Directive, surface: Ground, detail: float, pal: Palette, bounds: tuple[float, ...]) -> SplatCloud:
+    """Trees at ``forest`` density on a world-anchored grid of cells over the region (near this tile)."""
+    x0, z0, x1, z1 = bounds
+    reach = 6.0  # a crown's half width: trees rooted just outside still reach in
+    i0, i1 = math.floor((x0 - reach) / FOREST_CELL_M), math.floor((x1 + reach) / FOREST_CELL_M)
+    j0, j1 = math.floor((z0 - reach) / FOREST_CELL_M), math.floor((z1 + reach) / FOREST_CELL_M)
+    if (i1 - i0 + 1) * (j1 - j0 + 1) > 4096:
+        return SplatCloud.empty()  # a coarse tile: the forest's ground colour carries it at this distance
+    gi, gj = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1))
+    gi, gj = gi.ravel(), gj.ravel()
+    x = (gi + 0.2 + 0.6 * hash_to_unit(gi, gj, 21)) * FOREST_CELL_M
+    z = (gj + 0.2 + 0.6 * hash_to_unit(gi, gj, 22)) * FOREST_CELL_M
+    keep = (hash_to_unit(gi, gj, 23) < d.params["forest"]) & (d.region.distance(x, z) <= 0)
+    spec = parse_structure("tree")
+    trees = []
+    for tx, tz, salt in zip(x[keep], z[keep], (gi * 7919 + gj)[keep], strict=True):
+        local = _local(spec, _palette_key(pal), _spacing(detail, 7.0), int(salt) % 64)
+        foot = float(surface(np.array([tx]), np.array([tz]))[0]) - SINK_M
+        trees.append(place(local, float(tx), float(tz), foot, 0.0))
+    return SplatCloud.concat(trees)
+
+
+def generate_directed(generator: object, world: object, key: object, directives: list[Directive]) -> TileContent:
+    """``generator.generate(world, key)`` under ``directives``, with the generator's hooks if it has them."""
+    content: TileContent = generator.generate(world, key)  # type: ignore[attr-defined]
+    if not directives:
+        return content
+    hook_ground = getattr(generator, "ground_height", None)
+    hook_palette = getattr(generator, "palette", None)
+    ground = (lambda x, z: np.asarray(hook_ground(world, x, z), np.float64)) if hook_ground else None
+    colours = hook_palette(world) if hook_palette else None
+    palette = Palette(**{k: np.asarray(v, np.float64) for k, v in colours.items()}) if colours else None
+    return apply_directives(content, directives, world.options.base_tile_m, ground, palette)  # type: ignore[attr-defined]
