@@ -21,8 +21,9 @@ from PIL import Image
 
 from bridge.formats import encode_tile
 from bridge.generate import persist
-from bridge.generate.base import Generator, GeneratorOptions, PreparedWorld
+from bridge.generate.base import Generator, GeneratorOptions, PreparedWorld, SourceGenerator
 from bridge.generate.registry import load_generator
+from bridge.generate.scene.source import scene_kind
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from bridge.world.store import BlobStore
@@ -56,9 +57,14 @@ def _png(image: np.ndarray) -> bytes:
 
 def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: GeneratorOptions) -> PreparedResult:
     blobs = BlobStore(Path(data_dir) / "blobs")
-    pixels = decode_photo(photo)
     generator = load_generator(generator_name)
-    prepared = generator.prepare(pixels, options)
+    if isinstance(generator, SourceGenerator):  # it reads the upload itself (a splat scene)
+        prepared = generator.prepare_source(photo, options)
+        size = (prepared.spawn.intrinsics.width, prepared.spawn.intrinsics.height)
+    else:
+        pixels = decode_photo(photo)
+        prepared = generator.prepare(pixels, options)
+        size = (pixels.shape[1], pixels.shape[0])
     prepared_sha = blobs.put(persist.dumps(prepared))
     # The generator that prepared keeps what the first tile needs (the spawn's lift); the pool
     # hands the next job to an idle worker before it starts another, so the first GetTile after
@@ -68,13 +74,13 @@ def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: Gen
         "photo": (blobs.put(photo), _media_type_of(photo)),
         "sky": (blobs.put(_png(prepared.sky.panorama)), "image/png"),
     }
-    for name, png in prepared.pictures.items():
-        assets[name] = (blobs.put(png), "image/png")
+    for name, picture in prepared.pictures.items():
+        assets[name] = (blobs.put(picture), "application/json" if name.endswith(".json") else "image/png")
     return PreparedResult(
         prepared_sha256=prepared_sha,
         spawn=prepared.spawn.to_json(),
         assets=assets,
-        photo_size=(pixels.shape[1], pixels.shape[0]),
+        photo_size=size,
     )
 
 
@@ -83,6 +89,8 @@ def _media_type_of(photo: bytes) -> str:
         return "image/png"
     if photo.startswith(b"\xff\xd8"):
         return "image/jpeg"
+    if scene_kind(photo):
+        return "application/octet-stream"
     return "image/webp"
 
 
