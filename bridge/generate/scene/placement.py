@@ -5,7 +5,8 @@ PLY reader already turns to y up), z up, or a frame tilted by the first camera's
 up from the scene itself: a scene of the ground and what stands on it is flat, so its positions'
 least-variance direction is the ground's normal (the covariance's smallest eigenvector); the
 side the heights' long tail points to is up (things stand on the ground, few hang below it).
-The ground is the densest height band in the lower half of the scene. Worlds and trainers put
+Where the tail does not tell (a room, say), a normal near the file's own +y takes its sign. The
+ground is the densest height band in the lower half of the scene. Worlds and trainers put
 the first camera at the file's origin, so the spawn stands there when that lies at a plausible
 height above the ground; otherwise at the footprint's centre, at eye height (stated in the world
 info either way). The world is then moved so the spawn is at x = z = 0 looking along -z with the
@@ -24,8 +25,8 @@ from bridge.formats.splats import SplatCloud
 
 SAMPLE = 200_000  # splats the statistics read (every k-th): enough, and bounded time
 FLAT_RATIO = 0.25  # smallest over middle variance below which the scene counts as flat
-NEAR_FILE_UP_DEG = 30.0  # a found up this close to the file's own keeps the file's sign
-SKEW_DECISIVE = 0.25
+SKEW_DECISIVE = 0.25  # heights' skewness that tells up from down (what stands makes the upper tail)
+NEAR_FILE_UP_DEG = 30.0  # else a found up this close to the file's own takes the file's sign
 GROUND_SHARE = 0.3  # the lowest splats along a first guess of up taken as ground, to refit it
 GROUND_REFITS = 2
 EYE_HEIGHT_M = 1.6
@@ -98,14 +99,14 @@ def _up_axis(points: np.ndarray) -> tuple[np.ndarray, str]:
     if values[0] >= FLAT_RATIO * values[1]:
         return file_up, "the file's own +y (the scene is not flat enough to tell)"
     normal = vectors[:, 0]
-    if abs(normal @ file_up) >= math.cos(math.radians(NEAR_FILE_UP_DEG)):
+    heights = centred @ normal
+    skew = float(np.mean(heights**3) / max(np.mean(heights**2), 1e-30) ** 1.5)
+    if abs(skew) >= SKEW_DECISIVE:
+        normal, how = normal * np.sign(skew), "the ground's normal, on the side things stand on"
+    elif abs(normal @ file_up) >= math.cos(math.radians(NEAR_FILE_UP_DEG)):
         normal, how = normal * np.sign(normal @ file_up), "the ground's normal, on the file's +y side"
     else:
-        heights = centred @ normal
-        skew = float(np.mean(heights**3) / max(np.mean(heights**2), 1e-30) ** 1.5)
-        if abs(skew) < SKEW_DECISIVE:
-            return file_up, "the file's own +y (the ground's normal has no clear upper side)"
-        normal, how = normal * np.sign(skew), "the ground's normal, on the side things stand on"
+        return file_up, "the file's own +y (the ground's normal has no clear upper side)"
     # What stands on the ground tilts the whole scene's axes (tall things at one end); the
     # lowest splats along the first guess are mostly ground: their flattest direction is its normal.
     for _ in range(GROUND_REFITS):
