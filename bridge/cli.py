@@ -103,7 +103,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             if not args.source or not args.region or not args.format:
                 raise ValueError("give PHOTO_OR_WORLD, --region and --format (or --from-manifest)")
             request = ExportRequest(
-                Region.parse(args.region), args.format, args.lod, args.spz_version, args.tiles_content
+                Region.parse(args.region), args.format, args.lod, args.spz_version, args.tiles_content, args.merged
             )
             options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
             source = LocalSource(args.source, args.generator, options)
@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export",
         help="a region of a world as files (GLB, PLY, SPZ, splat glTF, 3D Tiles) with a provenance manifest",
-        description="Writes one file per tile of the region (3D Tiles: a tileset over content files), "
+        description="Writes one file per tile of the region (or one for all of it with --merged; 3D Tiles: a "
+        "tileset over content files), "
         "manifest.json (sources, parameters, every file's sha256, the command that rebuilds them) and "
         "PROVENANCE.txt into --out, which must be absent or empty. See docs/export.md.",
     )
@@ -266,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--tiles-content", default="glb", help="3dtiles only: content as glb meshes (default) or gltf-splats"
+    )
+    export.add_argument(
+        "--merged",
+        action="store_true",
+        help="one file for the whole region (glb, ply, spz, gltf-splats; up to 1024 tiles) instead of one per tile",
     )
     export.add_argument("--from-manifest", default=None, help="rebuild the export a manifest.json describes")
     export.add_argument("--out", required=True, help="output folder (absent or empty)")
