@@ -4,6 +4,8 @@ read by the third-party tools artists use, rebuilt byte for byte from its manife
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +126,42 @@ def test_third_party_readers_take_the_merged_files(exports: dict[str, tuple[Path
         str(converted),
     )
     assert read_spz(converted.read_bytes())[0].num_points == exports["ply"][1]["totals"]["splats"]
+
+
+BLENDER_PYTHON = Path(
+    os.environ.get("WORLDBRIDGE_BPY_PYTHON", Path(__file__).resolve().parents[2] / ".venv-blender/bin/python")
+)
+needs_blender = pytest.mark.skipif(
+    not BLENDER_PYTHON.is_file(),
+    reason="Blender's bpy absent: `bash scripts/install.sh --dev --blender` puts it in .venv-blender",
+)
+
+
+@needs_blender
+def test_blender_imports_the_merged_files_upright(exports: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+    """Blender's own glTF and PLY importers, as an artist opens the files. Blender is Z up: a
+    glTF's (x, y, z) lands at (x, -z, y)."""
+    files = {
+        f: str(exports[f][0] / ("region.ply" if f == "ply" else "region.glb")) for f in ("glb", "ply", "gltf-splats")
+    }
+    script = Path(__file__).resolve().parents[1] / "blender" / "blender_check.py"
+    done = subprocess.run(
+        [str(BLENDER_PYTHON), str(script), *files.values()], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    splats = exports["ply"][1]["totals"]["splats"]
+    meshes = report[files["glb"]]
+    assert meshes["objects"] == 2 and meshes["images"] == 2  # a mesh and a texture per tile
+    (x0, y0, z0), (x1, y1, z1) = meshes["bounds"]
+    assert (x0, y0, x1, y1) == pytest.approx((0.0, 0.0, 16.0, 8.0), abs=1e-4)  # region z -8..0 is Blender y 0..8
+    assert z1 - z0 < 2.0  # the ground lies flat: its heights along Blender's Z
+    ply = report[files["ply"]]
+    assert ply["vertices"] == splats
+    assert {"f_dc_0", "opacity", "scale_0", "rot_0"} <= set(ply["attributes"])  # the 3DGS fields, as attributes
+    points = report[files["gltf-splats"]]
+    assert points["vertices"] == splats
+    world = decode_ply((exports["ply"][0] / "region.ply").read_bytes()).positions.astype(np.float64)
+    lo, hi = world.min(axis=0), world.max(axis=0)
+    expected = [[lo[0], -hi[2], lo[1]], [hi[0], -lo[2], hi[1]]]  # world y (up) is Blender's Z
+    np.testing.assert_allclose(points["bounds"], expected, atol=1e-3)
