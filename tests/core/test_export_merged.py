@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from plyfile import PlyData
 
 from bridge.core.errors import InvalidRequestError
 from bridge.core.export import ExportRequest, Region, plan_export, read_manifest
+from bridge.core.export import run as export_run
 from bridge.core.export.request import MAX_MERGED_TILES
 from bridge.formats.gltf_splats import check_gaussian_splatting, decode_gltf_splats
 from bridge.formats.ply import decode_ply
@@ -49,6 +51,12 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, d
             out["spz-again"] = (root / "again", await export_to(worlds, world.id, again, root / "again"))
             with pytest.raises(InvalidRequestError, match="cannot be merged"):
                 await plan_export(worlds, world.id, ExportRequest(REGION, "3dtiles", merged=True))
+            with (
+                patch.object(export_run, "MAX_MERGED_SPLATS", 1000),
+                pytest.raises(InvalidRequestError, match="over 1000 splats"),
+            ):
+                await export_to(worlds, world.id, ExportRequest(REGION, "spz", merged=True), root / "capped")
+            assert not (root / "capped").exists()  # refused midway: nothing written
             too_wide = Region(0.0, 0.0, 8.0 * (MAX_MERGED_TILES + 1), 8.0)
             with pytest.raises(InvalidRequestError, match=f"at most {MAX_MERGED_TILES} are merged"):
                 await plan_export(worlds, world.id, ExportRequest(too_wide, "ply", merged=True))

@@ -2,9 +2,10 @@
 
 :func:`plan_export` checks the request against the world (raising before anything is made);
 :meth:`ExportPlan.events` then makes the tiles in the worker pool, at a priority below every
-viewer's tiles, and yields progress and files in a fixed order: the tile files in key order,
-then (3D Tiles) ``tileset.json``, ``PROVENANCE.txt`` and last ``manifest.json``. Only a window
-of tiles is in memory at a time.
+viewer's tiles, and yields progress and files in a fixed order: the tile files in key order (or,
+merged, the one file for the region once every tile is made), then (3D Tiles) ``tileset.json``,
+``PROVENANCE.txt`` and last ``manifest.json``. Only a window of tiles is in memory at a time
+(merged: every tile's splats or mesh, up to the merge limits).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from bridge.world.store import WorldRow
 
 # Lower is more urgent; viewers' tiles are prioritised by their distance in metres.
 EXPORT_PRIORITY = 1.0e12
-MAX_MERGED_SPLATS = 8_000_000  # one merged splat file (0.45 GB as floats while it is written)
+# One merged splat file: its parts and their concatenation, ~0.45 GB as floats while it is written.
+MAX_MERGED_SPLATS = 4_000_000
 T = TypeVar("T")
 
 
@@ -126,8 +128,15 @@ class ExportPlan:
     async def _merged_file(self, tally: _Tally) -> AsyncIterator[ExportEvent]:
         """One file for the whole region, written once every tile is made."""
         parts: list[MergePart] = []
+        splats = 0
         async for number, part in self._tiles(self._part):
             parts.append(part)
+            splats += part.splat_count
+            if part.mesh is None and splats > MAX_MERGED_SPLATS:  # refused as soon as it is known
+                raise InvalidRequestError(
+                    f"the region holds over {MAX_MERGED_SPLATS} splats, the most merged into one file "
+                    "(choose a smaller region, a coarser LOD, or one file per tile)"
+                )
             yield ExportProgress(number + 1, len(self.keys), 0)
         # One encode of the whole region, off the event loop (seconds for a large one).
         merged = await asyncio.to_thread(merge_parts, parts, self.request, self.world.spec.base_tile_m)
@@ -201,11 +210,6 @@ def merge_parts(parts: list[MergePart], request: ExportRequest, base_tile_m: flo
     splats = sum(p.splat_count for p in parts)
     if request.tile_format == "glb":
         return encode_glb_meshes([p.mesh for p in parts if p.mesh is not None]), splats, 0
-    if splats > MAX_MERGED_SPLATS:
-        raise InvalidRequestError(
-            f"the region holds {splats} splats; at most {MAX_MERGED_SPLATS} are merged into one file "
-            "(choose a smaller region, a coarser LOD, or one file per tile)"
-        )
     cloud = SplatCloud.concat([p.splats for p in parts])
     if request.tile_format == "ply":
         return encode_ply(cloud), splats, 0
