@@ -35,9 +35,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_tile(args: argparse.Namespace) -> int:
     from bridge.formats import FORMATS, encode_tile
-    from bridge.generate.base import GeneratorOptions
+    from bridge.formats.spz import WRITE_VERSIONS, encode_spz
+    from bridge.generate.base import GeneratorOptions, SourceGenerator
     from bridge.generate.directives.apply import generate_directed
-    from bridge.generate.registry import load_generator
+    from bridge.generate.registry import generator_for, load_generator
+    from bridge.generate.scene.source import SceneError
     from bridge.world.directives import DirectiveError, parse_directive_list
     from bridge.world.keys import TileKey
     from bridge.world.photos import PhotoError, decode_photo
@@ -50,10 +52,8 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     if args.format not in FORMATS:
         print(f"worldbridge tile: unknown format {args.format!r}; known: {', '.join(FORMATS)}", file=sys.stderr)
         return 2
-    try:
-        photo = decode_photo(Path(args.photo).read_bytes())
-    except (OSError, PhotoError) as exc:
-        print(f"worldbridge tile: {exc}", file=sys.stderr)
+    if args.spz_version not in WRITE_VERSIONS:
+        print(f"worldbridge tile: SPZ version {args.spz_version} is not one of {WRITE_VERSIONS}", file=sys.stderr)
         return 2
     options = GeneratorOptions(seed=args.seed)
     if args.base_tile_m is not None:
@@ -65,10 +65,21 @@ def _cmd_tile(args: argparse.Namespace) -> int:
         except (OSError, DirectiveError) as exc:
             print(f"worldbridge tile: --directives {args.directives}: {exc}", file=sys.stderr)
             return 2
-    generator = load_generator(args.generator)
-    world = generator.prepare(photo, options)
+    try:
+        source = Path(args.photo).read_bytes()
+        generator = load_generator(generator_for(source, args.generator))
+        if isinstance(generator, SourceGenerator):  # a splat scene (.ply / .spz)
+            world = generator.prepare_source(source, options)
+        else:
+            world = generator.prepare(decode_photo(source), options)
+    except (OSError, LookupError, PhotoError, SceneError) as exc:
+        print(f"worldbridge tile: {exc}", file=sys.stderr)
+        return 2
     content = generate_directed(generator, world, key, directives)
-    data = encode_tile(content, args.format, options.base_tile_m)
+    if args.format == "spz":  # the version asked for (the stream's SPZ tiles stay version 3)
+        data = encode_spz(content.splats, version=args.spz_version)
+    else:
+        data = encode_tile(content, args.format, options.base_tile_m)
     Path(args.out).write_bytes(data)
     summary = {
         "key": str(key),
@@ -101,7 +112,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             if not args.source or not args.region or not args.format:
                 raise ValueError("give PHOTO_OR_WORLD, --region and --format (or --from-manifest)")
             request = ExportRequest(
-                Region.parse(args.region), args.format, args.lod, args.spz_version, args.tiles_content
+                Region.parse(args.region), args.format, args.lod, args.spz_version, args.tiles_content, args.merged
             )
             options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
             source = LocalSource(args.source, args.generator, options)
@@ -229,17 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--data", default=str(DEFAULT_DATA), help="data folder: SQLite index and tile blobs")
     serve.add_argument("--token", default=None, help="require 'authorization: Bearer TOKEN' (needed off loopback)")
-    serve.add_argument("--photo", default=None, help="make (or reuse) a world from this photo at start")
+    serve.add_argument(
+        "--photo", default=None, help="make (or reuse) a world from this photo or splat scene (.ply/.spz) at start"
+    )
     serve.add_argument("--workers", type=int, default=None, help="generation processes (default: one per core)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_cmd_serve)
 
     tile = sub.add_parser("tile", help="generate one tile from a photo into a file, without a server")
-    tile.add_argument("photo", help="input photo (PNG, JPEG or WebP)")
+    tile.add_argument("photo", help="input photo (PNG, JPEG or WebP) or splat scene (3DGS .ply, .spz)")
     tile.add_argument("--key", required=True, help="tile key LOD,IX,IZ (e.g. 0,0,-1 is just in front of the spawn)")
     tile.add_argument("--format", default="ply", help="tile format (ply, ...)")
     tile.add_argument("--out", required=True, help="output file")
-    tile.add_argument("--generator", default="photo", help="generator backend (default: photo)")
+    tile.add_argument(
+        "--generator", default="", help="generator backend (default: import for a .ply/.spz scene, else photo)"
+    )
+    tile.add_argument(
+        "--spz-version", type=int, default=2, help="--format spz only: SPZ version 2 (default; npm spz-js too), 3 or 4"
+    )
     tile.add_argument("--base-tile-m", type=float, default=None, help="edge of a LOD-0 tile, metres (default 8)")
     tile.add_argument("--seed", type=int, default=0, help="world seed")
     tile.add_argument("--json", action="store_true", help="print one JSON object")
@@ -251,11 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export",
         help="a region of a world as files (GLB, PLY, SPZ, splat glTF, 3D Tiles) with a provenance manifest",
-        description="Writes one file per tile of the region (3D Tiles: a tileset over content files), "
+        description="Writes one file per tile of the region (or one for all of it with --merged; 3D Tiles: a "
+        "tileset over content files), "
         "manifest.json (sources, parameters, every file's sha256, the command that rebuilds them) and "
         "PROVENANCE.txt into --out, which must be absent or empty. See docs/export.md.",
     )
-    export.add_argument("source", nargs="?", default=None, help="a photo, or the id of a world in --data")
+    export.add_argument(
+        "source", nargs="?", default=None, help="a photo, a splat scene (.ply/.spz), or the id of a world in --data"
+    )
     export.add_argument("--region", default=None, help="X0,Z0,X1,Z1 in world metres (X0 < X1, Z0 < Z1)")
     export.add_argument("--format", default=None, help="glb, ply, spz, gltf-splats or 3dtiles")
     export.add_argument("--lod", type=int, default=0, help="level of detail of the tiles (0 is the finest)")
@@ -265,10 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--tiles-content", default="glb", help="3dtiles only: content as glb meshes (default) or gltf-splats"
     )
+    export.add_argument(
+        "--merged",
+        action="store_true",
+        help="one file for the whole region (glb, ply, spz, gltf-splats; up to 1024 tiles) instead of one per tile",
+    )
     export.add_argument("--from-manifest", default=None, help="rebuild the export a manifest.json describes")
     export.add_argument("--out", required=True, help="output folder (absent or empty)")
     export.add_argument("--data", default=str(DEFAULT_DATA), help="data folder the world is made in or read from")
-    export.add_argument("--generator", default="photo", help="generator backend (default: photo)")
+    export.add_argument(
+        "--generator", default="", help="generator backend (default: import for a .ply/.spz scene, else photo)"
+    )
     export.add_argument("--base-tile-m", type=float, default=8.0, help="edge of a LOD-0 tile, metres (default 8)")
     export.add_argument("--seed", type=int, default=0, help="world seed")
     export.add_argument("--workers", type=int, default=2, help="generation processes (default 2)")
@@ -276,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=_cmd_export)
 
     demo = sub.add_parser("demo", help="the main job: serve a photo's world, walk a player through it, write pictures")
-    demo.add_argument("photo", nargs="?", default=None, help="input photo (default: the sample shipped inside)")
+    demo.add_argument(
+        "photo", nargs="?", default=None, help="input photo or splat scene (default: the sample shipped inside)"
+    )
     demo.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     demo.add_argument("--distance", type=float, default=1000.0, help="metres to walk forward before turning back")
     demo.add_argument("--speed", type=float, default=20.0, help="walking speed, m/s (simulated time)")

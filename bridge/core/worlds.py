@@ -27,8 +27,9 @@ from bridge.core.scheduler import URGENT, Claim, Scheduler
 from bridge.core.sessions import Sessions
 from bridge.formats import FORMATS
 from bridge.generate import workers
-from bridge.generate.base import GeneratorOptions
-from bridge.generate.registry import load_generator
+from bridge.generate.base import GeneratorOptions, SourceGenerator
+from bridge.generate.registry import generator_for, load_generator
+from bridge.generate.scene.source import SceneError
 from bridge.stream.messages import HeldTileClaim
 from bridge.stream.session import HeldTile
 from bridge.world.camera import Camera
@@ -183,24 +184,26 @@ class Worlds:
     async def create_world(
         self, photo: bytes, name: str = "", generator: str = "", options: GeneratorOptions | None = None
     ) -> tuple[WorldRow, bool]:
-        """Make a world from a photo, or return the same one again; (world, created)."""
+        """Make a world from a photo (or a splat scene: ``generator`` empty picks ``import`` for
+        one), or return the same one again; (world, created)."""
         options = options or GeneratorOptions()
         if not MIN_BASE_TILE_M <= options.base_tile_m <= MAX_BASE_TILE_M:
             raise InvalidRequestError(
                 f"base_tile_m {options.base_tile_m} outside [{MIN_BASE_TILE_M}, {MAX_BASE_TILE_M}]"
             )
-        if len(photo) > MAX_PHOTO_BYTES:
-            raise InvalidRequestError(f"the photo is {len(photo)} bytes; at most {MAX_PHOTO_BYTES} are accepted")
         try:
-            backend = load_generator(generator)
+            backend = load_generator(generator_for(photo[:4096], generator))
         except LookupError as exc:
             raise InvalidRequestError(str(exc)) from exc
         # The headers are checked here, against every limit, before any pixel is decoded; a
         # re-upload then finds its world without decoding at all. The one full decode happens in
         # the worker that prepares the world (a damaged image is refused from there).
+        source = isinstance(backend, SourceGenerator)  # a splat scene: the backend knows its limits
+        if not source and len(photo) > MAX_PHOTO_BYTES:
+            raise InvalidRequestError(f"the photo is {len(photo)} bytes; at most {MAX_PHOTO_BYTES} are accepted")
         try:
-            await asyncio.to_thread(inspect_photo, photo)
-        except PhotoError as exc:
+            await asyncio.to_thread(backend.check_source if source else inspect_photo, photo)
+        except (PhotoError, SceneError) as exc:
             raise InvalidRequestError(str(exc)) from exc
         sha = await asyncio.to_thread(photo_sha256, photo)
         world_id = world_id_for(sha, backend.name, backend.version, options)
@@ -229,7 +232,7 @@ class Worlds:
             result = await loop.run_in_executor(
                 self.pool, workers.prepare_world, str(self.data_dir), photo, generator, options
             )
-        except PhotoError as exc:
+        except (PhotoError, SceneError) as exc:  # damage only a full read finds
             raise InvalidRequestError(str(exc)) from exc
         row = WorldRow(
             id=world_id,

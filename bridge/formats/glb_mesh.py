@@ -26,6 +26,8 @@ Frame: glTF's axes, right-handed, +Y up, metres -- our world frame, no conversio
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,7 @@ from scipy import ndimage
 
 from bridge.formats._gltf import ELEMENT_ARRAY_BUFFER, GlbBuilder
 from bridge.formats.splats import TileContent
+from bridge.world.keys import TileKey
 
 DEFAULT_TEXTURE_SIZE = 256
 UNLIT = "KHR_materials_unlit"
@@ -196,15 +199,28 @@ def encode_image(image: np.ndarray, texture_format: str = "jpeg") -> bytes:
     return out.getvalue()
 
 
-def encode_glb_mesh(
+@dataclass(frozen=True)
+class MeshTile:
+    """One tile's mesh and baked texture, ready to be placed in a GLB (alone or with others)."""
+
+    key: TileKey
+    corner: tuple[float, float]  # (x0, z0), world metres: the node's translation
+    base_tile_m: float
+    skirt_m: float
+    mesh: dict[str, np.ndarray]  # see build_mesh
+    image: bytes  # the baked texture, encoded
+    mime_type: str
+
+
+def mesh_tile(
     content: TileContent,
     base_tile_m: float,
     *,
     texture_size: int = DEFAULT_TEXTURE_SIZE,
     texture_format: str = "jpeg",
     skirt_m: float | None = None,
-) -> bytes:
-    """The tile as a GLB: heightfield mesh with skirts and a texture baked from its splats."""
+) -> MeshTile:
+    """The tile's heightfield mesh with skirts and a texture baked from its splats."""
     heights = np.asarray(content.heights)
     if heights.ndim != 2 or heights.shape[0] != heights.shape[1] or heights.shape[0] < 2:
         raise ValueError(f"tile heights must be [S+1, S+1] with S >= 1, not {heights.shape}")
@@ -217,48 +233,84 @@ def encode_glb_mesh(
     x0, z0, x1, _ = content.key.bounds(base_tile_m)
     edge = x1 - x0
     skirt = default_skirt_m(heights, edge) if skirt_m is None else float(skirt_m)
-    mesh = build_mesh(heights, edge, skirt)
-    index_type = np.uint16 if mesh["positions"].shape[0] <= 0xFFFF else np.uint32
+    pixels = encode_image(bake_texture(content, base_tile_m, texture_size), texture_format)
+    return MeshTile(
+        content.key,
+        (x0, z0),
+        base_tile_m,
+        skirt,
+        build_mesh(heights, edge, skirt),
+        pixels,
+        TEXTURE_FORMATS[texture_format],
+    )
 
+
+def encode_glb_mesh(
+    content: TileContent,
+    base_tile_m: float,
+    *,
+    texture_size: int = DEFAULT_TEXTURE_SIZE,
+    texture_format: str = "jpeg",
+    skirt_m: float | None = None,
+) -> bytes:
+    """The tile as a GLB: heightfield mesh with skirts and a texture baked from its splats."""
+    tile = mesh_tile(content, base_tile_m, texture_size=texture_size, texture_format=texture_format, skirt_m=skirt_m)
+    return encode_glb_meshes([tile])
+
+
+def encode_glb_meshes(tiles: Sequence[MeshTile]) -> bytes:
+    """One GLB holding ``tiles``: a node per tile (at its corner), each with its own mesh,
+    material and texture, all in one scene (a merged export: one file for a whole region)."""
     glb = GlbBuilder()
     glb.gltf["asset"]["generator"] = "WorldBridge glb_mesh"
     glb.use_extension(UNLIT)
-    attributes = {
-        "POSITION": glb.accessor(mesh["positions"], bounds=True),
-        "NORMAL": glb.accessor(mesh["normals"]),
-        "TEXCOORD_0": glb.accessor(mesh["uvs"]),
-    }
-    indices = glb.accessor(mesh["indices"].reshape(-1).astype(index_type), target=ELEMENT_ARRAY_BUFFER)
-    pixels = encode_image(bake_texture(content, base_tile_m, texture_size), texture_format)
-    image = glb.image(pixels, TEXTURE_FORMATS[texture_format])
-    sampler = glb.add(
-        "samplers",
-        {"magFilter": LINEAR, "minFilter": LINEAR_MIPMAP_LINEAR, "wrapS": CLAMP_TO_EDGE, "wrapT": CLAMP_TO_EDGE},
-    )
-    texture = glb.add("textures", {"sampler": sampler, "source": image})
-    material: dict[str, Any] = {
-        "name": "baked splats",
-        "pbrMetallicRoughness": {"baseColorTexture": {"index": texture}, "metallicFactor": 0.0, "roughnessFactor": 1.0},
-        "extensions": {UNLIT: {}},
-    }
-    glb.add(
-        "meshes",
-        {
-            "name": f"tile {content.key}",
-            "primitives": [
-                {"attributes": attributes, "indices": indices, "material": glb.add("materials", material), "mode": 4}
-            ],
-        },
-    )
-    node = glb.add(
-        "nodes",
-        {
-            "name": f"tile {content.key}",
-            "mesh": 0,
-            "translation": [float(x0), 0.0, float(z0)],
-            "extras": {"worldbridge": {"key": str(content.key), "base_tile_m": base_tile_m, "skirt_m": skirt}},
-        },
-    )
-    glb.gltf["scenes"] = [{"nodes": [node]}]
+    sampler: int | None = None
+    nodes = []
+    for tile in tiles:
+        mesh = tile.mesh
+        index_type = np.uint16 if mesh["positions"].shape[0] <= 0xFFFF else np.uint32
+        attributes = {
+            "POSITION": glb.accessor(mesh["positions"], bounds=True),
+            "NORMAL": glb.accessor(mesh["normals"]),
+            "TEXCOORD_0": glb.accessor(mesh["uvs"]),
+        }
+        indices = glb.accessor(mesh["indices"].reshape(-1).astype(index_type), target=ELEMENT_ARRAY_BUFFER)
+        image = glb.image(tile.image, tile.mime_type)
+        if sampler is None:  # one sampler serves every texture
+            sampler = glb.add(
+                "samplers",
+                {
+                    "magFilter": LINEAR,
+                    "minFilter": LINEAR_MIPMAP_LINEAR,
+                    "wrapS": CLAMP_TO_EDGE,
+                    "wrapT": CLAMP_TO_EDGE,
+                },
+            )
+        texture = glb.add("textures", {"sampler": sampler, "source": image})
+        material: dict[str, Any] = {
+            "name": "baked splats",
+            "pbrMetallicRoughness": {
+                "baseColorTexture": {"index": texture},
+                "metallicFactor": 0.0,
+                "roughnessFactor": 1.0,
+            },
+            "extensions": {UNLIT: {}},
+        }
+        primitive = {
+            "attributes": attributes,
+            "indices": indices,
+            "material": glb.add("materials", material),
+            "mode": 4,
+        }
+        mesh_index = glb.add("meshes", {"name": f"tile {tile.key}", "primitives": [primitive]})
+        extras = {"worldbridge": {"key": str(tile.key), "base_tile_m": tile.base_tile_m, "skirt_m": tile.skirt_m}}
+        node = {
+            "name": f"tile {tile.key}",
+            "mesh": mesh_index,
+            "translation": [float(tile.corner[0]), 0.0, float(tile.corner[1])],
+            "extras": extras,
+        }
+        nodes.append(glb.add("nodes", node))
+    glb.gltf["scenes"] = [{"nodes": nodes}]
     glb.gltf["scene"] = 0
     return glb.to_glb()

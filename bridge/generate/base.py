@@ -48,7 +48,8 @@ class PreparedWorld:
     spawn: Camera  # the photo's camera, in world coordinates
     sky: Sky
     payload: dict[str, np.ndarray]  # backend-specific arrays, persisted as an .npz
-    pictures: dict[str, bytes] = field(default_factory=dict)  # PNGs a person can check (depth, ...)
+    # PNGs a person can check (depth, ...); a name ending .json is a JSON note (a scene's placement)
+    pictures: dict[str, bytes] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -64,3 +65,17 @@ class Generator(Protocol):
         ...
 
     def generate(self, world: PreparedWorld, key: TileKey) -> TileContent: ...
+
+
+@runtime_checkable
+class SourceGenerator(Generator, Protocol):
+    """A backend that reads its own input file (a splat scene, ...) instead of a decoded photo.
+
+    The server hands it the uploaded bytes as they are: ``check_source`` in the server process
+    (cheap header checks, so a bad upload is refused before a worker is busy), then
+    ``prepare_source`` in a worker. Both raise ValueError with the reason on bad input.
+    """
+
+    def check_source(self, data: bytes) -> None: ...
+
+    def prepare_source(self, data: bytes, options: GeneratorOptions) -> PreparedWorld: ...

@@ -17,7 +17,8 @@ from bridge.generate.base import Generator
 
 ENTRY_POINT_GROUP = "worldbridge.generators"
 DEFAULT_GENERATOR = "photo"
-_BUILTIN = {"photo": "bridge.generate.photo:PhotoGenerator"}
+IMPORT_GENERATOR = "import"
+_BUILTIN = {"photo": "bridge.generate.photo:PhotoGenerator", IMPORT_GENERATOR: "bridge.generate.scene:ImportGenerator"}
 
 
 class UnknownGeneratorError(LookupError):
@@ -27,6 +28,16 @@ class UnknownGeneratorError(LookupError):
 def available() -> list[str]:
     names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
     return sorted(names | set(_BUILTIN))
+
+
+def generator_for(data: bytes, name: str | None) -> str:
+    """The backend for an input: ``name`` when given, else ``import`` for a splat scene file
+    (.ply / .spz, told by its first bytes) and the default for anything else (a photo)."""
+    if name:
+        return name
+    from bridge.generate.scene.source import scene_kind
+
+    return IMPORT_GENERATOR if scene_kind(data) else DEFAULT_GENERATOR
 
 
 def load_generator(name: str) -> Generator:

@@ -21,9 +21,10 @@ from PIL import Image
 
 from bridge.formats import encode_tile
 from bridge.generate import persist
-from bridge.generate.base import Generator, GeneratorOptions, PreparedWorld
+from bridge.generate.base import Generator, GeneratorOptions, PreparedWorld, SourceGenerator
 from bridge.generate.directives.apply import generate_directed
 from bridge.generate.registry import load_generator
+from bridge.generate.scene.source import scene_kind
 from bridge.world.directives import parse_directive_list
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
@@ -58,9 +59,14 @@ def _png(image: np.ndarray) -> bytes:
 
 def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: GeneratorOptions) -> PreparedResult:
     blobs = BlobStore(Path(data_dir) / "blobs")
-    pixels = decode_photo(photo)
     generator = load_generator(generator_name)
-    prepared = generator.prepare(pixels, options)
+    if isinstance(generator, SourceGenerator):  # it reads the upload itself (a splat scene)
+        prepared = generator.prepare_source(photo, options)
+        size = (prepared.spawn.intrinsics.width, prepared.spawn.intrinsics.height)
+    else:
+        pixels = decode_photo(photo)
+        prepared = generator.prepare(pixels, options)
+        size = (pixels.shape[1], pixels.shape[0])
     prepared_sha = blobs.put(persist.dumps(prepared))
     # The generator that prepared keeps what the first tile needs (the spawn's lift); the pool
     # hands the next job to an idle worker before it starts another, so the first GetTile after
@@ -70,13 +76,13 @@ def prepare_world(data_dir: str, photo: bytes, generator_name: str, options: Gen
         "photo": (blobs.put(photo), _media_type_of(photo)),
         "sky": (blobs.put(_png(prepared.sky.panorama)), "image/png"),
     }
-    for name, png in prepared.pictures.items():
-        assets[name] = (blobs.put(png), "image/png")
+    for name, picture in prepared.pictures.items():
+        assets[name] = (blobs.put(picture), "application/json" if name.endswith(".json") else "image/png")
     return PreparedResult(
         prepared_sha256=prepared_sha,
         spawn=prepared.spawn.to_json(),
         assets=assets,
-        photo_size=(pixels.shape[1], pixels.shape[0]),
+        photo_size=size,
     )
 
 
@@ -85,6 +91,8 @@ def _media_type_of(photo: bytes) -> str:
         return "image/png"
     if photo.startswith(b"\xff\xd8"):
         return "image/jpeg"
+    if scene_kind(photo):
+        return "application/octet-stream"
     return "image/webp"
 
 

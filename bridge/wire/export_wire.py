@@ -21,6 +21,7 @@ def request_from_proto(message: pb.ExportRegionRequest) -> ExportRequest:
         message.lod,
         message.spz_version or DEFAULT_SPZ_VERSION,
         message.tiles_content or "glb",
+        message.merged,
     )
 
 
@@ -36,6 +37,7 @@ def request_to_proto(world_id: str, request: ExportRequest) -> pb.ExportRegionRe
         lod=request.lod,
         spz_version=request.spz_version,
         tiles_content=request.tiles_content,
+        merged=request.merged,
     )
 
 

@@ -12,11 +12,13 @@ from PIL import Image
 
 from bridge.client.client import ReceivedError, ReceivedProgress, ReceivedTile, WorldBridgeClient
 from bridge.client.server_process import ServerProcess
+from bridge.formats.ply import encode_ply
 from bridge.stream.pose import Pose
 from bridge.wire._proto.worldbridge.v1 import types_pb2 as types
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.world.keys import TileKey
 from tests.conftest import photo_path, run
+from tests.scene_support import photo_scene
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -60,6 +62,13 @@ async def _world_count(server: ServerProcess) -> int:
         ("truncated png", lambda: photo_path().read_bytes()[:5000], "truncated"),
         ("decompression bomb", _bomb_png, "pixels"),
         ("tiny", lambda: _png(np.zeros((8, 8, 3), np.uint8)), ">= 64"),
+        # A splat scene is read by the import generator: refused by its header, or by the worker.
+        (
+            "scene, huge",
+            lambda: b"ply\nformat binary_little_endian 1.0\nelement vertex 99999999\nend_header\n",
+            "at most",
+        ),
+        ("scene, cut short", lambda: encode_ply(photo_scene().subset(np.arange(500)))[:-100], "cannot be read"),
     ],
 )
 def test_bad_photos_are_refused_with_invalid_argument_and_no_world(

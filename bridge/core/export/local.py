@@ -30,10 +30,10 @@ _WORLD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 @dataclass(frozen=True)
 class LocalSource:
-    """A photo file, or the id of a world already in the data folder."""
+    """A photo or splat scene file, or the id of a world already in the data folder."""
 
     text: str
-    generator: str = "photo"
+    generator: str = ""  # empty: import for a splat scene, else photo (see registry.generator_for)
     options: GeneratorOptions = field(default_factory=GeneratorOptions)
 
     @property

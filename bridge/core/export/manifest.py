@@ -42,17 +42,23 @@ class Origin:
     photo: str = ""  # the photo's path as given; "" when made from a stored world
 
 
+def _placement(request: ExportRequest) -> str:
+    if request.tile_format in ("ply", "spz"):
+        return "absolute world coordinates"
+    if request.merged and request.tile_format == "glb":
+        return "one node per tile, each translated to its tile's corner (x0, 0, z0) in world metres"
+    if request.merged:
+        return "the root node is translated to the region's first tile corner (x0, 0, z0) in world metres"
+    return "each file's root node is translated to its tile's corner (x0, 0, z0) in world metres"
+
+
 def frame_of(request: ExportRequest) -> dict[str, str]:
     record = TILE_FORMATS[request.tile_format]
     frame = {
         "units": "metres",
         "world": "glTF: right-handed, +Y up, -Z forward (the photo's camera looks along -Z)",
         "files": record.frame,
-        "placement": (
-            "absolute world coordinates"
-            if record.carries == "splats" and request.tile_format in ("ply", "spz")
-            else "each file's root node is translated to its tile's corner (x0, 0, z0) in world metres"
-        ),
+        "placement": _placement(request),
     }
     if request.format == "3dtiles":
         frame["tileset"] = TILESET_FRAME
@@ -67,6 +73,8 @@ def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin) -
         args += ["--spz-version", str(request.spz_version)]
     if request.format == "3dtiles":
         args += ["--tiles-content", request.tiles_content]
+    if request.merged:
+        args += ["--merged"]
     args += ["--generator", world.generator, "--base-tile-m", f"{world.spec.base_tile_m:g}"]
     args += ["--seed", str(world.spec.seed), "--out", "DIR"]
     command = shlex.join(args)
@@ -98,7 +106,8 @@ def build_manifest(
                 "path": f.path,
                 "sha256": f.sha256,
                 "bytes": f.size,
-                **({"tile": f.tile, "splats": f.splats} if f.tile else {}),
+                **({"tile": f.tile} if f.tile else {}),
+                **({"splats": f.splats} if f.tile or f.splats else {}),
             }
             for f in sorted(files, key=lambda f: f.path)
         ],

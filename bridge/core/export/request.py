@@ -31,6 +31,11 @@ MAX_COORDINATE_M = 1.0e7  # beyond this, float32 tile positions stop meaning any
 # SPZ positions are 24-bit fixed point: with no fraction bits left, +-8,388 km. Kept clear of it
 # because a tile's splats may stand a little outside the tile.
 MAX_SPZ_COORDINATE_M = 8.0e6
+# A merged export holds the whole region in memory once: 1,024 tiles is a 256 m square at LOD 0
+# (about 7M splats, 0.4 GB as floats) or any larger region at a coarser LOD.
+MERGED_FORMATS = ("glb", "ply", "spz", "gltf-splats")
+MAX_MERGED_TILES = 1024
+MERGED_NAME = "region"  # the merged file's name, before its extension
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class ExportRequest:
     lod: int = 0
     spz_version: int = DEFAULT_SPZ_VERSION
     tiles_content: str = "glb"  # 3dtiles only: the format of its content files
+    merged: bool = False  # one file for the whole region instead of one per tile
 
     @property
     def tile_format(self) -> str:
@@ -120,6 +126,15 @@ class ExportRequest:
                 "positions can hold; export it as ply or gltf-splats"
             )
         count = self.region.tile_count(self.lod, base_tile_m)
+        if self.merged and self.format not in MERGED_FORMATS:
+            raise InvalidRequestError(
+                f"{self.format} cannot be merged into one file; these can: {', '.join(MERGED_FORMATS)}"
+            )
+        if self.merged and count > MAX_MERGED_TILES:
+            raise InvalidRequestError(
+                f"region {self.region} holds {count} tiles at LOD {self.lod}; at most {MAX_MERGED_TILES} are merged "
+                "into one file (choose a smaller region, a coarser LOD, or one file per tile)"
+            )
         if count > MAX_EXPORT_TILES:
             edge = base_tile_m * (1 << self.lod)
             raise InvalidRequestError(
@@ -134,6 +149,8 @@ class ExportRequest:
             "lod": self.lod,
             "spz_version": self.spz_version,
             "tiles_content": self.tiles_content,
+            # Only when set: manifests of per-tile exports keep the bytes they always had.
+            **({"merged": True} if self.merged else {}),
         }
 
     @classmethod
@@ -147,6 +164,7 @@ class ExportRequest:
                 int(data["lod"]),  # type: ignore[call-overload]
                 int(data.get("spz_version", DEFAULT_SPZ_VERSION)),  # type: ignore[call-overload]
                 str(data.get("tiles_content", "glb")),
+                data.get("merged", False) is True,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidRequestError(f"the manifest's export request is malformed: {exc!r}") from exc

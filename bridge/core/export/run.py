@@ -2,9 +2,10 @@
 
 :func:`plan_export` checks the request against the world (raising before anything is made);
 :meth:`ExportPlan.events` then makes the tiles in the worker pool, at a priority below every
-viewer's tiles, and yields progress and files in a fixed order: the tile files in key order,
-then (3D Tiles) ``tileset.json``, ``PROVENANCE.txt`` and last ``manifest.json``. Only a window
-of tiles is in memory at a time.
+viewer's tiles, and yields progress and files in a fixed order: the tile files in key order (or,
+merged, the one file for the region once every tile is made), then (3D Tiles) ``tileset.json``,
+``PROVENANCE.txt`` and last ``manifest.json``. Only a window of tiles is in memory at a time
+(merged: every tile's splats or mesh, up to the merge limits).
 """
 
 from __future__ import annotations
@@ -13,20 +14,32 @@ import asyncio
 import contextlib
 import hashlib
 from collections import deque
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
+import numpy as np
+
+from bridge.core.errors import InvalidRequestError
 from bridge.core.export import manifest as manifests
-from bridge.core.export.request import ExportRequest
-from bridge.core.export.tiles import ExportedTile, make_tile
+from bridge.core.export.request import MERGED_NAME, ExportRequest
+from bridge.core.export.tiles import ExportedTile, MergePart, make_part, make_tile
 from bridge.core.worlds import Worlds, server_version
 from bridge.formats import TILE_FORMATS
+from bridge.formats.glb_mesh import encode_glb_meshes
+from bridge.formats.gltf_splats import encode_gltf_splats
+from bridge.formats.ply import encode_ply
+from bridge.formats.splats import SplatCloud
+from bridge.formats.spz import clipped_colour_values, encode_spz
 from bridge.formats.tiles3d import TileEntry, build_tileset, tileset_bytes
 from bridge.world.keys import TileKey
 from bridge.world.store import WorldRow
 
 # Lower is more urgent; viewers' tiles are prioritised by their distance in metres.
 EXPORT_PRIORITY = 1.0e12
+# One merged splat file: its parts and their concatenation, ~0.45 GB as floats while it is written.
+MAX_MERGED_SPLATS = 4_000_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,15 @@ class ExportFile:
 ExportEvent = ExportProgress | ExportFile
 
 
+@dataclass
+class _Tally:
+    """What an export's files added up to, as they are made."""
+
+    records: list[manifests.FileRecord] = field(default_factory=list)
+    clipped: int = 0  # SPZ colour values clamped
+    bytes: int = 0
+
+
 @dataclass(frozen=True)
 class ExportPlan:
     worlds: Worlds
@@ -56,27 +78,13 @@ class ExportPlan:
 
     async def events(self) -> AsyncIterator[ExportEvent]:
         request, world = self.request, self.world
-        records: list[manifests.FileRecord] = []
+        tally = _Tally()
         entries: list[TileEntry] = []
-        clipped, done_bytes = 0, 0
-        seen_content: set[str] = set()
         yield ExportProgress(0, len(self.keys), 0)
-        async for number, tile in self._tiles():
-            sha = hashlib.sha256(tile.data).hexdigest()
-            clipped += tile.clipped_colour_values
-            if request.format == "3dtiles":
-                path = f"content/{sha}{TILE_FORMATS[request.tile_format].extension}"
-                entries.append(TileEntry(tile.key, b"", tile.y_range, sha))
-                fresh = sha not in seen_content  # identical tiles share one content file
-                seen_content.add(sha)
-            else:
-                path = f"tiles/{tile.key.lod}_{tile.key.ix}_{tile.key.iz}{TILE_FORMATS[request.tile_format].extension}"
-                fresh = True
-            if fresh:
-                records.append(manifests.FileRecord(path, sha, len(tile.data), str(tile.key), tile.splat_count))
-                done_bytes += len(tile.data)
-                yield ExportFile(path, tile.data, sha)
-            yield ExportProgress(number + 1, len(self.keys), done_bytes)
+        files = self._merged_file(tally) if request.merged else self._tile_files(tally, entries)
+        async for event in files:
+            yield event
+        records, clipped = tally.records, tally.clipped
         extra: list[tuple[str, bytes]] = []
         if request.format == "3dtiles":
             extension = TILE_FORMATS[request.tile_format].extension
@@ -95,15 +103,60 @@ class ExportPlan:
         data = manifests.manifest_bytes(manifest)
         yield ExportFile(manifests.MANIFEST_NAME, data, hashlib.sha256(data).hexdigest())
 
-    async def _tiles(self) -> AsyncIterator[tuple[int, ExportedTile]]:
+    async def _tile_files(self, tally: _Tally, entries: list[TileEntry]) -> AsyncIterator[ExportEvent]:
+        """A file per tile (3D Tiles: per distinct content), in key order."""
+        request = self.request
+        seen_content: set[str] = set()
+        extension = TILE_FORMATS[request.tile_format].extension
+        async for number, tile in self._tiles(self._tile):
+            sha = hashlib.sha256(tile.data).hexdigest()
+            tally.clipped += tile.clipped_colour_values
+            if request.format == "3dtiles":
+                path = f"content/{sha}{extension}"
+                entries.append(TileEntry(tile.key, b"", tile.y_range, sha))
+                fresh = sha not in seen_content  # identical tiles share one content file
+                seen_content.add(sha)
+            else:
+                path = f"tiles/{tile.key.lod}_{tile.key.ix}_{tile.key.iz}{extension}"
+                fresh = True
+            if fresh:
+                tally.records.append(manifests.FileRecord(path, sha, len(tile.data), str(tile.key), tile.splat_count))
+                tally.bytes += len(tile.data)
+                yield ExportFile(path, tile.data, sha)
+            yield ExportProgress(number + 1, len(self.keys), tally.bytes)
+
+    async def _merged_file(self, tally: _Tally) -> AsyncIterator[ExportEvent]:
+        """One file for the whole region, written once every tile is made."""
+        parts: list[MergePart] = []
+        splats = 0
+        async for number, part in self._tiles(self._part):
+            parts.append(part)
+            splats += part.splat_count
+            if part.mesh is None and splats > MAX_MERGED_SPLATS:  # refused as soon as it is known
+                raise InvalidRequestError(
+                    f"the region holds over {MAX_MERGED_SPLATS} splats, the most merged into one file "
+                    "(choose a smaller region, a coarser LOD, or one file per tile)"
+                )
+            yield ExportProgress(number + 1, len(self.keys), 0)
+        # One encode of the whole region, off the event loop (seconds for a large one).
+        merged = await asyncio.to_thread(merge_parts, parts, self.request, self.world.spec.base_tile_m)
+        data, splats, tally.clipped = merged
+        sha = hashlib.sha256(data).hexdigest()
+        path = f"{MERGED_NAME}{TILE_FORMATS[self.request.tile_format].extension}"
+        tally.records.append(manifests.FileRecord(path, sha, len(data), splats=splats))
+        tally.bytes = len(data)
+        yield ExportFile(path, data, sha)
+        yield ExportProgress(len(self.keys), len(self.keys), tally.bytes)
+
+    async def _tiles(self, make: Callable[[TileKey], Awaitable[T]]) -> AsyncIterator[tuple[int, T]]:
         """The tiles in key order, a few made ahead of the one yielded (as many as there are
         generation slots, twice over), so the pool stays busy and memory stays bounded."""
         window = 2 * self.worlds.scheduler.concurrency
-        pending: deque[asyncio.Task[ExportedTile]] = deque()
+        pending: deque[asyncio.Task[T]] = deque()
         keys = iter(enumerate(self.keys))
         try:
             for number, key in keys:
-                pending.append(asyncio.ensure_future(self._tile(key)))
+                pending.append(asyncio.ensure_future(make(key)))
                 if len(pending) >= window:
                     yield number - len(pending) + 1, await pending.popleft()
             first = len(self.keys) - len(pending)
@@ -135,6 +188,36 @@ class ExportPlan:
             ),
             EXPORT_PRIORITY,
         )
+
+    async def _part(self, key: TileKey) -> MergePart:
+        world, request = self.world, self.request
+        loop = asyncio.get_running_loop()
+        pool, data_dir = self.worlds.pool, str(self.worlds.data_dir)
+        job = ("export-part", world.id, key, request.tile_format)
+        return await self.worlds.scheduler.run(
+            job,
+            lambda: loop.run_in_executor(
+                pool, make_part, data_dir, world.prepared_sha256, world.generator, key, request.tile_format
+            ),
+            EXPORT_PRIORITY,
+        )
+
+
+def merge_parts(parts: list[MergePart], request: ExportRequest, base_tile_m: float) -> tuple[bytes, int, int]:
+    """(the one file for the whole region, its splats, SPZ colour values clipped). Splat files
+    hold the tiles' splats in key order; a GLB holds a node per tile; splat glTF's node sits at
+    the region's (x0, 0, z0) tile corner."""
+    splats = sum(p.splat_count for p in parts)
+    if request.tile_format == "glb":
+        return encode_glb_meshes([p.mesh for p in parts if p.mesh is not None]), splats, 0
+    cloud = SplatCloud.concat([p.splats for p in parts])
+    if request.tile_format == "ply":
+        return encode_ply(cloud), splats, 0
+    if request.tile_format == "spz":
+        return encode_spz(cloud, version=request.spz_version), splats, clipped_colour_values(cloud)
+    corners = np.array([p.key.bounds(base_tile_m)[:2] for p in parts])
+    x0, z0 = corners.min(axis=0)
+    return encode_gltf_splats(cloud, origin=(float(x0), 0.0, float(z0)), name="region"), splats, 0
 
 
 async def plan_export(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.formats import TILE_FORMATS, encode_tile
+from bridge.formats.glb_mesh import MeshTile, mesh_tile
+from bridge.formats.splats import SplatCloud
 from bridge.formats.spz import clipped_colour_values, encode_spz
 from bridge.formats.tiles3d import content_y_range, glb_y_range
 from bridge.generate import persist
@@ -61,3 +63,23 @@ def make_tile(
     meshes = TILE_FORMATS[fmt].carries == "mesh"
     y_range = glb_y_range(data) if meshes else content_y_range(content)
     return ExportedTile(key, data, len(content.splats), y_range, clipped)
+
+
+@dataclass(frozen=True)
+class MergePart:
+    """One tile's share of a merged export: its splats, or its mesh (glb)."""
+
+    key: TileKey
+    splats: SplatCloud
+    mesh: MeshTile | None
+    splat_count: int
+
+
+def make_part(data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str) -> MergePart:
+    """The tile generated and, for meshes, baked here in the worker; the file is written once
+    from all parts (see run.merge_parts)."""
+    generator, world = _world(data_dir, prepared_sha, generator_name)
+    content = generator.generate(world, key)
+    if TILE_FORMATS[fmt].carries == "mesh":
+        return MergePart(key, SplatCloud.empty(), mesh_tile(content, world.options.base_tile_m), len(content.splats))
+    return MergePart(key, content.splats, None, len(content.splats))

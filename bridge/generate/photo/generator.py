@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.generate.base import GeneratorOptions, PreparedWorld
+from bridge.generate.buckets import TileBuckets
 from bridge.generate.hashing import hash_to_unit
 from bridge.generate.photo import pictures
 from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis, analyse
@@ -87,6 +88,15 @@ class _WorldState:
     base_tile_m: float
 
 
+@dataclass(frozen=True)
+class Surroundings:
+    """A tile's continuation apart from the lifted photo (see PhotoGenerator.surroundings)."""
+
+    ground: SplatCloud  # on the terrain, or sunk under the photo's own ground as its underlay
+    standing: SplatCloud  # the layout's buildings and trees
+    heights: np.ndarray  # TileContent.heights
+
+
 class PhotoGenerator:
     name = "photo"
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
@@ -98,7 +108,7 @@ class PhotoGenerator:
     def __init__(self) -> None:
         self._states: dict[str, _WorldState] = {}
         self._lift_clouds: dict[tuple[str, int], SplatCloud] = {}  # by pixels per splat
-        self._lifts: dict[tuple[str, int], tuple[SplatCloud, np.ndarray, np.ndarray]] = {}  # by LOD, bucketed
+        self._lifts: dict[tuple[str, int], TileBuckets] = {}  # by LOD
 
     # -- prepare -----------------------------------------------------------------------------
 
@@ -162,6 +172,16 @@ class PhotoGenerator:
         fingerprint = _fingerprint(world)
         state = self._state(world, fingerprint)
         photo_part = self._photo_splats(fingerprint, state, key)
+        around = self._surroundings(state, key)
+        splats = SplatCloud.concat([photo_part, around.ground, around.standing])
+        return TileContent(key=key, splats=splats, heights=around.heights)
+
+    def surroundings(self, world: PreparedWorld, key: TileKey) -> Surroundings:
+        """The tile without the lifted photo: its ground, buildings and trees (what the import
+        generator continues a scene with, the scene standing where the photo would)."""
+        return self._surroundings(self._state(world, _fingerprint(world)), key)
+
+    def _surroundings(self, state: _WorldState, key: TileKey) -> Surroundings:
         # The surface of this tile: the terrain sampled at the grid's corners (the mesh's height
         # field); the ground splats lie on it, so splats and mesh agree and borders are shared.
         x0, z0, _, _ = key.bounds(state.base_tile_m)
@@ -170,7 +190,7 @@ class PhotoGenerator:
         heights = state.terrain.height(gx, gz).astype(np.float32)
         ground = _continuation(state, key, heights)
         standing = _layout_splats(state, key)
-        return TileContent(key=key, splats=SplatCloud.concat([photo_part, ground, standing]), heights=heights)
+        return Surroundings(ground, standing, heights)
 
     # -- hooks for directives (bridge.generate.directives.apply) ------------------------------
 
@@ -207,28 +227,14 @@ class PhotoGenerator:
             if cloud is None:
                 cloud = lift(state.analysis, state.colours, k, state.extension)
                 self._lift_clouds[(fingerprint, k)] = cloud
-            cached = _bucketed(cloud, key.edge_m(state.base_tile_m))
+            cached = TileBuckets.of(cloud, key.edge_m(state.base_tile_m))
             self._lifts[cache_key] = cached
-        cloud, iz_sorted, ix_sorted = cached
-        lo = np.searchsorted(iz_sorted, key.iz, side="left")
-        hi = np.searchsorted(iz_sorted, key.iz, side="right")
-        row = ix_sorted[lo:hi]
-        a = lo + np.searchsorted(row, key.ix, side="left")
-        b = lo + np.searchsorted(row, key.ix, side="right")
-        return cloud.subset(np.arange(a, b))
+        return cached.tile(key.ix, key.iz)
 
 
 def detail_scale(key: TileKey, base_tile_m: float) -> float:
     """How fine ``key``'s splats are: its edge over REFERENCE_EDGE_M (see there)."""
     return key.edge_m(base_tile_m) / REFERENCE_EDGE_M
-
-
-def _bucketed(cloud: SplatCloud, edge: float) -> tuple[SplatCloud, np.ndarray, np.ndarray]:
-    """(cloud, iz, ix): the splats sorted by the tile of edge ``edge`` they stand in, and its indices."""
-    ix = np.floor(cloud.positions[:, 0] / edge).astype(np.int64)
-    iz = np.floor(cloud.positions[:, 2] / edge).astype(np.int64)
-    order = np.lexsort((ix, iz))
-    return cloud.subset(order), iz[order], ix[order]
 
 
 def _recoloured(cloud: SplatCloud, colours: np.ndarray, lifted: np.ndarray) -> SplatCloud:

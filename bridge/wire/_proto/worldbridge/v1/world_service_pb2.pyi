@@ -67,7 +67,7 @@ class ListDirectivesResponse(_message.Message):
     def __init__(self, version: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[DirectiveEntry, _Mapping]]] = ...) -> None: ...
 
 class ExportRegionRequest(_message.Message):
-    __slots__ = ("world_id", "x0", "z0", "x1", "z1", "format", "lod", "spz_version", "tiles_content")
+    __slots__ = ("world_id", "x0", "z0", "x1", "z1", "format", "lod", "spz_version", "tiles_content", "merged")
     WORLD_ID_FIELD_NUMBER: _ClassVar[int]
     X0_FIELD_NUMBER: _ClassVar[int]
     Z0_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class ExportRegionRequest(_message.Message):
     LOD_FIELD_NUMBER: _ClassVar[int]
     SPZ_VERSION_FIELD_NUMBER: _ClassVar[int]
     TILES_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    MERGED_FIELD_NUMBER: _ClassVar[int]
     world_id: str
     x0: float
     z0: float
@@ -86,7 +87,8 @@ class ExportRegionRequest(_message.Message):
     lod: int
     spz_version: int
     tiles_content: str
-    def __init__(self, world_id: _Optional[str] = ..., x0: _Optional[float] = ..., z0: _Optional[float] = ..., x1: _Optional[float] = ..., z1: _Optional[float] = ..., format: _Optional[str] = ..., lod: _Optional[int] = ..., spz_version: _Optional[int] = ..., tiles_content: _Optional[str] = ...) -> None: ...
+    merged: bool
+    def __init__(self, world_id: _Optional[str] = ..., x0: _Optional[float] = ..., z0: _Optional[float] = ..., x1: _Optional[float] = ..., z1: _Optional[float] = ..., format: _Optional[str] = ..., lod: _Optional[int] = ..., spz_version: _Optional[int] = ..., tiles_content: _Optional[str] = ..., merged: _Optional[bool] = ...) -> None: ...
 
 class ExportEvent(_message.Message):
     __slots__ = ("progress", "file")
