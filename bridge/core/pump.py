@@ -218,6 +218,7 @@ class _Pump:
         self.last_progress: Progress | None = None
         self.session_id = worlds.sessions.new_id()
         self.resumed = False
+        self.planned_at = 0.0  # time.monotonic() of the last plan
 
     @classmethod
     async def open(
@@ -391,6 +392,12 @@ class _Pump:
             await asyncio.wait_for(self.wake.wait(), max(0.0, remaining))
         except TimeoutError:
             return Heartbeat(int(time.time() * 1000))
+        # Coalesce: whatever arrives in the rest of the interval is applied by the reader
+        # meanwhile and planned for once (a flood of 10k updates/s left streams acting on
+        # updates a minute old, one full plan per update).
+        rest = self.planned_at + self.session.options.min_plan_interval_s - time.monotonic()
+        if rest > 0 and not self.closed:
+            await asyncio.sleep(rest)
         return None
 
 
@@ -438,6 +445,7 @@ async def run_stream(
             for error in pump.errors.drain():
                 said_any = True
                 yield error
+            pump.planned_at = time.monotonic()
             plan = pump.session.plan()
             for unloaded in pump.unload(plan.unload):
                 said_any = True
