@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
-from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
+from bridge.core.errors import Code, InvalidRequestError, ServiceError, TooManyStreamsError
 from bridge.core.scheduler import Claim
 from bridge.core.worlds import Worlds, server_version
 from bridge.formats import FORMATS
@@ -359,6 +359,12 @@ class _Pump:
                 return
             yield job, row
 
+    def drop(self, job: Job, reason: str) -> None:
+        """A ready tile whose bytes could not be read: skipped and reported, as one not made."""
+        self.ready.pop(job, None)
+        self.session.mark_skipped(job.key, reason)
+        self.errors.extend([StreamErrorEvent(Code.INTERNAL, f"tile {job.key} could not be read: {reason}")])
+
     def sent(self, job: Job, row: TileRow, data: bytes) -> TileSent:
         del self.ready[job]
         self.session.mark_sent(job.key, row.size, row.splat_count, job.format, row.sha256)
@@ -452,7 +458,11 @@ async def run_stream(
                 yield unloaded
             sent_any = False
             for job, row in pump.sendable(pump.want(plan.send)):
-                data = await worlds.blob(row.sha256)
+                try:
+                    data = await worlds.blob(row.sha256)
+                except ServiceError as exc:  # damaged on disk and not made again: skipped, never sent
+                    pump.drop(job, str(exc))
+                    continue
                 sent_any = True
                 yield pump.sent(job, row, data)
                 if pump.wake.is_set():
