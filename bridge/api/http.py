@@ -412,7 +412,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(max_msg_size=websocket.MAX_CONTROL_MESSAGE_BYTES, heartbeat=30.0, compress=False)
+    # aiohttp refuses a message of max_msg_size bytes or more; the documented limit is "at most".
+    ws = web.WebSocketResponse(max_msg_size=websocket.MAX_CONTROL_MESSAGE_BYTES + 1, heartbeat=30.0, compress=False)
     if not ws.can_prepare(request).ok:
         raise InvalidRequestError("this endpoint is a WebSocket: connect with an Upgrade request")
     settings = request.app[SETTINGS]
@@ -511,7 +512,9 @@ async def _refuse(ws: web.WebSocketResponse, code: Code, message: str) -> None:
     """Say why in an error message (close reasons are cut at 123 bytes), then close."""
     with contextlib.suppress(Exception):
         await ws.send_str(websocket.error_json(code, message))
-        await ws.close(code=_CLOSE_CODES[code], message=message.encode()[:120])
+        # Cut on a character boundary: a reason cut inside a UTF-8 sequence is a protocol error (1007).
+        reason = message.encode()[:120].decode(errors="ignore").encode()
+        await ws.close(code=_CLOSE_CODES[code], message=reason)
 
 
 async def _close_sockets(app: web.Application) -> None:
