@@ -168,9 +168,13 @@ def _named(exc: grpc.RpcError) -> str:
 
 async def websocket_outcome(http_url: str, world_id: str, frames: list[str]) -> str:
     """Open a stream and send ``frames``: "hello" if it started and stayed open, else the close code."""
+    too_big = max(len(f.encode()) for f in frames) > MAX_CONTROL_MESSAGE_BYTES
     async with aiohttp.ClientSession() as http, http.ws_connect(f"{http_url}/v1/worlds/{world_id}/stream") as ws:
         for frame in frames:
-            await ws.send_str(frame)
+            try:
+                await ws.send_str(frame)
+            except (ConnectionError, aiohttp.ClientError):  # the server hung up on an earlier frame
+                return "too big" if too_big else "connection lost"
         started = False
         while True:
             try:
@@ -183,6 +187,6 @@ async def websocket_outcome(http_url: str, world_id: str, frames: list[str]) -> 
                 if started and kind in ("progress", "error"):
                     return "hello"
             elif message.type != aiohttp.WSMsgType.BINARY:
-                if ws.close_code in (1006, 1009) and max(len(f.encode()) for f in frames) > MAX_CONTROL_MESSAGE_BYTES:
+                if ws.close_code in (1006, 1009) and too_big:
                     return "too big"
                 return "hello" if started and ws.close_code is None else str(ws.close_code)
