@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from bridge.core.errors import Code, ServiceError, code_of
 from bridge.core.export import ExportFile, ExportProgress, plan_export
@@ -65,23 +67,74 @@ class OversizedUpdate:
     size: int
 
 
+@dataclass(frozen=True)
+class UndecodableRequest:
+    """Bytes that are not the method's request message: answered INVALID_ARGUMENT, not UNKNOWN."""
+
+    type_name: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"the request is not a valid {self.type_name}: {self.reason}"
+
+
 def add_world_service(servicer: WorldServicer, server: grpc.aio.Server) -> None:
     """Register ``servicer`` as the generated code does, but with StreamTiles's updates checked
     for size before protobuf parses them (parsing and converting a 28 MB update of 3 M acks
-    held the event loop for 20 s)."""
+    held the event loop for 20 s), and every method's undecodable requests refused with
+    INVALID_ARGUMENT (grpc answered UNKNOWN and logged an error for each)."""
     generated = _HandlerRecorder()
     pb_grpc.add_WorldServiceServicer_to_server(servicer, generated)  # type: ignore[arg-type]
-    handlers = dict(generated.handlers)
+    handlers = {name: _refusing_undecodable(name, handler) for name, handler in generated.handlers.items()}
     limit = servicer.transport.max_update_bytes
+    read_any_update = _lenient(pb.ViewerUpdate.FromString, "ViewerUpdate")
 
-    def read_update(data: bytes) -> pb.ViewerUpdate | OversizedUpdate:
-        return OversizedUpdate(len(data)) if len(data) > limit else pb.ViewerUpdate.FromString(data)
+    def read_update(data: bytes) -> pb.ViewerUpdate | OversizedUpdate | UndecodableRequest:
+        return OversizedUpdate(len(data)) if len(data) > limit else read_any_update(data)
 
     handlers["StreamTiles"] = grpc.stream_stream_rpc_method_handler(
         servicer.StreamTiles, request_deserializer=read_update, response_serializer=pb.TileEvent.SerializeToString
     )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
+
+
+def _lenient(parse: Callable[[bytes], Any], type_name: str) -> Callable[[bytes], Any]:
+    def read(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            return UndecodableRequest(type_name, str(exc))
+
+    return read
+
+
+def _refusing_undecodable(name: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """``handler`` with its one request parsed leniently, and refused when it did not parse.
+    Streamed requests are left to the method (StreamTiles reports each bad update)."""
+    if handler.request_streaming:
+        return handler
+    type_name = pb.DESCRIPTOR.services_by_name["WorldService"].methods_by_name[name].input_type.name
+    read = _lenient(handler.request_deserializer, type_name)
+    if handler.response_streaming:
+        streaming = handler.unary_stream
+
+        async def stream_call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            if isinstance(request, UndecodableRequest):
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
+            async for reply in streaming(request, context):
+                yield reply
+
+        return grpc.unary_stream_rpc_method_handler(stream_call, read, handler.response_serializer)
+    unary = handler.unary_unary
+
+    async def unary_call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, UndecodableRequest):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
+        return await unary(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(unary_call, read, handler.response_serializer)
 
 
 class _HandlerRecorder:
@@ -237,6 +290,9 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
                 if isinstance(update, OversizedUpdate):
                     limit = self.transport.max_update_bytes
                     yield ViewerMessage(invalid=f"the update is {update.size} bytes; at most {limit} are read")
+                    continue
+                if isinstance(update, UndecodableRequest):
+                    yield ViewerMessage(invalid=update.message)
                     continue
                 try:
                     yield convert.viewer_message(update)

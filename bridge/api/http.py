@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import math
 import re
@@ -441,7 +443,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(max_msg_size=websocket.MAX_CONTROL_MESSAGE_BYTES, heartbeat=30.0, compress=False)
+    # aiohttp refuses a message of max_msg_size bytes or more; the documented limit is "at most".
+    ws = web.WebSocketResponse(max_msg_size=websocket.MAX_CONTROL_MESSAGE_BYTES + 1, heartbeat=30.0, compress=False)
     if not ws.can_prepare(request).ok:
         raise InvalidRequestError("this endpoint is a WebSocket: connect with an Upgrade request")
     settings = request.app[SETTINGS]
@@ -481,6 +484,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
         log.info("viewer stalled; dropped", extra={"peer": state.peer, "stalled_s": settings.stalled_send_timeout_s})
         if request.transport is not None:
             request.transport.abort()
+        await asyncio.to_thread(_give_memory_back)
     except ServiceError as exc:
         await _refuse(ws, exc.code, str(exc))
     except ConnectionError:
@@ -491,6 +495,13 @@ async def _stream(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(Exception):
                 await ws.close()
     return ws
+
+
+def _give_memory_back() -> None:
+    """Return freed heap to the system (glibc only): a dropped viewer's megabytes of unsent frames
+    are freed, but glibc kept about 100 MB of them per 40 stalled viewers (measured)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 class _ViewerStalled(Exception):
@@ -540,7 +551,9 @@ async def _refuse(ws: web.WebSocketResponse, code: Code, message: str) -> None:
     """Say why in an error message (close reasons are cut at 123 bytes), then close."""
     with contextlib.suppress(Exception):
         await ws.send_str(websocket.error_json(code, message))
-        await ws.close(code=_CLOSE_CODES[code], message=message.encode()[:120])
+        # Cut on a character boundary: a reason cut inside a UTF-8 sequence is a protocol error (1007).
+        reason = message.encode()[:120].decode(errors="ignore").encode()
+        await ws.close(code=_CLOSE_CODES[code], message=reason)
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -44,6 +44,13 @@ KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.http2.max_pings_without_data", 0),
 ]
+# Flow control is the back-pressure on what a client sends: gRPC's BDP probing grows a stream's
+# receive window to megabytes, and a client flooding updates faster than the loop applies them
+# then had minutes of them buffered (a stream acting on poses 80 s old). A fixed window of this
+# many bytes holds about 1,000 pose updates, a fraction of a second's work; the client waits for
+# the rest. It bounds a photo upload to window/RTT (1.3 MB/s over a 50 ms round trip).
+RECEIVE_WINDOW_BYTES = 64 * 1024
+FLOW_CONTROL_OPTIONS = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", RECEIVE_WINDOW_BYTES)]
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
             ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
             *KEEPALIVE_OPTIONS,
+            *FLOW_CONTROL_OPTIONS,
         ],
     )
     add_world_service(WorldServicer(worlds), server)

@@ -47,6 +47,12 @@ class TooManyStreamsError(ServiceError):
     code = Code.RESOURCE_EXHAUSTED
 
 
+class DamagedDataError(ServiceError):
+    """Stored bytes were found damaged and could not be made again."""
+
+    code = Code.INTERNAL
+
+
 def code_of(error: Exception) -> Code:
     """A ServiceError's code; any other ValueError (a value a transport could not decode) is a bad argument."""
     return error.code if isinstance(error, ServiceError) else Code.INVALID_ARGUMENT

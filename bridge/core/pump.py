@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
-from bridge.core.errors import Code, InvalidRequestError, TooManyStreamsError
+from bridge.core.errors import Code, InvalidRequestError, ServiceError, TooManyStreamsError
 from bridge.core.scheduler import Claim
 from bridge.core.worlds import DirectiveChange, Worlds, server_version
 from bridge.formats import FORMATS
@@ -221,6 +221,7 @@ class _Pump:
         self.resumed = False
         self.changes: list[TileChanged] = []  # directive changes to held tiles, not yet said
         self.stop_watching = worlds.watch(world.id, self.directive_changed)
+        self.planned_at = 0.0  # time.monotonic() of the last plan
 
     def directive_changed(self, change: DirectiveChange) -> None:
         """A directive changed tiles: held ones are said to have changed and sent again; ready
@@ -378,6 +379,12 @@ class _Pump:
                 return
             yield job, row
 
+    def drop(self, job: Job, reason: str) -> None:
+        """A ready tile whose bytes could not be read: skipped and reported, as one not made."""
+        self.ready.pop(job, None)
+        self.session.mark_skipped(job.key, reason)
+        self.errors.extend([StreamErrorEvent(Code.INTERNAL, f"tile {job.key} could not be read: {reason}")])
+
     def sent(self, job: Job, row: TileRow, data: bytes) -> TileSent:
         del self.ready[job]
         self.session.mark_sent(job.key, row.size, row.splat_count, job.format, row.sha256)
@@ -411,6 +418,12 @@ class _Pump:
             await asyncio.wait_for(self.wake.wait(), max(0.0, remaining))
         except TimeoutError:
             return Heartbeat(int(time.time() * 1000))
+        # Coalesce: whatever arrives in the rest of the interval is applied by the reader
+        # meanwhile and planned for once (a flood of 10k updates/s left streams acting on
+        # updates a minute old, one full plan per update).
+        rest = self.planned_at + self.session.options.min_plan_interval_s - time.monotonic()
+        if rest > 0 and not self.closed:
+            await asyncio.sleep(rest)
         return None
 
 
@@ -462,13 +475,18 @@ async def run_stream(
             for changed in changes:
                 said_any = True
                 yield changed
+            pump.planned_at = time.monotonic()
             plan = pump.session.plan()
             for unloaded in pump.unload(plan.unload):
                 said_any = True
                 yield unloaded
             sent_any = False
             for job, row in pump.sendable(pump.want(plan.send)):
-                data = await worlds.blob(row.sha256)
+                try:
+                    data = await worlds.blob(row.sha256)
+                except ServiceError as exc:  # damaged on disk and not made again: skipped, never sent
+                    pump.drop(job, str(exc))
+                    continue
                 sent_any = True
                 yield pump.sent(job, row, data)
                 if pump.wake.is_set():

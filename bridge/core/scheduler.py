@@ -176,6 +176,7 @@ class Scheduler(Generic[T]):
                 self._drop(job, cancelled=False)
                 if not job.future.done():
                     job.future.set_exception(RuntimeError("the server is shutting down"))
+                    job.future.exception()  # retrieved: claimants gone are no "never retrieved" error
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from bridge.core.errors import InvalidRequestError, NotFoundError
+from bridge.core.errors import DamagedDataError, InvalidRequestError, NotFoundError, ServiceError
 from bridge.core.scheduler import URGENT, Claim, Scheduler
 from bridge.core.sessions import Sessions
 from bridge.formats import FORMATS
@@ -45,7 +45,7 @@ from bridge.world.grid import TileGrid
 from bridge.world.keys import TileKey, tile_at
 from bridge.world.photos import MAX_PHOTO_BYTES, PhotoError, inspect_photo, photo_sha256
 from bridge.world.spec import WorldSpec
-from bridge.world.store import AssetRow, DirectiveRow, TileRow, WorldRow, WorldStore
+from bridge.world.store import AssetRow, DamagedBlobError, DirectiveRow, TileRow, WorldRow, WorldStore
 
 log = logging.getLogger(__name__)
 
@@ -357,15 +357,45 @@ class Worlds:
         return row, await self.blob(row.sha256)
 
     async def blob(self, sha256: str) -> bytes:
-        """Stored bytes by content hash (a bounded in-memory cache in front of the blob folder)."""
+        """Stored bytes by content hash (a bounded in-memory cache in front of the blob folder),
+        checked against the hash on every read from disk. A tile's blob found damaged or missing
+        is made again (tiles are pure functions of their world and key); any other is an error."""
         data = self._blobs.get(sha256)
         if data is None:
             try:
                 data = await asyncio.to_thread(self.store.blobs.get, sha256)
-            except (FileNotFoundError, ValueError) as exc:
+            except DamagedBlobError as exc:
+                log.error("damaged blob", extra={"sha256": sha256, "reason": str(exc)})
+                data = await self._remake(sha256, DamagedDataError(str(exc)))
+            except FileNotFoundError:
+                data = await self._remake(sha256, NotFoundError(f"no blob {sha256!r}"))
+            except ValueError as exc:
                 raise NotFoundError(f"no blob {sha256!r}") from exc
             self._blobs.put(sha256, data)
         return data
+
+    async def _remake(self, sha256: str, failure: ServiceError) -> bytes:
+        """The bytes of the tile whose blob this was, generated again and stored; ``failure``
+        when no tile names the blob (an asset, or an unknown hash), DamagedDataError when the
+        tile no longer comes out the same."""
+        named = await asyncio.to_thread(self.store.tile_naming, sha256)
+        if named is None:
+            raise failure
+        world_id, row = named
+        world = await self.get_world(world_id)
+        state = self._directives.get(world_id)
+        stamp, directives = state.effective(row.key) if state is not None else (0, ())
+        if stamp != row.version:  # made under directives no longer in effect: nothing to make it from
+            raise failure
+        made = await self.scheduler.run(
+            ("remake", world_id, row.key, row.format, stamp),
+            lambda: self._generate(world, row.key, row.format, stamp, [d for _, d in directives]),
+            URGENT,
+        )
+        if made.sha256 != sha256:
+            raise DamagedDataError(f"{failure}; tile {row.key} made again has other bytes ({made.sha256})")
+        log.warning("tile made again", extra={"world_id": world_id, "key": str(row.key), "sha256": sha256})
+        return await asyncio.to_thread(self.store.blobs.get, sha256)
 
     # -- tiles -------------------------------------------------------------------------------
 

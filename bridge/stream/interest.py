@@ -48,6 +48,10 @@ class StreamOptions:
     max_tiles: int = 2048  # cap on the interest set, however large the radius
     max_streams_per_peer: int = 64  # streams one client address may hold open at once, all transports
     heartbeat_interval_s: float = 15.0  # a stream quiet this long sends a heartbeat, seconds
+    # Viewer messages are applied as they arrive, but a stream plans (interest set, claims,
+    # progress) at most once per this interval when only messages woke it: a flood of poses or
+    # acks costs one plan per interval, not one per message, seconds.
+    min_plan_interval_s: float = 0.025
     max_held_tiles: int = 4096  # tiles a resuming viewer may list as held (more are not read)
 
 

@@ -108,6 +108,8 @@ def parse_control(text: str | bytes) -> ControlMessage:
         raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         return ControlMessage(ViewerMessage(invalid=f"not JSON: {exc}"), None)
+    except RecursionError:  # 100,000 nested brackets fit in a control message
+        return ControlMessage(ViewerMessage(invalid="not JSON this server reads: nested too deeply"), None)
     if not isinstance(raw, dict):
         return ControlMessage(ViewerMessage(invalid="a control message must be a JSON object"), None)
     token = raw.pop("token", None)
@@ -119,6 +121,8 @@ def parse_control(text: str | bytes) -> ControlMessage:
         message = convert.viewer_message(update, formats)
     except (json_format.ParseError, ValueError, TypeError, AttributeError) as exc:
         return ControlMessage(ViewerMessage(invalid=f"bad viewer update: {exc}"), token)
+    except RecursionError:
+        return ControlMessage(ViewerMessage(invalid="bad viewer update: nested too deeply"), token)
     return ControlMessage(message, token)
 
 

@@ -80,8 +80,10 @@ def inspect_photo(data: bytes) -> PhotoHeader:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=_OPENERS) as image:
                 fmt, (width, height) = image.format or "", image.size
-                # A PNG may keep its EXIF after the pixels: reading it may read that far.
-                if image.getexif().get(_ORIENTATION) in _QUARTER_TURNS:
+                # Pillow decodes a whole PNG to find an EXIF chunk kept after its pixels (a
+                # 40 MP decode in the server for every upload and re-upload): only one before
+                # them is read here; decode_photo checks the upright shape again.
+                if (fmt != "PNG" or "exif" in image.info) and image.getexif().get(_ORIENTATION) in _QUARTER_TURNS:
                     width, height = height, width  # the shape the generator will see, upright
     except UnidentifiedImageError as exc:
         # Pillow's message names its file object (a memory address): say what was wrong instead.
@@ -131,7 +133,10 @@ def decode_photo(data: bytes) -> np.ndarray:
             image = Image.open(io.BytesIO(data), formats=_OPENERS)
             image.load()
             image = ImageOps.exif_transpose(image)
+            _check_shape(image.width, image.height)  # upright, by an EXIF chunk inspect_photo did not read
             return _to_rgb8(image)
+    except PhotoError:
+        raise
     except UnidentifiedImageError as exc:
         raise PhotoError(f"not a readable image: {_what_it_starts_with(data)}; send PNG, JPEG or WebP") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

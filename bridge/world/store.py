@@ -117,6 +117,14 @@ class AssetRow:
     media_type: str
 
 
+class DamagedBlobError(ValueError):
+    """A stored blob's bytes no longer hash to its name (it has been removed)."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"blob {sha256} was damaged on disk (its bytes no longer hash to its name); removed")
+        self.sha256 = sha256
+
+
 class BlobStore:
     """Immutable blobs named by the sha256 of their bytes; safe to read from any process."""
 
@@ -150,7 +158,15 @@ class BlobStore:
         return sha
 
     def get(self, sha256: str) -> bytes:
-        return self.path(sha256).read_bytes()
+        """The blob's bytes, checked against their name: a blob damaged on disk (bit rot, a
+        stray write) is removed, so it is never served and can be written again, and
+        :class:`DamagedBlobError` says so. FileNotFoundError if there is none."""
+        path = self.path(sha256)
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            path.unlink(missing_ok=True)
+            raise DamagedBlobError(sha256)
+        return data
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
@@ -319,6 +335,16 @@ class WorldStore:
             ).fetchall()
         return [DirectiveRow(*r) for r in rows]
 
+    def tile_naming(self, sha256: str) -> tuple[str, TileRow] | None:
+        """A (world id, tile row) whose content is this blob, if any tile's is."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT world_id, lod, ix, iz, format, version, sha256, size, splat_count FROM tiles "
+                "WHERE sha256 = ? LIMIT 1",
+                (sha256,),
+            ).fetchone()
+        return (found[0], _tile_row(found[1:])) if found else None
+
     def tile_count(self, world_id: str | None = None) -> int:
         with self._lock:
             if world_id is None:
@@ -326,11 +352,13 @@ class WorldStore:
             return int(self._db.execute("SELECT COUNT(*) FROM tiles WHERE world_id = ?", (world_id,)).fetchone()[0])
 
     def integrity_problems(self) -> list[str]:
-        """Every indexed blob must exist and hash to its name; returns what does not."""
+        """SQLite's own integrity check, and every indexed blob must exist and hash to its name;
+        returns what does not hold."""
         with self._lock:
+            checked = [r[0] for r in self._db.execute("PRAGMA integrity_check")]
             shas = [r[0] for r in self._db.execute("SELECT sha256 FROM tiles UNION SELECT sha256 FROM world_assets")]
             shas += [r[0] for r in self._db.execute("SELECT prepared_sha256 FROM worlds")]
-        problems = []
+        problems = [f"index: {line}" for line in checked if line != "ok"]
         for sha in shas:
             path = self.blobs.path(sha)
             if not path.exists():

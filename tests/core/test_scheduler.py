@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -161,3 +163,21 @@ def test_many_priority_changes_do_not_grow_the_queue_without_bound() -> None:
         assert scheduler.pending_jobs() == 0
 
     run(scenario(), 10)
+
+
+def test_closing_with_queued_jobs_nobody_awaits_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A server stopping with viewers' tiles still queued: their refusals are nobody's error."""
+
+    async def scenario() -> None:
+        work = Work()
+        scheduler: Scheduler[object] = Scheduler(1)
+        scheduler.claim("running", work.job("running"))
+        scheduler.claim("queued", work.job("queued"))  # its viewer left without waiting
+        await settle()
+        work.finish("running")
+        await scheduler.close()
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        run(scenario())
+        gc.collect()  # an unretrieved exception is logged when its future is collected
+    assert "never retrieved" not in caplog.text

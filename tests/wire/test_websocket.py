@@ -72,3 +72,17 @@ def test_gaps_damage_and_foreign_frames_are_refused() -> None:
         websocket.parse_tile_frame(b"WBT1" + bytes(76))
     with pytest.raises(ValueError, match="at least"):
         websocket.parse_tile_frame(b"WBT2")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"world_id": "w", "pose": ' + '{"position": ' * 5_000 + "1" + "}" * 5_001,
+        '{"acks": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    ],
+)
+def test_deeply_nested_control_messages_are_refused_with_a_reason(text: str) -> None:
+    """Within the control message's size, nesting deep enough to exhaust the parser's recursion."""
+    assert len(text) <= websocket.MAX_CONTROL_MESSAGE_BYTES
+    assert "nested too deeply" in websocket.parse_control(text).message.invalid
