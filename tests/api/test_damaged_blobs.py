@@ -100,3 +100,33 @@ def test_damaged_blobs_are_found_on_read_tiles_made_again_and_nothing_damaged_se
     assert '"msg": "tile made again"' in log
     for sha, _ in before.values():
         assert hashlib.sha256(blob_path(data_dir, sha).read_bytes()).hexdigest() == sha
+
+
+def test_a_damaged_tile_under_a_directive_is_made_again_with_it(tmp_path: Path) -> None:
+    """A tile a directive changed carries its stamp: made again, it is made with that directive
+    (without it the bytes would differ and the tile would be refused as damaged)."""
+    import json
+
+    data_dir = tmp_path / "data"
+    paint = {"kind": "paint", "region": {"circle": {"center": [0, -6], "radius": 12}}, "ground": "sand"}
+    first = start_server(data_dir, workers=1)
+    try:
+
+        async def make() -> tuple[str, dict[TileKey, tuple[str, str]]]:
+            async with WorldBridgeClient(first.target) as client:
+                world_id = (await client.create_world(small_photo(), name="painted")).id
+                await client.apply_directive(world_id, json.dumps(paint))
+            return world_id, await settled_tiles(first, "grpc", world_id)
+
+        world_id, before = run(make(), 120)
+    finally:
+        assert first.stop() == 0
+    for sha, _ in before.values():
+        damage(blob_path(data_dir, sha))
+    second = start_server(data_dir, workers=1)
+    try:
+        streamed = run(settled_tiles(second, "grpc", world_id), 120)
+    finally:
+        assert second.stop() == 0
+    assert streamed == before
+    assert '"msg": "tile made again"' in second.log_path.read_text()
