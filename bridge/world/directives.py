@@ -6,7 +6,8 @@ The JSON form (schema: ``proto/worldbridge/v1/directive.schema.json``)::
      "structure": "a gothic church with a red roof"}
 
 Kinds: ``paint`` (a ground preset over the region), ``terrain`` (raise / lower / flatten / smooth
-with a falloff), ``place`` (a structure in words, at the region's centre), ``layout`` (no
+with a falloff), ``place`` (a structure in words, or an uploaded GLB named by its sha256 with
+``"glb"``, at the region's centre), ``layout`` (no
 buildings, water, a street, forest density over the region), ``pin`` (the tiles under the region
 never change again), ``path`` (a cleared, flattened path along a polyline).
 
