@@ -15,6 +15,7 @@ import io
 import json
 import math
 import struct
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -244,14 +245,20 @@ def _colours(part: Part, corners: np.ndarray, bary: np.ndarray, plain: np.ndarra
 
 
 class ModelCache:
-    """Parsed models by sha256, a few at a time (a worker meets the same landmark tile after tile)."""
+    """Parsed models by sha256, a few at a time (a worker meets the same landmark tile after tile).
+    Thread-safe: the server checks places in threads, and thread-pool workers share it."""
 
     def __init__(self, size: int = 4) -> None:
         self._items: OrderedDict[str, GlbModel] = OrderedDict()
         self._splats: OrderedDict[tuple[str, float, float, tuple[float, ...]], SplatCloud] = OrderedDict()
         self._size = size
+        self._lock = threading.RLock()
 
     def model(self, sha256: str, load: object) -> GlbModel:
+        with self._lock:
+            return self._model(sha256, load)
+
+    def _model(self, sha256: str, load: object) -> GlbModel:
         found = self._items.get(sha256)
         if found is None:
             found = load_glb(load(sha256))  # type: ignore[operator]
@@ -264,13 +271,14 @@ class ModelCache:
 
     def splats(self, sha256: str, load: object, scale: float, spacing: float, plain: np.ndarray) -> SplatCloud:
         key = (sha256, scale, spacing, tuple(float(x) for x in plain))
-        found = self._splats.get(key)
-        if found is None:
-            found = model_splats(self.model(sha256, load), scale, spacing, plain)
-            self._splats[key] = found
-            while len(self._splats) > 4 * self._size:
-                self._splats.popitem(last=False)
-        return found
+        with self._lock:
+            found = self._splats.get(key)
+            if found is None:
+                found = model_splats(self._model(sha256, load), scale, spacing, plain)
+                self._splats[key] = found
+                while len(self._splats) > 4 * self._size:
+                    self._splats.popitem(last=False)
+            return found
 
 
 MODELS = ModelCache()

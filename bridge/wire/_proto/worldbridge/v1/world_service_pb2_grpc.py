@@ -125,7 +125,8 @@ class WorldServiceServicer:
 
     def GetAsset(self, request, context):
         """A named file that belongs to a world: "photo", "sky" (equirectangular PNG), "depth",
-        "segmentation", "horizon", "scene", "materials", "palette" (analysis pictures, PNG). Chunked like GetTile.
+        "segmentation", "horizon", "scene", "materials", "palette" (analysis pictures, PNG), and
+        "glb-<sha256>" for each GLB uploaded with UploadGlb. Chunked like GetTile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
