@@ -11,6 +11,7 @@ LOD 0 over a square in front of the spawn, and rendered from the spawn camera at
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from PIL import Image
 
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
-from bridge.generate.directives.apply import generate_directed
+from bridge.generate.directives.apply import Assets, generate_directed
 from bridge.generate.photo import PhotoGenerator
 from bridge.render.images import save_png, side_by_side
 from bridge.render.rasterize import render
@@ -80,6 +81,7 @@ def tiles_in_front(
     directives: list[Directive],
     depth_m: float = 100.0,
     half_width_m: float = 40.0,
+    assets: Assets | None = None,
 ) -> SplatCloud:
     """LOD 0 tiles over the square in front of the spawn, under ``directives``."""
     base = world.options.base_tile_m  # type: ignore[attr-defined]
@@ -88,7 +90,7 @@ def tiles_in_front(
     clouds = []
     for iz in range(a.iz, b.iz + 1):
         for ix in range(a.ix, b.ix + 1):
-            clouds.append(generate_directed(generator, world, type(a)(0, ix, iz), directives).splats)
+            clouds.append(generate_directed(generator, world, type(a)(0, ix, iz), directives, assets).splats)
     return SplatCloud.concat(clouds)
 
 
@@ -105,6 +107,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[], help="example names to draw (default: all)")
     parser.add_argument("--width", type=int, default=320, help="picture width, pixels")
     parser.add_argument("--photo-width", type=int, default=640, help="the photo is scaled to this width first")
+    parser.add_argument("--glb", type=Path, default=None, help="also draw 'place-glb(-near)': this GLB 40 (16) m ahead")
     args = parser.parse_args()
     generator = PhotoGenerator()
     with Image.open(args.photo) as image:
@@ -115,11 +118,20 @@ def main() -> None:
     background = sky_background(world.sky.panorama, camera)
     before = render(tiles_in_front(generator, world, camera, []), camera, background).image
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, items in EXAMPLES.items():
+    examples = dict(EXAMPLES)
+    assets: dict[str, bytes] = {}
+    if args.glb is not None:
+        data = args.glb.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        assets[sha] = data
+        for name, z in (("place-glb", -40), ("place-glb-near", -16)):  # near: no photo content in front of its foot
+            examples[name] = [{"kind": "place", "region": {"circle": {"center": [0, z], "radius": 6}}, "glb": sha}]
+    for name, items in examples.items():
         if args.only and name not in args.only:
             continue
         directives = [parse_directive(d) for d in items]
-        after = render(tiles_in_front(generator, world, camera, directives), camera, background).image
+        cloud = tiles_in_front(generator, world, camera, directives, assets=assets.__getitem__)
+        after = render(cloud, camera, background).image
         path = save_png(side_by_side([before, after], ["before", name]), args.out / f"{args.name}-{name}.png")
         print(path, math.isfinite(float(np.mean(after))))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     from bridge.formats.spz import WRITE_VERSIONS, encode_spz
     from bridge.generate.base import GeneratorOptions, SourceGenerator
     from bridge.generate.directives.apply import generate_directed
+    from bridge.generate.directives.glb import GlbError, load_glb
     from bridge.generate.registry import generator_for, load_generator
     from bridge.generate.scene.source import SceneError
     from bridge.world.directives import DirectiveError, parse_directive_list
@@ -75,7 +77,21 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     except (OSError, LookupError, PhotoError, SceneError) as exc:
         print(f"worldbridge tile: {exc}", file=sys.stderr)
         return 2
-    content = generate_directed(generator, world, key, directives)
+    # Offline, a place directive's "glb" names one of the --glb files by its sha256.
+    glbs: dict[str, bytes] = {}
+    for name in args.glb or []:
+        try:
+            data = Path(name).read_bytes()
+            load_glb(data)
+        except (OSError, GlbError) as exc:
+            print(f"worldbridge tile: --glb {name}: {exc}", file=sys.stderr)
+            return 2
+        glbs[hashlib.sha256(data).hexdigest()] = data
+    missing = sorted({d.params["glb"] for d in directives if "glb" in d.params} - set(glbs))
+    if missing:
+        print(f"worldbridge tile: --directives names GLBs not given with --glb: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    content = generate_directed(generator, world, key, directives, glbs.__getitem__)
     if args.format == "spz":  # the version asked for (the stream's SPZ tiles stay version 3)
         data = encode_spz(content.splats, version=args.spz_version)
     else:
@@ -262,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--seed", type=int, default=0, help="world seed")
     tile.add_argument("--json", action="store_true", help="print one JSON object")
     tile.add_argument("--directives", default=None, help="a JSON list of directives to generate the tile under")
+    tile.add_argument(
+        "--glb", action="append", help="a .glb a place directive names by its sha256 (repeat for several)"
+    )
     tile.set_defaults(run=_cmd_tile)
 
     directive_cli.add_parser(sub)

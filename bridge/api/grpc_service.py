@@ -273,6 +273,13 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
             await self._fail(context, exc)
         return directive_wire.result_to_proto(result)
 
+    async def UploadGlb(self, request: pb.UploadGlbRequest, context: grpc.aio.ServicerContext) -> pb.GlbInfo:
+        try:
+            upload = await self.worlds.upload_glb(request.world_id, request.glb)
+        except ServiceError as exc:
+            await self._fail(context, exc)
+        return directive_wire.glb_to_proto(upload)
+
     async def ListDirectives(
         self, request: pb.ListDirectivesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDirectivesResponse:

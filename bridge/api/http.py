@@ -54,6 +54,7 @@ from bridge.core.pages import list_page, page_size
 from bridge.core.pump import TransportLimits, active_streams, run_stream
 from bridge.core.worlds import DEFAULT_BASE_TILE_M, Worlds, check_format
 from bridge.generate.base import GeneratorOptions
+from bridge.generate.directives.glb import MAX_GLB_BYTES
 from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import TileSent, ViewerMessage
 from bridge.wire import convert, directive_wire, export_wire, websocket
@@ -152,6 +153,7 @@ def build_app(
     app.router.add_get("/v1/worlds/{world_id}/directives", _list_directives)
     app.router.add_post("/v1/worlds/{world_id}/directives", _apply_directive)
     app.router.add_post("/v1/worlds/{world_id}/directives/{directive_id}/revert", _revert_directive)
+    app.router.add_post("/v1/worlds/{world_id}/glbs", _upload_glb)
     add_viewer_routes(app)
     return app
 
@@ -322,6 +324,15 @@ async def _apply_directive(request: web.Request) -> web.Response:
         raise InvalidRequestError(f"a directive is at most {MAX_JSON_BYTES} bytes of JSON")
     result = await request.app[WORLDS].apply_directive(request.match_info["world_id"], body)
     return web.json_response(directive_wire.result_json(result))
+
+
+async def _upload_glb(request: web.Request) -> web.Response:
+    """The body is the GLB's bytes; the answer names its sha256 for a place directive's "glb"."""
+    if request.content_length is not None and request.content_length > MAX_GLB_BYTES:
+        raise InvalidRequestError(f"the GLB is {request.content_length} bytes; at most {MAX_GLB_BYTES} are accepted")
+    body = await request.read()
+    upload = await request.app[WORLDS].upload_glb(request.match_info["world_id"], body)
+    return web.json_response(directive_wire.glb_json(upload))
 
 
 async def _revert_directive(request: web.Request) -> web.Response:

@@ -234,6 +234,10 @@ class WorldBridgeClient:
         request = pb.ApplyDirectiveRequest(world_id=world_id, directive_json=directive_json)
         return await self.stub.ApplyDirective(request, metadata=self.metadata)
 
+    async def upload_glb(self, world_id: str, data: bytes) -> pb.GlbInfo:
+        request = pb.UploadGlbRequest(world_id=world_id, glb=data)
+        return await self.stub.UploadGlb(request, metadata=self.metadata)
+
     async def revert_directive(self, world_id: str, directive_id: int) -> pb.DirectiveResult:
         request = pb.RevertDirectiveRequest(world_id=world_id, directive_id=directive_id)
         return await self.stub.RevertDirective(request, metadata=self.metadata)

@@ -16,12 +16,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Directives are persistent, versioned edits (docs/directives.md); the JSON form is "
         "described by proto/worldbridge/v1/directive.schema.json.",
     )
-    directive.add_argument("action", choices=["apply", "list", "revert"])
+    directive.add_argument("action", choices=["apply", "list", "revert", "upload"])
     directive.add_argument(
         "what",
         nargs="?",
         default=None,
-        help="apply: the directive's JSON, @FILE or - (stdin); revert: the directive id",
+        help="apply: the directive's JSON, @FILE or - (stdin); revert: the directive id; upload: a .glb file",
+    )
+    directive.add_argument(
+        "--glb",
+        default=None,
+        help="apply: upload this .glb to the world first and set the place directive's 'glb' to its sha256",
     )
     directive.add_argument("--server", default="127.0.0.1:50051", help="gRPC address (default 127.0.0.1:50051)")
     directive.add_argument("--world", default=None, help="world id (default: the server's newest world)")
@@ -51,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"v{entry['version']} {entry['op']} #{entry['directive_id']} {state} {entry.get('directive_json', '')}"
             )
+    elif args.action == "upload":
+        print(
+            f"{result['sha256']}  {result['triangles']} triangles, "
+            f"{result['width_m']:.1f} x {result['height_m']:.1f} x {result['depth_m']:.1f} m"
+        )
     else:
         notes = "; ".join(result.get("notes", []))
         print(
@@ -82,8 +92,20 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             if not worlds:
                 raise ValueError(f"the server at {args.server} has no world; pass --world or create one")
             world = worlds[0].id
-        if args.action == "apply":
-            response = await client.apply_directive(world, _directive_text(args.what))
+        if args.action == "upload":
+            if args.what is None:
+                raise ValueError("upload needs a .glb file")
+            response = await client.upload_glb(world, Path(args.what).read_bytes())
+        elif args.action == "apply":
+            text = _directive_text(args.what)
+            if args.glb is not None:
+                # Uploaded first; a GLB the server refuses ends the command before any directive.
+                info = await client.upload_glb(world, Path(args.glb).read_bytes())
+                data = json.loads(text)
+                if not isinstance(data, dict):
+                    raise ValueError("--glb goes with one place directive (a JSON object)")
+                text = json.dumps({**data, "glb": info.sha256})
+            response = await client.apply_directive(world, text)
         elif args.action == "revert":
             if args.what is None or not args.what.isdigit():
                 raise ValueError(f"revert needs a directive id (a number); got {args.what!r}")
@@ -97,7 +119,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         return _numbers(out)
 
 
-_UINT64_FIELDS = ("version", "directive_id", "created_unix_ms")
+_UINT64_FIELDS = ("version", "directive_id", "created_unix_ms", "size", "triangles")
 
 
 def _numbers(value: Any) -> Any:

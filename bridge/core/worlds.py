@@ -28,6 +28,8 @@ from bridge.core.sessions import Sessions
 from bridge.formats import FORMATS
 from bridge.generate import workers
 from bridge.generate.base import GeneratorOptions, SourceGenerator
+from bridge.generate.directives import glb
+from bridge.generate.directives.apply import glb_footprint
 from bridge.generate.registry import generator_for, load_generator
 from bridge.generate.scene.source import SceneError
 from bridge.stream.messages import HeldTileClaim
@@ -81,6 +83,16 @@ class DirectiveResult:
     directive_id: int  # applied or reverted
     touched_tiles: int  # LOD 0 tiles whose content changed (their coarser parents change too)
     notes: tuple[str, ...]  # what the caller should know: pinned tiles left as they were
+
+
+@dataclass(frozen=True)
+class GlbUpload:
+    """An uploaded GLB, filed as the world's asset ``glb-<sha256>``."""
+
+    sha256: str
+    size: int
+    triangles: int
+    extent_m: tuple[float, float, float]  # its bounding box at scale 1: x, y (height), z
 
 
 @dataclass(frozen=True)
@@ -286,7 +298,45 @@ class Worlds:
             parsed = parse_directive(directive)
         except DirectiveError as exc:
             raise InvalidRequestError(str(exc)) from exc
+        if parsed.kind == "place" and "glb" in parsed.params:
+            await self._check_glb_place(world_id, parsed)
         return await self._change(world_id, "apply", 0, parsed)
+
+    async def upload_glb(self, world_id: str, data: bytes) -> GlbUpload:
+        """Check a GLB (size, format, meshes, triangles, finite vertices) and file it under the
+        world; the same bytes again answer the same. A GLB refused stores nothing."""
+        await self.get_world(world_id)
+        try:
+            model = await asyncio.to_thread(glb.load_glb, data)
+        except glb.GlbError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        sha = await asyncio.to_thread(self.store.blobs.put, data)
+        asset = AssetRow(f"glb-{sha}", sha, glb.MEDIA_TYPE)
+        await asyncio.to_thread(self.store.add_asset, world_id, asset)
+        lo, hi = model.bounds()
+        extent = tuple(float(v) for v in hi - lo)
+        return GlbUpload(sha, len(data), model.triangles, (extent[0], extent[1], extent[2]))
+
+    async def _check_glb_place(self, world_id: str, directive: Directive) -> None:
+        """The GLB was uploaded to this world, and the model, scaled and turned, stands inside the region."""
+        await self.get_world(world_id)
+        sha = directive.params["glb"]
+        if await asyncio.to_thread(self.store.get_asset, world_id, f"glb-{sha}") is None:
+            raise InvalidRequestError(f"no GLB {sha} was uploaded to world {world_id}; upload it first")
+        data = await self.blob(sha)
+        model = await asyncio.to_thread(glb.MODELS.model, sha, lambda _: data)
+        scale = float(directive.params.get("scale", 1.0))
+        lo, hi = model.bounds()
+        size = float((hi - lo).max()) * scale
+        if size > glb.MAX_EXTENT_M:
+            raise InvalidRequestError(f"the model at scale {scale} is {size:.0f} m; at most {glb.MAX_EXTENT_M:.0f} m")
+        x, z = glb_footprint(directive, model.footprint_xz(scale))
+        outside = float(directive.region.distance(x, z).max())
+        if outside > 0.5:
+            raise InvalidRequestError(
+                f"the model ({(hi - lo)[0] * scale:.1f} x {(hi - lo)[2] * scale:.1f} m at scale {scale}) reaches "
+                f"{outside:.1f} m outside the region; widen the region or lower the scale"
+            )
 
     async def revert_directive(self, world_id: str, directive_id: int) -> DirectiveResult:
         """Undo a directive as a new version: its tiles return to the bytes they had without it."""

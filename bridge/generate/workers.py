@@ -116,7 +116,8 @@ def generate_tile(
     """``directives``: the JSON list in effect on the tile (bridge.world.directives), "" for none."""
     blobs = BlobStore(Path(data_dir) / "blobs")
     generator, world = _world(blobs, prepared_sha, generator_name)
-    content = generate_directed(generator, world, key, parse_directive_list(directives) if directives else [])
+    parsed = parse_directive_list(directives) if directives else []
+    content = generate_directed(generator, world, key, parsed, blobs.get)
     data = encode_tile(content, fmt, world.options.base_tile_m)
     return TileResult(blobs.put(data), len(data), len(content.splats))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bridge.core.worlds import DirectiveListing, DirectiveResult
+from bridge.core.worlds import DirectiveListing, DirectiveResult, GlbUpload
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 
 
@@ -16,6 +16,22 @@ def result_json(result: DirectiveResult) -> dict[str, Any]:
         "touched_tiles": result.touched_tiles,
         "notes": list(result.notes),
     }
+
+
+def glb_json(upload: GlbUpload) -> dict[str, Any]:
+    width, height, depth = upload.extent_m
+    return {
+        "sha256": upload.sha256,
+        "size": upload.size,
+        "triangles": upload.triangles,
+        "width_m": width,
+        "height_m": height,
+        "depth_m": depth,
+    }
+
+
+def glb_to_proto(upload: GlbUpload) -> pb.GlbInfo:
+    return pb.GlbInfo(**glb_json(upload))
 
 
 def result_to_proto(result: DirectiveResult) -> pb.DirectiveResult:

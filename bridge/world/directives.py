@@ -6,7 +6,8 @@ The JSON form (schema: ``proto/worldbridge/v1/directive.schema.json``)::
      "structure": "a gothic church with a red roof"}
 
 Kinds: ``paint`` (a ground preset over the region), ``terrain`` (raise / lower / flatten / smooth
-with a falloff), ``place`` (a structure in words, at the region's centre), ``layout`` (no
+with a falloff), ``place`` (a structure in words, or an uploaded GLB named by its sha256 with
+``"glb"``, at the region's centre), ``layout`` (no
 buildings, water, a street, forest density over the region), ``pin`` (the tiles under the region
 never change again), ``path`` (a cleared, flattened path along a polyline).
 
@@ -56,7 +57,9 @@ MAX_TERRAIN_M = 300.0
 MAX_DIRECTIVES = 4096  # per world, in effect at once
 MAX_JSON_BYTES = 64 * 1024
 DEFAULT_FALLOFF_M = 2.0
-FLOAT_KEYS = ("amount", "height", "falloff", "forest", "facing_deg")
+FLOAT_KEYS = ("amount", "height", "falloff", "forest", "facing_deg", "scale")
+MAX_GLB_SCALE = 1000.0  # a model in centimetres or kilometres still comes out in metres
+GLB_REACH_M = 1.0  # a placed model stands inside its region (checked on apply); its discs reach this far
 
 
 class DirectiveError(ValueError):
@@ -152,6 +155,8 @@ class Directive:
 
     def reach_m(self) -> float:
         """How far beyond its region the directive changes anything."""
+        if self.kind == "place" and "glb" in self.params:
+            return GLB_REACH_M
         if self.kind == "place" and self.structure is not None:
             w, d = footprint(self.structure)
             return max(0.0, math.hypot(w, d) / 2 + 1.0 - self.region_radius())
@@ -222,8 +227,16 @@ def parse_directive(data: Any) -> Directive:
             if name in params and abs(params[name]) > MAX_TERRAIN_M:
                 raise DirectiveError(f"{name} {params[name]} beyond +-{MAX_TERRAIN_M} m")
     elif kind == "place":
-        if "structure" not in params:
-            raise DirectiveError("a place directive needs 'structure': words such as 'a stone tower'")
+        if ("structure" in params) == ("glb" in params):
+            raise DirectiveError(
+                "a place directive needs one of 'structure' (words such as 'a stone tower') or 'glb' "
+                "(the sha256 of a GLB uploaded to the world)"
+            )
+        if "glb" in params:
+            _check_glb(params)
+            return Directive(kind, region, params, None)
+        if "scale" in params:
+            raise DirectiveError("'scale' is for a GLB; a structure's size is in its words (small, large, ...)")
         try:
             structure = parse_structure(params["structure"])
         except GrammarError as exc:
@@ -248,11 +261,19 @@ def parse_directive(data: Any) -> Directive:
 _PARAMS: dict[str, tuple[str, ...]] = {
     "paint": ("ground", "falloff"),
     "terrain": ("op", "amount", "height", "falloff"),
-    "place": ("structure", "facing_deg"),
+    "place": ("structure", "glb", "scale", "facing_deg"),
     "layout": ("buildings", "water", "street", "forest", "falloff"),
     "pin": (),
     "path": ("ground", "falloff"),
 }
+
+
+def _check_glb(params: dict[str, Any]) -> None:
+    sha = params["glb"]
+    if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise DirectiveError(f"glb is the sha256 (64 lowercase hex digits) an upload answered; got {sha!r}")
+    if "scale" in params and not 0 < params["scale"] <= MAX_GLB_SCALE:
+        raise DirectiveError(f"scale {params['scale']} outside (0, {MAX_GLB_SCALE}]")
 
 
 def _check_ground(value: Any, required: bool) -> None:

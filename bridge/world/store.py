@@ -264,6 +264,17 @@ class WorldStore:
             ).fetchall()
         return [_world_row(r) for r in rows]
 
+    def add_asset(self, world_id: str, asset: AssetRow) -> bool:
+        """File one more asset (its blob already stored) under a world; False if the name was taken."""
+        if not self.blobs.exists(asset.sha256):
+            raise ValueError(f"asset {asset.name} names a blob that is not stored")
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO world_assets VALUES (?, ?, ?, ?)",
+                (world_id, asset.name, asset.sha256, asset.media_type),
+            )
+        return cursor.rowcount == 1
+
     def get_asset(self, world_id: str, name: str) -> AssetRow | None:
         with self._lock:
             found = self._db.execute(

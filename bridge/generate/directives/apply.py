@@ -18,12 +18,14 @@ from functools import lru_cache
 import numpy as np
 
 from bridge.formats.splats import SplatCloud, TileContent
+from bridge.generate.directives.glb import MODELS
 from bridge.generate.directives.structures import Palette, build_structure, place
 from bridge.generate.hashing import hash_to_unit
-from bridge.world.directives import GROUNDS, Directive, Region
+from bridge.world.directives import GROUNDS, Directive, DirectiveError, Region
 from bridge.world.structure_grammar import StructureSpec, footprint, parse_structure
 
 Ground = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Assets = Callable[[str], bytes]  # a stored blob's bytes by sha256: an uploaded GLB
 STANDING_M = 0.35  # a splat this far above the ground stands on it (a wall, a tree); below, it is ground
 SINK_M = 0.15  # a structure's foot goes this far under its lowest ground: no gap on a slope
 WATER_DEPTH_M = 0.8
@@ -43,8 +45,10 @@ def apply_directives(
     base_tile_m: float,
     ground: Ground | None = None,
     palette: Palette | None = None,
+    assets: Assets | None = None,
 ) -> TileContent:
-    """``content`` as the directives leave it. ``ground``: the generator's terrain (see module doc)."""
+    """``content`` as the directives leave it. ``ground``: the generator's terrain (see module doc);
+    ``assets``: where a GLB landmark's bytes come from."""
     if not directives:
         return content
     key = content.key
@@ -72,7 +76,9 @@ def apply_directives(
     detail = key.edge_m(base_tile_m) / REFERENCE_EDGE_M
     pal = palette or DEFAULT_PALETTE
     for index, directive in enumerate(directives):
-        if directive.kind == "place" and directive.structure is not None:
+        if directive.kind == "place" and "glb" in directive.params:
+            added.append(_placed_glb(directive, surface, detail, pal, assets))
+        elif directive.kind == "place" and directive.structure is not None:
             added.append(_placed(directive, directive.structure, surface, detail, pal, index))
         elif directive.kind == "layout" and directive.params.get("forest"):
             added.append(_forest(directive, surface, detail, pal, (x0, z0, x1, z1)))
@@ -155,6 +161,8 @@ def _clears(d: Directive) -> Region | None:
         return d.region
     if d.kind == "layout" and d.params.get("street"):
         return d.region
+    if d.kind == "place" and "glb" in d.params:
+        return d.region  # the model stands inside its region (checked when it was applied)
     if d.kind == "place" and d.structure is not None:
         w, depth = footprint(d.structure)
         cx, cz = d.region.centre()
@@ -237,6 +245,41 @@ def _placed(d: Directive, spec: StructureSpec, surface: Ground, detail: float, p
     return place(local, cx, cz, foot, yaw)
 
 
+def glb_yaw(d: Directive) -> float:
+    """A model's turn about +Y (radians): ``facing_deg``, else its glTF front (+Z) towards the spawn."""
+    if "facing_deg" in d.params:
+        return math.radians(d.params["facing_deg"])
+    cx, cz = d.region.centre()
+    return math.atan2(-cx, -cz) if math.hypot(cx, cz) > 1e-6 else 0.0
+
+
+def glb_footprint(d: Directive, footprint_xz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World (x, z) of a model's footprint points (its standing frame's, see glb.GlbModel) as placed."""
+    cx, cz = d.region.centre()
+    yaw = glb_yaw(d)
+    c, s = math.cos(yaw), math.sin(yaw)
+    lx, lz = footprint_xz[:, 0], footprint_xz[:, 1]
+    return cx + c * lx + s * lz, cz - s * lx + c * lz  # as structures.place turns a point
+
+
+def _placed_glb(d: Directive, surface: Ground, detail: float, pal: Palette, assets: Assets | None) -> SplatCloud:
+    if assets is None:
+        raise DirectiveError("a place directive with a GLB needs the GLB's bytes (upload it to the world)")
+    sha, scale = d.params["glb"], float(d.params.get("scale", 1.0))
+    model = MODELS.model(sha, assets)
+    lo, hi = model.bounds()
+    size = float(max(hi[0] - lo[0], hi[2] - lo[2])) * scale
+    local = MODELS.splats(sha, assets, scale, _spacing(detail, size), np.asarray(pal.wall, np.float64))
+    # The foot: the lowest ground under the model's footprint (its bounding box in its frame), as
+    # a word-built structure stands, so no part hangs over a slope.
+    half = (hi - lo)[[0, 2]] * scale / 2
+    s, t = np.meshgrid(np.linspace(-1, 1, 7), np.linspace(-1, 1, 7))
+    fx, fz = glb_footprint(d, np.stack([s.ravel() * half[0], t.ravel() * half[1]], axis=1))
+    foot = float(surface(fx, fz).min()) - SINK_M
+    cx, cz = d.region.centre()
+    return place(local, cx, cz, foot, glb_yaw(d))
+
+
 FOREST_CELL_M = 7.0
 
 
@@ -262,8 +305,11 @@ def _forest(d: Directive, surface: Ground, detail: float, pal: Palette, bounds: 
     return SplatCloud.concat(trees)
 
 
-def generate_directed(generator: object, world: object, key: object, directives: list[Directive]) -> TileContent:
-    """``generator.generate(world, key)`` under ``directives``, with the generator's hooks if it has them."""
+def generate_directed(
+    generator: object, world: object, key: object, directives: list[Directive], assets: Assets | None = None
+) -> TileContent:
+    """``generator.generate(world, key)`` under ``directives``, with the generator's hooks if it has
+    them; ``assets``: uploaded GLBs' bytes by sha256."""
     content: TileContent = generator.generate(world, key)  # type: ignore[attr-defined]
     if not directives:
         return content
@@ -272,4 +318,5 @@ def generate_directed(generator: object, world: object, key: object, directives:
     ground = (lambda x, z: np.asarray(hook_ground(world, x, z), np.float64)) if hook_ground else None
     colours = hook_palette(world) if hook_palette else None
     palette = Palette(**{k: np.asarray(v, np.float64) for k, v in colours.items()}) if colours else None
-    return apply_directives(content, directives, world.options.base_tile_m, ground, palette)  # type: ignore[attr-defined]
+    base = world.options.base_tile_m  # type: ignore[attr-defined]
+    return apply_directives(content, directives, base, ground, palette, assets)

@@ -8,6 +8,30 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class UploadGlbRequest(_message.Message):
+    __slots__ = ("world_id", "glb")
+    WORLD_ID_FIELD_NUMBER: _ClassVar[int]
+    GLB_FIELD_NUMBER: _ClassVar[int]
+    world_id: str
+    glb: bytes
+    def __init__(self, world_id: _Optional[str] = ..., glb: _Optional[bytes] = ...) -> None: ...
+
+class GlbInfo(_message.Message):
+    __slots__ = ("sha256", "size", "triangles", "width_m", "height_m", "depth_m")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    TRIANGLES_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_M_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_M_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_M_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    size: int
+    triangles: int
+    width_m: float
+    height_m: float
+    depth_m: float
+    def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ..., triangles: _Optional[int] = ..., width_m: _Optional[float] = ..., height_m: _Optional[float] = ..., depth_m: _Optional[float] = ...) -> None: ...
+
 class ApplyDirectiveRequest(_message.Message):
     __slots__ = ("world_id", "directive_json")
     WORLD_ID_FIELD_NUMBER: _ClassVar[int]

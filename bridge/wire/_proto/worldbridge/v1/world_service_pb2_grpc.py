@@ -84,6 +84,11 @@ class WorldServiceStub:
                 request_serializer=worldbridge_dot_v1_dot_world__service__pb2.RevertDirectiveRequest.SerializeToString,
                 response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.FromString,
                 _registered_method=True)
+        self.UploadGlb = channel.unary_unary(
+                '/worldbridge.v1.WorldService/UploadGlb',
+                request_serializer=worldbridge_dot_v1_dot_world__service__pb2.UploadGlbRequest.SerializeToString,
+                response_deserializer=worldbridge_dot_v1_dot_world__service__pb2.GlbInfo.FromString,
+                _registered_method=True)
 
 
 class WorldServiceServicer:
@@ -120,7 +125,8 @@ class WorldServiceServicer:
 
     def GetAsset(self, request, context):
         """A named file that belongs to a world: "photo", "sky" (equirectangular PNG), "depth",
-        "segmentation", "horizon", "scene", "materials", "palette" (analysis pictures, PNG). Chunked like GetTile.
+        "segmentation", "horizon", "scene", "materials", "palette" (analysis pictures, PNG), and
+        "glb-<sha256>" for each GLB uploaded with UploadGlb. Chunked like GetTile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -169,6 +175,17 @@ class WorldServiceServicer:
     def RevertDirective(self, request, context):
         """Undo is a new version, never a rewrite of history: the directive's tiles return to the bytes
         they had without it. Errors: NOT_FOUND (world), INVALID_ARGUMENT (no such directive in effect).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadGlb(self, request, context):
+        """A GLB (binary glTF 2.0) landmark for place directives: checked (at most 32 MiB and 2,000,000
+        triangles, at least one triangle mesh, finite vertices, no outside files) and filed as the
+        world's asset "glb-<sha256>"; a place directive names it by `sha256`. The same bytes again
+        answer the same. Errors: NOT_FOUND (world), INVALID_ARGUMENT (the reason); a refused GLB
+        stores nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -226,6 +243,11 @@ def add_WorldServiceServicer_to_server(servicer, server):
                     servicer.RevertDirective,
                     request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.RevertDirectiveRequest.FromString,
                     response_serializer=worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.SerializeToString,
+            ),
+            'UploadGlb': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadGlb,
+                    request_deserializer=worldbridge_dot_v1_dot_world__service__pb2.UploadGlbRequest.FromString,
+                    response_serializer=worldbridge_dot_v1_dot_world__service__pb2.GlbInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -498,6 +520,33 @@ class WorldService:
             '/worldbridge.v1.WorldService/RevertDirective',
             worldbridge_dot_v1_dot_world__service__pb2.RevertDirectiveRequest.SerializeToString,
             worldbridge_dot_v1_dot_world__service__pb2.DirectiveResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadGlb(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/worldbridge.v1.WorldService/UploadGlb',
+            worldbridge_dot_v1_dot_world__service__pb2.UploadGlbRequest.SerializeToString,
+            worldbridge_dot_v1_dot_world__service__pb2.GlbInfo.FromString,
             options,
             channel_credentials,
             insecure,
