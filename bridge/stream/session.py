@@ -194,11 +194,6 @@ class StreamSession:
         for key, tile in held.items():
             self.held[key] = HeldTile(tile.size, tile.splats, True, tile.format, tile.sha256)
             self._resident += tile.splats
-            # Held tiles are tiles seen: the interest set's fit to the splat budget (see _select)
-            # must size it by them as the first stream did, or a resumed stream wants more.
-            self._splats_seen += tile.splats
-            self._tiles_seen += 1
-        self._stale = True
 
     def acked_tiles(self) -> dict[TileKey, HeldTile]:
         """What the viewer is known to hold: a later stream resumes from it."""

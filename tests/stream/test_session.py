@@ -177,35 +177,6 @@ def test_resident_splats_never_exceed_the_budget_and_the_interest_set_coarsens_t
         assert s.resident_splats <= 300_000
 
 
-def test_a_resumed_stream_wants_what_the_first_one_settled_on() -> None:
-    """A viewer reconnecting with the tiles it holds: the new stream sizes its interest set by
-    those tiles as the first did by what it sent, so it settles on the same tiles and sends none
-    again (the web viewer at 1024 m once received 285 tiles, then 407 after a reconnect)."""
-    heavy = 3 * TILE_SPLATS  # tiles far heavier than the grid's nominal splat count
-    first = session(radius=1024)
-    first.update_budget(0, 1_500_000, ())
-    for _ in range(100):  # until the budget stops it
-        # The viewer's pose comes with its acks (the web viewer's flush): a selection each time,
-        # sized by the tiles seen so far.
-        first.update_view(Pose((0.0, 3.0, 0.0), (0, 0, -1), (0, 0, 0), 0, 0, 1024))
-        plan = first.plan()
-        for key in plan.unload:
-            first.mark_unloaded(key)
-        sent = [k for k in plan.send if first.can_send(TILE_BYTES, heavy)][:1]
-        for key in sent:
-            first.mark_sent(key, TILE_BYTES, heavy)
-            first.ack([key])
-        if not sent and not plan.unload:
-            break
-    assert len(first.held) > 20
-    second = session(radius=1024)
-    second.update_budget(0, 1_500_000, ())
-    second.resume(first.acked_tiles())
-    assert set(second.wanted) == set(first.wanted)
-    assert second.sse_threshold_px == first.sse_threshold_px
-    assert set(second.plan().send) <= set(first.plan().send)
-
-
 def test_a_parent_stays_until_its_children_are_in() -> None:
     s = session(radius=256, z=0.0)
     deliver(s)
