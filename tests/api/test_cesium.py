@@ -45,13 +45,14 @@ PHOTO = "lyra2_06"
 TOKEN = "cesium-test-token"
 GEO = (46.5, 6.6, 372.0)  # somewhere real (Lausanne), so the ENU frame is not the trivial one
 WIDTH = 320  # small: SwiftShader draws every splat on the CPU
-SSE = 16.0  # Cesium's maximumScreenSpaceError for the test (its default): few tiles, modest runtime
+SSE = 4.0  # Cesium's maximumScreenSpaceError (its default is 16, which draws LOD-4 tiles at the camera)
 MOVE_M = 500.0
 # Measured on this machine (2 shared cores, SwiftShader): see the README's Cesium section. The
 # issue asks for 20 dB; the assertion holds what is achieved, so a regression fails it.
 SPAWN_PSNR_DB = 14.0
+MIN_COVERAGE = 0.2  # a settled frame has tiles drawn over at least this share of the view
 MIN_NEW_TILES = 4  # content fetched after the move that was not fetched at the spawn
-TIMEOUT_MS = 280_000
+TIMEOUT_MS = 400_000  # per wait: a fresh world generates every tile it shows, on 2 shared cores
 
 
 class Server:
@@ -193,6 +194,7 @@ def _job(server: Server, site: StaticSite, world: pb.World, kind: str, shots: li
         "camera": {"p": enu(spec.position), "d": enu(spec.forward), "u": enu(spec.up), "fov": fov},
         "shots": shots,
         "moveM": move_m,
+        "minCoverage": MIN_COVERAGE,
         "timeoutMs": TIMEOUT_MS,
     }
 
@@ -204,6 +206,7 @@ def composite_over_sky(rgba: np.ndarray, sky: np.ndarray) -> np.ndarray:
     return colour * alpha + sky.astype(np.float64) * (1.0 - alpha)
 
 
+@pytest.mark.timeout(1500)
 def test_cesium_shows_the_photo_at_the_spawn_and_fetches_tiles_after_moving(
     server: Server, world: pb.World, site: StaticSite, tmp_path: Path
 ) -> None:
@@ -214,7 +217,7 @@ def test_cesium_shows_the_photo_at_the_spawn_and_fetches_tiles_after_moving(
     assert result["spawn"]["selected"] > 0, result["spawn"]
 
     camera = spawn_camera(world, WIDTH)
-    sky_panorama = np.asarray(Image.open(_asset(server, world, "sky")).convert("RGB"), dtype=np.float32) / 255.0
+    sky_panorama = np.asarray(Image.open(_asset(server, world, "sky")).convert("RGB"))  # uint8, as sky.py takes
     sky = sky_background(sky_panorama, camera)
     rgba = np.asarray(Image.open(shots[0]).convert("RGBA"))
     assert rgba.shape[:2] == (camera.intrinsics.height, WIDTH)
@@ -224,7 +227,7 @@ def test_cesium_shows_the_photo_at_the_spawn_and_fetches_tiles_after_moving(
     reference = np.asarray(photo, dtype=np.float64) / 255.0
     spawn_db = psnr(frame, reference)
     sky_only_db = psnr(sky, reference)
-    assert coverage > 0.2, f"Cesium drew splats over only {coverage:.0%} of the spawn view"
+    assert coverage > MIN_COVERAGE, f"Cesium drew splats over only {coverage:.0%} of the spawn view"
     assert spawn_db >= SPAWN_PSNR_DB and spawn_db > sky_only_db + 3.0, (
         f"Cesium spawn view vs photo: {spawn_db:.2f} dB (sky alone {sky_only_db:.2f} dB, splats cover "
         f"{coverage:.0%}); the bar here is {SPAWN_PSNR_DB} dB, the issue's 20 dB"
@@ -239,6 +242,7 @@ def _asset(server: Server, world: pb.World, name: str) -> io.BytesIO:
     return io.BytesIO(body)
 
 
+@pytest.mark.timeout(900)
 def test_cesium_loads_the_mesh_tileset_without_errors(
     server: Server, world: pb.World, site: StaticSite, tmp_path: Path
 ) -> None:
@@ -248,4 +252,4 @@ def test_cesium_loads_the_mesh_tileset_without_errors(
     assert result["errors"] == [], f"Cesium's console: {result['errors'][:5]}"
     assert result["spawn"]["selected"] > 0 and result["contentRequests"], result["spawn"]
     rgba = np.asarray(Image.open(shots[0]).convert("RGBA"))
-    assert (rgba[..., 3] > 0).mean() > 0.2, "the mesh tiles cover almost none of the spawn view"
+    assert (rgba[..., 3] > 0).mean() > MIN_COVERAGE, "the mesh tiles cover almost none of the spawn view"

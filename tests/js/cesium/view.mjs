@@ -44,7 +44,8 @@ try {
         const started = Date.now();
         for (;;) {
             const shot = await page.evaluate('window.wb.capture()');
-            if (shot === last) break;
+            // Two equal frames with something drawn: loaded splats stay invisible until sorted.
+            if (shot === last && (await page.evaluate('window.wb.coverage()')) > job.minCoverage) break;
             if (Date.now() - started > job.timeoutMs) throw new Error(`${what}: the frame never became stable`);
             last = shot;
             const frame = await page.evaluate('window.wb.frames');
