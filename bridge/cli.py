@@ -15,8 +15,14 @@ DEFAULT_DATA = Path("worldbridge-data")
 def _cmd_serve(args: argparse.Namespace) -> int:
     from bridge import logs
     from bridge.api.server import ConfigError, ServerConfig, serve
+    from bridge.core.tiles3d_live import parse_geo
 
     logs.configure(args.log_level)
+    try:
+        geo = parse_geo(args.geo)
+    except ValueError as exc:
+        print(f"worldbridge serve: {exc}", file=sys.stderr)
+        return 2
     config = ServerConfig(
         host=args.host,
         port=args.port,
@@ -25,6 +31,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         photo=Path(args.photo) if args.photo else None,
         workers=args.workers,
         http_port=args.http_port,
+        geo=geo,
     )
     try:
         asyncio.run(serve(config))
@@ -260,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--photo", default=None, help="make (or reuse) a world from this photo or splat scene (.ply/.spz) at start"
     )
     serve.add_argument("--workers", type=int, default=None, help="generation processes (default: one per core)")
+    serve.add_argument(
+        "--geo",
+        default="0,0,0",
+        help="LAT,LON,HEIGHT (degrees, degrees, metres on WGS84) where /v1/worlds/ID/tileset.json places the"
+        " world's east-north-up plane (default 0,0,0)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_cmd_serve)
 

@@ -20,6 +20,8 @@ from grpc_reflection.v1alpha import reflection
 from bridge.api.auth import TokenInterceptor, is_loopback
 from bridge.api.grpc_service import SERVICE_NAME, WorldServicer, add_world_service
 from bridge.api.http import build_app
+from bridge.api.tiles3d_routes import add_tiles3d_routes
+from bridge.core.tiles3d_live import DEFAULT_GEO
 from bridge.core.worlds import Worlds
 from bridge.generate.workers import make_pool
 from bridge.world.photos import MAX_PHOTO_BYTES
@@ -62,6 +64,7 @@ class ServerConfig:
     token: str | None = None
     photo: Path | None = None  # make (or reuse) a world from this photo at start
     workers: int | None = None  # generation processes; default: one per core
+    geo: tuple[float, float, float] = DEFAULT_GEO  # where the live 3D Tiles place the world (lat, lon, h)
 
 
 class ConfigError(ValueError):
@@ -105,7 +108,9 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
         http_port = None
         if config.http_port >= 0:
             # Shutdown closes open WebSockets (the app's on_shutdown) before the grace period ends.
-            runner = web.AppRunner(build_app(worlds, token=config.token), shutdown_timeout=SHUTDOWN_GRACE_S)
+            app = build_app(worlds, token=config.token)
+            add_tiles3d_routes(app, config.geo)
+            runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_S)
             await runner.setup()
             await web.TCPSite(runner, config.host, config.http_port).start()
             http_port = int(runner.addresses[0][1])  # the real one when 0 asked for a free port
