@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.formats.tiles3d import box_z_up_over
 from bridge.world.keys import MAX_LOD, TileKey, tile_at
 
 ROOT_EDGE_M = 4_096.0
@@ -110,12 +111,8 @@ def padded_y_range(low: float, high: float) -> tuple[float, float]:
 def _box(layout: Layout, keys: tuple[TileKey, ...]) -> list[float]:
     """A 3D Tiles box (Z-up tileset frame) over the squares of ``keys`` and the layout's heights."""
     bounds = np.array([k.bounds(layout.base_tile_m) for k in keys])
-    x0, z0 = bounds[:, 0].min(), bounds[:, 1].min()
-    x1, z1 = bounds[:, 2].max(), bounds[:, 3].max()
-    y0, y1 = layout.y_range
-    # Our (x, y, z) -> tileset (x, -z, y): east, north, up.
-    centre = [(x0 + x1) / 2, -(z0 + z1) / 2, (y0 + y1) / 2]
-    return [*centre, (x1 - x0) / 2, 0.0, 0.0, 0.0, (z1 - z0) / 2, 0.0, 0.0, 0.0, (y1 - y0) / 2]
+    ground = (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
+    return box_z_up_over(tuple(float(v) for v in ground), layout.y_range)
 
 
 def enu_transform(lat_deg: float, lon_deg: float, height_m: float) -> list[float]:

@@ -90,7 +90,12 @@ def glb_y_range(data: bytes) -> tuple[float, float]:
 
 def box_z_up(key: TileKey, base_tile_m: float, y_range: tuple[float, float]) -> list[float]:
     """A 3D Tiles ``box`` (centre, then the three half-axes) in the tileset's Z-up frame."""
-    x0, z0, x1, z1 = key.bounds(base_tile_m)
+    return box_z_up_over(key.bounds(base_tile_m), y_range)
+
+
+def box_z_up_over(bounds: tuple[float, float, float, float], y_range: tuple[float, float]) -> list[float]:
+    """The ``box`` over world ground ``bounds`` (x0, z0, x1, z1) and heights ``y_range``."""
+    x0, z0, x1, z1 = bounds
     y0, y1 = y_range
     half_y = max((y1 - y0) / 2, MIN_HALF_HEIGHT_M)
     cx, cy, cz = (x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2

@@ -51,11 +51,11 @@ def _block_mean(values: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     return ((v * wt).sum(axis=(1, 3)) / np.maximum(wt.sum(axis=(1, 3)), 1e-9)).astype(np.float32)
 
 
-def apron_pixels(width: int, height: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(u, v, stride) of the apron: pixel positions left, right of and below the frame, out to
-    APRON_PX, in rings whose stride doubles with the distance from the frame (>= 2 strides away),
-    so no apron splat reaches back into the frame."""
-    us, vs, strides = [], [], []
+def apron_pixels(width: int, height: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(u, v, stride, distance) of the apron: pixel positions left, right of and below the frame,
+    out to APRON_PX, in rings whose stride doubles with the distance from the frame (>= 2 strides
+    away), so no apron splat reaches back into the frame; and each one's distance from it."""
+    us, vs, strides, outs = [], [], [], []
     stride = k
     inner = 0.0
     while inner < APRON_PX:
@@ -68,9 +68,10 @@ def apron_pixels(width: int, height: int, k: int) -> tuple[np.ndarray, np.ndarra
         us.append(uu[ring])
         vs.append(vv[ring])
         strides.append(np.full(int(ring.sum()), float(stride)))
+        outs.append(out[ring])
         inner = outer
         stride *= 2
-    return np.concatenate(us), np.concatenate(vs), np.concatenate(strides)
+    return np.concatenate(us), np.concatenate(vs), np.concatenate(strides), np.concatenate(outs)
 
 
 def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int, extension: np.ndarray | None = None) -> SplatCloud:
@@ -90,14 +91,14 @@ def lift(analysis: PhotoAnalysis, colours: np.ndarray, k: int, extension: np.nda
     frame = _splats_at(analysis, uu[keep], vv[keep], kind[keep], block_colour[keep], np.full(int(keep.sum()), k))
     if extension is None:
         return frame
-    au, av, stride = apron_pixels(w, h, k)
+    au, av, stride, outside = apron_pixels(w, h, k)
     ui = np.clip(au.astype(np.int64), 0, w - 1)
     vi = np.clip(av.astype(np.int64), 0, h - 1)
     rays = camera.rays_through(au, av)
     down = -rays[:, 1]
     with np.errstate(divide="ignore"):
         reach = np.where(down > 1e-6, camera.position[1] / down * np.hypot(rays[:, 0], rays[:, 2]), np.inf)
-    opacity = apron_opacity(frame_distance_px(au, av, w, h))
+    opacity = apron_opacity(outside)
     on_ground = (reach <= analysis.lift_radius_m) & (opacity > 0)
     apron = _splats_at(
         analysis,
