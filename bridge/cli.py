@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser(
         "export",
-        help="a region of a world as files (GLB, PLY, SPZ, splat glTF, 3D Tiles) with a provenance manifest",
+        help="a region of a world as files (GLB, PLY, SPZ, splat glTF plain or SPZ-compressed, 3D Tiles) with a"
+        " provenance manifest",
         description="Writes one file per tile of the region (or one for all of it with --merged; 3D Tiles: a "
         "tileset over content files), "
         "manifest.json (sources, parameters, every file's sha256, the command that rebuilds them) and "
@@ -310,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         "source", nargs="?", default=None, help="a photo, a splat scene (.ply/.spz), or the id of a world in --data"
     )
     export.add_argument("--region", default=None, help="X0,Z0,X1,Z1 in world metres (X0 < X1, Z0 < Z1)")
-    export.add_argument("--format", default=None, help="glb, ply, spz, gltf-splats or 3dtiles")
+    export.add_argument("--format", default=None, help="glb, ply, spz, gltf-splats, gltf-spz or 3dtiles")
     export.add_argument("--lod", type=int, default=0, help="level of detail of the tiles (0 is the finest)")
     export.add_argument(
         "--spz-version", type=int, default=2, help="SPZ version: 2 (default; every reader, npm spz-js too) or 3"
@@ -321,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--merged",
         action="store_true",
-        help="one file for the whole region (glb, ply, spz, gltf-splats; up to 1024 tiles) instead of one per tile",
+        help="one file for the whole region (glb, ply, spz, gltf-splats, gltf-spz; up to 1024 tiles) instead of one per"
+        " tile",
     )
     export.add_argument("--from-manifest", default=None, help="rebuild the export a manifest.json describes")
     export.add_argument("--out", required=True, help="output folder (absent or empty)")

@@ -13,7 +13,8 @@ from typing import Any
 
 from bridge.core.errors import InvalidRequestError
 from bridge.core.export.request import ExportRequest
-from bridge.formats import TILE_FORMATS
+from bridge.core.export.tiles import SPZ_CARRIERS
+from bridge.formats import file_format
 from bridge.world.store import WorldRow
 
 MANIFEST_VERSION = 1
@@ -43,7 +44,7 @@ class Origin:
 
 
 def _placement(request: ExportRequest) -> str:
-    if request.tile_format in ("ply", "spz"):
+    if request.tile_format in ("ply", "spz", "gltf-spz"):
         return "absolute world coordinates"
     if request.merged and request.tile_format == "glb":
         return "one node per tile, each translated to its tile's corner (x0, 0, z0) in world metres"
@@ -53,7 +54,7 @@ def _placement(request: ExportRequest) -> str:
 
 
 def frame_of(request: ExportRequest) -> dict[str, str]:
-    record = TILE_FORMATS[request.tile_format]
+    record = file_format(request.tile_format)
     frame = {
         "units": "metres",
         "world": "glTF: right-handed, +Y up, -Z forward (the photo's camera looks along -Z)",
@@ -117,7 +118,7 @@ def build_manifest(
             "from_manifest": "worldbridge export --from-manifest manifest.json --out DIR",
         },
     }
-    if request.format == "spz":
+    if request.tile_format in SPZ_CARRIERS:
         manifest["spz_colour_clipping"] = {
             "clipped_values": clipped_colour_values,
             "of_values": 3 * splats,

@@ -25,9 +25,10 @@ from bridge.core.export import manifest as manifests
 from bridge.core.export.request import MERGED_NAME, ExportRequest
 from bridge.core.export.tiles import ExportedTile, MergePart, make_part, make_tile
 from bridge.core.worlds import Worlds, server_version
-from bridge.formats import TILE_FORMATS
+from bridge.formats import file_format
 from bridge.formats.glb_mesh import encode_glb_meshes
 from bridge.formats.gltf_splats import encode_gltf_splats
+from bridge.formats.gltf_spz import encode_gltf_spz
 from bridge.formats.ply import encode_ply
 from bridge.formats.splats import SplatCloud
 from bridge.formats.spz import clipped_colour_values, encode_spz
@@ -87,7 +88,7 @@ class ExportPlan:
         records, clipped = tally.records, tally.clipped
         extra: list[tuple[str, bytes]] = []
         if request.format == "3dtiles":
-            extension = TILE_FORMATS[request.tile_format].extension
+            extension = file_format(request.tile_format).extension
             grid = self.worlds.grid(world)
             tileset = build_tileset(
                 entries, world.spec.base_tile_m, grid_samples=grid.splats_per_edge, extension=extension
@@ -107,7 +108,7 @@ class ExportPlan:
         """A file per tile (3D Tiles: per distinct content), in key order."""
         request = self.request
         seen_content: set[str] = set()
-        extension = TILE_FORMATS[request.tile_format].extension
+        extension = file_format(request.tile_format).extension
         async for number, tile in self._tiles(self._tile):
             sha = hashlib.sha256(tile.data).hexdigest()
             tally.clipped += tile.clipped_colour_values
@@ -142,7 +143,7 @@ class ExportPlan:
         merged = await asyncio.to_thread(merge_parts, parts, self.request, self.world.spec.base_tile_m)
         data, splats, tally.clipped = merged
         sha = hashlib.sha256(data).hexdigest()
-        path = f"{MERGED_NAME}{TILE_FORMATS[self.request.tile_format].extension}"
+        path = f"{MERGED_NAME}{file_format(self.request.tile_format).extension}"
         tally.records.append(manifests.FileRecord(path, sha, len(data), splats=splats))
         tally.bytes = len(data)
         yield ExportFile(path, data, sha)
@@ -205,8 +206,8 @@ class ExportPlan:
 
 def merge_parts(parts: list[MergePart], request: ExportRequest, base_tile_m: float) -> tuple[bytes, int, int]:
     """(the one file for the whole region, its splats, SPZ colour values clipped). Splat files
-    hold the tiles' splats in key order; a GLB holds a node per tile; splat glTF's node sits at
-    the region's (x0, 0, z0) tile corner."""
+    hold the tiles' splats in key order (SPZ-compressed glTF too, in world coordinates); a GLB
+    holds a node per tile; splat glTF's node sits at the region's (x0, 0, z0) tile corner."""
     splats = sum(p.splat_count for p in parts)
     if request.tile_format == "glb":
         return encode_glb_meshes([p.mesh for p in parts if p.mesh is not None]), splats, 0
@@ -215,6 +216,8 @@ def merge_parts(parts: list[MergePart], request: ExportRequest, base_tile_m: flo
         return encode_ply(cloud), splats, 0
     if request.tile_format == "spz":
         return encode_spz(cloud, version=request.spz_version), splats, clipped_colour_values(cloud)
+    if request.tile_format == "gltf-spz":
+        return encode_gltf_spz(cloud, name="region"), splats, clipped_colour_values(cloud)
     corners = np.array([p.key.bounds(base_tile_m)[:2] for p in parts])
     x0, z0 = corners.min(axis=0)
     return encode_gltf_splats(cloud, origin=(float(x0), 0.0, float(z0)), name="region"), splats, 0
