@@ -130,7 +130,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     try:
         if args.from_manifest:
             manifest, request = read_manifest(Path(args.from_manifest).read_bytes())
-            source, origin = source_from_manifest(manifest, args.source)
+            source, origin, directives = source_from_manifest(manifest, args.source)
         else:
             if not args.source or not args.region or not args.format:
                 raise ValueError("give PHOTO_OR_WORLD, --region and --format (or --from-manifest)")
@@ -140,8 +140,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
             options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
             source = LocalSource(args.source, args.generator, options)
             origin = Origin(photo="" if source.is_world_id else args.source)
+            directives = None  # the world's own
+        glbs = [Path(name).read_bytes() for name in args.glb or []]
         result = run_local_export(
-            Path(args.data), args.workers, source, request, Path(args.out), origin, None if args.json else progress
+            Path(args.data),
+            args.workers,
+            source,
+            request,
+            Path(args.out),
+            origin,
+            None if args.json else progress,
+            directives,
+            glbs,
         )
     except (OSError, ServiceError, ValueError) as exc:
         print(f"worldbridge export: {exc}", file=sys.stderr)
@@ -325,7 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="one file for the whole region (glb, ply, spz, gltf-splats, gltf-spz; up to 1024 tiles) instead of one per"
         " tile",
     )
-    export.add_argument("--from-manifest", default=None, help="rebuild the export a manifest.json describes")
+    export.add_argument(
+        "--from-manifest",
+        default=None,
+        help="rebuild the export a manifest.json describes, under the directives it lists",
+    )
+    export.add_argument(
+        "--glb", action="append", help="a .glb a listed place directive names by its sha256 (repeat for several)"
+    )
     export.add_argument("--out", required=True, help="output folder (absent or empty)")
     export.add_argument("--data", default=str(DEFAULT_DATA), help="data folder the world is made in or read from")
     export.add_argument(

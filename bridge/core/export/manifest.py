@@ -18,7 +18,6 @@ from bridge.formats import file_format
 from bridge.world.store import WorldRow
 
 MANIFEST_VERSION = 1
-DIRECTIVES_SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 PROVENANCE_NAME = "PROVENANCE.txt"
 TILESET_FRAME = (
@@ -66,7 +65,7 @@ def frame_of(request: ExportRequest) -> dict[str, str]:
     return frame
 
 
-def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin) -> str:
+def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin, directives: int = 0) -> str:
     args = ["worldbridge", "export", origin.photo or "PHOTO"]
     # "--region=" keeps argparse from reading a negative X0 as an option.
     args += [f"--region={request.region}", "--format", request.format, "--lod", str(request.lod)]
@@ -78,8 +77,11 @@ def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin) -
         args += ["--merged"]
     args += ["--generator", world.generator, "--base-tile-m", f"{world.spec.base_tile_m:g}"]
     args += ["--seed", str(world.spec.seed), "--out", "DIR"]
+    notes = [] if origin.photo else [f"PHOTO: the photo with sha256 {world.photo_sha256}"]
+    if directives:  # the command line cannot carry them; the manifest does
+        notes.append(f"then the {directives} directives listed under directives: use --from-manifest")
     command = shlex.join(args)
-    return command if origin.photo else f"{command}  # PHOTO: the photo with sha256 {world.photo_sha256}"
+    return f"{command}  # {'; '.join(notes)}" if notes else command
 
 
 def build_manifest(
@@ -90,6 +92,7 @@ def build_manifest(
     tiles: int,
     clipped_colour_values: int,
     worldbridge_version: str,
+    directives: dict[str, Any],
 ) -> dict[str, Any]:
     splats = sum(f.splats for f in files)
     manifest: dict[str, Any] = {
@@ -98,8 +101,7 @@ def build_manifest(
         "generator": {"name": world.generator, "version": world.generator_version},
         "source": {"photo_sha256": world.photo_sha256, "photo": origin.photo, "world_id": world.id},
         "world": world.spec.to_json(),
-        # Directives are not applied to exports yet: the list is empty, with its schema's version.
-        "directives": {"schema_version": DIRECTIVES_SCHEMA_VERSION, "version": 0, "applied": []},
+        "directives": directives,
         "export": {**request.to_json(), "tiles": tiles, "tile_edge_m": world.spec.base_tile_m * (1 << request.lod)},
         "frame": frame_of(request),
         "files": [
@@ -114,7 +116,7 @@ def build_manifest(
         ],
         "totals": {"files": len(files), "bytes": sum(f.size for f in files), "splats": splats},
         "reproduce": {
-            "command": reproduce_command(world, request, origin),
+            "command": reproduce_command(world, request, origin, len(directives["applied"])),
             "from_manifest": "worldbridge export --from-manifest manifest.json --out DIR",
         },
     }
@@ -145,7 +147,7 @@ def read_manifest(data: bytes) -> tuple[dict[str, Any], ExportRequest]:
     return manifest, ExportRequest.from_json(export)
 
 
-def provenance_text(world: WorldRow, request: ExportRequest, worldbridge_version: str) -> bytes:
+def provenance_text(world: WorldRow, request: ExportRequest, worldbridge_version: str, directives: int) -> bytes:
     """A note to ship beside the files: their origin and what governs their use."""
     return f"""WorldBridge export: provenance and licence
 
@@ -157,8 +159,8 @@ generator, version {world.generator_version}, from one source photo:
   format         {request.format}
 
 manifest.json lists every file with its sha256 and size, the world's parameters, the directives
-applied (none) and the command that makes these files again, byte for byte, from the same photo
-with the same generator version.
+applied ({directives or "none"}) and the command that makes these files again, byte for byte, from
+the same photo with the same generator version.
 
 Licence: the files are derived from the source photo. WorldBridge adds no claim of its own to
 them; the photo's terms (copyright, licence, releases) govern their use, so check them before you

@@ -22,6 +22,7 @@ import numpy as np
 
 from bridge.core.errors import InvalidRequestError
 from bridge.core.export import manifest as manifests
+from bridge.core.export.directed import ExportDirectives
 from bridge.core.export.request import MERGED_NAME, ExportRequest
 from bridge.core.export.tiles import ExportedTile, MergePart, make_part, make_tile
 from bridge.core.worlds import Worlds, server_version
@@ -76,6 +77,8 @@ class ExportPlan:
     request: ExportRequest
     keys: tuple[TileKey, ...]
     origin: manifests.Origin
+    directives: ExportDirectives
+    directed_tiles: int  # of ``keys``, those a directive changes
 
     async def events(self) -> AsyncIterator[ExportEvent]:
         request, world = self.request, self.world
@@ -95,12 +98,16 @@ class ExportPlan:
             )
             extra.append(("tileset.json", tileset_bytes(tileset)))
         version = server_version()
-        extra.append((manifests.PROVENANCE_NAME, manifests.provenance_text(world, request, version)))
+        provenance = manifests.provenance_text(world, request, version, len(self.directives.applied))
+        extra.append((manifests.PROVENANCE_NAME, provenance))
         for path, data in extra:
             sha = hashlib.sha256(data).hexdigest()
             records.append(manifests.FileRecord(path, sha, len(data)))
             yield ExportFile(path, data, sha)
-        manifest = manifests.build_manifest(world, request, self.origin, records, len(self.keys), clipped, version)
+        directives = self.directives.to_json(self.directed_tiles)
+        manifest = manifests.build_manifest(
+            world, request, self.origin, records, len(self.keys), clipped, version, directives
+        )
         data = manifests.manifest_bytes(manifest)
         yield ExportFile(manifests.MANIFEST_NAME, data, hashlib.sha256(data).hexdigest())
 
@@ -174,7 +181,8 @@ class ExportPlan:
         world, request = self.world, self.request
         loop = asyncio.get_running_loop()
         pool, data_dir = self.worlds.pool, str(self.worlds.data_dir)
-        job = ("export", world.id, key, request.tile_format, request.spz_version)
+        stamp, directives = self.directives.for_tile(key)
+        job = ("export", world.id, key, request.tile_format, request.spz_version, stamp)
         return await self.worlds.scheduler.run(
             job,
             lambda: loop.run_in_executor(
@@ -186,6 +194,7 @@ class ExportPlan:
                 key,
                 request.tile_format,
                 request.spz_version,
+                directives,
             ),
             EXPORT_PRIORITY,
         )
@@ -194,11 +203,12 @@ class ExportPlan:
         world, request = self.world, self.request
         loop = asyncio.get_running_loop()
         pool, data_dir = self.worlds.pool, str(self.worlds.data_dir)
-        job = ("export-part", world.id, key, request.tile_format)
+        stamp, directives = self.directives.for_tile(key)
+        job = ("export-part", world.id, key, request.tile_format, stamp)
         return await self.worlds.scheduler.run(
             job,
             lambda: loop.run_in_executor(
-                pool, make_part, data_dir, world.prepared_sha256, world.generator, key, request.tile_format
+                pool, make_part, data_dir, world.prepared_sha256, world.generator, key, request.tile_format, directives
             ),
             EXPORT_PRIORITY,
         )
@@ -224,11 +234,26 @@ def merge_parts(parts: list[MergePart], request: ExportRequest, base_tile_m: flo
 
 
 async def plan_export(
-    worlds: Worlds, world_id: str, request: ExportRequest, origin: manifests.Origin | None = None
+    worlds: Worlds,
+    world_id: str,
+    request: ExportRequest,
+    origin: manifests.Origin | None = None,
+    directives: ExportDirectives | None = None,
 ) -> ExportPlan:
-    """The export of ``request`` from world ``world_id``: NotFoundError for an unknown world,
-    InvalidRequestError for a request it cannot do. Nothing is made yet."""
+    """The export of ``request`` from world ``world_id`` under ``directives`` (None: the world's
+    in effect now): NotFoundError for an unknown world, InvalidRequestError for a request it
+    cannot do or a GLB a directive places that the data folder lacks. Nothing is made yet."""
     world = await worlds.get_world(world_id)
-    request.check(world.spec.base_tile_m)
-    keys = tuple(request.region.keys(request.lod, world.spec.base_tile_m))
-    return ExportPlan(worlds, world, request, keys, origin or manifests.Origin())
+    base = world.spec.base_tile_m
+    request.check(base)
+    if directives is None:
+        directives = ExportDirectives.of_world(worlds.directive_state(world_id), base)
+    missing = [sha for sha in directives.glbs() if not worlds.store.blobs.exists(sha)]
+    if missing:
+        raise InvalidRequestError(
+            f"a place directive names GLB {', '.join(missing)}, which this data folder does not hold "
+            "(upload it to the world, or give it to `worldbridge export` with --glb)"
+        )
+    keys = tuple(request.region.keys(request.lod, base))
+    directed = sum(directives.for_tile(key)[0] != 0 for key in keys)
+    return ExportPlan(worlds, world, request, keys, origin or manifests.Origin(), directives, directed)

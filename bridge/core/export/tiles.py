@@ -18,7 +18,9 @@ from bridge.formats.spz import clipped_colour_values, encode_spz
 from bridge.formats.tiles3d import content_y_range, glb_y_range
 from bridge.generate import persist
 from bridge.generate.base import Generator, PreparedWorld
+from bridge.generate.directives.apply import generate_directed
 from bridge.generate.registry import load_generator
+from bridge.world.directives import parse_directive_list
 from bridge.world.keys import TileKey
 from bridge.world.store import BlobStore
 
@@ -49,12 +51,28 @@ def _world(data_dir: str, prepared_sha: str, generator_name: str) -> tuple[Gener
     return world
 
 
-def make_tile(
-    data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str, spz_version: int
-) -> ExportedTile:
+def _content(data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, directives: str) -> TileContent:
+    """The tile as the server makes it: generated, then (``directives``: the JSON list in effect
+    on it, "" for none) changed by its directives, GLBs read from the data folder's blobs."""
     generator, world = _world(data_dir, prepared_sha, generator_name)
-    content = generator.generate(world, key)
-    data = encode_file(content, fmt, spz_version, world.options.base_tile_m)
+    if not directives:
+        return generator.generate(world, key)
+    blobs = BlobStore(Path(data_dir) / "blobs")
+    return generate_directed(generator, world, key, parse_directive_list(directives), blobs.get)
+
+
+def make_tile(
+    data_dir: str,
+    prepared_sha: str,
+    generator_name: str,
+    key: TileKey,
+    fmt: str,
+    spz_version: int,
+    directives: str = "",
+) -> ExportedTile:
+    content = _content(data_dir, prepared_sha, generator_name, key, directives)
+    base_tile_m = _world(data_dir, prepared_sha, generator_name)[1].options.base_tile_m
+    data = encode_file(content, fmt, spz_version, base_tile_m)
     clipped = clipped_colour_values(content.splats) if fmt in SPZ_CARRIERS else 0
     # A 3D Tiles box must enclose the file's content and should not be much more: a mesh file
     # holds the ground only, not the houses and trees the splats stand up.
@@ -80,11 +98,13 @@ class MergePart:
     splat_count: int
 
 
-def make_part(data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str) -> MergePart:
-    """The tile generated and, for meshes, baked here in the worker; the file is written once
-    from all parts (see run.merge_parts)."""
-    generator, world = _world(data_dir, prepared_sha, generator_name)
-    content = generator.generate(world, key)
+def make_part(
+    data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str, directives: str = ""
+) -> MergePart:
+    """The tile generated (under ``directives``, as :func:`make_tile`) and, for meshes, baked here
+    in the worker; the file is written once from all parts (see run.merge_parts)."""
+    content = _content(data_dir, prepared_sha, generator_name, key, directives)
     if file_format(fmt).carries == "mesh":
-        return MergePart(key, SplatCloud.empty(), mesh_tile(content, world.options.base_tile_m), len(content.splats))
+        base_tile_m = _world(data_dir, prepared_sha, generator_name)[1].options.base_tile_m
+        return MergePart(key, SplatCloud.empty(), mesh_tile(content, base_tile_m), len(content.splats))
     return MergePart(key, content.splats, None, len(content.splats))
