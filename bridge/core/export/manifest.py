@@ -76,7 +76,10 @@ def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin, d
     if request.merged:
         args += ["--merged"]
     args += ["--generator", world.generator, "--base-tile-m", f"{world.spec.base_tile_m:g}"]
-    args += ["--seed", str(world.spec.seed), "--out", "DIR"]
+    args += ["--seed", str(world.spec.seed)]
+    if world.spec.scene_scale:
+        args += ["--scale", repr(world.spec.scene_scale)]
+    args += ["--out", "DIR"]
     notes = [] if origin.photo else [f"PHOTO: the photo with sha256 {world.photo_sha256}"]
     if directives:  # the command line cannot carry them; the manifest does
         notes.append(f"then the {directives} directives listed under directives: use --from-manifest")
