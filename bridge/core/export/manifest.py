@@ -82,7 +82,7 @@ def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin, d
     args += ["--out", "DIR"]
     notes = [] if origin.photo else [f"PHOTO: the photo with sha256 {world.photo_sha256}"]
     if directives:  # the command line cannot carry them; the manifest does
-        notes.append(f"then the {directives} directives listed under directives: use --from-manifest")
+        notes.append(f"made under the directives this manifest lists ({directives}): use --from-manifest")
     command = shlex.join(args)
     return f"{command}  # {'; '.join(notes)}" if notes else command
 
