@@ -337,7 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--spz-version", type=int, default=2, help="SPZ version: 2 (default; every reader, npm spz-js too) or 3"
     )
     export.add_argument(
-        "--tiles-content", default="glb", help="3dtiles only: content as glb meshes (default) or gltf-splats"
+        "--tiles-content",
+        default="glb",
+        help="3dtiles only: content as glb meshes (default), gltf-splats or gltf-spz (what CesiumJS draws as splats)",
     )
     export.add_argument(
         "--merged",

@@ -21,7 +21,7 @@ from bridge.core.export.request import MAX_EXPORT_TILES
 from bridge.formats._gltf import read_glb
 from bridge.formats.gltf_splat_check import check_gaussian_splatting
 from bridge.formats.gltf_splats import EXTENSION
-from bridge.formats.gltf_spz import COMPRESSION
+from bridge.formats.gltf_spz import COMPRESSION, decode_gltf_spz
 from bridge.formats.tiles3d import MIN_HALF_HEIGHT_M, glb_y_range
 from bridge.generate.registry import load_generator
 from bridge.world.keys import TileKey
@@ -45,6 +45,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
             out = {}
             for fmt in FORMATS:
                 out[fmt] = (root / fmt, await export_to(worlds, world.id, request(fmt), root / fmt))
+            spz_tiles = request("3dtiles", tiles_content="gltf-spz")
+            out["3dtiles-spz"] = (
+                root / "3dtiles-spz",
+                await export_to(worlds, world.id, spz_tiles, root / "3dtiles-spz"),
+            )
             return out
         finally:
             await worlds.close()
@@ -256,6 +261,27 @@ def test_3dtiles_tileset_names_content_files_that_load(exported: dict[str, tuple
         assert box[2] == pytest.approx((low + high) / 2)
         assert box[11] == pytest.approx(max((high - low) / 2, MIN_HALF_HEIGHT_M))
     assert {f["path"] for f in manifest["files"]} >= {"tileset.json", *uris}
+
+
+def test_3dtiles_over_spz_gltf_declares_the_splat_extensions_cesium_needs(
+    exported: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    folder, manifest = exported["3dtiles-spz"]
+    tileset = json.loads((folder / "tileset.json").read_text())
+    declared = tileset["extensions"]["3DTILES_content_gltf"]
+    assert tileset["extensionsUsed"] == ["3DTILES_content_gltf"]
+    assert declared["extensionsRequired"] == [EXTENSION, COMPRESSION] == declared["extensionsUsed"]
+    contents = {f["path"]: f for f in manifest["files"] if f["path"].startswith("content/")}
+    # The same tiles as the gltf-spz export's files, by content hash.
+    spz_files = {f["sha256"] for f in exported["gltf-spz"][1]["files"] if "tile" in f}
+    assert {f["sha256"] for f in contents.values()} == spz_files
+    for child in tileset["root"]["children"]:
+        data = (folder / child["content"]["uri"]).read_bytes()
+        assert check_gaussian_splatting(data) == []
+        # The box (Z-up: world y is its z) holds every splat centre the file decodes to.
+        heights = decode_gltf_spz(data).positions[:, 1]
+        box = child["boundingVolume"]["box"]
+        assert box[2] - box[11] <= heights.min() and heights.max() <= box[2] + box[11]
 
 
 @pytest.mark.parametrize("fmt", ["spz", "gltf-spz"])

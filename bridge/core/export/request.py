@@ -22,7 +22,7 @@ EXPORT_FORMATS: dict[str, str] = {
     "gltf-spz": "gltf-spz",
     "3dtiles": "",  # content in the format named by ``tiles_content``
 }
-TILES_CONTENT = ("glb", "gltf-splats")
+TILES_CONTENT = ("glb", "gltf-splats", "gltf-spz")
 SPZ_VERSIONS = (2, 3)
 # spz-js (npm) and every other reader take version 2; version 3 needs a newer reader.
 DEFAULT_SPZ_VERSION = 2
@@ -126,7 +126,7 @@ class ExportRequest:
                 f"3D Tiles content {self.tiles_content!r} unknown; use one of {', '.join(TILES_CONTENT)}"
             )
         self.region.check()
-        if self.format in ("spz", "gltf-spz") and self.region.reach() > MAX_SPZ_COORDINATE_M:
+        if self.tile_format in ("spz", "gltf-spz") and self.region.reach() > MAX_SPZ_COORDINATE_M:
             raise InvalidRequestError(
                 f"region {self.region} reaches past +-{MAX_SPZ_COORDINATE_M:g} m, beyond what SPZ's 24-bit "
                 "positions can hold; export it as ply or gltf-splats"

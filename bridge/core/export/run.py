@@ -25,6 +25,7 @@ from bridge.core.export import manifest as manifests
 from bridge.core.export.directed import ExportDirectives
 from bridge.core.export.request import MERGED_NAME, ExportRequest
 from bridge.core.export.tiles import ExportedTile, MergePart, make_part, make_tile
+from bridge.core.tiles3d_live import SPLAT_EXTENSIONS
 from bridge.core.worlds import Worlds, server_version
 from bridge.formats import file_format
 from bridge.formats.glb_mesh import encode_glb_meshes
@@ -94,7 +95,11 @@ class ExportPlan:
             extension = file_format(request.tile_format).extension
             grid = self.worlds.grid(world)
             tileset = build_tileset(
-                entries, world.spec.base_tile_m, grid_samples=grid.splats_per_edge, extension=extension
+                entries,
+                world.spec.base_tile_m,
+                grid_samples=grid.splats_per_edge,
+                extension=extension,
+                required_gltf_extensions=SPLAT_EXTENSIONS if request.tile_format == "gltf-spz" else (),
             )
             extra.append(("tileset.json", tileset_bytes(tileset)))
         version = server_version()
