@@ -2,8 +2,9 @@
 
 Every file the manifest lists must have its sha256 and size and nothing unlisted may lie beside
 them; then per format: GLB tiles load in trimesh, PLY tiles in plyfile (the vertex count the
-manifest says), SPZ tiles in npm spz-js (the splat count the manifest says), splat glTF passes
-our KHR_gaussian_splatting check, a 3D Tiles tileset names content files that are there.
+manifest says), SPZ tiles in npm spz-js (the splat count the manifest says), splat glTF (plain or
+SPZ-compressed) passes our KHR_gaussian_splatting check (the SPZ-compressed also decodes to the
+manifest's count), a 3D Tiles tileset names content files that are there.
 
     .venv/bin/python bench/check_export.py DIR
 """
@@ -20,7 +21,8 @@ from typing import Any
 import trimesh
 from plyfile import PlyData
 
-from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.gltf_splat_check import check_gaussian_splatting
+from bridge.formats.gltf_spz import decode_gltf_spz
 
 JS = Path(__file__).resolve().parents[1] / "tests" / "js"
 
@@ -64,10 +66,15 @@ def check(folder: Path) -> dict[str, Any]:
         read = json.loads(done.stdout)
         report["spz_js"] = {**read, "points_match": read["points"] == manifest["totals"]["splats"]}
         report["spz_colour_clipping"] = manifest["spz_colour_clipping"]
-    elif fmt == "gltf-splats":
+    elif fmt in ("gltf-splats", "gltf-spz"):
         report["extension_check_clean"] = sum(
             check_gaussian_splatting((folder / t["path"]).read_bytes()) == [] for t in tiles
         )
+    if fmt == "gltf-spz":
+        report["spz_decoded_count_matches"] = sum(
+            len(decode_gltf_spz((folder / t["path"]).read_bytes())) == t["splats"] for t in tiles
+        )
+        report["spz_colour_clipping"] = manifest["spz_colour_clipping"]
     elif fmt == "3dtiles":
         uris = _content_uris(json.loads((folder / "tileset.json").read_text())["root"])
         report["tileset_contents"] = len(uris)

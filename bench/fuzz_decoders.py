@@ -26,7 +26,7 @@ import numpy as np
 import zstandard
 
 from bridge.formats import decode_splats, encode_tile
-from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.gltf_splat_check import check_gaussian_splatting
 from bridge.formats.splat_textures import HASHED_HEADER, digest
 from bridge.formats.splat_textures import HEADER_SIZE as TEXTURES_HEADER_SIZE
 from bridge.formats.spz import encode_spz

@@ -10,6 +10,10 @@ import sys
 from pathlib import Path
 
 DEFAULT_DATA = Path("worldbridge-data")
+SCALE_HELP = (
+    "a splat scene (.ply/.spz) only: metres per scene unit, overriding the importer's guess of 1 (part of the"
+    " world's identity; stated in the world info)"
+)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -32,6 +36,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         http_port=args.http_port,
         geo=geo,
+        scene_scale=args.scale,
     )
     try:
         asyncio.run(serve(config))
@@ -42,6 +47,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_tile(args: argparse.Namespace) -> int:
+    from bridge.core.errors import InvalidRequestError
+    from bridge.core.worlds import check_scene_scale
     from bridge.formats import FORMATS, encode_tile
     from bridge.formats.spz import WRITE_VERSIONS, encode_spz
     from bridge.generate.base import GeneratorOptions, SourceGenerator
@@ -64,9 +71,9 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     if args.spz_version not in WRITE_VERSIONS:
         print(f"worldbridge tile: SPZ version {args.spz_version} is not one of {WRITE_VERSIONS}", file=sys.stderr)
         return 2
-    options = GeneratorOptions(seed=args.seed)
+    options = GeneratorOptions(seed=args.seed, scene_scale=args.scale)
     if args.base_tile_m is not None:
-        options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
+        options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed, scene_scale=args.scale)
     directives = []
     if args.directives:
         try:
@@ -77,11 +84,12 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     try:
         source = Path(args.photo).read_bytes()
         generator = load_generator(generator_for(source, args.generator))
+        check_scene_scale(args.scale, isinstance(generator, SourceGenerator))
         if isinstance(generator, SourceGenerator):  # a splat scene (.ply / .spz)
             world = generator.prepare_source(source, options)
         else:
             world = generator.prepare(decode_photo(source), options)
-    except (OSError, LookupError, PhotoError, SceneError) as exc:
+    except (OSError, LookupError, PhotoError, SceneError, InvalidRequestError) as exc:
         print(f"worldbridge tile: {exc}", file=sys.stderr)
         return 2
     # Offline, a place directive's "glb" names one of the --glb files by its sha256.
@@ -130,18 +138,28 @@ def _cmd_export(args: argparse.Namespace) -> int:
     try:
         if args.from_manifest:
             manifest, request = read_manifest(Path(args.from_manifest).read_bytes())
-            source, origin = source_from_manifest(manifest, args.source)
+            source, origin, directives = source_from_manifest(manifest, args.source)
         else:
             if not args.source or not args.region or not args.format:
                 raise ValueError("give PHOTO_OR_WORLD, --region and --format (or --from-manifest)")
             request = ExportRequest(
                 Region.parse(args.region), args.format, args.lod, args.spz_version, args.tiles_content, args.merged
             )
-            options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed)
+            options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed, scene_scale=args.scale)
             source = LocalSource(args.source, args.generator, options)
             origin = Origin(photo="" if source.is_world_id else args.source)
+            directives = None  # the world's own
+        glbs = [Path(name).read_bytes() for name in args.glb or []]
         result = run_local_export(
-            Path(args.data), args.workers, source, request, Path(args.out), origin, None if args.json else progress
+            Path(args.data),
+            args.workers,
+            source,
+            request,
+            Path(args.out),
+            origin,
+            None if args.json else progress,
+            directives,
+            glbs,
         )
     except (OSError, ServiceError, ValueError) as exc:
         print(f"worldbridge export: {exc}", file=sys.stderr)
@@ -266,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--photo", default=None, help="make (or reuse) a world from this photo or splat scene (.ply/.spz) at start"
     )
+    serve.add_argument("--scale", type=float, default=0.0, help=SCALE_HELP)
     serve.add_argument("--workers", type=int, default=None, help="generation processes (default: one per core)")
     serve.add_argument(
         "--geo",
@@ -289,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tile.add_argument("--base-tile-m", type=float, default=None, help="edge of a LOD-0 tile, metres (default 8)")
     tile.add_argument("--seed", type=int, default=0, help="world seed")
+    tile.add_argument("--scale", type=float, default=0.0, help=SCALE_HELP)
     tile.add_argument("--json", action="store_true", help="print one JSON object")
     tile.add_argument("--directives", default=None, help="a JSON list of directives to generate the tile under")
     tile.add_argument(
@@ -300,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser(
         "export",
-        help="a region of a world as files (GLB, PLY, SPZ, splat glTF, 3D Tiles) with a provenance manifest",
+        help="a region of a world as files (GLB, PLY, SPZ, splat glTF plain or SPZ-compressed, 3D Tiles) with a"
+        " provenance manifest",
         description="Writes one file per tile of the region (or one for all of it with --merged; 3D Tiles: a "
         "tileset over content files), "
         "manifest.json (sources, parameters, every file's sha256, the command that rebuilds them) and "
@@ -310,20 +331,30 @@ def build_parser() -> argparse.ArgumentParser:
         "source", nargs="?", default=None, help="a photo, a splat scene (.ply/.spz), or the id of a world in --data"
     )
     export.add_argument("--region", default=None, help="X0,Z0,X1,Z1 in world metres (X0 < X1, Z0 < Z1)")
-    export.add_argument("--format", default=None, help="glb, ply, spz, gltf-splats or 3dtiles")
+    export.add_argument("--format", default=None, help="glb, ply, spz, gltf-splats, gltf-spz or 3dtiles")
     export.add_argument("--lod", type=int, default=0, help="level of detail of the tiles (0 is the finest)")
     export.add_argument(
         "--spz-version", type=int, default=2, help="SPZ version: 2 (default; every reader, npm spz-js too) or 3"
     )
     export.add_argument(
-        "--tiles-content", default="glb", help="3dtiles only: content as glb meshes (default) or gltf-splats"
+        "--tiles-content",
+        default="glb",
+        help="3dtiles only: content as glb meshes (default), gltf-splats or gltf-spz (what CesiumJS draws as splats)",
     )
     export.add_argument(
         "--merged",
         action="store_true",
-        help="one file for the whole region (glb, ply, spz, gltf-splats; up to 1024 tiles) instead of one per tile",
+        help="one file for the whole region (glb, ply, spz, gltf-splats, gltf-spz; up to 1024 tiles) instead of one per"
+        " tile",
     )
-    export.add_argument("--from-manifest", default=None, help="rebuild the export a manifest.json describes")
+    export.add_argument(
+        "--from-manifest",
+        default=None,
+        help="rebuild the export a manifest.json describes, under the directives it lists",
+    )
+    export.add_argument(
+        "--glb", action="append", help="a .glb a listed place directive names by its sha256 (repeat for several)"
+    )
     export.add_argument("--out", required=True, help="output folder (absent or empty)")
     export.add_argument("--data", default=str(DEFAULT_DATA), help="data folder the world is made in or read from")
     export.add_argument(
@@ -331,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--base-tile-m", type=float, default=8.0, help="edge of a LOD-0 tile, metres (default 8)")
     export.add_argument("--seed", type=int, default=0, help="world seed")
+    export.add_argument("--scale", type=float, default=0.0, help=SCALE_HELP)
     export.add_argument("--workers", type=int, default=2, help="generation processes (default 2)")
     export.add_argument("--json", action="store_true", help="no progress; one JSON object on stdout")
     export.set_defaults(run=_cmd_export)

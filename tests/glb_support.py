@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import trimesh
 from PIL import Image
 
 from bench import glb_tower
 from bench.glb_tower import TOWER_M, tower_glb
+from bridge.formats._gltf import GlbBuilder, read_glb
 from tests.conftest import photo_path
 
-__all__ = ["TOWER_M", "many_instances_glb", "nan_glb", "points_only_glb", "red_lacquer", "tower_glb"]
+__all__ = ["TOWER_M", "edit_glb_json", "many_instances_glb", "nan_glb", "points_only_glb", "red_lacquer", "tower_glb"]
 
 
 def red_lacquer() -> Image.Image:
@@ -42,3 +47,13 @@ def nan_glb() -> bytes:
     vertices = np.asarray(box.vertices).copy()
     vertices[3] = [np.nan, 0.0, 0.0]
     return trimesh.Scene(trimesh.Trimesh(vertices, box.faces, process=False)).export(file_type="glb")
+
+
+def edit_glb_json(glb: bytes, change: Callable[[dict[str, Any]], object], binary: bytes | None = None) -> bytes:
+    """The same GLB with its JSON edited by ``change`` and, if given, another binary chunk."""
+    g = read_glb(glb)
+    gltf = json.loads(json.dumps(g.gltf))
+    change(gltf)
+    builder = GlbBuilder(gltf)
+    builder._blob += g.binary if binary is None else binary
+    return builder.to_glb()

@@ -3,6 +3,7 @@ the manifest that gives the same bytes, and bad input that writes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import subprocess
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import main
+from tests.conftest import run
 from tests.export_support import folder_digests
-from tests.stream_support import small_photo
+from tests.glb_support import red_lacquer, tower_glb
+from tests.stream_support import make_worlds, small_photo
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -80,3 +83,41 @@ def test_a_manifest_from_another_photo_is_refused(tmp_path: Path, capsys: pytest
     assert code == 2
     assert "generator photo 0.0.0-elsewhere" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_directed_worlds_export_rebuilds_elsewhere_with_its_glb(tmp_path: Path) -> None:
+    """A world with a GLB tower placed on it, exported by id; rebuilt from the manifest in a data
+    folder that has never seen the world: refused without the GLB (nothing written), the same
+    bytes with it."""
+    (tmp_path / "photo.png").write_bytes(small_photo())
+    glb = tower_glb(red_lacquer())
+    (tmp_path / "tower.glb").write_bytes(glb)
+
+    async def directed_world() -> str:
+        worlds, pool = make_worlds(tmp_path / "data")
+        try:
+            world, _ = await worlds.create_world(small_photo())
+            sha = (await worlds.upload_glb(world.id, glb)).sha256
+            place = {"kind": "place", "region": {"circle": {"center": [20, -20], "radius": 5}}, "glb": sha}
+            await worlds.apply_directive(world.id, place)
+            return world.id
+        finally:
+            await worlds.close()
+            pool.shutdown()
+
+    world_id = run(directed_world(), 120)
+    first = _cli(
+        world_id, "--region=16,-24,24,-16", "--format", "gltf-spz", "--data", "data", "--out", "first", cwd=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
+    assert [entry["directive"]["glb"] for entry in manifest["directives"]["applied"]] == [
+        hashlib.sha256(glb).hexdigest()
+    ]
+    rebuild = ["photo.png", "--from-manifest", "first/manifest.json", "--data", "data2"]
+    refused = _cli(*rebuild, "--out", "second", cwd=tmp_path)
+    assert refused.returncode == 2 and "does not hold" in refused.stderr
+    assert not (tmp_path / "second").exists()
+    again = _cli(*rebuild, "--glb", "tower.glb", "--out", "second", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert folder_digests(tmp_path / "second") == folder_digests(tmp_path / "first")

@@ -181,7 +181,9 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
         self, request: pb.CreateWorldRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateWorldResponse:
         options = GeneratorOptions(
-            base_tile_m=request.options.base_tile_m or DEFAULT_BASE_TILE_M, seed=request.options.seed
+            base_tile_m=request.options.base_tile_m or DEFAULT_BASE_TILE_M,
+            seed=request.options.seed,
+            scene_scale=request.options.scene_scale,
         )
         try:
             row, created = await self.worlds.create_world(request.photo, request.name, request.generator, options)

@@ -21,8 +21,10 @@ from bridge.api.auth import TokenInterceptor, is_loopback
 from bridge.api.grpc_service import SERVICE_NAME, WorldServicer, add_world_service
 from bridge.api.http import build_app
 from bridge.api.tiles3d_routes import add_tiles3d_routes
+from bridge.core.errors import InvalidRequestError
 from bridge.core.tiles3d_live import DEFAULT_GEO
 from bridge.core.worlds import Worlds
+from bridge.generate.base import GeneratorOptions
 from bridge.generate.workers import make_pool
 from bridge.world.photos import MAX_PHOTO_BYTES
 from bridge.world.store import WorldStore
@@ -63,6 +65,7 @@ class ServerConfig:
     data_dir: Path = Path("worldbridge-data")
     token: str | None = None
     photo: Path | None = None  # make (or reuse) a world from this photo at start
+    scene_scale: float = 0.0  # --photo a splat scene: its metres per unit (0: the importer's guess)
     workers: int | None = None  # generation processes; default: one per core
     geo: tuple[float, float, float] = DEFAULT_GEO  # where the live 3D Tiles place the world (lat, lon, h)
 
@@ -72,6 +75,8 @@ class ConfigError(ValueError):
 
 
 def check_config(config: ServerConfig) -> None:
+    if config.scene_scale and config.photo is None:
+        raise ConfigError("--scale sets the scale of the splat scene given with --photo; there is none")
     if not is_loopback(config.host) and not config.token:
         raise ConfigError(f"refusing to listen on {config.host} (beyond loopback) without --token")
 
@@ -116,7 +121,11 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
             http_port = int(runner.addresses[0][1])  # the real one when 0 asked for a free port
         world_id = None
         if config.photo is not None:
-            row, _ = await worlds.create_world(config.photo.read_bytes(), name=config.photo.stem)
+            options = GeneratorOptions(scene_scale=config.scene_scale)
+            try:
+                row, _ = await worlds.create_world(config.photo.read_bytes(), name=config.photo.stem, options=options)
+            except InvalidRequestError as exc:
+                raise ConfigError(f"--photo {config.photo}: {exc}") from exc
             world_id = row.id
         await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)

@@ -200,9 +200,11 @@ class WorldBridgeClient:
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
         await asyncio.wait_for(self._channel.channel_ready(), timeout_s)
 
-    async def create_world(self, photo: bytes, name: str = "", base_tile_m: float = 0.0, seed: int = 0) -> pb.World:
+    async def create_world(
+        self, photo: bytes, name: str = "", base_tile_m: float = 0.0, seed: int = 0, scene_scale: float = 0.0
+    ) -> pb.World:
         request = pb.CreateWorldRequest(
-            photo=photo, name=name, options=pb.WorldOptions(base_tile_m=base_tile_m, seed=seed)
+            photo=photo, name=name, options=pb.WorldOptions(base_tile_m=base_tile_m, seed=seed, scene_scale=scene_scale)
         )
         response = await self.stub.CreateWorld(request, metadata=self.metadata)
         return response.world

@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import math
 import os
 import time
 from collections import Counter, OrderedDict
@@ -53,6 +54,9 @@ log = logging.getLogger(__name__)
 
 MIN_BASE_TILE_M = 4.0
 MAX_BASE_TILE_M = 256.0
+# An imported scene's metres per unit: millimetre to kilometre units, and no further.
+MIN_SCENE_SCALE = 1e-3
+MAX_SCENE_SCALE = 1e3
 DEFAULT_BASE_TILE_M = GeneratorOptions().base_tile_m  # one default, the generators'
 DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024  # tile bytes kept in memory for warm-world serving
 MAX_CACHED_TILE_ROWS = 200_000  # ~300 bytes each
@@ -110,6 +114,8 @@ def world_id_for(photo_sha: str, generator: str, version: str, options: Generato
             "version": version,
             "base": options.base_tile_m,
             "seed": options.seed,
+            # Only when given: worlds made without a scale keep the ids they always had.
+            **({"scene_scale": options.scene_scale} if options.scene_scale else {}),
         },
         sort_keys=True,
     )
@@ -207,6 +213,7 @@ class Worlds:
             backend = load_generator(generator_for(photo[:4096], generator))
         except LookupError as exc:
             raise InvalidRequestError(str(exc)) from exc
+        check_scene_scale(options.scene_scale, isinstance(backend, SourceGenerator))
         # The headers are checked here, against every limit, before any pixel is decoded; a
         # re-upload then finds its world without decoding at all. The one full decode happens in
         # the worker that prepares the world (a damaged image is refused from there).
@@ -252,7 +259,13 @@ class Worlds:
             photo_sha256=sha,
             generator=generator,
             generator_version=version,
-            spec=WorldSpec(options.base_tile_m, options.seed, Camera.from_json(result.spawn), result.photo_size),
+            spec=WorldSpec(
+                options.base_tile_m,
+                options.seed,
+                Camera.from_json(result.spawn),
+                result.photo_size,
+                options.scene_scale,
+            ),
             prepared_sha256=result.prepared_sha256,
             created_unix_ms=int(time.time() * 1000),
         )
@@ -541,6 +554,21 @@ def _count_lod0(directive: Directive, base_tile_m: float, changed: Callable[[Til
     a = tile_at(x0 - reach, z0 - reach, 0, base_tile_m)
     b = tile_at(x1 + reach, z1 + reach, 0, base_tile_m)
     return sum(changed(TileKey(0, ix, iz)) for iz in range(a.iz, b.iz + 1) for ix in range(a.ix, b.ix + 1))
+
+
+def check_scene_scale(scale: float, scene: bool) -> None:
+    """InvalidRequestError unless ``scale`` is 0 (not given) or, for a splat scene, a sane number
+    of metres per scene unit."""
+    if scale == 0:
+        return
+    if not scene:
+        raise InvalidRequestError(
+            f"scene_scale {scale:g} is for imported splat scenes (.ply, .spz); a photo's scale comes from its camera"
+        )
+    if not (math.isfinite(scale) and MIN_SCENE_SCALE <= scale <= MAX_SCENE_SCALE):
+        raise InvalidRequestError(
+            f"scene_scale {scale:g} outside [{MIN_SCENE_SCALE:g}, {MAX_SCENE_SCALE:g}] metres per scene unit"
+        )
 
 
 def server_version() -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from bridge.formats.glb_mesh import encode_glb_mesh
 from bridge.formats.gltf_splats import decode_gltf_splats, encode_tile_gltf_splats
+from bridge.formats.gltf_spz import decode_gltf_spz, encode_tile_gltf_spz
 from bridge.formats.ply import decode_ply, encode_ply
 from bridge.formats.splat_textures import decode_splat_textures, encode_tile_textures
 from bridge.formats.splats import SplatCloud, TileContent
@@ -101,6 +102,22 @@ TILE_FORMATS: dict[str, TileFormat] = {
     )
 }
 FORMATS: tuple[str, ...] = tuple(TILE_FORMATS)
+# Files only exports write: not streamed, so the wire's TileFormat enum does not name them.
+EXPORT_ONLY_FORMATS: dict[str, TileFormat] = {
+    f.name: f
+    for f in (
+        TileFormat(
+            "gltf-spz",
+            "glTF 2.0 with KHR_gaussian_splatting + KHR_gaussian_splatting_compression_spz_2 (SPZ v2)",
+            "model/gltf-binary",
+            ".glb",
+            GLTF_FRAME,
+            "splats",
+            encode_tile_gltf_spz,
+            decode_gltf_spz,
+        ),
+    )
+}
 SPLAT_FORMATS: tuple[str, ...] = tuple(f.name for f in TILE_FORMATS.values() if f.carries == "splats")
 
 
@@ -110,6 +127,15 @@ def tile_format(fmt: str) -> TileFormat:
         return TILE_FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown tile format {fmt!r}; known: {', '.join(FORMATS)}") from None
+
+
+def file_format(fmt: str) -> TileFormat:
+    """The record for ``fmt``, a streamed or an export-only format; ValueError for an unknown name."""
+    record = TILE_FORMATS.get(fmt) or EXPORT_ONLY_FORMATS.get(fmt)
+    if record is None:
+        known = ", ".join((*FORMATS, *EXPORT_ONLY_FORMATS))
+        raise ValueError(f"unknown file format {fmt!r}; known: {known}")
+    return record
 
 
 def encode_tile(content: TileContent, fmt: str, base_tile_m: float) -> bytes:

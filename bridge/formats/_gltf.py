@@ -37,6 +37,8 @@ COMPONENT_DTYPES: dict[int, np.dtype] = {
 COMPONENT_CODES = {dtype: code for code, dtype in COMPONENT_DTYPES.items()}
 TYPE_WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 WIDTH_TYPES = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4"}
+# What a lookup in hostile glTF JSON can raise (any type can stand anywhere): a malformed file.
+JSON_ERRORS = (KeyError, IndexError, TypeError, AttributeError, OverflowError)
 MAX_GLB_BYTES = 1 << 30  # a tile is megabytes; a reader facing untrusted bytes stops at 1 GiB
 
 
@@ -149,8 +151,7 @@ class Glb:
             view_end = view_start + int(view["byteLength"])
             start = view_start + int(acc.get("byteOffset", 0))
             stride = int(view.get("byteStride", dtype.itemsize * width))
-        except (KeyError, IndexError, TypeError, AttributeError, OverflowError) as exc:
-            # Hostile JSON can put any type anywhere: every lookup failure is a malformed file.
+        except JSON_ERRORS as exc:
             raise ValueError(f"glTF accessor {index} is malformed: {exc!r}") from exc
         if count < 0 or start < view_start or stride < dtype.itemsize * width:
             raise ValueError(f"glTF accessor {index} has a negative count, offset or short stride")
@@ -166,6 +167,20 @@ class Glb:
         )
         values = np.ascontiguousarray(rows).view(dtype).reshape(count, width)
         return values[:, 0] if width == 1 else values
+
+    def view_bytes(self, index: object) -> bytes:
+        """A buffer view's bytes (the GLB's own buffer); ValueError if malformed or outside it."""
+        try:
+            view = self.gltf["bufferViews"][json_index(index)]
+            start = int(view.get("byteOffset", 0))
+            end = start + int(view["byteLength"])
+            if view.get("buffer", 0) != 0:
+                raise ValueError("only the GLB's own buffer is read")
+        except JSON_ERRORS as exc:
+            raise ValueError(f"glTF buffer view {index!r} is malformed: {exc!r}") from exc
+        if start < 0 or end < start or end > len(self.binary):
+            raise ValueError(f"glTF buffer view {index!r} lies outside the binary chunk")
+        return self.binary[start:end]
 
 
 def read_glb(data: bytes) -> Glb:

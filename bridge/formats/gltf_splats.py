@@ -29,8 +29,9 @@ Frame: glTF's axes, right-handed, +Y up, metres -- our world frame; nothing is c
 
 Validator note: glTF-Validator 2.0.0-dev.3.10 predates the extension, so it reports each
 ``KHR_gaussian_splatting:*`` attribute as MESH_PRIMITIVE_INVALID_ATTRIBUTE (core glTF only allows
-application-specific semantics that start with "_"); :func:`check_gaussian_splatting` checks
-those attributes against the extension's own rules instead.
+application-specific semantics that start with "_");
+:func:`bridge.formats.gltf_splat_check.check_gaussian_splatting` checks those attributes against
+the extension's own rules instead.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from bridge.formats._gltf import Glb, GlbBuilder, json_index, read_glb
+from bridge.formats._gltf import JSON_ERRORS, Glb, GlbBuilder, json_index, read_glb
 from bridge.formats._quat import normalised_xyzw
 from bridge.formats.colour import srgb_to_linear
 from bridge.formats.splats import SH_C0, SplatCloud, TileContent
@@ -55,21 +56,6 @@ EXTENSION_OBJECT = {
     "colorSpace": "srgb_rec709_display",
     "projection": "perspective",
     "sortingMethod": "cameraDistance",
-}
-
-# (accessor type, allowed (componentType, normalized) pairs) per the extension's attribute table.
-_FLOAT = (5126, False)
-_ALLOWED: dict[str, tuple[str, set[tuple[int, bool]]]] = {
-    ROTATION: ("VEC4", {_FLOAT, (5120, True), (5122, True)}),
-    SCALE: ("VEC3", {_FLOAT, (5121, False), (5121, True), (5123, False), (5123, True)}),
-    OPACITY: ("SCALAR", {_FLOAT, (5121, True), (5123, True)}),
-}
-_SH_COEFFICIENTS = {1: 3, 2: 5, 3: 7}
-_KNOWN = {
-    "kernel": {"ellipse"},
-    "colorSpace": {"srgb_rec709_display", "lin_rec709_display"},
-    "projection": {"perspective"},
-    "sortingMethod": {"cameraDistance"},
 }
 
 
@@ -113,10 +99,7 @@ def encode_tile_gltf_splats(content: TileContent, base_tile_m: float) -> bytes:
     return encode_gltf_splats(content.splats, origin=(x0, 0.0, z0), name=f"tile {content.key}")
 
 
-_JSON_ERRORS = (KeyError, IndexError, TypeError, AttributeError, OverflowError)
-
-
-def _splat_primitives(glb: Glb) -> list[tuple[dict[str, Any], np.ndarray]]:
+def splat_primitives(glb: Glb) -> list[tuple[dict[str, Any], np.ndarray]]:
     """(primitive, node translation) for every splat primitive reachable from a node.
     ValueError for JSON of the wrong shape (hostile JSON can put any type anywhere)."""
     gltf = glb.gltf
@@ -136,81 +119,9 @@ def _splat_primitives(glb: Glb) -> list[tuple[dict[str, Any], np.ndarray]]:
                     if not isinstance(extensions[EXTENSION], dict) or not isinstance(prim.get("attributes"), dict):
                         raise ValueError(f"{EXTENSION} primitive has a malformed extension or attributes")
                     out.append((prim, translation))
-    except _JSON_ERRORS as exc:
+    except JSON_ERRORS as exc:
         raise ValueError(f"glTF JSON is malformed: {exc!r}") from exc
     return out
-
-
-def check_gaussian_splatting(data: bytes) -> list[str]:
-    """Problems with a GLB's KHR_gaussian_splatting primitives against the extension's rules
-    (an empty list when there are none). Raises ValueError only if ``data`` is no GLB at all."""
-    glb = read_glb(data)
-    gltf = glb.gltf
-    problems: list[str] = []
-    if EXTENSION not in gltf.get("extensionsUsed", []):
-        problems.append(f"{EXTENSION} is not listed in extensionsUsed")
-    try:
-        found = _splat_primitives(glb)
-    except ValueError as exc:
-        return [str(exc)]
-    if not found:
-        problems.append(f"no primitive carries {EXTENSION}")
-    for number, (prim, _) in enumerate(found):
-        where = f"splat primitive {number}"
-        ext = prim["extensions"][EXTENSION]
-        for prop in ("kernel", "colorSpace"):
-            if prop not in ext:
-                problems.append(f"{where}: required property {prop!r} is missing")
-        for prop, known in _KNOWN.items():
-            if prop in ext and (not isinstance(ext[prop], str) or ext[prop] not in known):
-                problems.append(f"{where}: {prop} {ext[prop]!r} is not defined by the base extension")
-        if prim.get("mode", 4) != 0:
-            problems.append(f"{where}: mode must be POINTS (0), not {prim.get('mode', 4)}")
-        attrs = prim.get("attributes", {})
-        for name in ("POSITION", ROTATION, SCALE, OPACITY, SH_DC):
-            if name not in attrs:
-                problems.append(f"{where}: required attribute {name} is missing")
-        counts = set()
-        for name, index in attrs.items():
-            try:
-                acc = gltf["accessors"][json_index(index)]
-                counts.add(int(acc["count"]))
-                kind, normalized = int(acc["componentType"]), bool(acc.get("normalized", False))
-                if name in _ALLOWED:
-                    want_type, allowed = _ALLOWED[name]
-                    if acc.get("type") != want_type or (kind, normalized) not in allowed:
-                        problems.append(f"{where}: {name} is {acc.get('type')}/{kind}, not allowed by the spec")
-                        continue
-                with np.errstate(invalid="ignore"):
-                    values = glb.accessor(index).astype(np.float64)
-            except (ValueError, *_JSON_ERRORS) as exc:
-                problems.append(f"{where}: {name} accessor unreadable: {exc}")
-                continue
-            if name.startswith(f"{EXTENSION}:SH_DEGREE_") and (acc.get("type") != "VEC3" or kind != 5126):
-                problems.append(f"{where}: {name} must be a float VEC3")
-            if name == ROTATION and kind == 5126 and values.size:
-                norm = np.linalg.norm(values, axis=1)
-                if np.abs(norm - 1).max() > 1e-3:
-                    problems.append(f"{where}: rotations are not unit quaternions (|q| up to {norm.max():.4f})")
-            if name == SCALE and kind == 5126 and values.size and values.min() < 0:
-                problems.append(f"{where}: negative scale values")
-            if name == OPACITY and kind == 5126 and values.size and (values.min() < 0 or values.max() > 1):
-                problems.append(f"{where}: opacity outside [0, 1]")
-        if len(counts) > 1:
-            problems.append(f"{where}: attributes disagree on the splat count: {sorted(counts)}")
-        for degree, coefficients in _SH_COEFFICIENTS.items():
-            present = [f"{EXTENSION}:SH_DEGREE_{degree}_COEF_{k}" in attrs for k in range(coefficients)]
-            if any(present) and not all(present):
-                problems.append(f"{where}: SH degree {degree} is only partly defined")
-            if (
-                all(present)
-                and degree > 1
-                and not all(
-                    f"{EXTENSION}:SH_DEGREE_{degree - 1}_COEF_{k}" in attrs for k in range(_SH_COEFFICIENTS[degree - 1])
-                )
-            ):
-                problems.append(f"{where}: SH degree {degree} without degree {degree - 1}")
-    return problems
 
 
 def decode_gltf_splats(data: bytes) -> SplatCloud:
@@ -218,7 +129,7 @@ def decode_gltf_splats(data: bytes) -> SplatCloud:
     world coordinates (node translation applied); ValueError if malformed or not splats."""
     glb = read_glb(data)
     clouds = []
-    for prim, translation in _splat_primitives(glb):
+    for prim, translation in splat_primitives(glb):
         attrs = prim.get("attributes", {})
         missing = [a for a in ("POSITION", ROTATION, SCALE, OPACITY, SH_DC) if a not in attrs]
         if missing:

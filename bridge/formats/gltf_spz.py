@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridge.formats._gltf import GlbBuilder
-from bridge.formats.gltf_splats import EXTENSION, EXTENSION_OBJECT, ROTATION, SCALE
-from bridge.formats.splats import SplatCloud
+from bridge.formats._gltf import GlbBuilder, read_glb
+from bridge.formats.gltf_splats import EXTENSION, EXTENSION_OBJECT, ROTATION, SCALE, splat_primitives
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import decode_spz, encode_spz
 
 COMPRESSION = "KHR_gaussian_splatting_compression_spz_2"
@@ -76,3 +76,31 @@ def encode_gltf_spz(splats: SplatCloud, *, name: str = "splats") -> bytes:
     glb.gltf["scenes"] = [{"nodes": [glb.add("nodes", {"name": name, "mesh": mesh})]}]
     glb.gltf["scene"] = 0
     return glb.to_glb()
+
+
+def encode_tile_gltf_spz(content: TileContent, base_tile_m: float) -> bytes:
+    """One tile (``base_tile_m`` unused: positions are world metres, no node transform)."""
+    return encode_gltf_spz(content.splats, name=f"tile {content.key}")
+
+
+def decode_gltf_spz(data: bytes) -> SplatCloud:
+    """The splats of every SPZ-compressed splat primitive of a GLB, in world coordinates (node
+    translation applied); ValueError if malformed or if it holds none."""
+    glb = read_glb(data)
+    clouds = []
+    for prim, translation in splat_primitives(glb):
+        nested = prim["extensions"][EXTENSION].get("extensions", {})
+        if not isinstance(nested, dict) or not isinstance(nested.get(COMPRESSION), dict):
+            continue
+        cloud = decode_spz(glb.view_bytes(nested[COMPRESSION].get("bufferView")))
+        if translation.any():
+            cloud = SplatCloud.from_arrays(
+                cloud.positions + translation, cloud.scales, cloud.rotations, cloud.opacities, cloud.colors
+            )
+        clouds.append(cloud)
+    if not clouds:
+        raise ValueError(f"the GLB holds no {COMPRESSION} primitive")
+    cloud = SplatCloud.concat(clouds)
+    if not cloud.is_finite():  # a huge translation can overflow float32
+        raise ValueError("splat positions overflow float32")
+    return cloud

@@ -110,9 +110,12 @@ def build_tileset(
     grid_samples: int = 48,
     extension: str = ".glb",
     content_dir: str = "content",
+    required_gltf_extensions: tuple[str, ...] = (),
 ) -> Tileset:
     """The tileset JSON and the content files it names, for ``entries`` (tiles of a region at
-    one or more LODs). ValueError on an empty region or a key given twice."""
+    one or more LODs). ``required_gltf_extensions``: glTF extensions every content file needs,
+    declared with ``3DTILES_content_gltf`` (CesiumJS picks its splat renderer by them). ValueError
+    on an empty region or a key given twice."""
     by_key: dict[TileKey, TileEntry] = {}
     for entry in entries:
         if entry.key in by_key:
@@ -176,6 +179,10 @@ def build_tileset(
         "geometricError": max(root["geometricError"] * 2, base_tile_m / grid_samples),
         "root": root,
     }
+    if required_gltf_extensions:
+        names = list(required_gltf_extensions)
+        tileset["extensionsUsed"] = ["3DTILES_content_gltf"]
+        tileset["extensions"] = {"3DTILES_content_gltf": {"extensionsUsed": names, "extensionsRequired": names}}
     return Tileset(tileset, files)
 
 

@@ -25,6 +25,17 @@ class GeneratorOptions:
 
     base_tile_m: float = 8.0  # edge of a LOD-0 tile, metres
     seed: int = 0  # varies the world's procedural fields; part of the world's identity
+    # An imported splat scene's metres per scene unit; 0: the importer's guess (1). Part of the
+    # world's identity when set; photo backends refuse it (a photo's scale is its camera's).
+    scene_scale: float = 0.0
+
+    def to_json(self) -> dict[str, float | int]:
+        """As worlds and manifests record them: ``scene_scale`` only when set, so a world made
+        without it keeps the records (and the id) it always had."""
+        out: dict[str, float | int] = {"base_tile_m": self.base_tile_m, "seed": self.seed}
+        if self.scene_scale:
+            out["scene_scale"] = self.scene_scale
+        return out
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ def dumps(world: PreparedWorld) -> bytes:
         "format_version": FORMAT_VERSION,
         "generator": world.generator,
         "generator_version": world.generator_version,
-        "options": {"base_tile_m": world.options.base_tile_m, "seed": world.options.seed},
+        "options": world.options.to_json(),
         "spawn": world.spawn.to_json(),
     }
     arrays = {f"{_PAYLOAD_PREFIX}{name}": value for name, value in world.payload.items()}

@@ -90,6 +90,7 @@ def world_to_proto(row: WorldRow) -> pb.World:
         created_unix_ms=row.created_unix_ms,
         photo_width=width,
         photo_height=height,
+        scene_scale=row.spec.scene_scale,
     )
 
 

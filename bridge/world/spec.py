@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.generate.base import GeneratorOptions
 from bridge.world.camera import Camera
 
 
@@ -14,11 +15,13 @@ class WorldSpec:
     seed: int
     spawn: Camera  # the photo's camera, world frame
     photo_size: tuple[int, int]  # (width, height), pixels
+    scene_scale: float = 0.0  # an imported scene's metres per unit as given; 0: none given
 
     def to_json(self) -> dict[str, Any]:
         """The spec as the store keeps it; :meth:`from_json` reads it back."""
+        options = GeneratorOptions(self.base_tile_m, self.seed, self.scene_scale)
         return {
-            "options": {"base_tile_m": self.base_tile_m, "seed": self.seed},
+            "options": options.to_json(),
             "spawn": self.spawn.to_json(),
             "photo_size": list(self.photo_size),
         }
@@ -31,4 +34,5 @@ class WorldSpec:
             seed=data["options"]["seed"],
             spawn=Camera.from_json(data["spawn"]),
             photo_size=(int(width), int(height)),
+            scene_scale=float(data["options"].get("scene_scale", 0.0)),
         )

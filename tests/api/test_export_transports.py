@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import grpc
 
-from bridge.core.export import ExportFile, ExportProgress
+from bridge.core.export import ExportFile, ExportProgress, ExportRequest
 from bridge.stream.interest import StreamOptions
 from bridge.wire import export_wire
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
@@ -29,30 +29,38 @@ def _write(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
+async def _grpc_export(target: str, world_id: str, req: ExportRequest) -> tuple[dict[str, bytes], list[ExportProgress]]:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.WorldServiceStub(channel)
+        call = stub.ExportRegion(export_wire.request_to_proto(world_id, req))
+        files, progress = {}, []
+        async for event in export_wire.read_events(call):
+            if isinstance(event, ExportFile):
+                files[event.path] = event.data
+            else:
+                progress.append(event)
+    return files, progress
+
+
 def test_grpc_and_http_exports_are_the_core_export_byte_for_byte(tmp_path: Path) -> None:
-    async def scenario() -> tuple[dict[str, bytes], list[ExportProgress], bytes, dict[str, str]]:
+    async def scenario() -> tuple[dict[str, bytes], list[ExportProgress], bytes, dict[str, str], dict[str, bytes]]:
         async with both_faces(tmp_path / "data", StreamOptions()) as faces:
             world, _ = await faces.worlds.create_world(small_photo())
             await export_to(faces.worlds, world.id, request("3dtiles"), tmp_path / "core")
-            async with grpc.aio.insecure_channel(faces.grpc_target) as channel:
-                stub = pb_grpc.WorldServiceStub(channel)
-                call = stub.ExportRegion(export_wire.request_to_proto(world.id, request("3dtiles")))
-                files, progress = {}, []
-                async for event in export_wire.read_events(call):
-                    if isinstance(event, ExportFile):
-                        files[event.path] = event.data
-                    else:
-                        progress.append(event)
+            await export_to(faces.worlds, world.id, request("gltf-spz"), tmp_path / "core-spz")
+            files, progress = await _grpc_export(faces.grpc_target, world.id, request("3dtiles"))
+            spz_files, _ = await _grpc_export(faces.grpc_target, world.id, request("gltf-spz"))
             body = json.dumps({"x0": 0, "z0": -8, "x1": 16, "z1": 0, "format": "3dtiles"})
             async with aiohttp.ClientSession() as http:
                 url = f"{faces.http_url}/v1/worlds/{world.id}/export"
                 async with http.post(url, data=body) as response:
                     assert response.status == 200, await response.text()
-                    return files, progress, await response.read(), dict(response.headers)
+                    return files, progress, await response.read(), dict(response.headers), spz_files
 
-    files, progress, zipped, headers = run(scenario(), 180)
+    files, progress, zipped, headers, spz_files = run(scenario(), 180)
     expected = folder_digests(tmp_path / "core")
     assert folder_digests(_write(tmp_path / "grpc", files)) == expected
+    assert folder_digests(_write(tmp_path / "grpc-spz", spz_files)) == folder_digests(tmp_path / "core-spz")
     assert list(files)[-1] == "manifest.json"
     assert [p.tiles_done for p in progress] == [0, 1, 2] and progress[-1].tiles_total == 2
     assert headers["Content-Type"] == "application/zip"

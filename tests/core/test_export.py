@@ -15,10 +15,13 @@ import trimesh
 from plyfile import PlyData
 
 from bridge.core.errors import InvalidRequestError, NotFoundError
-from bridge.core.export import ExportRequest, Region, plan_export
+from bridge.core.export import ExportRequest, Region, plan_export, read_manifest
 from bridge.core.export.folder import write_folder
 from bridge.core.export.request import MAX_EXPORT_TILES
-from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats._gltf import read_glb
+from bridge.formats.gltf_splat_check import check_gaussian_splatting
+from bridge.formats.gltf_splats import EXTENSION
+from bridge.formats.gltf_spz import COMPRESSION, decode_gltf_spz
 from bridge.formats.tiles3d import MIN_HALF_HEIGHT_M, glb_y_range
 from bridge.generate.registry import load_generator
 from bridge.world.keys import TileKey
@@ -27,7 +30,7 @@ from tests.conftest import run
 from tests.export_support import REGION, export_to, folder_digests, needs_node, node, request
 from tests.stream_support import make_worlds, small_photo
 
-FORMATS = ("glb", "ply", "spz", "gltf-splats", "3dtiles")
+FORMATS = ("glb", "ply", "spz", "gltf-splats", "gltf-spz", "3dtiles")
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
             out = {}
             for fmt in FORMATS:
                 out[fmt] = (root / fmt, await export_to(worlds, world.id, request(fmt), root / fmt))
+            spz_tiles = request("3dtiles", tiles_content="gltf-spz")
+            out["3dtiles-spz"] = (
+                root / "3dtiles-spz",
+                await export_to(worlds, world.id, spz_tiles, root / "3dtiles-spz"),
+            )
             return out
         finally:
             await worlds.close()
@@ -72,6 +80,8 @@ def test_region_takes_the_tiles_it_overlaps_and_not_the_next_at_a_border() -> No
         (ExportRequest(REGION, "ply", lod=-1), "LOD -1 outside"),
         (ExportRequest(REGION, "spz", spz_version=4), "SPZ version 4"),
         (ExportRequest(REGION, "3dtiles", tiles_content="ply"), "3D Tiles content"),
+        (ExportRequest(REGION, "gltf-spz", spz_version=3), "gltf-spz holds SPZ version 2"),
+        (ExportRequest(Region(9e6, 0, 9e6 + 8, 8), "gltf-spz"), "beyond what SPZ's 24-bit"),
     ],
 )
 def test_bad_requests_are_refused_with_the_reason(req: ExportRequest, message: str) -> None:
@@ -131,7 +141,7 @@ def test_manifest_accounts_for_every_file(exported: dict[str, tuple[Path, dict[s
     assert manifest["source"]["photo_sha256"] in (folder / "PROVENANCE.txt").read_text()
     tiles = [f for f in manifest["files"] if "tile" in f]
     assert manifest["totals"]["splats"] == sum(f["splats"] for f in tiles) > 0
-    assert ("spz_colour_clipping" in manifest) == (fmt == "spz")
+    assert ("spz_colour_clipping" in manifest) == (fmt in ("spz", "gltf-spz"))
 
 
 def test_glb_tiles_load_in_trimesh_where_they_stand(exported: dict[str, tuple[Path, dict[str, Any]]]) -> None:
@@ -195,6 +205,26 @@ def test_splat_gltf_passes_our_check_against_the_extension_text(
         assert check_gaussian_splatting((folder / record["path"]).read_bytes()) == [], record["path"]
 
 
+def test_spz_gltf_holds_the_spz_exports_tile_files_and_passes_the_spz_2_check(
+    exported: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    folder, manifest = exported["gltf-spz"]
+    spz_folder, spz_manifest = exported["spz"]
+    spz_files = {f["tile"]: f for f in spz_manifest["files"] if "tile" in f}
+    tiles = [f for f in manifest["files"] if "tile" in f]
+    assert len(tiles) == 2 and manifest["frame"]["placement"] == "absolute world coordinates"
+    for record in tiles:
+        data = (folder / record["path"]).read_bytes()
+        assert check_gaussian_splatting(data) == [], record["path"]
+        glb = read_glb(data)
+        primitive = glb.gltf["meshes"][0]["primitives"][0]
+        view = primitive["extensions"][EXTENSION]["extensions"][COMPRESSION]["bufferView"]
+        # The SPZ inside is byte for byte the tile's file of the SPZ export (version 2).
+        assert glb.view_bytes(view) == (spz_folder / spz_files[record["tile"]]["path"]).read_bytes()
+        assert record["splats"] == spz_files[record["tile"]]["splats"]
+    assert manifest["spz_colour_clipping"] == spz_manifest["spz_colour_clipping"]
+
+
 @needs_node
 def test_splat_gltf_validator_errors_are_only_the_extension_attributes_it_predates(
     exported: dict[str, tuple[Path, dict[str, Any]]],
@@ -233,17 +263,41 @@ def test_3dtiles_tileset_names_content_files_that_load(exported: dict[str, tuple
     assert {f["path"] for f in manifest["files"]} >= {"tileset.json", *uris}
 
 
-def test_the_same_export_twice_is_the_same_bytes(
-    exported: dict[str, tuple[Path, dict[str, Any]]], tmp_path: Path
+def test_3dtiles_over_spz_gltf_declares_the_splat_extensions_cesium_needs(
+    exported: dict[str, tuple[Path, dict[str, Any]]],
 ) -> None:
+    folder, manifest = exported["3dtiles-spz"]
+    tileset = json.loads((folder / "tileset.json").read_text())
+    declared = tileset["extensions"]["3DTILES_content_gltf"]
+    assert tileset["extensionsUsed"] == ["3DTILES_content_gltf"]
+    assert declared["extensionsRequired"] == [EXTENSION, COMPRESSION] == declared["extensionsUsed"]
+    contents = {f["path"]: f for f in manifest["files"] if f["path"].startswith("content/")}
+    # The same tiles as the gltf-spz export's files, by content hash.
+    spz_files = {f["sha256"] for f in exported["gltf-spz"][1]["files"] if "tile" in f}
+    assert {f["sha256"] for f in contents.values()} == spz_files
+    for child in tileset["root"]["children"]:
+        data = (folder / child["content"]["uri"]).read_bytes()
+        assert check_gaussian_splatting(data) == []
+        # The box (Z-up: world y is its z) holds every splat centre the file decodes to.
+        heights = decode_gltf_spz(data).positions[:, 1]
+        box = child["boundingVolume"]["box"]
+        assert box[2] - box[11] <= heights.min() and heights.max() <= box[2] + box[11]
+
+
+@pytest.mark.parametrize("fmt", ["spz", "gltf-spz"])
+def test_the_manifests_request_in_another_data_folder_is_the_same_bytes(
+    exported: dict[str, tuple[Path, dict[str, Any]]], tmp_path: Path, fmt: str
+) -> None:
+    _, again_request = read_manifest((exported[fmt][0] / "manifest.json").read_bytes())
+
     async def again() -> None:
         worlds, pool = make_worlds(tmp_path / "other-data")
         try:
             world, _ = await worlds.create_world(small_photo())
-            await export_to(worlds, world.id, request("spz"), tmp_path / "spz")
+            await export_to(worlds, world.id, again_request, tmp_path / fmt)
         finally:
             await worlds.close()
             pool.shutdown()
 
     run(again())
-    assert folder_digests(tmp_path / "spz") == folder_digests(exported["spz"][0])
+    assert folder_digests(tmp_path / fmt) == folder_digests(exported[fmt][0])

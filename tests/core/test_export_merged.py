@@ -19,14 +19,16 @@ from bridge.core.errors import InvalidRequestError
 from bridge.core.export import ExportRequest, Region, plan_export, read_manifest
 from bridge.core.export import run as export_run
 from bridge.core.export.request import MAX_MERGED_TILES
-from bridge.formats.gltf_splats import check_gaussian_splatting, decode_gltf_splats
+from bridge.formats.gltf_splat_check import check_gaussian_splatting
+from bridge.formats.gltf_splats import decode_gltf_splats
+from bridge.formats.gltf_spz import decode_gltf_spz
 from bridge.formats.ply import decode_ply
 from bridge.formats.spz import read_spz
 from tests.conftest import run
 from tests.export_support import REGION, export_to, folder_digests, needs_node, node
 from tests.stream_support import make_worlds, small_photo
 
-MERGED = ("glb", "ply", "spz", "gltf-splats")
+MERGED = ("glb", "ply", "spz", "gltf-splats", "gltf-spz")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,7 @@ def test_one_file_holds_the_region_and_the_manifest_says_so(
     exports: dict[str, tuple[Path, dict[str, Any]]], fmt: str
 ) -> None:
     folder, manifest = exports[fmt]
-    extension = ".glb" if fmt in ("glb", "gltf-splats") else f".{fmt}"
+    extension = ".glb" if fmt.startswith("gl") else f".{fmt}"
     assert sorted(p.name for p in folder.iterdir()) == ["PROVENANCE.txt", "manifest.json", f"region{extension}"]
     assert manifest["export"]["merged"] is True
     assert "--merged" in manifest["reproduce"]["command"]
@@ -98,6 +100,9 @@ def test_the_merged_splat_gltf_and_spz_hold_the_same_splats(exports: dict[str, t
     info, spz = read_spz((exports["spz"][0] / "region.spz").read_bytes())
     assert info.version == 2 and info.num_points == len(ply)
     np.testing.assert_allclose(spz.positions, ply.positions, atol=2**-info.fractional_bits)
+    spz_gltf = (exports["gltf-spz"][0] / "region.glb").read_bytes()
+    assert check_gaussian_splatting(spz_gltf) == []
+    np.testing.assert_array_equal(decode_gltf_spz(spz_gltf).positions, spz.positions)  # the same SPZ inside
 
 
 def test_the_merged_glb_loads_in_trimesh_a_mesh_per_tile(exports: dict[str, tuple[Path, dict[str, Any]]]) -> None:

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from bridge.formats import SPLAT_FORMATS, decode_splats, encode_tile
 from bridge.formats._gltf import GlbBuilder, read_glb
-from bridge.formats.gltf_splats import check_gaussian_splatting
+from bridge.formats.gltf_splat_check import check_gaussian_splatting
+from bridge.formats.gltf_spz import decode_gltf_spz, encode_tile_gltf_spz
 from bridge.formats.splat_textures import HASHED_HEADER, digest
 from bridge.formats.splat_textures import HEADER_SIZE as TEXTURES_HEADER_SIZE
 from bridge.formats.splats import SplatCloud, TileContent
@@ -37,6 +38,7 @@ CONTENT = ground_tile(PHOTO, TileKey(0, 1, -1), BASE, per_side=5, samples=4)
 VALID: dict[str, list[bytes]] = {fmt: [encode_tile(CONTENT, fmt, BASE)] for fmt in SPLAT_FORMATS}
 VALID["spz"] += [encode_spz(CONTENT.splats, version=v) for v in (2, 4)]
 VALID["glb"] = [encode_tile(CONTENT, "glb", BASE)]
+VALID["gltf-spz"] = [encode_tile_gltf_spz(CONTENT, BASE)]  # an export-only format
 MAGICS = {
     "ply": b"ply\n",
     "spz": b"\x1f\x8b",
@@ -44,6 +46,7 @@ MAGICS = {
     "stream": b"WBTC",
     "splat-textures": b"WBTX",
     "glb": b"glTF",
+    "gltf-spz": b"glTF",
 }
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -51,6 +54,8 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 def decoder(fmt: str) -> Callable[[bytes], object]:
     if fmt == "glb":  # the mesh has no splats; its hostile-input parser is the GLB checker
         return check_gaussian_splatting
+    if fmt == "gltf-spz":  # the checker reads the SPZ inside too
+        return lambda data: (check_gaussian_splatting(data), decode_gltf_spz(data))[1]
     return lambda data: decode_splats(data, fmt)
 
 
@@ -64,7 +69,7 @@ def survives(fmt: str, data: bytes) -> None:
         assert result.positions.dtype == np.float32
 
 
-FORMATS_FUZZED = [*SPLAT_FORMATS, "glb"]
+FORMATS_FUZZED = [*SPLAT_FORMATS, "glb", "gltf-spz"]
 
 
 @FUZZ
@@ -145,7 +150,7 @@ JSON_VALUES = st.recursive(
 
 
 @FUZZ
-@given(data=st.data(), fmt=st.sampled_from(["gltf-splats", "glb"]))
+@given(data=st.data(), fmt=st.sampled_from(["gltf-splats", "glb", "gltf-spz"]))
 def test_hostile_gltf_json(data: st.DataObject, fmt: str) -> None:
     glb = read_glb(VALID[fmt][0])
     gltf = json.loads(json.dumps(glb.gltf))

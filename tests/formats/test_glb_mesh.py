@@ -20,16 +20,17 @@ from PIL import Image
 
 from bridge.formats._gltf import GlbBuilder, read_glb
 from bridge.formats.glb_mesh import bake_texture, default_skirt_m, encode_glb_mesh
+from bridge.formats.gltf_splat_check import check_gaussian_splatting
 from bridge.formats.gltf_splats import (
     EXTENSION,
     SPLAT_ATTRIBUTES,
-    check_gaussian_splatting,
     decode_gltf_splats,
     encode_gltf_splats,
     encode_tile_gltf_splats,
 )
 from bridge.formats.splats import SplatCloud, TileContent, identity_rotations
 from bridge.world.keys import TileKey
+from tests.glb_support import edit_glb_json
 from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 JS = Path(__file__).parents[1] / "js"
@@ -288,16 +289,6 @@ def test_splat_glb_round_trip(photo: np.ndarray) -> None:
     np.testing.assert_allclose(np.abs(np.sum(decoded.rotations * splats.rotations, axis=1)), 1, atol=1e-6)
 
 
-def _edit(glb: bytes, change) -> bytes:
-    """The same GLB with its JSON edited by ``change`` (and the same binary chunk)."""
-    g = read_glb(glb)
-    gltf = json.loads(json.dumps(g.gltf))
-    change(gltf)
-    builder = GlbBuilder(gltf)
-    builder._blob += g.binary
-    return builder.to_glb()
-
-
 def _prim(gltf: dict) -> dict:
     return gltf["meshes"][0]["primitives"][0]
 
@@ -331,7 +322,7 @@ def _replace_bin(glb: bytes, binary: bytes) -> bytes:
 )
 def test_checker_flags_spec_violations(change, problem: str) -> None:
     cloud = ground_tile(np.full((8, 8, 3), 0.5, np.float32), TileKey(0, 0, 0), per_side=4).splats
-    problems = check_gaussian_splatting(_edit(encode_gltf_splats(cloud), change))
+    problems = check_gaussian_splatting(edit_glb_json(encode_gltf_splats(cloud), change))
     assert any(problem in p for p in problems), problems
 
 

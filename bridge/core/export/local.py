@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from bridge.core.errors import InvalidRequestError
+from bridge.core.export.directed import ExportDirectives
 from bridge.core.export.folder import check_target, write_folder
 from bridge.core.export.manifest import Origin
 from bridge.core.export.request import ExportRequest
 from bridge.core.export.run import ExportFile, ExportProgress, plan_export
 from bridge.core.worlds import Worlds
 from bridge.generate.base import GeneratorOptions
+from bridge.generate.directives.glb import GlbError, load_glb
 from bridge.generate.registry import load_generator
 from bridge.generate.workers import make_pool
 from bridge.world.photos import photo_sha256
@@ -48,14 +50,19 @@ class LocalExport:
     seconds: float
 
 
-def source_from_manifest(manifest: dict[str, Any], given: str | None) -> tuple[LocalSource, Origin]:
+def source_from_manifest(manifest: dict[str, Any], given: str | None) -> tuple[LocalSource, Origin, ExportDirectives]:
     """Where to rebuild a manifest's export from: ``given`` (a photo or world id) if any, else the
-    photo it names if that file still has the recorded hash, else its world by id."""
+    photo it names if that file still has the recorded hash, else its world by id; and the
+    directives it was made under (those it lists, whatever the world's log holds now)."""
     try:
         generator = manifest["generator"]
         world = manifest["world"]["options"]
         source = manifest["source"]
-        options = GeneratorOptions(base_tile_m=float(world["base_tile_m"]), seed=int(world["seed"]))
+        options = GeneratorOptions(
+            base_tile_m=float(world["base_tile_m"]),
+            seed=int(world["seed"]),
+            scene_scale=float(world.get("scene_scale", 0.0)),
+        )
         name, version, sha = str(generator["name"]), str(generator["version"]), str(source["photo_sha256"])
         recorded = str(source.get("photo", ""))
         world_id = str(source["world_id"])
@@ -75,7 +82,8 @@ def source_from_manifest(manifest: dict[str, Any], given: str | None) -> tuple[L
         raise InvalidRequestError(f"world {source.text} is not the manifest's world {world_id}")
     if not source.is_world_id and photo_sha256(Path(source.text).read_bytes()) != sha:
         raise InvalidRequestError(f"{source.text} is not the manifest's photo (sha256 {sha})")
-    return source, Origin(photo=recorded)
+    directives = ExportDirectives.from_manifest(manifest.get("directives"), options.base_tile_m)
+    return source, Origin(photo=recorded), directives
 
 
 async def _export(
@@ -86,6 +94,8 @@ async def _export(
     origin: Origin,
     out: Path,
     progress: Callable[[ExportProgress], None] | None,
+    directives: ExportDirectives | None,
+    glbs: list[bytes],
 ) -> LocalExport:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -97,7 +107,9 @@ async def _export(
         else:
             photo = await asyncio.to_thread(Path(source.text).read_bytes)
             world_id = (await worlds.create_world(photo, generator=source.generator, options=source.options))[0].id
-        plan = await plan_export(worlds, world_id, request, origin)
+        for glb in glbs:  # checked already; place directives read them from the blobs by sha256
+            await asyncio.to_thread(worlds.store.blobs.put, glb)
+        plan = await plan_export(worlds, world_id, request, origin, directives)
         files = await write_folder(plan.events(), out, progress)
     finally:
         await worlds.close()
@@ -113,10 +125,19 @@ def run_local_export(
     out: Path,
     origin: Origin | None = None,
     progress: Callable[[ExportProgress], None] | None = None,
+    directives: ExportDirectives | None = None,
+    glbs: list[bytes] | None = None,
 ) -> LocalExport:
-    """Check everything that can be checked without the world, then export into ``out``."""
+    """Check everything that can be checked without the world, then export into ``out`` under
+    ``directives`` (None: the world's own). ``glbs``: GLB files place directives may name."""
     request.check(source.options.base_tile_m)
     check_target(out)
     if not source.is_world_id and not Path(source.text).is_file():
         raise InvalidRequestError(f"{source.text} is neither a photo file nor a world id (32 hex digits)")
-    return asyncio.run(_export(data_dir, workers, source, request, origin or Origin(), out, progress))
+    for glb in glbs or []:
+        try:
+            load_glb(glb)
+        except GlbError as exc:
+            raise InvalidRequestError(f"a --glb file is refused: {exc}") from exc
+    run = _export(data_dir, workers, source, request, origin or Origin(), out, progress, directives, glbs or [])
+    return asyncio.run(run)

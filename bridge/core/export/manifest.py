@@ -13,11 +13,11 @@ from typing import Any
 
 from bridge.core.errors import InvalidRequestError
 from bridge.core.export.request import ExportRequest
-from bridge.formats import TILE_FORMATS
+from bridge.core.export.tiles import SPZ_CARRIERS
+from bridge.formats import file_format
 from bridge.world.store import WorldRow
 
 MANIFEST_VERSION = 1
-DIRECTIVES_SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 PROVENANCE_NAME = "PROVENANCE.txt"
 TILESET_FRAME = (
@@ -43,7 +43,7 @@ class Origin:
 
 
 def _placement(request: ExportRequest) -> str:
-    if request.tile_format in ("ply", "spz"):
+    if request.tile_format in ("ply", "spz", "gltf-spz"):
         return "absolute world coordinates"
     if request.merged and request.tile_format == "glb":
         return "one node per tile, each translated to its tile's corner (x0, 0, z0) in world metres"
@@ -53,7 +53,7 @@ def _placement(request: ExportRequest) -> str:
 
 
 def frame_of(request: ExportRequest) -> dict[str, str]:
-    record = TILE_FORMATS[request.tile_format]
+    record = file_format(request.tile_format)
     frame = {
         "units": "metres",
         "world": "glTF: right-handed, +Y up, -Z forward (the photo's camera looks along -Z)",
@@ -65,7 +65,7 @@ def frame_of(request: ExportRequest) -> dict[str, str]:
     return frame
 
 
-def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin) -> str:
+def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin, directives: int = 0) -> str:
     args = ["worldbridge", "export", origin.photo or "PHOTO"]
     # "--region=" keeps argparse from reading a negative X0 as an option.
     args += [f"--region={request.region}", "--format", request.format, "--lod", str(request.lod)]
@@ -76,9 +76,15 @@ def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin) -
     if request.merged:
         args += ["--merged"]
     args += ["--generator", world.generator, "--base-tile-m", f"{world.spec.base_tile_m:g}"]
-    args += ["--seed", str(world.spec.seed), "--out", "DIR"]
+    args += ["--seed", str(world.spec.seed)]
+    if world.spec.scene_scale:
+        args += ["--scale", repr(world.spec.scene_scale)]
+    args += ["--out", "DIR"]
+    notes = [] if origin.photo else [f"PHOTO: the photo with sha256 {world.photo_sha256}"]
+    if directives:  # the command line cannot carry them; the manifest does
+        notes.append(f"made under the directives this manifest lists ({directives}): use --from-manifest")
     command = shlex.join(args)
-    return command if origin.photo else f"{command}  # PHOTO: the photo with sha256 {world.photo_sha256}"
+    return f"{command}  # {'; '.join(notes)}" if notes else command
 
 
 def build_manifest(
@@ -89,6 +95,7 @@ def build_manifest(
     tiles: int,
     clipped_colour_values: int,
     worldbridge_version: str,
+    directives: dict[str, Any],
 ) -> dict[str, Any]:
     splats = sum(f.splats for f in files)
     manifest: dict[str, Any] = {
@@ -97,8 +104,7 @@ def build_manifest(
         "generator": {"name": world.generator, "version": world.generator_version},
         "source": {"photo_sha256": world.photo_sha256, "photo": origin.photo, "world_id": world.id},
         "world": world.spec.to_json(),
-        # Directives are not applied to exports yet: the list is empty, with its schema's version.
-        "directives": {"schema_version": DIRECTIVES_SCHEMA_VERSION, "version": 0, "applied": []},
+        "directives": directives,
         "export": {**request.to_json(), "tiles": tiles, "tile_edge_m": world.spec.base_tile_m * (1 << request.lod)},
         "frame": frame_of(request),
         "files": [
@@ -113,11 +119,11 @@ def build_manifest(
         ],
         "totals": {"files": len(files), "bytes": sum(f.size for f in files), "splats": splats},
         "reproduce": {
-            "command": reproduce_command(world, request, origin),
+            "command": reproduce_command(world, request, origin, len(directives["applied"])),
             "from_manifest": "worldbridge export --from-manifest manifest.json --out DIR",
         },
     }
-    if request.format == "spz":
+    if request.tile_format in SPZ_CARRIERS:
         manifest["spz_colour_clipping"] = {
             "clipped_values": clipped_colour_values,
             "of_values": 3 * splats,
@@ -144,7 +150,7 @@ def read_manifest(data: bytes) -> tuple[dict[str, Any], ExportRequest]:
     return manifest, ExportRequest.from_json(export)
 
 
-def provenance_text(world: WorldRow, request: ExportRequest, worldbridge_version: str) -> bytes:
+def provenance_text(world: WorldRow, request: ExportRequest, worldbridge_version: str, directives: int) -> bytes:
     """A note to ship beside the files: their origin and what governs their use."""
     return f"""WorldBridge export: provenance and licence
 
@@ -156,8 +162,8 @@ generator, version {world.generator_version}, from one source photo:
   format         {request.format}
 
 manifest.json lists every file with its sha256 and size, the world's parameters, the directives
-applied (none) and the command that makes these files again, byte for byte, from the same photo
-with the same generator version.
+applied ({directives or "none"}) and the command that makes these files again, byte for byte, from
+the same photo with the same generator version.
 
 Licence: the files are derived from the source photo. WorldBridge adds no claim of its own to
 them; the photo's terms (copyright, licence, releases) govern their use, so check them before you

@@ -19,9 +19,10 @@ EXPORT_FORMATS: dict[str, str] = {
     "ply": "ply",
     "spz": "spz",
     "gltf-splats": "gltf-splats",
+    "gltf-spz": "gltf-spz",
     "3dtiles": "",  # content in the format named by ``tiles_content``
 }
-TILES_CONTENT = ("glb", "gltf-splats")
+TILES_CONTENT = ("glb", "gltf-splats", "gltf-spz")
 SPZ_VERSIONS = (2, 3)
 # spz-js (npm) and every other reader take version 2; version 3 needs a newer reader.
 DEFAULT_SPZ_VERSION = 2
@@ -33,7 +34,7 @@ MAX_COORDINATE_M = 1.0e7  # beyond this, float32 tile positions stop meaning any
 MAX_SPZ_COORDINATE_M = 8.0e6
 # A merged export holds the whole region in memory once: 1,024 tiles is a 256 m square at LOD 0
 # (about 7M splats, 0.4 GB as floats) or any larger region at a coarser LOD.
-MERGED_FORMATS = ("glb", "ply", "spz", "gltf-splats")
+MERGED_FORMATS = ("glb", "ply", "spz", "gltf-splats", "gltf-spz")
 MAX_MERGED_TILES = 1024
 MERGED_NAME = "region"  # the merged file's name, before its extension
 
@@ -115,12 +116,17 @@ class ExportRequest:
             raise InvalidRequestError(f"LOD {self.lod} outside [0, {MAX_LOD}]")
         if self.spz_version not in SPZ_VERSIONS:
             raise InvalidRequestError(f"SPZ version {self.spz_version} cannot be exported; use one of {SPZ_VERSIONS}")
+        if self.format == "gltf-spz" and self.spz_version != DEFAULT_SPZ_VERSION:
+            raise InvalidRequestError(
+                f"gltf-spz holds SPZ version {DEFAULT_SPZ_VERSION}, the one KHR_gaussian_splatting_compression_spz_2 "
+                f"wraps; SPZ version {self.spz_version} is for --format spz"
+            )
         if self.tiles_content not in TILES_CONTENT:
             raise InvalidRequestError(
                 f"3D Tiles content {self.tiles_content!r} unknown; use one of {', '.join(TILES_CONTENT)}"
             )
         self.region.check()
-        if self.format == "spz" and self.region.reach() > MAX_SPZ_COORDINATE_M:
+        if self.tile_format in ("spz", "gltf-spz") and self.region.reach() > MAX_SPZ_COORDINATE_M:
             raise InvalidRequestError(
                 f"region {self.region} reaches past +-{MAX_SPZ_COORDINATE_M:g} m, beyond what SPZ's 24-bit "
                 "positions can hold; export it as ply or gltf-splats"

@@ -22,12 +22,15 @@ import numpy as np
 
 from bridge.core.errors import InvalidRequestError
 from bridge.core.export import manifest as manifests
+from bridge.core.export.directed import ExportDirectives
 from bridge.core.export.request import MERGED_NAME, ExportRequest
 from bridge.core.export.tiles import ExportedTile, MergePart, make_part, make_tile
+from bridge.core.tiles3d_live import SPLAT_EXTENSIONS
 from bridge.core.worlds import Worlds, server_version
-from bridge.formats import TILE_FORMATS
+from bridge.formats import file_format
 from bridge.formats.glb_mesh import encode_glb_meshes
 from bridge.formats.gltf_splats import encode_gltf_splats
+from bridge.formats.gltf_spz import encode_gltf_spz
 from bridge.formats.ply import encode_ply
 from bridge.formats.splats import SplatCloud
 from bridge.formats.spz import clipped_colour_values, encode_spz
@@ -75,6 +78,8 @@ class ExportPlan:
     request: ExportRequest
     keys: tuple[TileKey, ...]
     origin: manifests.Origin
+    directives: ExportDirectives
+    directed_tiles: int  # of ``keys``, those a directive changes
 
     async def events(self) -> AsyncIterator[ExportEvent]:
         request, world = self.request, self.world
@@ -87,19 +92,27 @@ class ExportPlan:
         records, clipped = tally.records, tally.clipped
         extra: list[tuple[str, bytes]] = []
         if request.format == "3dtiles":
-            extension = TILE_FORMATS[request.tile_format].extension
+            extension = file_format(request.tile_format).extension
             grid = self.worlds.grid(world)
             tileset = build_tileset(
-                entries, world.spec.base_tile_m, grid_samples=grid.splats_per_edge, extension=extension
+                entries,
+                world.spec.base_tile_m,
+                grid_samples=grid.splats_per_edge,
+                extension=extension,
+                required_gltf_extensions=SPLAT_EXTENSIONS if request.tile_format == "gltf-spz" else (),
             )
             extra.append(("tileset.json", tileset_bytes(tileset)))
         version = server_version()
-        extra.append((manifests.PROVENANCE_NAME, manifests.provenance_text(world, request, version)))
+        provenance = manifests.provenance_text(world, request, version, len(self.directives.applied))
+        extra.append((manifests.PROVENANCE_NAME, provenance))
         for path, data in extra:
             sha = hashlib.sha256(data).hexdigest()
             records.append(manifests.FileRecord(path, sha, len(data)))
             yield ExportFile(path, data, sha)
-        manifest = manifests.build_manifest(world, request, self.origin, records, len(self.keys), clipped, version)
+        directives = self.directives.to_json(self.directed_tiles)
+        manifest = manifests.build_manifest(
+            world, request, self.origin, records, len(self.keys), clipped, version, directives
+        )
         data = manifests.manifest_bytes(manifest)
         yield ExportFile(manifests.MANIFEST_NAME, data, hashlib.sha256(data).hexdigest())
 
@@ -107,7 +120,7 @@ class ExportPlan:
         """A file per tile (3D Tiles: per distinct content), in key order."""
         request = self.request
         seen_content: set[str] = set()
-        extension = TILE_FORMATS[request.tile_format].extension
+        extension = file_format(request.tile_format).extension
         async for number, tile in self._tiles(self._tile):
             sha = hashlib.sha256(tile.data).hexdigest()
             tally.clipped += tile.clipped_colour_values
@@ -142,7 +155,7 @@ class ExportPlan:
         merged = await asyncio.to_thread(merge_parts, parts, self.request, self.world.spec.base_tile_m)
         data, splats, tally.clipped = merged
         sha = hashlib.sha256(data).hexdigest()
-        path = f"{MERGED_NAME}{TILE_FORMATS[self.request.tile_format].extension}"
+        path = f"{MERGED_NAME}{file_format(self.request.tile_format).extension}"
         tally.records.append(manifests.FileRecord(path, sha, len(data), splats=splats))
         tally.bytes = len(data)
         yield ExportFile(path, data, sha)
@@ -173,7 +186,8 @@ class ExportPlan:
         world, request = self.world, self.request
         loop = asyncio.get_running_loop()
         pool, data_dir = self.worlds.pool, str(self.worlds.data_dir)
-        job = ("export", world.id, key, request.tile_format, request.spz_version)
+        stamp, directives = self.directives.for_tile(key)
+        job = ("export", world.id, key, request.tile_format, request.spz_version, stamp)
         return await self.worlds.scheduler.run(
             job,
             lambda: loop.run_in_executor(
@@ -185,6 +199,7 @@ class ExportPlan:
                 key,
                 request.tile_format,
                 request.spz_version,
+                directives,
             ),
             EXPORT_PRIORITY,
         )
@@ -193,11 +208,12 @@ class ExportPlan:
         world, request = self.world, self.request
         loop = asyncio.get_running_loop()
         pool, data_dir = self.worlds.pool, str(self.worlds.data_dir)
-        job = ("export-part", world.id, key, request.tile_format)
+        stamp, directives = self.directives.for_tile(key)
+        job = ("export-part", world.id, key, request.tile_format, stamp)
         return await self.worlds.scheduler.run(
             job,
             lambda: loop.run_in_executor(
-                pool, make_part, data_dir, world.prepared_sha256, world.generator, key, request.tile_format
+                pool, make_part, data_dir, world.prepared_sha256, world.generator, key, request.tile_format, directives
             ),
             EXPORT_PRIORITY,
         )
@@ -205,8 +221,8 @@ class ExportPlan:
 
 def merge_parts(parts: list[MergePart], request: ExportRequest, base_tile_m: float) -> tuple[bytes, int, int]:
     """(the one file for the whole region, its splats, SPZ colour values clipped). Splat files
-    hold the tiles' splats in key order; a GLB holds a node per tile; splat glTF's node sits at
-    the region's (x0, 0, z0) tile corner."""
+    hold the tiles' splats in key order (SPZ-compressed glTF too, in world coordinates); a GLB
+    holds a node per tile; splat glTF's node sits at the region's (x0, 0, z0) tile corner."""
     splats = sum(p.splat_count for p in parts)
     if request.tile_format == "glb":
         return encode_glb_meshes([p.mesh for p in parts if p.mesh is not None]), splats, 0
@@ -215,17 +231,34 @@ def merge_parts(parts: list[MergePart], request: ExportRequest, base_tile_m: flo
         return encode_ply(cloud), splats, 0
     if request.tile_format == "spz":
         return encode_spz(cloud, version=request.spz_version), splats, clipped_colour_values(cloud)
+    if request.tile_format == "gltf-spz":
+        return encode_gltf_spz(cloud, name="region"), splats, clipped_colour_values(cloud)
     corners = np.array([p.key.bounds(base_tile_m)[:2] for p in parts])
     x0, z0 = corners.min(axis=0)
     return encode_gltf_splats(cloud, origin=(float(x0), 0.0, float(z0)), name="region"), splats, 0
 
 
 async def plan_export(
-    worlds: Worlds, world_id: str, request: ExportRequest, origin: manifests.Origin | None = None
+    worlds: Worlds,
+    world_id: str,
+    request: ExportRequest,
+    origin: manifests.Origin | None = None,
+    directives: ExportDirectives | None = None,
 ) -> ExportPlan:
-    """The export of ``request`` from world ``world_id``: NotFoundError for an unknown world,
-    InvalidRequestError for a request it cannot do. Nothing is made yet."""
+    """The export of ``request`` from world ``world_id`` under ``directives`` (None: the world's
+    in effect now): NotFoundError for an unknown world, InvalidRequestError for a request it
+    cannot do or a GLB a directive places that the data folder lacks. Nothing is made yet."""
     world = await worlds.get_world(world_id)
-    request.check(world.spec.base_tile_m)
-    keys = tuple(request.region.keys(request.lod, world.spec.base_tile_m))
-    return ExportPlan(worlds, world, request, keys, origin or manifests.Origin())
+    base = world.spec.base_tile_m
+    request.check(base)
+    if directives is None:
+        directives = ExportDirectives.of_world(worlds.directive_state(world_id), base)
+    missing = [sha for sha in directives.glbs() if not worlds.store.blobs.exists(sha)]
+    if missing:
+        raise InvalidRequestError(
+            f"a place directive names GLB {', '.join(missing)}, which this data folder does not hold "
+            "(upload it to the world, or give it to `worldbridge export` with --glb)"
+        )
+    keys = tuple(request.region.keys(request.lod, base))
+    directed = sum(directives.for_tile(key)[0] != 0 for key in keys)
+    return ExportPlan(worlds, world, request, keys, origin or manifests.Origin(), directives, directed)

@@ -11,17 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.formats import TILE_FORMATS, encode_tile
+from bridge.formats import file_format
 from bridge.formats.glb_mesh import MeshTile, mesh_tile
-from bridge.formats.splats import SplatCloud
+from bridge.formats.splats import SplatCloud, TileContent
 from bridge.formats.spz import clipped_colour_values, encode_spz
 from bridge.formats.tiles3d import content_y_range, glb_y_range
 from bridge.generate import persist
 from bridge.generate.base import Generator, PreparedWorld
+from bridge.generate.directives.apply import generate_directed
 from bridge.generate.registry import load_generator
+from bridge.world.directives import parse_directive_list
 from bridge.world.keys import TileKey
 from bridge.world.store import BlobStore
 
+# Formats whose colours pass through SPZ's byte (and so may be clamped; the manifest counts them).
+SPZ_CARRIERS = ("spz", "gltf-spz")
 # Per worker process, the prepared worlds of recent exports (a world is megabytes to load).
 _WORLDS: dict[str, tuple[Generator, PreparedWorld]] = {}
 _MAX_WORLDS = 2
@@ -47,22 +51,41 @@ def _world(data_dir: str, prepared_sha: str, generator_name: str) -> tuple[Gener
     return world
 
 
-def make_tile(
-    data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str, spz_version: int
-) -> ExportedTile:
+def _content(data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, directives: str) -> TileContent:
+    """The tile as the server makes it: generated, then (``directives``: the JSON list in effect
+    on it, "" for none) changed by its directives, GLBs read from the data folder's blobs."""
     generator, world = _world(data_dir, prepared_sha, generator_name)
-    content = generator.generate(world, key)
-    clipped = 0
-    if fmt == "spz":
-        data = encode_spz(content.splats, version=spz_version)
-        clipped = clipped_colour_values(content.splats)
-    else:
-        data = encode_tile(content, fmt, world.options.base_tile_m)
+    if not directives:
+        return generator.generate(world, key)
+    blobs = BlobStore(Path(data_dir) / "blobs")
+    return generate_directed(generator, world, key, parse_directive_list(directives), blobs.get)
+
+
+def make_tile(
+    data_dir: str,
+    prepared_sha: str,
+    generator_name: str,
+    key: TileKey,
+    fmt: str,
+    spz_version: int,
+    directives: str = "",
+) -> ExportedTile:
+    content = _content(data_dir, prepared_sha, generator_name, key, directives)
+    base_tile_m = _world(data_dir, prepared_sha, generator_name)[1].options.base_tile_m
+    data = encode_file(content, fmt, spz_version, base_tile_m)
+    clipped = clipped_colour_values(content.splats) if fmt in SPZ_CARRIERS else 0
     # A 3D Tiles box must enclose the file's content and should not be much more: a mesh file
     # holds the ground only, not the houses and trees the splats stand up.
-    meshes = TILE_FORMATS[fmt].carries == "mesh"
+    meshes = file_format(fmt).carries == "mesh"
     y_range = glb_y_range(data) if meshes else content_y_range(content)
     return ExportedTile(key, data, len(content.splats), y_range, clipped)
+
+
+def encode_file(content: TileContent, fmt: str, spz_version: int, base_tile_m: float) -> bytes:
+    """A tile's export file: SPZ in the version asked for (the stream's SPZ tiles stay version 3)."""
+    if fmt == "spz":
+        return encode_spz(content.splats, version=spz_version)
+    return file_format(fmt).encode(content, base_tile_m)
 
 
 @dataclass(frozen=True)
@@ -75,11 +98,13 @@ class MergePart:
     splat_count: int
 
 
-def make_part(data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str) -> MergePart:
-    """The tile generated and, for meshes, baked here in the worker; the file is written once
-    from all parts (see run.merge_parts)."""
-    generator, world = _world(data_dir, prepared_sha, generator_name)
-    content = generator.generate(world, key)
-    if TILE_FORMATS[fmt].carries == "mesh":
-        return MergePart(key, SplatCloud.empty(), mesh_tile(content, world.options.base_tile_m), len(content.splats))
+def make_part(
+    data_dir: str, prepared_sha: str, generator_name: str, key: TileKey, fmt: str, directives: str = ""
+) -> MergePart:
+    """The tile generated (under ``directives``, as :func:`make_tile`) and, for meshes, baked here
+    in the worker; the file is written once from all parts (see run.merge_parts)."""
+    content = _content(data_dir, prepared_sha, generator_name, key, directives)
+    if file_format(fmt).carries == "mesh":
+        base_tile_m = _world(data_dir, prepared_sha, generator_name)[1].options.base_tile_m
+        return MergePart(key, SplatCloud.empty(), mesh_tile(content, base_tile_m), len(content.splats))
     return MergePart(key, content.splats, None, len(content.splats))

@@ -82,7 +82,7 @@ class ImportGenerator:
 
     def prepare_source(self, data: bytes, options: GeneratorOptions) -> PreparedWorld:
         cloud = read_scene(data)
-        placement = place(cloud)
+        placement = place(cloud, options.scene_scale or None)
         scene = placement.apply(cloud)
         spawn = Camera.looking(
             (0.0, placement.spawn_height_m, 0.0),

@@ -1,0 +1,139 @@
+"""The scale of an imported scene from options: it sizes the world, it is part of the world's
+identity, the world info states it; bad values and a scale for a photo are refused and make
+nothing. Through the core, a real ``worldbridge serve --photo SCENE --scale`` (gRPC and HTTP),
+and ``worldbridge tile``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from bridge.client.server_process import start_server
+from bridge.core.errors import InvalidRequestError
+from bridge.core.export import ExportRequest, Region
+from bridge.core.export.local import source_from_manifest
+from bridge.formats.ply import encode_ply
+from bridge.generate.base import GeneratorOptions
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
+from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from bridge.world.keys import TileKey
+from tests.conftest import run
+from tests.export_support import export_to
+from tests.scene_support import photo_scene
+from tests.stream_support import make_worlds, small_photo
+
+SCALE = 2.0
+
+
+def _extent(info: dict) -> np.ndarray:
+    low, high = (np.asarray(b) for b in info["bounds_m"])
+    return high - low
+
+
+def test_a_scale_sizes_the_world_and_is_part_of_its_identity(tmp_path: Path) -> None:
+    scene = encode_ply(photo_scene())
+
+    async def go() -> dict:
+        worlds, pool = make_worlds(tmp_path / "data")
+        try:
+            guessed, _ = await worlds.create_world(scene)
+            scaled, created = await worlds.create_world(scene, options=GeneratorOptions(scene_scale=SCALE))
+            again, created_again = await worlds.create_world(scene, options=GeneratorOptions(scene_scale=SCALE))
+            infos = [json.loads((await worlds.asset(w.id, "scene.json"))[1]) for w in (guessed, scaled)]
+            key = TileKey(0, 0, -1)
+            tiles = [(await worlds.tile(w.id, key, "ply")).data for w in (guessed, scaled)]
+            manifest = await export_to(worlds, scaled.id, ExportRequest(Region(0, -8, 8, 0), "ply"), tmp_path / "out")
+            refused = []
+            for data, scale in [(small_photo(), SCALE), (scene, float("nan")), (scene, -1.0), (scene, 1e6)]:
+                with pytest.raises(InvalidRequestError) as caught:
+                    await worlds.create_world(data, options=GeneratorOptions(scene_scale=scale))
+                refused.append(str(caught.value))
+            count = len(await worlds.list_worlds(100, 0))
+            return {
+                "worlds": (guessed, scaled, again),
+                "created": (created, created_again),
+                "infos": infos,
+                "tiles": tiles,
+                "refused": refused,
+                "count": count,
+                "manifest": manifest,
+            }
+        finally:
+            await worlds.close()
+            pool.shutdown()
+
+    out = run(go(), 240)
+    guessed, scaled, again = out["worlds"]
+    assert guessed.id != scaled.id and again.id == scaled.id and out["created"] == (True, False)
+    assert (guessed.spec.scene_scale, scaled.spec.scene_scale) == (0.0, SCALE)
+    plain, big = out["infos"]
+    assert plain["scale_from"].startswith("a guess") and plain["scale_m_per_unit"] == 1.0
+    assert big["scale_from"] == "options" and big["scale_m_per_unit"] == SCALE
+    # Twice the metres per unit: the scene spans twice as far and the first camera stands twice as high.
+    np.testing.assert_allclose(_extent(big), SCALE * _extent(plain), rtol=1e-3)
+    assert scaled.spec.spawn.position[1] == pytest.approx(SCALE * guessed.spec.spawn.position[1], rel=1e-3)
+    assert out["tiles"][0] != out["tiles"][1]
+    assert "for imported splat scenes" in out["refused"][0]
+    assert all("outside [0.001, 1000]" in message for message in out["refused"][1:]), out["refused"]
+    assert out["count"] == 2  # the refusals made no world
+    # An export of the scaled world records the scale, and its rebuild asks for the same world.
+    manifest = out["manifest"]
+    assert manifest["world"]["options"]["scene_scale"] == SCALE
+    assert "--scale 2.0" in manifest["reproduce"]["command"]
+    (tmp_path / "scene.ply").write_bytes(scene)
+    source, _, _ = source_from_manifest(manifest, str(tmp_path / "scene.ply"))
+    assert source.options.scene_scale == SCALE
+
+
+def test_serve_with_a_scale_and_create_world_over_grpc_and_http(tmp_path: Path) -> None:
+    scene_path = tmp_path / "scene.ply"
+    scene_path.write_bytes(encode_ply(photo_scene()))
+    server = start_server(tmp_path / "data", workers=2, extra_args=["--photo", str(scene_path), "--scale", str(SCALE)])
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            stub = pb_grpc.WorldServiceStub(channel)
+            served = stub.ListWorlds(pb.ListWorldsRequest()).worlds
+            assert [w.scene_scale for w in served] == [SCALE]
+            options = pb.WorldOptions(scene_scale=SCALE)
+            same = stub.CreateWorld(pb.CreateWorldRequest(photo=scene_path.read_bytes(), options=options))
+            assert (same.world.id, same.created) == (served[0].id, False)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.CreateWorld(pb.CreateWorldRequest(photo=small_photo(), options=options))
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "for imported splat scenes" in (caught.value.details() or "")
+        with urllib.request.urlopen(f"{server.http_url}/v1/worlds/{served[0].id}", timeout=60) as response:
+            assert json.loads(response.read())["scene_scale"] == SCALE
+        bad = urllib.request.Request(
+            f"{server.http_url}/v1/worlds?scene_scale=0.00001", data=scene_path.read_bytes(), method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(bad, timeout=60)
+        assert refused.value.code == 400 and "outside" in refused.value.read().decode()
+    finally:
+        assert server.stop() == 0, f"the server did not stop cleanly; see {server.log_path}"
+
+
+def test_tile_takes_a_scale_for_a_scene_and_refuses_one_for_a_photo(tmp_path: Path) -> None:
+    (tmp_path / "photo.png").write_bytes(small_photo())
+    (tmp_path / "scene.ply").write_bytes(encode_ply(photo_scene()))
+
+    def tile(source: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bridge", "tile", source, "--key", "0,0,-1", "--scale", str(SCALE)]
+        return subprocess.run(
+            [*command, "--out", "t.ply", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+
+    refused = tile("photo.png")
+    assert refused.returncode == 2 and "for imported splat scenes" in refused.stderr
+    assert not (tmp_path / "t.ply").exists()
+    done = tile("scene.ply")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["splats"] > 1000
