@@ -19,10 +19,9 @@ from bridge.client.client import ReceivedError, ReceivedTile, WorldBridgeClient
 from bridge.client.server_process import ServerProcess, start_server
 from bridge.stream.pose import Pose
 from bridge.world.keys import TileKey
-from bridge.world.store import WorldStore
 from tests.conftest import run
 from tests.stream_support import small_photo
-from tests.world.test_store import _children
+from tests.world.store_support import children, store_problems
 
 FULL_AT_BYTES = 512  # no file of the server's may grow past this once the disk is "full"
 
@@ -34,7 +33,7 @@ def _fill_disk(server: ServerProcess, limit: int, writers: str) -> list[int]:
     while todo:
         pid = todo.pop()
         pids.append(pid)
-        todo.extend(_children(pid))
+        todo.extend(children(pid))
     if writers == "workers":
         pids = pids[1:]
     elif writers == "server":
@@ -118,14 +117,7 @@ def test_a_full_disk_mid_write_keeps_the_server_up_says_why_and_leaves_the_store
     finally:
         server.stop()
 
-    store = WorldStore(data)
-    try:
-        assert store.integrity_problems() == []
-        for key, sha in before.items():
-            row = store.get_tile(world_id, key, "ply")
-            assert row is not None and row.sha256 == sha, f"tile {key} stored before the disk filled was lost"
-    finally:
-        store.close()
+    assert store_problems(data, world_id, before) == []  # nothing stored before the disk filled was lost
 
     # With room again, a new server on the same folder serves what was stored and makes the rest.
     restarted = start_server(data, workers=1)
