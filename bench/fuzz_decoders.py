@@ -22,12 +22,14 @@ import argparse
 import gzip
 import json
 import struct
+import sys
 import time
 import traceback
 import tracemalloc
 import warnings
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import zstandard
@@ -40,6 +42,8 @@ from bridge.formats.spz import DEFAULT_MAX_POINTS, encode_spz
 from bridge.formats.spz import MAGIC as SPZ_MAGIC
 from bridge.formats.tilecodec import BYTES_PER_SPLAT_RAW, DEFAULT_MAX_SPLATS, HEADER_SIZE
 from bridge.world.keys import TileKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the sample tiles
 from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 HANG_S = 2.0
