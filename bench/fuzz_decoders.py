@@ -5,7 +5,13 @@ flips, byte overwrites, extreme values in header fields, truncation, insertion, 
 splicing, pure noise behind the right magic) and, for the compressed formats, by mutating the
 *decompressed* payload and re-wrapping it with a valid container (checksum, gzip, zstd frame), so the
 fuzz reaches the parsers behind the checksums. A decoder may return a cloud or raise ValueError;
-anything else is a crash, and anything slower than 2 s counts as a hang.
+anything else is a crash, and anything slower than 2 s counts as a hang. Each input's peak of
+traced memory (tracemalloc: numpy's buffers included) is recorded; the largest is reported.
+
+Then the caps: inputs built to claim more splats than a decoder's memory cap allows, each with a
+payload that truly holds them where a small file can (zero bytes compress a thousandfold): the
+issue's 2 KB stream tile claiming 4.2 M splats and 326 KB SPZ claiming 16.8 M points among them.
+Each must be refused (ValueError) from its header: time and traced peak are reported.
 
     .venv/bin/python bench/fuzz_decoders.py [--n 2000] [--seed 0] [--decoders stream,splat-textures]
 """
@@ -16,11 +22,14 @@ import argparse
 import gzip
 import json
 import struct
+import sys
 import time
 import traceback
+import tracemalloc
 import warnings
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import zstandard
@@ -29,9 +38,12 @@ from bridge.formats import decode_splats, encode_tile
 from bridge.formats.gltf_splat_check import check_gaussian_splatting
 from bridge.formats.splat_textures import HASHED_HEADER, digest
 from bridge.formats.splat_textures import HEADER_SIZE as TEXTURES_HEADER_SIZE
-from bridge.formats.spz import encode_spz
-from bridge.formats.tilecodec import HEADER_SIZE
+from bridge.formats.spz import DEFAULT_MAX_POINTS, encode_spz
+from bridge.formats.spz import MAGIC as SPZ_MAGIC
+from bridge.formats.tilecodec import BYTES_PER_SPLAT_RAW, DEFAULT_MAX_SPLATS, HEADER_SIZE
 from bridge.world.keys import TileKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the sample tiles
 from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 HANG_S = 2.0
@@ -134,12 +146,14 @@ def run(n: int, seed: int, photo_name: str = "lyra2_06", only: set[str] | None =
         if only is not None and name not in only:
             continue
         counts = {"inputs": 0, "value_error": 0, "decoded": 0, "crashes": 0, "hangs": 0}
-        slowest = 0.0
+        slowest = peak = 0.0
+        tracemalloc.start()
         samples: list[str] = []
         for i in range(n):
             base = valid[i % len(valid)]
             data = rewrap[name](base, rng) if name in rewrap and i % 3 == 0 else mutate(base, rng, valid)
             counts["inputs"] += 1
+            tracemalloc.reset_peak()
             start = time.perf_counter()
             try:
                 decoders[name](data)
@@ -151,10 +165,64 @@ def run(n: int, seed: int, photo_name: str = "lyra2_06", only: set[str] | None =
                 if len(samples) < 3:
                     samples.append(traceback.format_exc(limit=3)[-600:])
             elapsed = time.perf_counter() - start
+            peak = max(peak, tracemalloc.get_traced_memory()[1])
             slowest = max(slowest, elapsed)
             counts["hangs"] += int(elapsed > HANG_S)
-        report[name] = {**counts, "slowest_ms": round(slowest * 1000, 1), "crash_samples": samples}
+        tracemalloc.stop()
+        report[name] = {
+            **counts,
+            "slowest_ms": round(slowest * 1000, 1),
+            "peak_mib": round(peak / 2**20, 1),
+            "crash_samples": samples,
+        }
+    if only is None or "caps" in only:
+        report["caps"] = caps(inputs(photo_name)["stream"][0])
     return report
+
+
+def _stream_claiming(valid: bytes, count: int, body: bool = True) -> bytes:
+    """``valid``'s header claiming ``count`` splats over a zstd frame of that many zero splats
+    (without ``body``, an empty frame)."""
+    payload = zstandard.ZstdCompressor().compress(bytes(BYTES_PER_SPLAT_RAW * count if body else 0))
+    head = bytearray(valid[:HEADER_SIZE])
+    struct.pack_into("<II", head, 8, count, len(payload))
+    struct.pack_into("<I", head, HEADER_SIZE - 4, zlib.crc32(payload, zlib.crc32(bytes(head[: HEADER_SIZE - 4]))))
+    return bytes(head) + payload
+
+
+def _spz_claiming(points: int, body: bool) -> bytes:
+    """A v3 SPZ claiming ``points``; with ``body``, a gzip body of that many zero points."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [deflate.compress(struct.pack("<IIIBBBB", SPZ_MAGIC, 3, points, 0, 12, 0, 0))]
+    for _ in range(20 * points // (1 << 20) if body else 0):
+        parts.append(deflate.compress(bytes(1 << 20)))
+    parts.append(deflate.compress(bytes(20 * points % (1 << 20) if body else 0)))
+    return b"".join([*parts, deflate.flush()])
+
+
+def caps(valid_stream: bytes) -> dict[str, object]:
+    """Inputs claiming past each decoder's cap: every one refused, how fast, with what memory."""
+    crafted = {
+        "stream: cap + 1 splats": ("stream", _stream_claiming(valid_stream, DEFAULT_MAX_SPLATS + 1)),
+        "stream: 4.2 M splats": ("stream", _stream_claiming(valid_stream, 1 << 22)),
+        "stream: 2^32 - 1 splats, empty frame": ("stream", _stream_claiming(valid_stream, 2**32 - 1, body=False)),
+        "spz: cap + 1 points": ("spz", _spz_claiming(DEFAULT_MAX_POINTS + 1, body=True)),
+        "spz: 16.8 M points": ("spz", _spz_claiming(1 << 24, body=True)),
+    }
+    out: dict[str, object] = {}
+    for label, (fmt, data) in crafted.items():
+        tracemalloc.start()
+        start = time.perf_counter()
+        try:
+            decode_splats(data, fmt)
+            outcome = "decoded"
+        except ValueError as exc:
+            outcome = f"refused: {exc}"
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out[label] = {"bytes": len(data), "outcome": outcome, "ms": round(elapsed * 1000, 2), "peak_kib": peak >> 10}
+    return out
 
 
 def main() -> None:

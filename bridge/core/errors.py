@@ -6,6 +6,8 @@ status, an HTTP status, a WebSocket close code) and passes the message on unchan
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from enum import IntEnum
 
 
@@ -51,6 +53,40 @@ class DamagedDataError(ServiceError):
     """Stored bytes were found damaged and could not be made again."""
 
     code = Code.INTERNAL
+
+
+class StoreWriteError(ServiceError):
+    """The store could not take bytes: a write failed in the OS or in SQLite. The write left
+    nothing half-done; what was stored before is unaffected."""
+
+    code = Code.INTERNAL
+
+
+class StoreFullError(StoreWriteError):
+    """The store's disk (or the process's file size limit) has no room for the write."""
+
+    code = Code.RESOURCE_EXHAUSTED
+
+
+# A write refused for want of room: no space, over quota, or past the process's file size limit.
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def store_write_error(error: BaseException) -> StoreWriteError | None:
+    """The client-facing error for a write to the store that failed (an OS error for want of
+    room, or SQLite's "full" or I/O error), else None: other failures keep their own meaning.
+    SQLite reports a write past the file size limit as an I/O error, not as full."""
+    if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
+        return StoreFullError(f"it could not be stored: the server's disk is full ({error.strerror or 'no room'})")
+    if isinstance(error, sqlite3.OperationalError):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL:
+            return StoreFullError("it could not be stored: the server's disk is full (its index has no room)")
+        if code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
+            return StoreWriteError(
+                f"it could not be stored: the server could not write its index ({error}; is its disk full?)"
+            )
+    return None
 
 
 def code_of(error: Exception) -> Code:

@@ -174,7 +174,8 @@ def _harvest(
             ready[job] = claim.future.result()
         else:
             session.mark_skipped(job.key, str(error))
-            errors.extend([StreamErrorEvent(Code.INTERNAL, f"tile {job.key} could not be made: {error}")])
+            code = error.code if isinstance(error, ServiceError) else Code.INTERNAL
+            errors.extend([StreamErrorEvent(code, f"tile {job.key} could not be made: {error}")])
 
 
 def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None:

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import sqlite3
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from bridge.core.errors import DamagedDataError, InvalidRequestError, NotFoundError, ServiceError
+from bridge.core.errors import DamagedDataError, InvalidRequestError, NotFoundError, ServiceError, store_write_error
 from bridge.core.scheduler import URGENT, Claim, Scheduler
 from bridge.core.sessions import Sessions
 from bridge.formats import FORMATS
@@ -530,9 +531,17 @@ class Worlds:
         args = (str(self.data_dir), world.prepared_sha256, world.generator, key, fmt)
         # The directives go along only where there are some: a plain tile's job is what it always was.
         extra = (directives_json(directives),) if directives else ()
-        result = await loop.run_in_executor(self.pool, workers.generate_tile, *args, *extra)
-        row = TileRow(key, fmt, stamp, result.sha256, result.size, result.splat_count)
-        await asyncio.to_thread(self.store.put_tile, world.id, row)
+        try:
+            result = await loop.run_in_executor(self.pool, workers.generate_tile, *args, *extra)
+            row = TileRow(key, fmt, stamp, result.sha256, result.size, result.splat_count)
+            await asyncio.to_thread(self.store.put_tile, world.id, row)
+        except (OSError, sqlite3.Error) as exc:
+            # The blob's write (in the worker) or the index row's failed: the store wrote nothing
+            # half-way (temporary blob removed, transaction rolled back). A full disk says so.
+            failed = store_write_error(exc)
+            if failed is None:
+                raise
+            raise failed from exc
         self._rows.put((world.id, key, fmt, stamp), row)
         self.tiles_generated += 1
         return row

@@ -21,6 +21,16 @@ import numpy as np
 
 from bridge.world.keys import TileKey
 
+# What decoding one tile or file from untrusted bytes may allocate, at most. Each decoder states
+# its measured peak per splat and refuses, from the header alone, a count that would pass this.
+MAX_DECODE_BYTES = 256 * 2**20
+
+
+def max_splats_within(peak_bytes_per_splat: int, max_bytes: int = MAX_DECODE_BYTES) -> int:
+    """The most splats a decoder with this peak per splat may decode within ``max_bytes``."""
+    return max_bytes // peak_bytes_per_splat
+
+
 # The degree-0 real spherical-harmonic constant: colour = 0.5 + SH_C0 * f_dc (3DGS convention).
 SH_C0 = 0.28209479177387814
 

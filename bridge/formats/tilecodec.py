@@ -63,7 +63,7 @@ import numpy as np
 import zstandard
 
 from bridge.formats._quat import normalised_xyzw
-from bridge.formats.splats import SplatCloud
+from bridge.formats.splats import MAX_DECODE_BYTES, SplatCloud, max_splats_within
 
 MAGIC = b"WBTC"
 VERSION = 1
@@ -72,8 +72,12 @@ HEADER_SIZE = HEADER.size  # 96
 FLAG_REORDERED = 0x1
 KNOWN_FLAGS = FLAG_REORDERED
 BYTES_PER_SPLAT_RAW = 17
-# A tile has tens of thousands of splats; the decoder refuses more than this from untrusted bytes.
-DEFAULT_MAX_SPLATS = 1 << 22
+# Decoding takes at most this much memory a splat: 147 bytes traced (tracemalloc, 100k random
+# splats, bytes in and float32 cloud out included), 139 bytes of resident memory decoding 1.68M.
+PEAK_BYTES_PER_SPLAT = 160
+# A tile has tens of thousands of splats (the densest seen ~120k); the decoder refuses more than
+# this from untrusted bytes, which keeps one decode within MAX_DECODE_BYTES (256 MiB: 1.68M splats).
+DEFAULT_MAX_SPLATS = max_splats_within(PEAK_BYTES_PER_SPLAT)
 DEFAULT_LEVEL = 9  # zstd: level 9 is within ~3 % of level 19's size at several times the speed
 
 _SQRT1_2 = 0.7071067811865476  # == Math.SQRT1_2 == math.sqrt(0.5): one double in both decoders
@@ -154,6 +158,12 @@ def morton_order(positions: np.ndarray) -> np.ndarray:
 def _zigzag16(d: np.ndarray) -> np.ndarray:
     s = ((d + 0x8000) & 0xFFFF) - 0x8000  # as signed 16-bit
     return ((s << 1) ^ (s >> 15)) & 0xFFFF
+
+
+def _f32_rows(values: np.ndarray) -> np.ndarray:
+    """[K, N] float64 -> contiguous [N, K] float32, as ``SplatCloud.from_arrays`` would cast it."""
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(values.T, dtype=np.float32)
 
 
 def _unzigzag16(z: np.ndarray) -> np.ndarray:
@@ -251,7 +261,10 @@ def read_header(data: bytes, *, max_splats: int = DEFAULT_MAX_SPLATS) -> TileHea
     if not 1 <= levels <= 127:
         raise ValueError(f"tile codec rotation levels {levels} outside 1..127")
     if count > max_splats:
-        raise ValueError(f"tile claims {count} splats, more than the limit of {max_splats}")
+        raise ValueError(
+            f"tile claims {count} splats, more than the limit of {max_splats} (decoding takes about "
+            f"{PEAK_BYTES_PER_SPLAT} bytes a splat; the limit keeps a decode within {MAX_DECODE_BYTES >> 20} MiB)"
+        )
     if length != len(data) - HEADER_SIZE:
         raise ValueError(f"tile payload length {length} disagrees with the {len(data) - HEADER_SIZE} bytes present")
     if fields[21] != bytes(20):
@@ -293,36 +306,44 @@ def decode_tile(data: bytes, *, max_splats: int = DEFAULT_MAX_SPLATS) -> SplatCl
         raise ValueError(f"tile payload is corrupt: {exc}") from exc
     if len(raw) != expected:
         raise ValueError(f"tile payload inflates to {len(raw)} bytes, expected {expected}")
-    planes = np.frombuffer(raw, dtype=np.uint8).reshape(BYTES_PER_SPLAT_RAW, n).astype(np.int64)
-
-    z = planes[0:6:2] | (planes[1:6:2] << 8)  # [3, N] zigzagged deltas
+    # Each attribute is widened from its byte planes (views of ``raw``) and made float32 at once,
+    # so decoding holds a few attributes' temporaries at a time, not all of them (PEAK_BYTES_PER_SPLAT).
+    planes = np.frombuffer(raw, dtype=np.uint8).reshape(BYTES_PER_SPLAT_RAW, n)
+    z = planes[0:6:2].astype(np.int64) | (planes[1:6:2].astype(np.int64) << 8)  # [3, N] zigzagged deltas
     qp = np.cumsum(_unzigzag16(z), axis=1) & 0xFFFF
-    positions = np.asarray(head.position_origin)[:, None] + qp * np.asarray(head.position_step)[:, None]
-    d = np.cumsum(planes[6:9], axis=1) & 0xFF
+    del z
+    positions = _f32_rows(np.asarray(head.position_origin)[:, None] + qp * np.asarray(head.position_step)[:, None])
+    del qp
+    d = np.cumsum(planes[6:9], axis=1, dtype=np.int64) & 0xFF
     g = d[0]
     qc = np.stack([(d[1] + g) & 0xFF, g, (d[2] + g) & 0xFF])
-    colors = head.color_origin + qc * head.color_step
-    opacities = planes[9] / 255.0
+    del d, g
+    colors = _f32_rows(head.color_origin + qc * head.color_step)
+    del qc
+    opacities = (planes[9] / 255.0).astype(np.float32)
     log_scales = np.asarray(head.scale_origin)[:, None] + planes[10:13] * np.asarray(head.scale_step)[:, None]
     with np.errstate(over="ignore"):
-        scales = np.exp2(log_scales)
+        scales = _f32_rows(np.exp2(log_scales))
+    del log_scales
     largest = planes[13]
     if n and largest.max() > 3:
         raise ValueError("tile rotation data names a quaternion component beyond the fourth")
-    small = np.where(planes[14:17] > 127, planes[14:17] - 256, planes[14:17])
-    if n and np.abs(small).max() > head.rotation_levels:
+    small = planes[14:17].view(np.int8)  # two's complement bytes, as the encoder wrote them
+    if n and np.abs(small.astype(np.int16)).max() > head.rotation_levels:
         raise ValueError("tile rotation data exceeds its declared levels")
     c = small / head.rotation_levels * _SQRT1_2
     big = np.sqrt(np.maximum(0.0, 1.0 - (c[0] * c[0] + c[1] * c[1] + c[2] * c[2])))
     q = np.zeros((4, n))
-    slots = np.array([[j for j in range(4) if j != i] for i in range(4)])[largest]  # [N, 3]
+    slots = np.array([[j for j in range(4) if j != i] for i in range(4)], dtype=np.int8)[largest]  # [N, 3]
+    splat = np.arange(n)
     for k in range(3):
-        q[slots[:, k], np.arange(n)] = c[k]
-    q[largest, np.arange(n)] = big
+        q[slots[:, k], splat] = c[k]
+    q[largest, splat] = big
+    del c, big, slots, splat
     norm = np.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
     q = q / norm
     with np.errstate(over="ignore"):
-        cloud = SplatCloud.from_arrays(positions.T, scales.T, q.T, opacities, colors.T)
+        cloud = SplatCloud.from_arrays(positions, scales, q.T, opacities, colors)
     if not cloud.is_finite():  # finite header numbers can still reach past float32's range
         raise ValueError("tile decodes to values beyond float32's range")
     return cloud

@@ -27,13 +27,13 @@ cannot hold the interest set, the screen-space threshold is raised (coarser tile
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 
-from bridge.stream.interest import StreamOptions, prioritise_scored, select_tiles
+from bridge.stream.interest import StreamOptions, keys_of, prioritise_cells, select_cells
 from bridge.stream.pose import Pose, PoseUpdate
 from bridge.world.grid import TileGrid
-from bridge.world.keys import TileKey
+from bridge.world.keys import MAX_LOD, TileKey
 
 MAX_VIEWPORT_PX = 16384
 # The format a viewer that names none gets: compact (about 16 B/splat) and read by every splat
@@ -105,6 +105,9 @@ class StreamSession:
     # Tiles unloaded before their ack came: an ack crossing an unload on the wire is no mistake.
     _unloaded_unacked: OrderedDict[TileKey, None] = field(default_factory=OrderedDict)
     _room_needed: int = 0  # splats of the largest tile the budget refused since the last unload
+    # (lod, ix, iz) of every tile some held tile lies under, with how many: a plan looks for held
+    # finer tiles only below these, not below every wanted tile.
+    _above_held: Counter[tuple[int, int, int]] = field(default_factory=Counter)
     _reselected_for_room: bool = False
 
     def __post_init__(self) -> None:
@@ -192,6 +195,11 @@ class StreamSession:
     def resume(self, held: dict[TileKey, HeldTile]) -> None:
         """Start from tiles the viewer already holds (acked): they are not sent again."""
         for key, tile in held.items():
+            old = self.held.get(key)
+            if old is not None:
+                self._resident -= old.splats
+            else:
+                self._track(key, 1)
             self.held[key] = HeldTile(tile.size, tile.splats, True, tile.format, tile.sha256)
             self._resident += tile.splats
 
@@ -207,7 +215,7 @@ class StreamSession:
         return self._wanted
 
     def urgency(self, key: TileKey) -> float:
-        """Effective distance in metres (lower is more urgent); see ``prioritise_scored``."""
+        """Effective distance in metres (lower is more urgent); see ``prioritise_cells``."""
         return self._urgency.get(key, math.inf)
 
     @property
@@ -229,16 +237,16 @@ class StreamSession:
         self.selections += 1
         limit = self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET
         threshold = self.options.sse_threshold_px
-        keys = select_tiles(self.view, self.grid, self.options, threshold)
+        cells = select_cells(self.view, self.grid, self.options, threshold)
         for _ in range(MAX_COARSENING_STEPS):
-            if len(keys) * self._mean_splats() <= limit:
+            if len(cells) * self._mean_splats() <= limit:
                 break
             threshold *= 2.0
-            keys = select_tiles(self.view, self.grid, self.options, threshold)
+            cells = select_cells(self.view, self.grid, self.options, threshold)
         self.sse_threshold_px = threshold
-        scored = prioritise_scored(keys, self.view, self.grid, self.options)
-        self._wanted = [k for k, _ in scored]
-        self._urgency = dict(scored)
+        order, urgency = prioritise_cells(cells, self.view, self.grid, self.options)
+        self._wanted = keys_of(cells[order])
+        self._urgency = dict(zip(self._wanted, urgency[order].tolist(), strict=True))
 
     def plan(self) -> Plan:
         wanted = self.wanted
@@ -248,24 +256,24 @@ class StreamSession:
         # walker leaves behind, now wanted coarser) is left as it is: re-sending it coarse would
         # cost bytes for less detail. Not when the splat budget is tight: then coarse is the point.
         finer: dict[TileKey, list[TileKey]] = {}
+        held, above = self.held, self._above_held
         if self._resident <= self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET:
-            cells = {(k.lod, k.ix, k.iz) for k in self.held}
+            cells = {(k.lod, k.ix, k.iz) for k in held}
             for key in wanted:
-                if key.lod > 0 and key not in self.held:
+                if key.lod > 0 and key not in held and (key.lod, key.ix, key.iz) in above:
                     below = _held_below(key, cells)
                     if below is not None:
                         finer[key] = below
         self.satisfied = set(finer)
-        fmt = self.format
-        pending = [
-            k
-            for k in wanted
-            if (k not in self.held or self.held[k].format != fmt or k in self.changed)
-            and k not in self.skipped
-            and k not in self.crowded_out
-            and k not in finer
-        ]
-        unwanted = [k for k in self.held if k not in wanted_set]
+        fmt, changed, skipped, crowded_out = self.format, self.changed, self.skipped, self.crowded_out
+        pending = []
+        for k in wanted:
+            tile = held.get(k)
+            if tile is not None and tile.format == fmt and k not in changed:
+                continue
+            if k not in skipped and k not in crowded_out and k not in finer:
+                pending.append(k)
+        unwanted = [k for k in held if k not in wanted_set]
         keep = _overlapping(unwanted, pending).union(*finer.values())
         # A held tile outside the interest set goes only once nothing wanted over its area is
         # still missing, so a coarse parent stays until its children are in (and vice versa).
@@ -288,17 +296,15 @@ class StreamSession:
         """(wanted, sent, pending) for progress: a wanted tile counts as sent when the viewer holds
         it (in the current format) or holds its whole area finer; skipped tiles are neither."""
         wanted = self.wanted
-        fmt = self.format
-        sent = sum(
-            1
-            for k in wanted
-            if (k in self.held and self.held[k].format == fmt and k not in self.changed) or k in self.satisfied
-        )
-        skipped = sum(
-            1
-            for k in wanted
-            if (k in self.skipped or k in self.crowded_out) and k not in self.held and k not in self.satisfied
-        )
+        fmt, held, changed, satisfied = self.format, self.held, self.changed, self.satisfied
+        given_up = self.skipped.keys() | self.crowded_out.keys()
+        sent = skipped = 0
+        for k in wanted:
+            tile = held.get(k)
+            if (tile is not None and tile.format == fmt and k not in changed) or k in satisfied:
+                sent += 1
+            elif tile is None and k in given_up:
+                skipped += 1
         return len(wanted), sent, len(wanted) - sent - skipped
 
     def fits(self, size: int, splats: int) -> bool:
@@ -319,6 +325,8 @@ class StreamSession:
         old = self.held.pop(key, None)
         if old is not None:
             self._forget(old)
+        else:
+            self._track(key, 1)
         self.held[key] = HeldTile(size, splats, format=fmt or self.format, sha256=sha256)
         self._in_flight += size
         self._resident += splats
@@ -330,6 +338,7 @@ class StreamSession:
         self.changed.discard(key)
         held = self.held.pop(key, None)
         if held is not None:
+            self._track(key, -1)
             self._forget(held)
             if not held.acked:
                 self._unloaded_unacked[key] = None
@@ -364,6 +373,15 @@ class StreamSession:
         self.crowded_out.clear()
         self._room_needed = 0
         self._reselected_for_room = False
+
+    def _track(self, key: TileKey, step: int) -> None:
+        """Count ``key`` (step 1) or stop counting it (-1) under each of its ancestors."""
+        above = self._above_held
+        for lod in range(key.lod + 1, MAX_LOD + 1):
+            cell = (lod, key.ix >> (lod - key.lod), key.iz >> (lod - key.lod))
+            above[cell] += step
+            if not above[cell]:
+                del above[cell]
 
     def _forget(self, held: HeldTile) -> None:
         self._resident -= held.splats

@@ -8,9 +8,10 @@ children are the LOD-1 tiles it contains. Floor division keeps negative indices 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_LOD = 16  # 8 m * 2**16 ~ 520 km: coarser than any view radius we serve
 MAX_INDEX = 2**40  # ~ 35 billion km at LOD 0: far past where float32 positions stop meaning anything
@@ -21,12 +22,19 @@ class TileKey:
     lod: int
     ix: int
     iz: int
+    # The hash of (lod, ix, iz), as the dataclass would compute it, kept: streams look keys up in
+    # sets and dicts thousands of times per plan, and rebuilding the tuple each time was most of it.
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.lod <= MAX_LOD:
             raise ValueError(f"tile lod {self.lod} outside [0, {MAX_LOD}]")
         if abs(self.ix) > MAX_INDEX or abs(self.iz) > MAX_INDEX:
             raise ValueError(f"tile index ({self.ix}, {self.iz}) beyond +-{MAX_INDEX}")
+        object.__setattr__(self, "_hash", hash((self.lod, self.ix, self.iz)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def parse(cls, text: str) -> TileKey:
@@ -79,6 +87,13 @@ class TileKey:
         return math.hypot(dx, dz)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def key_of(lod: int, ix: int, iz: int) -> TileKey:
+    """One shared key for these numbers (validated as ``TileKey``): a stream's interest set,
+    chosen a few times a second, reuses the same objects, found in its sets and dicts by identity."""
+    return TileKey(lod, ix, iz)
+
+
 def _cell(v: float, e: float) -> int:
     """floor(v / e), corrected where the division rounds across a cell border (tiny or huge v)."""
     i = math.floor(v / e)
@@ -95,14 +110,19 @@ def tile_at(x: float, z: float, lod: int, base_tile_m: float) -> TileKey:
     return TileKey(lod, _cell(x, e), _cell(z, e))
 
 
+def cells_across(v: float, radius_m: float, edge_m: float) -> range:
+    """Indices of the cells of edge ``edge_m`` that may come within ``radius_m`` of ``v`` along one
+    axis. One extra cell each side: tiles whose closed border the disc just touches count too."""
+    return range(_cell(v - radius_m, edge_m) - 1, _cell(v + radius_m, edge_m) + 2)
+
+
 def tiles_in_radius(x: float, z: float, radius_m: float, lod: int, base_tile_m: float) -> Iterator[TileKey]:
     """Every tile at ``lod`` whose square comes within ``radius_m`` of (x, z), row by row."""
     if radius_m < 0 or not math.isfinite(radius_m):
         raise ValueError(f"radius {radius_m} must be finite and >= 0")
     e = base_tile_m * (1 << lod)
-    # One extra ring each side: tiles whose closed border the disc just touches count too.
-    for iz in range(_cell(z - radius_m, e) - 1, _cell(z + radius_m, e) + 2):
-        for ix in range(_cell(x - radius_m, e) - 1, _cell(x + radius_m, e) + 2):
+    for iz in cells_across(z, radius_m, e):
+        for ix in cells_across(x, radius_m, e):
             key = TileKey(lod, ix, iz)
             if key.distance_m(x, z, base_tile_m) <= radius_m:
                 yield key

@@ -217,10 +217,14 @@ class WorldStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # A COMMIT that failed (a full disk: SQLITE_FULL or IOERR) may leave the transaction
+                # open, and SQLite asks for an explicit ROLLBACK then; else every later write
+                # would fail with "cannot start a transaction within a transaction".
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     # -- worlds ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import math
 import shutil
 import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,12 @@ from hypothesis import strategies as st
 from plyfile import PlyData
 
 from bridge.formats.ply import decode_ply
-from bridge.formats.splats import SH_C0, SplatCloud, identity_rotations
+from bridge.formats.splats import MAX_DECODE_BYTES, SH_C0, SplatCloud, identity_rotations
 from bridge.formats.spz import (
     COLOR_SCALE,
+    DEFAULT_MAX_POINTS,
     MAGIC,
+    PEAK_BYTES_PER_POINT,
     clipped_colour_values,
     decode_spz,
     encode_spz,
@@ -29,6 +32,7 @@ from bridge.formats.spz import (
     unpack_smallest_three,
 )
 from bridge.world.keys import TileKey
+from tests.formats.refusal_support import refused_peak
 from tests.sample_tiles import PHOTOS, ground_tile, load_photo
 
 JS = Path(__file__).parents[1] / "js"
@@ -356,3 +360,27 @@ def test_colours_beyond_the_byte_range_are_clamped_and_counted() -> None:
     lowest, highest = 0.5 + SH_C0 * (-0.5 / COLOR_SCALE), 0.5 + SH_C0 * (0.5 / COLOR_SCALE)
     np.testing.assert_allclose(decoded[1, [0, 2]], [lowest, highest], atol=COLOR_HALF_STEP * 2)
     np.testing.assert_allclose(decoded[2], colours[2], atol=COLOR_HALF_STEP)
+
+
+def _zero_spz(points: int) -> bytes:
+    """A v3 SPZ whose gzip body truly holds ``points`` points (all bytes zero): deflate packs it
+    about 1000 to 1, so the file is small and every size check but the count cap passes."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [deflate.compress(struct.pack("<IIIBBBB", MAGIC, 3, points, 0, 12, 0, 0))]
+    parts += [deflate.compress(bytes(20 * points)), deflate.flush()]
+    return b"".join(parts)
+
+
+def test_a_claim_past_the_memory_cap_is_refused_before_inflating() -> None:
+    """A 2 M-point file of 40 KB decoded before the fix (16.8 M points, 4.7 GB, were allowed);
+    now its count is past the cap that keeps a decode within its memory budget: refused from
+    the header, with nothing inflated."""
+    points = 2_000_000
+    hostile = _zero_spz(points)
+    assert len(hostile) < 64 * 1024 and points > DEFAULT_MAX_POINTS
+    assert DEFAULT_MAX_POINTS * PEAK_BYTES_PER_POINT <= MAX_DECODE_BYTES
+    claim = rf"claims {points} points, more than the limit of {DEFAULT_MAX_POINTS}"
+    assert refused_peak(lambda: decode_spz(hostile), claim) < 1 << 20
+    # The issue's 16.8 M-point claim meets the same refusal, from its header alone.
+    with pytest.raises(ValueError, match=r"claims 16777216 points, more than the limit .* MiB"):
+        decode_spz(gzip.compress(struct.pack("<IIIBBBB", MAGIC, 3, 1 << 24, 0, 12, 0, 0)))

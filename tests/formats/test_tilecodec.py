@@ -13,10 +13,12 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.formats.splats import SplatCloud, identity_rotations
+from bridge.formats.splats import MAX_DECODE_BYTES, SplatCloud, identity_rotations
 from bridge.formats.tilecodec import (
     BYTES_PER_SPLAT_RAW,
+    DEFAULT_MAX_SPLATS,
     HEADER_SIZE,
+    PEAK_BYTES_PER_SPLAT,
     Quantisation,
     decode_tile,
     decoded_bytes,
@@ -25,6 +27,7 @@ from bridge.formats.tilecodec import (
     read_header,
 )
 from bridge.world.keys import TileKey
+from tests.formats.refusal_support import refused_peak
 from tests.sample_tiles import PHOTOS, ground_camera, ground_tile, lifted_photo, load_photo
 from tests.vectors.make_tilecodec_vectors import write_vectors
 from tests.vectors.vector_tools import needs_node, node_check
@@ -329,3 +332,15 @@ def test_js_decoder_matches_fresh_tiles(tmp_path: Path, photo: np.ndarray) -> No
     write_vectors(tmp_path, tiles)
     report = _node_check(tmp_path)
     assert report["matched"] == report["vectors"] == len(tiles)
+
+
+def test_a_small_tile_claiming_millions_of_splats_is_refused_before_allocating(good: bytes) -> None:
+    """The issue's case: a 2 KB tile whose zstd frame truly inflates to 4.2 M splats (2.1 GB to
+    decode before the fix). The count is past the limit that keeps a decode within its memory
+    budget, so it is refused from the header: nothing near its size is ever allocated."""
+    count = 1 << 22
+    hostile = _patched(_with_payload(good, bytes(17 * count)), 8, "<I", count)
+    assert len(hostile) < 4096
+    assert count > DEFAULT_MAX_SPLATS and DEFAULT_MAX_SPLATS * PEAK_BYTES_PER_SPLAT <= MAX_DECODE_BYTES
+    claim = rf"claims {count} splats, more than the limit of {DEFAULT_MAX_SPLATS}"
+    assert refused_peak(lambda: decode_tile(hostile), claim) < 1 << 20

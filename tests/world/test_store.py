@@ -21,6 +21,7 @@ from bridge.world.store import BlobStore, TileRow, WorldStore
 from tests.conftest import photo_path, run
 from tests.stream_support import small_photo
 from tests.transport_support import opened
+from tests.world.store_support import children, store_problems
 
 
 def test_blobs_are_named_by_their_hash_and_written_once(tmp_path: Path) -> None:
@@ -49,19 +50,6 @@ def test_an_index_row_cannot_name_a_missing_blob(tmp_path: Path) -> None:
     else:
         raise AssertionError("put_tile accepted a blob that does not exist")
     assert store.tile_count() == 0
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (from /proc: field 4 of stat, after the command)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # the process ended while we looked
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
 
 
 def _wait_for_exit(pid: int, timeout_s: float) -> bool:
@@ -94,7 +82,7 @@ def test_sigkill_while_generating_loses_no_finished_tile_and_leaves_no_half_tile
                     await stream.ack([event.key])
                     if len(received) >= 12:
                         break
-            workers.extend(_children(server.process.pid))
+            workers.extend(children(server.process.pid))
             server.kill()  # SIGKILL with generation jobs in flight
             stream.cancel()
             return world.id
@@ -110,14 +98,7 @@ def test_sigkill_while_generating_loses_no_finished_tile_and_leaves_no_half_tile
     for blob in (data / "blobs").rglob("*"):
         if blob.is_file() and not blob.name.startswith(".partial-"):
             assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.parent.name + blob.name
-    store = WorldStore(data)
-    try:
-        assert store.integrity_problems() == []
-        for key, sha in received.items():
-            row = store.get_tile(world_id, key, "ply")
-            assert row is not None and row.sha256 == sha, f"finished tile {key} was lost"
-    finally:
-        store.close()
+    assert store_problems(data, world_id, received) == []
 
     # A new server on the same folder serves the same bytes for what was already made.
     restarted = start_server(data, workers=1)
@@ -183,7 +164,7 @@ async def _generate_then_kill(
     while len(got) < after_tiles:
         arrived.clear()
         await asyncio.wait_for(arrived.wait(), 60)
-    workers = _children(server.process.pid)
+    workers = children(server.process.pid)
     server.kill()
     tiles.update(got)
     await asyncio.gather(*viewers)
@@ -209,14 +190,7 @@ def test_twenty_sigkills_at_random_moments_lose_no_acked_tile_and_leave_no_tempo
         # The ready line comes after the store's sweep, before any viewer: nothing half-written left.
         assert not list((data / "blobs").rglob(".partial-*")), f"temporary files survived restart {crash}"
         if world_id:
-            store = WorldStore(data)
-            try:
-                assert store.integrity_problems() == [], f"after kill {crash}"
-                for key, sha in tiles.items():
-                    row = store.get_tile(world_id, key, "ply")
-                    assert row is not None and row.sha256 == sha, f"tile {key} received before kill {crash} was lost"
-            finally:
-                store.close()
+            assert store_problems(data, world_id, tiles) == [], f"after kill {crash}"
         else:
             world_id = run(_create_world(server.target), 120)
         if crash == CRASHES:
