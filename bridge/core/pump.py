@@ -21,6 +21,7 @@ from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import (
     PROTOCOL_VERSION,
     Heartbeat,
+    HeldTileClaim,
     Hello,
     Progress,
     StreamErrorEvent,
@@ -270,6 +271,9 @@ class _Pump:
             held = self.worlds.sessions.held(first.resume_session_id, self.world.id)
             if held is not None:
                 self.session_id, self.resumed = first.resume_session_id, True
+                # A directive may have changed some of them since: only the stored tiles' bytes count.
+                claims = [HeldTileClaim(k, t.format, t.sha256) for k, t in held.items()]
+                held = await self.worlds.held_tiles(self.world.id, claims)
         if first.held:
             limit = self.session.options.max_held_tiles
             if len(first.held) > limit:

@@ -9,8 +9,11 @@ change instead of getting something else silently.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 STRUCTURES = ("church", "chapel", "tower", "house", "wall", "bridge", "arch", "tree", "rock")
 _PLURALS = {
@@ -188,11 +191,45 @@ def parse_structure(text: str) -> StructureSpec:
     return StructureSpec(distinct[0], count, roof, wall, scale, storeys, era, tall)
 
 
+# A church's plan at scale 1, metres: its nave (length, width) with the tower's square (side) at
+# its east end, the whole turned this far from the front so that, seen from where it faces, the
+# long roof, the pointed west gable and the spire stand side by side (a three-quarter view).
+CHURCH_NAVE_M = (16.0, 7.0)
+CHURCH_TOWER_M = 4.6
+CHURCH_TURN_DEG = 38.0
+ROOF_OVERHANG_M = 0.3
+
+
+def church_plan(scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The nave's and the tower's corners, (x, z) [4, 2] each, before the turn; together centred."""
+    (length, width), side = (v * scale for v in CHURCH_NAVE_M), CHURCH_TOWER_M * scale
+    nave_x = -side / 2
+    half_l, half_w = length / 2 + ROOF_OVERHANG_M, width / 2 + ROOF_OVERHANG_M
+    nave = np.array([[nave_x - half_l, -half_w], [nave_x + half_l, -half_w], [nave_x + half_l, half_w]])
+    tower_x = nave_x + length / 2 + side / 2
+    tower = np.array([[tower_x - side / 2, -side / 2], [tower_x + side / 2, -side / 2], [tower_x + side / 2, side / 2]])
+    return _close(nave), _close(tower)
+
+
+def _close(three: np.ndarray) -> np.ndarray:
+    """A rectangle's four corners from three consecutive ones."""
+    return np.vstack([three, three[0] + three[2] - three[1]])
+
+
+def turned_church_corners(scale: float) -> np.ndarray:
+    """Every corner of the church's plan after its turn, (x, z) [8, 2]: the builder's frame."""
+    a = math.radians(-CHURCH_TURN_DEG)  # its east end (the tower) away from the front
+    c, s = math.cos(a), math.sin(a)
+    xz = np.vstack(church_plan(scale))
+    return np.stack([c * xz[:, 0] + s * xz[:, 1], -s * xz[:, 0] + c * xz[:, 1]], axis=1)
+
+
 def footprint(spec: StructureSpec) -> tuple[float, float]:
     """(width along x, depth along z) in metres, before turning: what the structure covers."""
     s = spec.scale
     if spec.kind == "church":
-        return 27.0 * s, 10.0 * s
+        corners = turned_church_corners(s)
+        return tuple(2 * np.abs(corners).max(axis=0))  # type: ignore[return-value]
     if spec.kind == "chapel":
         return 7.0 * s, 11.0 * s
     if spec.kind == "tower":

@@ -146,3 +146,28 @@ def test_a_new_format_list_re_sends_held_tiles_in_the_new_format(server: ServerP
     assert {fmt for _, fmt, _ in again} == {"ply"}
     assert {k for k, _, _ in again} == set(before.tiles)  # every held tile, once, in the new format
     assert len(again) == len(before.tiles)
+
+
+def test_a_reconnect_after_a_directive_changed_held_tiles_is_sent_their_new_bytes(
+    server: ServerProcess, world_id: str
+) -> None:
+    """The viewer was away while a directive changed tiles it held: resuming by its session id
+    must not count the old bytes as held. Last in the file: the directive is reverted at the end."""
+    tower = '{"kind": "place", "region": {"circle": {"center": [0, -40], "radius": 6}}, "structure": "a stone tower"}'
+
+    async def scenario() -> tuple[Held, Held, int]:
+        before = await first_visit(server, "grpc", world_id)
+        assert before.hello is not None
+        async with WorldBridgeClient(server.target) as client:
+            result = await client.apply_directive(world_id, tower)
+            try:
+                after = await come_back(server, "grpc", world_id, Resume(session_id=before.hello.session_id), before)
+            finally:
+                await client.revert_directive(world_id, result.directive_id)
+        return before, after, result.touched_tiles
+
+    before, after, touched = run(scenario(), 240)
+    assert after.hello is not None and after.hello.resumed
+    changed = [k for k, fmt, sha in after.received if k in before.tiles and before.tiles[k] != (fmt, sha)]
+    assert 0 < len(changed) <= touched, "the tiles the directive changed should come again, new"
+    assert resent(before, after) == []  # the others were not sent again

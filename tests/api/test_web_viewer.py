@@ -9,6 +9,7 @@ them: ``bash scripts/install.sh --dev``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import trimesh
 from google.protobuf import json_format
 from PIL import Image
 
@@ -119,6 +121,17 @@ def _image(path: Path) -> np.ndarray:
 
 def _errors(browser: ViewerDriver) -> list[dict]:
     return [m for m in browser.call("console")["messages"] if m["type"] in ("error", "pageerror")]
+
+
+def _settled_spawn(server: Server, browser: ViewerDriver, tmp_path: Path) -> tuple[int, np.ndarray]:
+    """The page open at the spawn (the server started without a token), every tile in: the view's
+    height and its picture (also saved as before.png)."""
+    if server.process is None or server.token:
+        server.start()
+    height = _open(browser, server)
+    browser.call("waitIdle", timeoutMs=150_000)
+    browser.call("capture", path=str(tmp_path / "before.png"))
+    return height, _image(tmp_path / "before.png")
 
 
 def _server_render(server: Server, world_id: str, keys: list[dict], height: int) -> np.ndarray:
@@ -243,12 +256,7 @@ def test_steering_from_the_page_changes_the_view_and_undo_brings_it_back(
 ) -> None:
     """Paint tool: click the ground in front; the server regenerates what the directive touches and
     the page redraws it; Undo reverts it and the same view comes back."""
-    if server.process is None or server.token:
-        server.start()
-    height = _open(browser, server)
-    browser.call("waitIdle", timeoutMs=150_000)
-    browser.call("capture", path=str(tmp_path / "before.png"))
-    before = _image(tmp_path / "before.png")
+    height, before = _settled_spawn(server, browser, tmp_path)
     received = browser.call("status")["status"]["tilesReceived"]
     browser.call("select", selector="#tool", value="paint")
     browser.call("select", selector="#ground", value="snow")
@@ -278,3 +286,57 @@ def test_steering_from_the_page_changes_the_view_and_undo_brings_it_back(
     assert psnr(_image(tmp_path / "undone.png"), before) > 40.0, "undo did not bring the first view back"
     assert _errors(browser) == []
     _assert_messages_follow_the_schema(browser)
+
+
+def _magenta_box_glb(edge_m: float) -> bytes:
+    """A cube of `edge_m` metres, every face magenta (a colour no sample photo has)."""
+    box = trimesh.creation.box((edge_m, edge_m, edge_m))
+    box.visual.face_colors = [255, 0, 255, 255]
+    return trimesh.Scene(box).export(file_type="glb")
+
+
+def _magenta_pixels(image: np.ndarray) -> int:
+    r, g, b = (image[..., i].astype(int) for i in range(3))
+    return int(np.count_nonzero((r > 170) & (b > 170) & (g < 90)))
+
+
+@pytest.mark.timeout(600)  # three waits for the page to settle (spawn, placed, undone)
+def test_a_glb_picked_in_the_place_tool_is_uploaded_and_placed_where_clicked(
+    server: Server, browser: ViewerDriver, tmp_path: Path
+) -> None:
+    """Place tool with a model: pick a GLB (a magenta cube) in the file picker; the page uploads
+    it, widens the radius to the model's footprint, and the click places it: the cube shows in
+    the view, the server's log names the file's sha256; Undo takes it away again."""
+    height, before = _settled_spawn(server, browser, tmp_path)
+    glb = tmp_path / "cube.glb"
+    glb.write_bytes(_magenta_box_glb(2.0))
+    browser.call("select", selector="#tool", value="place")
+    browser.call("fill", selector="#radius", value="1")
+    browser.call("setFiles", selector="#glb", paths=[str(glb)])
+    status = "document.querySelector('#steer-status').textContent"
+    browser.call("waitFor", expr=f"{status}.startsWith('cube.glb: 2.0 × 2.0 × 2.0 m, 12 triangles')")
+    # hypot(2, 2) / 2 + 0.25 m, rounded up: the cube's footprint fits the circle.
+    browser.call("waitFor", expr="document.querySelector('#radius').value === '2'", timeoutMs=1000)
+    received = browser.call("status")["status"]["tilesReceived"]
+    browser.call("click", selector="#arm")
+    browser.call("clickAt", x=VIEW_WIDTH // 2, y=round(height * 0.85))
+    browser.call("waitFor", expr=f"{status}.startsWith('Version')", timeoutMs=60_000)
+    arrived = "window.worldbridge.tilesReceived > {} && window.worldbridge.idle"
+    browser.call("waitFor", expr=arrived.format(received), timeoutMs=120_000)
+    browser.call("capture", path=str(tmp_path / "placed.png"))
+    placed = _image(tmp_path / "placed.png")
+    assert _magenta_pixels(before) == 0
+    assert _magenta_pixels(placed) > 0.005 * placed.shape[0] * placed.shape[1], "the cube does not show"
+    world_id = json.loads(server.get("/v1/worlds"))["worlds"][0]["id"]
+    newest = json.loads(server.get(f"/v1/worlds/{world_id}/directives"))["entries"][-1]
+    directive = newest["directive"]
+    assert directive["kind"] == "place" and directive["glb"] == hashlib.sha256(glb.read_bytes()).hexdigest()
+    assert directive["region"]["circle"]["radius"] == 2
+
+    received = browser.call("status")["status"]["tilesReceived"]
+    browser.call("click", selector="#undo")
+    browser.call("waitFor", expr=f"{status}.startsWith('Version {newest['version'] + 1}')", timeoutMs=30_000)
+    browser.call("waitFor", expr=arrived.format(received), timeoutMs=120_000)
+    browser.call("capture", path=str(tmp_path / "undone.png"))
+    assert psnr(_image(tmp_path / "undone.png"), before) > 40.0, "undo did not take the cube away"
+    assert _errors(browser) == []

@@ -229,3 +229,46 @@ def test_a_restarted_server_is_reached_again_with_backoff_and_held_tiles_are_not
     assert report["resumed_tiles"] > 0, "the held tiles should count as held after the restart"
     assert report["resent_tiles"] == 0
     assert any("reconnecting in" in line for line in errors), "the session should have backed off"
+
+
+def test_a_directive_while_streaming_replaces_exactly_the_changed_tiles_and_a_revert_restores_them(
+    core: CoreBuild, world_server: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    # Last in the file: it steers the module's world (and reverts, leaving its tiles as they were).
+    server, world_id = world_server
+    tower = {"kind": "place", "region": {"circle": {"center": [0, -40], "radius": 6}}, "structure": "a stone tower"}
+    report = stream(
+        core, server, world_id, tmp_path, "--format", "stream", "--raw", "--walk", "0", "--radius", "64",
+        "--directive", json.dumps(tower), "--revert",
+    )  # fmt: skip
+    assert report["settled"], report["failure"]
+    applied, reverted = report["steer"]
+    assert applied["settled"] and reverted["settled"]
+    assert reverted["directive_id"] == applied["directive_id"] and reverted["version"] == applied["version"] + 1
+    before = {TileKey(*t["key"]): t["sha256"] for t in applied["before"]}
+    for step in (applied, reverted):
+        changed = keys([c["key"] for c in step["changed"]])
+        assert changed and changed <= set(before), "the changed events name held tiles"
+        assert len(changed) <= step["touched_tiles"]
+        assert {c["directive_version"] for c in step["changed"]} == {step["version"]}
+        # Each changed tile came again, once, with other content than it had; nothing else came.
+        replaced = {TileKey(*t["key"]): t["sha256"] for t in step["replaced"]}
+        assert len(step["replaced"]) == len(changed) and set(replaced) == changed
+        held_then = {TileKey(*t["key"]): t["sha256"] for t in step["before"]}
+        assert all(replaced[k] != held_then[k] for k in changed)
+        untouched = set(held_then) - changed
+        assert untouched, "the walk should hold tiles the directive does not touch"
+        if step is applied:
+            after = {TileKey(*t["key"]): t["sha256"] for t in reverted["before"]}
+            assert {k: after[k] for k in untouched} == {k: before[k] for k in untouched}
+            # The new bytes are the server's, and the core decoded them as Python does.
+            for key, sha in replaced.items():
+                cloud = decode_splats(blob(server, sha), "stream")
+                cpp = (tmp_path / "raw" / f"{key.lod}_{key.ix}_{key.iz}.{sha}.f32").read_bytes()
+                assert cpp == decoded_bytes(cloud), f"{key}: the C++ decoder's values differ from Python's"
+    assert keys([c["key"] for c in reverted["changed"]]) == keys([c["key"] for c in applied["changed"]])
+    # The revert brought back exactly the bytes held before the directive, and the session agrees.
+    final = {TileKey(*t["key"]): t["sha256"] for t in report["tiles"]}
+    assert final == before
+    assert report["tiles_changed"] == report["changes_replaced"] == 2 * len(applied["changed"])
+    assert report["stale_tiles"] == 0 and report["resent_tiles"] == 0 and report["decode_errors"] == 0

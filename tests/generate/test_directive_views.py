@@ -1,5 +1,6 @@
 """Placed structures as a person sees them: rendered from a sample world's spawn, the church's
-red roof shows, and it stands on the ground (no gap under its walls, no sinking)."""
+red roof shows, pointed (its spire inside the frame), and it stands on the ground (no gap under
+its walls, no sinking)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
@@ -30,7 +32,7 @@ def red(image: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_a_gothic_church_40_m_ahead_shows_its_red_roof_and_stands_on_the_ground() -> None:
+def test_a_gothic_church_40_m_ahead_shows_its_red_pointed_roof_and_stands_on_the_ground() -> None:
     image = Image.open(photo_path("lyra2_09")).convert("RGB").resize((480, 300))
     out = io.BytesIO()
     image.save(out, format="PNG")
@@ -61,6 +63,17 @@ def test_a_gothic_church_40_m_ahead_shows_its_red_roof_and_stands_on_the_ground(
     assert new_red.mean() > 0.02, f"only {new_red.mean():.3%} of the view turned red"
     rows = np.flatnonzero(new_red.any(axis=1))
     assert rows.max() < camera.intrinsics.height * 0.75  # the roof is up, not a red patch on the ground
+    # Pointed: the church's red (the largest red patch: clearing the photo's standing splats can
+    # bare a few reddish pixels of what stood behind) has a top edge rising to a narrow peak, the
+    # spire, well above the rest of it, and inside the frame (not cut by its top edge).
+    labels, count = ndimage.label(new_red)
+    church_red = labels == 1 + int(np.argmax(ndimage.sum(new_red, labels, range(1, count + 1))))
+    columns = np.flatnonzero(church_red.any(axis=0))
+    tops = np.array([np.flatnonzero(church_red[:, c]).min() for c in columns])
+    peak = int(tops.min())
+    assert peak > 0, "the spire runs out of the frame"
+    assert np.median(tops) - peak >= 5, f"no peak above the roof: tops {tops.tolist()}"
+    assert np.count_nonzero(tops <= peak + 1) <= 0.2 * len(columns), f"a flat top, not a point: {tops.tolist()}"
 
     # On the ground: the walls reach down to it everywhere along the front, and no lower than the
     # lowest ground under the footprint (less the sink that closes gaps on slopes).

@@ -1,16 +1,24 @@
 ## Drives the example in the tests (an autoload beside its main scene): waits for the world,
-## measures the spawn, walks the player forward and prints what happened, one "name=value" line
-## each, then quits. Every wait is on a condition, bounded by a number of seconds.
+## measures the spawn, steers the world (a directive over HTTP, then its revert), walks the player
+## forward and prints what happened, one "name=value" line each, then quits. Every wait is on a
+## condition, bounded by a number of seconds.
 extends Node
 
 const SETTLE_S := 90.0
 const WALK_M := 200.0
 const WALK_S := 120.0
 const FPS_S := 3.0
+## A stone tower 40 m ahead of the spawn (-z is the photo's forward): inside the view radius.
+const STEER_DIRECTIVE := {
+	"kind": "place",
+	"region": {"circle": {"center": [0, -40], "radius": 6}},
+	"structure": "a stone tower",
+}
 
 var loaded := 0
 var unloaded := 0
 var errors: Array[String] = []
+var changes: Array = []  # [key, directive_version] of each tile_changed
 var streamer: Node3D
 var player: Node3D
 
@@ -23,6 +31,7 @@ func _ready() -> void:
 	streamer.tile_loaded.connect(func(_k: Vector3i, _f: String, _n: int) -> void: loaded += 1)
 	streamer.tile_unloaded.connect(func(_k: Vector3i) -> void: unloaded += 1)
 	streamer.connection_error.connect(func(message: String) -> void: errors.append(message))
+	streamer.tile_changed.connect(func(k: Vector3i, v: int) -> void: changes.append([k, v]))
 	# Software WebGL (SwiftShader, 2 shared cores) blends the spawn's splats at about a frame a
 	# second, and the engine reads the WebSocket once a frame: the waits hide the tiles (the
 	# streamer loads, sorts and hands over all the same); the measurements and pictures show them.
@@ -53,6 +62,9 @@ func _ready() -> void:
 	streamer.visible = false
 	await _resume()
 	await _lose_connection()
+	var directive_id := await _steer("steer_", "", JSON.stringify(STEER_DIRECTIVE))
+	if directive_id > 0:
+		await _steer("unsteer_", "/%d/revert" % directive_id, "")
 	var before_walk := loaded
 	streamer.take_longest_frame_ms()
 	var unloaded_before := unloaded
@@ -116,6 +128,68 @@ func _lose_connection() -> void:
 	print("auto_resume_tiles_loaded=", loaded - before)
 	print("auto_resume_errors=", JSON.stringify(errors.slice(errors_before)))
 	errors.resize(errors_before)  # reported above; the run's own list stays for real errors
+
+
+## POSTs to the world's directives (+ [param path]) as another client would, waits until every
+## held tile the stream said changed has its new content, and prints what changed (names begin
+## with [param prefix]); the directive's id, or 0 when the server refused it.
+func _steer(prefix: String, path: String, body: String) -> int:
+	var cache: RefCounted = streamer.get("_cache")
+	var before := _held_contents(cache)
+	var replaced_before: int = streamer.tiles_replaced
+	var changes_before := changes.size()
+	var connection: Node = streamer.get("_connection")
+	var base: String = connection.call("_http_base")
+	var url := base + "/v1/worlds/%s/directives%s" % [streamer.world_id, path]
+	var request := HTTPRequest.new()
+	add_child(request)
+	var headers := PackedStringArray(["Content-Type: application/json"])
+	request.request(url, headers, HTTPClient.METHOD_POST, body)
+	var answer: Array = await request.request_completed
+	request.queue_free()
+	var result: Variant = JSON.parse_string((answer[3] as PackedByteArray).get_string_from_utf8())
+	print(prefix, "http=", answer[1])
+	if answer[1] != 200 or not result is Dictionary:
+		return 0
+	# The changed events come over the stream; settled means their new content is built too.
+	var done := await _until(
+		func() -> bool: return changes.size() > changes_before and streamer.is_settled(), SETTLE_S
+	)
+	var after := _held_contents(cache)
+	var changed := {}
+	var versions_ok := true
+	for change: Array in changes.slice(changes_before):
+		changed[_name(change[0])] = true
+		versions_ok = versions_ok and change[1] == int(result["version"])
+	var new_content := 0
+	var kept := 0
+	for key: String in before:
+		if changed.has(key):
+			new_content += int(after.get(key, before[key]) != before[key])
+		else:
+			kept += int(after.get(key, "") == before[key])
+	print(prefix, "settled=", done)
+	print(prefix, "touched=", int(result["touched_tiles"]))
+	print(prefix, "changed=", changed.size())
+	print(prefix, "versions_ok=", versions_ok)
+	print(prefix, "replaced=", streamer.tiles_replaced - replaced_before)
+	print(prefix, "new_content=", new_content)
+	print(prefix, "kept=", kept, "/", before.size() - changed.size())
+	print(prefix, "contents=", JSON.stringify(after))
+	print(prefix, "contents_before=", JSON.stringify(before))
+	return int(result["directive_id"])
+
+
+## The held tiles' content hashes ("lod,ix,iz" -> sha256).
+func _held_contents(cache: RefCounted) -> Dictionary:
+	var out := {}
+	for key: Vector3i in cache.held:
+		out[_name(key)] = cache.held[key].sha256
+	return out
+
+
+func _name(key: Vector3i) -> String:
+	return "%d,%d,%d" % [key.x, key.y, key.z]
 
 
 func _measure_fps() -> void:

@@ -124,6 +124,22 @@ def test_a_lost_connection_is_reported_and_resumed_by_itself(example: ExampleRun
     assert len(reported) == 1 and "the stream closed" in reported[0] and "reconnecting" in reported[0], reported
 
 
+@pytest.mark.parametrize("step", ["steer", "unsteer"])
+def test_a_directive_and_its_revert_replace_exactly_the_changed_tiles(example: ExampleRun, step: str) -> None:
+    # The probe POSTs a place directive (a stone tower 40 m ahead), then its revert, over HTTP.
+    v = {name.removeprefix(f"{step}_"): value for name, value in example.values.items() if name.startswith(f"{step}_")}
+    assert v["http"] == "200" and v["settled"] == "true", v
+    changed = int(v["changed"])
+    assert 0 < changed <= int(v["touched"]), v
+    assert v["versions_ok"] == "true", v
+    # Every changed tile was rebuilt from new content; every other held tile kept its bytes.
+    assert int(v["replaced"]) == changed and int(v["new_content"]) == changed, v
+    kept, others = (int(n) for n in v["kept"].split("/"))
+    assert kept == others > 0, v
+    if step == "unsteer":  # the revert brings back exactly the bytes held before the directive
+        assert json.loads(v["contents"]) == json.loads(example.values["steer_contents_before"])
+
+
 def test_walking_200_m_forward_brings_new_tiles_and_unloads_old_ones(example: ExampleRun) -> None:
     v = example.values
     assert float(v["walked_along_facing_m"]) >= WALK_M - 1.0, v

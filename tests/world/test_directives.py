@@ -21,7 +21,7 @@ from bridge.world.directives import DirectiveError, DirectiveState, LogEntry, pa
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from bridge.world.store import DirectiveRow
-from bridge.world.structure_grammar import GrammarError, parse_structure
+from bridge.world.structure_grammar import GrammarError, footprint, parse_structure
 from tests.conftest import photo_path, run
 from tests.stream_support import make_worlds, small_photo
 
@@ -60,6 +60,21 @@ def test_each_structure_is_its_own_shape() -> None:
     assert bridge[2] > 4 * bridge[0] and bridge[1] < bridge[2] / 3  # long, low
     assert row[0] > 3 * row[2]  # a long row
     assert chapel[1] < tower[1] / 2 and chapel[0] < row[0] / 2  # small
+
+
+def test_a_church_stands_inside_its_footprint_with_its_spire_on_top_away_from_its_front() -> None:
+    spec = parse_structure("a gothic church with a red roof")
+    cloud = build_structure(spec, DEFAULT_PALETTE, 0.4, 1)
+    p = cloud.positions.astype(np.float64)
+    width, depth = footprint(spec)
+    # The turned plan's box holds every splat (a splat's own extent past a corner aside).
+    assert np.abs(p[:, 0]).max() <= width / 2 + 0.3 and np.abs(p[:, 2]).max() <= depth / 2 + 0.3
+    tip = p[np.argmax(p[:, 1])]
+    assert 15.0 < tip[1] < 18.0  # a village church's spire: inside a photo's frame 40 m ahead
+    assert tip[2] > 3.0  # the tower at the far end: the front (-z) shows the roof and the gable
+    high = p[:, 1] > tip[1] - 4.0  # the spire alone stands this high: roof-coloured, and narrow
+    assert np.allclose(cloud.colors[high], spec.roof, atol=0.02)
+    assert np.ptp(p[high, 0]) < 5.0 and np.ptp(p[high, 2]) < 5.0
 
 
 def test_bad_directives_name_the_problem() -> None:

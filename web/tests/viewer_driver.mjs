@@ -127,6 +127,10 @@ const commands = {
         await page.mouse.click(x, y);
         return {};
     },
+    async setFiles({ selector, paths }) {
+        await page.locator(selector).setInputFiles(paths);
+        return {};
+    },
     async select({ selector, value }) {
         await page.locator(selector).selectOption(value);
         return {};

@@ -16,7 +16,7 @@ import numpy as np
 from bridge.formats._quat import wxyz_from_matrix
 from bridge.formats.splats import SplatCloud
 from bridge.generate.hashing import hash_to_unit
-from bridge.world.structure_grammar import StructureSpec
+from bridge.world.structure_grammar import CHURCH_NAVE_M, CHURCH_TOWER_M, CHURCH_TURN_DEG, StructureSpec
 
 COVER = 0.65  # splat std dev over its grid step: a closed surface
 THICKNESS = 0.08  # across a surface, of the std dev
@@ -159,6 +159,20 @@ class _Builder:
                 apex = np.array([cx, y0 + height + cone, cz])
                 self.patch(top0, top1 - top0, apex - (top0 + top1) / 2, cone_colour, True)
 
+    def disc(self, centre: np.ndarray, normal: np.ndarray, radius: float, colour: Colour) -> None:
+        """A flat round patch (a rose window) facing ``normal`` (horizontal), ``radius`` across."""
+        across = np.cross([0.0, 1.0, 0.0], normal)
+        corner = centre - across * radius - np.array([0.0, radius, 0.0])
+        n = max(1, math.ceil(2 * radius / self.spacing))
+        s, t = np.meshgrid((np.arange(n) + 0.5) / n, (np.arange(n) + 0.5) / n, indexing="xy")
+        keep = (s - 0.5) ** 2 + (t - 0.5) ** 2 <= 0.25
+        positions = corner + (s[keep, None] * across + t[keep, None] * np.array([0.0, 1.0, 0.0])) * 2 * radius
+        step = 2 * radius / n
+        frame = np.stack([across, [0.0, 1.0, 0.0], normal], axis=1)[None].repeat(len(positions), axis=0)
+        scales = np.tile([step * COVER, step * COVER, step * COVER * THICKNESS], (len(positions), 1))
+        colours = np.broadcast_to(np.asarray(colour, dtype=np.float64), (len(positions), 3))
+        self.add(positions, scales, wxyz_from_matrix(frame), colours)
+
     def blob(self, centre: np.ndarray, radii: np.ndarray, colour: Colour, salt: int, roughness: float) -> None:
         """A closed shell of round splats over an ellipsoid (crowns, rocks), its surface lumpy by ``roughness``."""
         area = 4 * math.pi * float(np.mean(radii)) ** 2
@@ -195,17 +209,8 @@ def build_structure(spec: StructureSpec, palette: Palette, spacing: float, salt:
     s = spec.scale
     gothic = spec.era in ("gothic", "medieval", "victorian")
     if spec.kind == "church":
-        # The nave side-on to the front (its roof faces the viewer), the tower at its east end.
-        nave, depth, tower = 20.0 * s, 10.0 * s, 7.0 * s
-        eaves = 2.5 * s * (spec.storeys or (3 if gothic else 2))
-        nave_x = -tower / 2
-        b.box((nave_x, 0), nave, depth, 0, eaves, wall, windows=(3.0 * s, eaves))
-        b.gable_roof((nave_x, 0), nave, depth, eaves, depth * (0.85 if gothic else 0.5), roof, wall)
-        tower_h = eaves * (1.9 if gothic else 1.6)
-        tx = nave_x + nave / 2 + tower / 2
-        b.box((tx, 0), tower, tower, 0, tower_h, wall, windows=(tower / 2, 5.0 * s))
-        b.pyramid((tx, 0), tower / 2 + 0.2, tower_h, tower_h * (0.75 if gothic else 0.35), roof)
-    elif spec.kind == "chapel":
+        return place(_church(spec, wall, roof, gothic, spacing), 0.0, 0.0, 0.0, math.radians(-CHURCH_TURN_DEG))
+    if spec.kind == "chapel":
         width, depth = 7.0 * s, 11.0 * s
         eaves = 4.0 * s * max(1, spec.storeys)
         b.box((0, 0), width, depth, 0, eaves, wall, windows=(2.5 * s, eaves))
@@ -301,6 +306,37 @@ def build_structure(spec: StructureSpec, palette: Palette, spacing: float, salt:
             b.blob(
                 np.array([cx, radii[1] * 0.7, 0]), radii, wall if spec.wall is not None else palette.rock, salt + k, 0.3
             )
+    return b.cloud()
+
+
+def _church(spec: StructureSpec, wall: np.ndarray, roof: np.ndarray, gothic: bool, spacing: float) -> SplatCloud:
+    """A church before its turn (structure_grammar.church_plan): a nave along x with a steep gable
+    roof, its west gable (-x) with a door and a rose window, tall windows down its sides, and the
+    tower at its east end rising clear of the ridge under a spire. Sized so that 40 m from the
+    spawn, the spire stands inside a photo camera's frame (about 15-18 m up there)."""
+    b = _Builder(spacing)
+    s = spec.scale
+    (length, width), side = (v * s for v in CHURCH_NAVE_M), CHURCH_TOWER_M * s
+    eaves = 2.5 * s * spec.storeys if spec.storeys else (4.2 if gothic else 3.6) * s
+    rise = width * (0.85 if gothic else 0.5)  # a gothic roof is steep: its gable reads as pointed
+    nave_x = -side / 2
+    b.box((nave_x, 0), length, width, 0, eaves, wall, windows=(2.6 * s, eaves))
+    b.gable_roof((nave_x, 0), length, width, eaves, rise, roof, wall)
+    # The west front: a door and, high in the gable, a round window.
+    west = nave_x - length / 2 - 0.06
+    dark = wall * WINDOW_DARK
+    b.patch([west, 0, 0.8 * s], [0, 0, -1.6 * s], [0, 2.6 * s, 0], dark)
+    b.disc(np.array([west, eaves + rise * 0.25, 0.0]), np.array([-1.0, 0.0, 0.0]), 1.1 * s, dark)
+    # The tower: belfry openings near its top, a spire (a low cap when not gothic).
+    tx = nave_x + length / 2 + side / 2
+    tower_h = eaves + rise + 1.4 * s
+    b.box((tx, 0), side, side, 0, tower_h, wall)
+    for k in range(4):
+        a = math.pi / 2 * k
+        normal, along = np.array([math.cos(a), 0.0, math.sin(a)]), np.array([-math.sin(a), 0.0, math.cos(a)])
+        centre = np.array([tx, tower_h - 2.0 * s, 0.0]) + normal * (side / 2 + 0.06)
+        b.patch(centre - along * 0.5 * s - [0, 1.0 * s, 0], along * 1.0 * s, [0, 2.0 * s, 0], dark)
+    b.pyramid((tx, 0), side / 2 + 0.2, tower_h, (5.2 if gothic else 1.8) * s, roof)
     return b.cloud()
 
 

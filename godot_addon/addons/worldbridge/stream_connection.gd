@@ -1,6 +1,6 @@
 ## The streamer's talk with the server (docs/protocol.md): the world's description and sky over
-## HTTP, the WebSocket stream (hello, progress, unloads, errors, WBT2 tile frames joined into
-## tiles), viewer updates out, and reconnecting with backoff, resuming the session. It holds no
+## HTTP, the WebSocket stream (hello, progress, unloads, changes, errors, WBT2 tile frames joined
+## into tiles), viewer updates out, and reconnecting with backoff, resuming the session. It holds no
 ## tiles and draws nothing: what arrives is handed on through its signals.
 extends Node
 
@@ -14,6 +14,8 @@ signal opened
 signal tile_arrived(tile: TileFrames.Tile)
 ## The server unloaded a tile.
 signal unloaded(key: Vector3i)
+## A directive changed a held tile on the server; its new bytes follow as a tile.
+signal changed(key: Vector3i, directive_version: int)
 ## Something went wrong; [param for_good] when retrying cannot help (the node stops).
 signal failed(message: String, for_good: bool)
 
@@ -243,6 +245,9 @@ func _on_message(text: String) -> void:
 		server_pending = int(progress.get("tiles_pending", 0))
 	elif message.has("unload"):
 		unloaded.emit(key_of(message["unload"]["key"]))
+	elif message.has("changed"):
+		var change: Dictionary = message["changed"]
+		changed.emit(key_of(change.get("key", {})), int(change.get("directive_version", 0)))
 	elif message.has("error"):
 		var error: Dictionary = message["error"]
 		# An ack that crossed the server's unload of the same tile in flight: expected while

@@ -5,7 +5,8 @@
 ## and sky), opens the server's WebSocket stream (docs/protocol.md), sends the target's pose as it
 ## moves (coalesced, with its velocity), builds every tile that arrives as a child (Gaussian splats
 ## from the GPU-ready "splat-textures" format, or GLB meshes), acknowledges it, applies unloads and
-## the LOD hand-over rule, and reconnects with resume when the connection drops.
+## the LOD hand-over rule, replaces a tile a directive changed (docs/directives.md) when its new
+## bytes arrive, and reconnects with resume when the connection drops.
 ##
 ## Work is spread over frames: tiles are built, the splat field assembled and depth-sorted within
 ## [member frame_budget_ms] a frame, so the main thread never stalls for a whole batch (the web
@@ -25,6 +26,9 @@ signal world_ready(world: Dictionary)
 signal tile_loaded(key: Vector3i, format: String, splat_count: int)
 ## A held tile was dropped (the server unloaded it, or the stream restarted without it).
 signal tile_unloaded(key: Vector3i)
+## A directive changed a held tile on the server: it stays drawn until its new content is built,
+## which [signal tile_loaded] then reports for the same key.
+signal tile_changed(key: Vector3i, directive_version: int)
 ## Something went wrong talking to the server; [param message] says what. The streamer retries
 ## by itself unless the server refused for good (bad request, wrong token, unknown world).
 signal connection_error(message: String)
@@ -91,6 +95,11 @@ var tiles_built: int:
 var tiles_unloaded: int:
 	get:
 		return _cache.dropped
+## Held tiles announced as changed, and of those, how many got their new content.
+var tiles_changed := 0
+var tiles_replaced: int:
+	get:
+		return _cache.replaced
 var bytes_received: int:
 	get:
 		return _connection.bytes_received
@@ -116,6 +125,7 @@ func _ready() -> void:
 	_connection.opened.connect(_on_opened)
 	_connection.tile_arrived.connect(_cache.add)
 	_connection.unloaded.connect(_on_unloaded)
+	_connection.changed.connect(_on_changed)
 	_connection.failed.connect(_fail)
 	if autostart and not world_id.is_empty():
 		start()
@@ -173,6 +183,7 @@ func is_settled() -> bool:
 	return (
 		_connection.caught_up()
 		and _cache.waiting() == 0
+		and _cache.stale.is_empty()
 		and _connection.idle()
 		and not _cache.changed
 		and not _drawing.pending(_camera())
@@ -207,6 +218,9 @@ func status() -> Dictionary:
 		"tiles_received": tiles_received,
 		"tiles_built": tiles_built,
 		"tiles_unloaded": tiles_unloaded,
+		"tiles_changed": tiles_changed,
+		"tiles_replaced": tiles_replaced,
+		"stale": _cache.stale.size(),
 		"bytes_received": bytes_received,
 		"sky": _sky_loaded,
 		"fps": Engine.get_frames_per_second(),
@@ -281,6 +295,12 @@ func _on_loaded(key: Vector3i, format: String, splat_count: int) -> void:
 
 func _on_unloaded(key: Vector3i) -> void:
 	_drop(key)
+
+
+func _on_changed(key: Vector3i, directive_version: int) -> void:
+	if _cache.mark_stale(key):
+		tiles_changed += 1
+		tile_changed.emit(key, directive_version)
 
 
 func _drop(key: Vector3i) -> void:

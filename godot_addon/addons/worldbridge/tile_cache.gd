@@ -1,6 +1,8 @@
 ## The tiles the streamer holds: arrived tiles wait in a queue and are built a few a frame (a
 ## splat tile decoded into its textures, a GLB tile into a node under [member parent]); built
-## tiles are acknowledged, and dropped on an unload. It decides nothing about drawing.
+## tiles are acknowledged, and dropped on an unload. A held tile a directive changed is stale
+## until its new content is built over it (dropped for good if unloaded first). It decides
+## nothing about drawing.
 extends RefCounted
 
 const SplatTextures := preload("res://addons/worldbridge/splat_textures.gd")
@@ -26,8 +28,13 @@ var held := {}
 var acks: Array[Dictionary] = []
 ## True once the held set has changed since [method take_changed] was last called.
 var changed := false
+## Held keys the server said changed whose new content is not built yet (key -> true): the old
+## content stays drawn until then.
+var stale := {}
 var built := 0
 var dropped := 0
+## Stale tiles whose new content replaced the old.
+var replaced := 0
 
 var _waiting: Array[TileFrames.Tile] = []  # joined, not built yet
 
@@ -67,8 +74,18 @@ func build_some(deadline_usec: int, loaded: Callable, failed: Callable) -> void:
 			return
 
 
+## Marks held [param key] stale (a directive changed it); false when it is not held (the change
+## crossed its unload), and then there is nothing to replace.
+func mark_stale(key: Vector3i) -> bool:
+	if not held.has(key):
+		return false
+	stale[key] = true
+	return true
+
+
 ## Drops [param key] (and a copy of it still waiting); true if it was held.
 func drop(key: Vector3i) -> bool:
+	stale.erase(key)
 	for i in range(_waiting.size() - 1, -1, -1):
 		if _waiting[i].key == key:
 			_waiting.remove_at(i)
@@ -129,10 +146,12 @@ func _build(tile: TileFrames.Tile) -> String:
 			return why[0]
 	else:
 		return "came as %s, which this addon does not draw" % tile.format
-	if held.has(tile.key):  # a new version of a held tile replaces it, unannounced
+	if held.has(tile.key):  # a new version of a held tile replaces it (announced as changed, or not)
 		var old: Held = held[tile.key]
 		if old.node != null:
 			old.node.queue_free()
+		if stale.erase(tile.key):
+			replaced += 1
 	var entry := Held.new()
 	entry.format = tile.format
 	entry.sha256 = tile.sha256

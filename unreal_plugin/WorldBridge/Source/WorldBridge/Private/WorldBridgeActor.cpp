@@ -184,6 +184,14 @@ void AWorldBridgeActor::ReportConnected(uint32 ForGeneration, const FString& Ses
 	}
 }
 
+void AWorldBridgeActor::ReportTileChanged(uint32 ForGeneration, const FWorldBridgeTileKey& Key)
+{
+	if (ForGeneration == Generation)
+	{
+		OnTileChanged.Broadcast(Key);
+	}
+}
+
 void AWorldBridgeActor::ReportProgress(uint32 ForGeneration, int32 Wanted, int32 Pending, int64 Sequence)
 {
 	if (ForGeneration == Generation)

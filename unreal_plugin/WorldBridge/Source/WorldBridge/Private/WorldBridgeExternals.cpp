@@ -90,6 +90,14 @@ void FWorldBridgeActorSink::onDrawChange(const DrawChange& Change)
 	});
 }
 
+void FWorldBridgeActorSink::onTileChanged(const TileChange& Change)
+{
+	// The replacement itself comes as a DrawChange (ApplyDrawChange swaps the tile's component).
+	OnGameThread([Generation = Generation, Key = ToBlueprintKey(Change.key)](AWorldBridgeActor& Actor) {
+		Actor.ReportTileChanged(Generation, Key);
+	});
+}
+
 void FWorldBridgeActorSink::onProgress(const SessionProgress& Progress)
 {
 	OnGameThread([Generation = Generation, Progress](AWorldBridgeActor& Actor) {

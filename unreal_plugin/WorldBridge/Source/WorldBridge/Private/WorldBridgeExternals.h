@@ -55,6 +55,7 @@ public:
 
 	void onHello(const WorldBridge::SessionHello& Hello) override;
 	void onDrawChange(const WorldBridge::DrawChange& Change) override;
+	void onTileChanged(const WorldBridge::TileChange& Change) override;
 	void onProgress(const WorldBridge::SessionProgress& Progress) override;
 	void onError(const WorldBridge::SessionError& Error) override;
 	void onConnection(WorldBridge::ConnectionState State, const std::string& Detail) override;

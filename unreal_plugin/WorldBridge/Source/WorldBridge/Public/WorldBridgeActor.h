@@ -64,6 +64,11 @@ public:
 	UPROPERTY(BlueprintAssignable, Category = "WorldBridge")
 	FWorldBridgeTileEvent OnTileHidden;
 
+	/** A directive changed a held tile on the server: its new content follows through OnTileShown
+	 *  (the old stays drawn until then). */
+	UPROPERTY(BlueprintAssignable, Category = "WorldBridge")
+	FWorldBridgeTileEvent OnTileChanged;
+
 	UPROPERTY(BlueprintAssignable, Category = "WorldBridge")
 	FWorldBridgeProgressEvent OnProgress;
 
@@ -82,6 +87,7 @@ public:
 	// Called on the game thread by the session's sink (Private/WorldBridgeExternals.cpp).
 	void ApplyDrawChange(uint32 Generation, const FWorldBridgePreparedChange& Change);
 	void ReportConnected(uint32 Generation, const FString& SessionId);
+	void ReportTileChanged(uint32 Generation, const FWorldBridgeTileKey& Key);
 	void ReportProgress(uint32 Generation, int32 Wanted, int32 Pending, int64 Sequence);
 	void ReportError(uint32 Generation, int32 Code, const FString& Message);
 	void ReportConnection(uint32 Generation, bool bFailed, const FString& Detail);

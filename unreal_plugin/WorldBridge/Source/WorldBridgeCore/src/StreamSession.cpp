@@ -114,6 +114,7 @@ class StreamSession::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     SessionStats out = stats_;
     out.heldTiles = held_.size();
+    out.staleTiles = stale_.size();
     out.cacheBytes = cache_.bytes();
     return out;
   }
@@ -232,6 +233,9 @@ class StreamSession::Impl {
           }
           break;
         }
+        case pb::TileEvent::kChanged:
+          tileChanged({keyOf(event.changed().key()), event.changed().directive_version()});
+          break;
         case pb::TileEvent::kUnload:
           unloadTile(keyOf(event.unload().key()));
           break;
@@ -260,7 +264,8 @@ class StreamSession::Impl {
       auto cached = cache_.find(assembled.key);
       if (cached && cached->sha256 == assembled.sha256 && cached->format == assembled.format) {
         tile = cached;
-        if (held_.count(assembled.key)) ++stats_.resentTiles;
+        // A changed tile may come back with the content held (a revert before its new bytes went).
+        if (held_.count(assembled.key) && !stale_.count(assembled.key)) ++stats_.resentTiles;
       }
     }
     if (!tile) {
@@ -284,8 +289,9 @@ class StreamSession::Impl {
     DrawChange change;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      cache_.put(tile);
+      cache_.put(tile);  // the stale content of a changed tile goes here
       held_.insert(tile->key);
+      if (stale_.erase(tile->key)) ++stats_.changesReplaced;
       outbox_.addAck(tile->key);
       cv_.notify_all();
       change = drawChange();
@@ -294,13 +300,28 @@ class StreamSession::Impl {
     ext_.sink->onDrawChange(change);
   }
 
+  // Marks a held tile stale: it stays drawn until its new content replaces it.
+  void tileChanged(const TileChange& change) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!held_.count(change.key)) return;  // crossed our ack of its unload: nothing held to replace
+      stale_.insert(change.key);
+      ++stats_.tilesChanged;
+    }
+    ext_.sink->onTileChanged(change);
+  }
+
   void unloadTile(const TileKey& key) {
     DrawChange change;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.unloads++;
       held_.erase(key);
-      cache_.unpin(key);
+      // Out-of-date content is not kept for a later visit: the server would send the new bytes.
+      if (stale_.erase(key))
+        cache_.remove(key);
+      else
+        cache_.unpin(key);
       change = drawChange();
     }
     ext_.sink->onDrawChange(change);
@@ -405,6 +426,7 @@ class StreamSession::Impl {
   TileCache cache_;
   Backoff backoff_;
   std::set<TileKey> held_;
+  std::set<TileKey> stale_;  // held, changed on the server, new content not yet arrived
   std::map<TileKey, std::string> drawnSha_;  // drawn key -> the content drawn
   std::shared_ptr<grpc::ClientContext> context_;
   std::shared_ptr<Stream> stream_;

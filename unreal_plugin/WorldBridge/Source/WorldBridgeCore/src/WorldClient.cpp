@@ -37,6 +37,15 @@ WorldInfo fromProto(const pb::World& w) {
   return info;
 }
 
+DirectiveResult fromProto(const pb::DirectiveResult& r) {
+  DirectiveResult out;
+  out.version = r.version();
+  out.directiveId = r.directive_id();
+  out.touchedTiles = r.touched_tiles();
+  out.notes.assign(r.notes().begin(), r.notes().end());
+  return out;
+}
+
 void check(const grpc::Status& status, const std::string& what) {
   if (!status.ok())
     throw RpcError(status.error_code(), what + " failed: " + status.error_message() + " (gRPC status " +
@@ -100,6 +109,28 @@ AssembledTile WorldClient::getTile(const std::string& worldId, const TileKey& ke
   check(reader->Finish(), "GetTile(" + key.toString() + ")");
   if (!tile) throw RpcError(grpc::StatusCode::DATA_LOSS, "GetTile(" + key.toString() + ") ended before its last chunk");
   return std::move(*tile);
+}
+
+DirectiveResult WorldClient::applyDirective(const std::string& worldId, const std::string& directiveJson) {
+  grpc::ClientContext context;
+  impl_->prepare(context);
+  pb::ApplyDirectiveRequest request;
+  request.set_world_id(worldId);
+  request.set_directive_json(directiveJson);
+  pb::DirectiveResult result;
+  check(impl_->stub->ApplyDirective(&context, request, &result), "ApplyDirective");
+  return fromProto(result);
+}
+
+DirectiveResult WorldClient::revertDirective(const std::string& worldId, uint64_t directiveId) {
+  grpc::ClientContext context;
+  impl_->prepare(context);
+  pb::RevertDirectiveRequest request;
+  request.set_world_id(worldId);
+  request.set_directive_id(directiveId);
+  pb::DirectiveResult result;
+  check(impl_->stub->RevertDirective(&context, request, &result), "RevertDirective(" + std::to_string(directiveId) + ")");
+  return fromProto(result);
 }
 
 WorldInfo WorldClient::createWorld(const std::vector<uint8_t>& photo, const std::string& name) {

@@ -55,3 +55,18 @@ TEST(TileCache, UnpinningAnUnknownKeyChangesNothing) {
   cache.unpin({3, 3, 3});
   EXPECT_EQ(cache.size(), 0u);
 }
+
+TEST(TileCache, AnOutOfDateTileIsRemovedAtOncePinnedOrNot) {
+  TileCache cache(100 * kSplatBytes);
+  cache.put(tileOf({0, 0, 0}, 4, "changed"));
+  cache.put(tileOf({0, 1, 0}, 6));
+  cache.unpin({0, 1, 0});
+  cache.remove({0, 0, 0});
+  cache.remove({0, 1, 0});
+  cache.remove({5, 5, 5});  // unknown: nothing happens
+  EXPECT_EQ(cache.find({0, 0, 0}), nullptr);
+  EXPECT_EQ(cache.find({0, 1, 0}), nullptr);
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_EQ(cache.pinnedBytes(), 0u);
+  EXPECT_TRUE(cache.pinned().empty());
+}

@@ -38,6 +38,8 @@ class ITileSink {
   virtual void onHello(const SessionHello& hello) = 0;
   /// After every tile and unload: the hand-over rule's draw set changed by this much.
   virtual void onDrawChange(const DrawChange& change) = 0;
+  /// A held tile's content is out of date; its replacement arrives through onDrawChange.
+  virtual void onTileChanged(const TileChange& change) = 0;
   virtual void onProgress(const SessionProgress& progress) = 0;
   /// A StreamError event, or a tile that could not be decoded: the stream goes on.
   virtual void onError(const SessionError& error) = 0;

@@ -8,6 +8,7 @@
 
 #include "WorldBridgeCore/DecodedTile.h"
 #include "WorldBridgeCore/TileFormat.h"
+#include "WorldBridgeCore/TileKey.h"
 
 namespace WorldBridge {
 
@@ -40,6 +41,14 @@ struct DrawChange {
   std::vector<TileKey> hide;
   /// The tile whose arrival (or unload) caused the change; for a new tile, also in `received`.
   std::shared_ptr<const DecodedTile> received;
+};
+
+/// A tile the viewer holds changed on the server (a directive was applied or reverted over it).
+/// Its new bytes follow as a tile (a DrawChange with the new content); until they arrive the old
+/// content stays drawn, and an unload before then drops it for good.
+struct TileChange {
+  TileKey key;
+  uint64_t directiveVersion = 0;  // the world's directive version that changed it
 };
 
 enum class ConnectionState { Connecting, Connected, Reconnecting, Failed, Stopped };

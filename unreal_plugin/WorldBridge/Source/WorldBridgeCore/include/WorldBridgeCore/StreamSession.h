@@ -1,6 +1,8 @@
 // One viewer's StreamTiles session: sends the view (coalesced) and acks, receives tiles, decodes
 // them into the cache, applies unloads and the LOD hand-over rule, reports to the engine's sink,
-// and on a lost connection reconnects with backoff and resumes (session id + held tiles).
+// and on a lost connection reconnects with backoff and resumes (session id + held tiles). A held
+// tile a directive changed is marked stale on the server's changed event and replaced when its
+// new bytes arrive (dropped for good if unloaded first).
 //
 // Threads: the network loop and the writer run on two long tasks from the engine's task runner;
 // updateView and stop may be called from any thread (the game thread) and never block on I/O.
@@ -24,7 +26,10 @@ struct SessionStats {
   uint64_t resumedTiles = 0;    // tiles the hellos counted as held from the start
   uint64_t resentTiles = 0;  // tiles that arrived while the same content was held (a resume should avoid them)
   uint64_t decodeErrors = 0;
+  uint64_t tilesChanged = 0;    // changed events for held tiles (a directive over them)
+  uint64_t changesReplaced = 0;  // of those, tiles whose new content has arrived and replaced the old
   size_t heldTiles = 0;
+  size_t staleTiles = 0;  // held tiles announced as changed whose new content has not arrived
   size_t cacheBytes = 0;
 };
 

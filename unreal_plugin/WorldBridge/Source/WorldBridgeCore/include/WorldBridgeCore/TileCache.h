@@ -23,6 +23,8 @@ class TileCache {
   void put(std::shared_ptr<const DecodedTile> tile);
   /// The server unloaded `key`: keep it while the budget allows.
   void unpin(const TileKey& key);
+  /// Forget `key` at once, pinned or not (its content is out of date).
+  void remove(const TileKey& key) { erase(key); }
   /// The tile under `key`, pinned or not; null when absent.
   std::shared_ptr<const DecodedTile> find(const TileKey& key) const;
   bool isPinned(const TileKey& key) const;
