@@ -30,16 +30,22 @@ try {
     const error = await page.evaluate('window.wb.error');
     if (error) throw new Error(`the tileset did not load: ${error}`);
     const { p, d, u, fovX } = job.camera;
-    await page.evaluate(([p, d, u, fovX]) => { window.wb.look(p, d, u, fovX); window.wb.show(); }, [p, d, u, fovX]);
 
-    const settle = async (what) => {
+    // Load the view's tiles with the tileset hidden (cheap frames), then show it and wait until
+    // CesiumJS has drawn them. ``change`` puts the camera where the view is.
+    const settle = async (what, change) => {
         const since = await page.evaluate('window.wb.allLoaded');
-        try {
-            await page.waitForFunction(`window.wb.allLoaded > ${since} && window.wb.settled()`, null,
-                { timeout: job.timeoutMs, polling: 250 });
-        } catch {
-            throw new Error(`${what}: tiles not settled within ${job.timeoutMs} ms: ${JSON.stringify(await page.evaluate('window.wb.stats()'))}`);
-        }
+        await page.evaluate(change);
+        const wait = async (condition, stage) => {
+            try {
+                await page.waitForFunction(condition, null, { timeout: job.timeoutMs, polling: 250 });
+            } catch {
+                throw new Error(`${what}: ${stage} within ${job.timeoutMs} ms: ${JSON.stringify(await page.evaluate('window.wb.stats()'))}`);
+            }
+        };
+        await wait(`window.wb.allLoaded > ${since} && window.wb.loaded()`, 'tiles not loaded');
+        await page.evaluate('window.wb.show(true)');
+        await wait('window.wb.settled()', 'tiles not drawn');
         // Splats are aggregated and depth-sorted off the main thread after their tiles load:
         // the view is drawn once two frames a few frames apart are the same picture.
         let last = '';
@@ -53,7 +59,8 @@ try {
     };
     const save = (path, dataUrl) => writeFileSync(path, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
 
-    save(job.shot, await settle('spawn'));
+    const look = `window.wb.look(${JSON.stringify(p)}, ${JSON.stringify(d)}, ${JSON.stringify(u)}, ${fovX})`;
+    save(job.shot, await settle('spawn', look));
     result.spawnMs = Date.now() - started;
     result.spawn = await page.evaluate('window.wb.stats()');
     result.spawnContent = [...content];
@@ -61,8 +68,7 @@ try {
     if (job.moveM > 0) {
         const before = new Set(content);
         const moving = Date.now();
-        await page.evaluate((m) => window.wb.moveForward(m), job.moveM);
-        const shot = await settle('after the move');
+        const shot = await settle('after the move', `window.wb.show(false); window.wb.moveForward(${job.moveM})`);
         if (job.moveShot) save(job.moveShot, shot);
         result.movedMs = Date.now() - moving;
         result.moved = await page.evaluate('window.wb.stats()');
