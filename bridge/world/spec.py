@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.generate.base import GeneratorOptions
 from bridge.world.camera import Camera
 
 
@@ -19,9 +18,13 @@ class WorldSpec:
 
     def to_json(self) -> dict[str, Any]:
         """The spec as the store keeps it; :meth:`from_json` reads it back."""
-        options = GeneratorOptions(self.base_tile_m, self.seed, self.scene_scale)
+        # The same record as GeneratorOptions.to_json (a layer above): scene_scale only when set,
+        # so a world made without it keeps the record (and the id) it always had.
+        options: dict[str, float | int] = {"base_tile_m": self.base_tile_m, "seed": self.seed}
+        if self.scene_scale:
+            options["scene_scale"] = self.scene_scale
         return {
-            "options": options.to_json(),
+            "options": options,
             "spawn": self.spawn.to_json(),
             "photo_size": list(self.photo_size),
         }

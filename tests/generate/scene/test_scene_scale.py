@@ -24,7 +24,9 @@ from bridge.formats.ply import encode_ply
 from bridge.generate.base import GeneratorOptions
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
+from bridge.world.camera import Camera
 from bridge.world.keys import TileKey
+from bridge.world.spec import WorldSpec
 from tests.conftest import run
 from tests.export_support import export_to
 from tests.scene_support import photo_scene
@@ -137,3 +139,18 @@ def test_tile_takes_a_scale_for_a_scene_and_refuses_one_for_a_photo(tmp_path: Pa
     done = tile("scene.ply")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["splats"] > 1000
+
+
+@pytest.mark.parametrize("scale", [0.0, SCALE])
+def test_world_spec_records_the_options_as_the_generator_does(scale: float) -> None:
+    """The store's spec writes the options record itself (it sits below the generators); it must
+    stay the record GeneratorOptions writes, or a world's stored id would change."""
+    spawn = Camera.from_json(
+        {
+            "intrinsics": [640, 480, 500.0, 500.0, 320.0, 240.0],
+            "position": [0, 1.6, 0],
+            "rotation": np.eye(3).ravel().tolist(),
+        }
+    )
+    spec = WorldSpec(base_tile_m=16.0, seed=3, spawn=spawn, photo_size=(640, 480), scene_scale=scale)
+    assert spec.to_json()["options"] == GeneratorOptions(16.0, 3, scale).to_json()
