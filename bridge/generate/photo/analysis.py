@@ -33,6 +33,7 @@ HORIZON_BAND = (0.3, 0.6)  # fractions of the height the horizon is held to
 UPRIGHT_RAMP_PX = 12.0  # columns over which an upright surface bends back to the backdrop at its ends
 _STRONG_EDGE = 0.8  # Sobel magnitude (8x the per-pixel step) that counts as a sharp edge
 _CLOUD_EDGE_DENSITY = 0.2  # share of sharp-edged pixels nearby that a cloud joined to the sky may have
+_SKY_PATCH_TYPICAL = 0.1  # per channel: sky seen past something is typically the open sky's colour
 
 KIND_SKY, KIND_GROUND, KIND_BACKDROP, KIND_UPRIGHT = 0, 1, 2, 3
 
@@ -68,9 +69,8 @@ def to_working_resolution(photo: np.ndarray, width: int = WORK_WIDTH) -> np.ndar
     return np.asarray(resized, dtype=np.float32) / 255.0
 
 
-def detect_sky(image: np.ndarray) -> np.ndarray:
-    """[h, w] bool: bright, blue-or-grey regions free of sharp edges, connected to the top edge,
-    kept per column as the unbroken run from the top.
+def sky_regions(image: np.ndarray) -> np.ndarray:
+    """[h, w] bool: bright, blue-or-grey regions free of sharp edges, connected to the top edge.
 
     Clouds have soft gradients but few sharp edges; buildings, masts and foliage have many. So the
     test is the local density of strong edges, not the gradient itself.
@@ -88,14 +88,61 @@ def detect_sky(image: np.ndarray) -> np.ndarray:
     # regions joined to the open sky only (a white wall is held back by its windows' edges and
     # by what stands between it and the sky).
     loose = (brightness > 0.5) & (grey > 0.4) & blue_or_grey & (edge_density < _CLOUD_EDGE_DENSITY)
-    grown = core | _touching(loose, core)
-    # Keep the run from the top in each column: nothing stands above the sky.
-    sky = np.cumprod(grown, axis=0).astype(bool)
+    return core | _touching(loose, core)
+
+
+def detect_sky(image: np.ndarray) -> np.ndarray:
+    """[h, w] bool: the sky regions (:func:`sky_regions`) kept per column as the unbroken run from
+    the top: the sure part, which places the horizon (nothing stands above the sky)."""
+    return _clean_sky(np.cumprod(sky_regions(image), axis=0).astype(bool))
+
+
+def _clean_sky(sky: np.ndarray) -> np.ndarray:
     # Thin slivers (gaps between masts, leaves) are noise at this resolution.
     sky = ndimage.binary_opening(sky, structure=np.ones((3, 3)))
     if sky.mean() < 0.01:
         return np.zeros_like(sky)
     return sky
+
+
+def sky_above_horizon(image: np.ndarray, horizon_v: float) -> np.ndarray:
+    """[h, w] bool: every sky region above the horizon, including the sky seen past something in
+    front of it (between rigging and sails, under a cap or an arch, below smoke), which the run
+    from the top misses: the lift would stand those patches up as walls of painted sky."""
+    regions = sky_regions(image)
+    regions &= (np.arange(regions.shape[0]) + 0.5 < horizon_v)[:, None]
+    run = np.cumprod(regions, axis=0).astype(bool)
+    # Past the run, a region is sky only if it is typically the open sky's colour at its height
+    # (a sky's colour changes mostly with height): a sunlit tower wall beside the sky is as bright
+    # and smooth as a cloud, but not the sky's colour there. Only rows where the open sky shows
+    # give a colour to compare with: below its lowest row a pale wall would be judged against a
+    # colour borrowed from elsewhere.
+    open_sky = _clean_sky(run)  # without the one-pixel slivers that reach down between things
+    distance = np.abs(image - _sky_colour_by_row(image, open_sky)[:, None, :]).max(axis=2)
+    distance[~open_sky.any(axis=1)] = np.inf
+    candidates, count = ndimage.label(regions & ~run & np.isfinite(distance))
+    if count == 0:
+        return open_sky
+    # Judged per region, not per pixel: a cloud's bright edge may be far from the row's blue.
+    typical = ndimage.median(distance, candidates, index=np.arange(1, count + 1))
+    seen_past = np.concatenate([[False], np.asarray(typical) < _SKY_PATCH_TYPICAL])[candidates]
+    return _clean_sky(run | seen_past)
+
+
+def _sky_colour_by_row(image: np.ndarray, sky: np.ndarray) -> np.ndarray:
+    """[h, 3] the median colour of each row's sky (zero in rows without sky)."""
+    colours = np.zeros((image.shape[0], 3), dtype=np.float32)
+    for row in np.flatnonzero(sky.any(axis=1)):
+        colours[row] = np.median(image[row, sky[row]], axis=0)
+    return colours
+
+
+def skyline_rows(sky: np.ndarray) -> np.ndarray:
+    """[w] int per column: the first row below its lowest sky pixel, 0 where it has no sky. The
+    sky may show below something in front of it (rigging, a cap), so the skyline of what stands
+    behind is where the sky ends at the bottom, not where it starts being hidden from the top."""
+    lowest_up = np.argmax(sky[::-1], axis=0)  # rows up from the bottom to the lowest sky pixel
+    return np.where(sky.any(axis=0), sky.shape[0] - lowest_up, 0)
 
 
 def _touching(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
@@ -164,10 +211,9 @@ def lift_depth(
 
 def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     image = to_working_resolution(photo)
-    sky = detect_sky(image)
-    horizon_v = estimate_horizon(sky)
+    horizon_v = estimate_horizon(detect_sky(image))
     # Nothing below the horizon is sky: what looked like it there is haze over far terrain.
-    sky &= (np.arange(sky.shape[0]) + 0.5 < horizon_v)[:, None]
+    sky = sky_above_horizon(image, horizon_v)
     camera = estimate_camera(horizon_v, image.shape[1], image.shape[0])
     # Where what stands meets the ground: searched below the row where each column's ground
     # reaches the lift radius, with nothing standing yet.

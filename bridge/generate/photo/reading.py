@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis
+from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, skyline_rows
 from bridge.generate.photo.facades import facade_samples
 from bridge.generate.photo.layers import classify_layers, scene_mix
 from bridge.generate.photo.scene import (
@@ -53,9 +53,9 @@ def _elevation_deg(rays: np.ndarray) -> np.ndarray:
 
 
 def skyline_elevation(analysis: PhotoAnalysis) -> np.ndarray:
-    """[w] degrees above the horizon of each column's first pixel that is not sky (>= 0)."""
-    not_sky = ~analysis.sky
-    top = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), not_sky.shape[0] - 1)
+    """[w] degrees above the horizon of each column's first pixel below its sky (>= 0)."""
+    # A column without sky is terrain up past the frame (row 0); one all sky ends at the bottom.
+    top = np.minimum(skyline_rows(analysis.sky), analysis.sky.shape[0] - 1)
     # The top edge of the first pixel, not its centre: a column with no sky ends at the frame.
     return np.maximum(_elevation_deg(_column_rays(analysis, top - 0.5)), 0.0).astype(np.float32)
 
@@ -69,7 +69,7 @@ def relief_and_roughness(layers: np.ndarray, skyline_deg: np.ndarray, camera_hei
     mapped to 0..1 (ROUGH_DEG of detail reads as half way to jagged)."""
     w = layers.shape[1]
     not_sky = layers != LAYER_SKY
-    top = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), 0)
+    top = np.minimum(skyline_rows(~not_sky), layers.shape[0] - 1)
     far = (layers[top, np.arange(w)] == LAYER_FAR) & not_sky.any(axis=0)
     # Slivers of sky between masts or leaves are the sky mask's noise, not the skyline's shape.
     profile = ndimage.median_filter(skyline_deg.astype(np.float64), size=9, mode="nearest")

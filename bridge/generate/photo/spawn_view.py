@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis
+from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis, skyline_rows
 from bridge.world.camera import Camera
 
 
 @dataclass(frozen=True)
 class SpawnView:
     """What the continuation must keep clear of, read once per world: the spawn camera, the lifted photo's
-    radius, the photo's skyline (per column, the first row that is not sky) and how far out its
+    radius, the photo's skyline (per column, the first row below its lowest sky pixel) and how far out its
     lifted geometry reaches in each column (what stands farther, under the skyline, is hidden)."""
 
     camera: Camera
@@ -26,8 +26,7 @@ class SpawnView:
     @classmethod
     def of(cls, analysis: PhotoAnalysis) -> SpawnView:
         not_sky = analysis.kind != KIND_SKY
-        height = not_sky.shape[0]
-        skyline = np.where(not_sky.any(axis=0), np.argmax(not_sky, axis=0), height).astype(np.float64)
+        skyline = skyline_rows(~not_sky).astype(np.float64)
         reach = analysis.ground_reach()
         lifted = not_sky & np.isfinite(reach)
         farthest = np.where(lifted, reach, 0.0).max(axis=0)

@@ -15,10 +15,11 @@ from tests.generate.photo.test_layout import load_photo
 def test_no_facade_sample_is_sky(name: str) -> None:
     """The docks' rigging against the clouds (lyra2_00) and a roof against haze (lyra2_08) were
     read as facades and repeated down every street: samples are now free of open sky, while the
-    town square (lyra2_06) keeps both its timber fronts."""
+    town square (lyra2_06) keeps its timber fronts (the second, a crop that held a sliver of sky
+    beside the right-hand house's gable, went when generator 0.9 read that sliver as sky)."""
     reading = read_scene(analyse(load_photo(name), 96.0))
     assert reading.facades, "every one of these photos shows building"
     for sample in reading.facades:
         assert _skyish_share(np.asarray(sample.texture, np.float32)) <= 0.05
     if name == "lyra2_06":
-        assert len(reading.facades) == 2 and all(s.texture.shape[0] >= 64 for s in reading.facades)
+        assert reading.facades and all(s.texture.shape[0] >= 64 for s in reading.facades)

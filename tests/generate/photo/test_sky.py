@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import ndimage
 
 from bridge.generate.photo.analysis import analyse
@@ -36,3 +37,29 @@ def test_sky_behind_a_tower_continues_from_both_sides() -> None:
     assert checked >= 5
     # The photo's own sky is untouched.
     assert np.array_equal(filled[source], analysis.image[source])
+
+
+# Patches of the working image (x0, x1, y0, y1), read off the photos by eye: open sky seen past
+# something standing in front of it, which a sky kept as the run from the top misses.
+SKY_PAST_SOMETHING = {
+    "lyra2_00": (200, 240, 40, 80),  # clouds between the town's roofs and the ships' rigging
+    "lyra2_03": (340, 420, 60, 110),  # blue sky under the castle's smoke
+    "lyra2_09": (245, 275, 70, 110),  # pale sky under the great mushroom's cap
+}
+# ... and, in the same photos, things that are not sky.
+NOT_SKY = {
+    "lyra2_00": (300, 340, 60, 90),  # a sail
+    "lyra2_03": (180, 260, 120, 200),  # the castle
+    "lyra2_09": (140, 220, 20, 50),  # the mushroom's cap
+}
+
+
+@pytest.mark.parametrize("name", sorted(SKY_PAST_SOMETHING))
+def test_sky_seen_past_rigging_smoke_and_caps_is_sky(name: str) -> None:
+    analysis = analyse(decode_photo(photo_path(name).read_bytes()), 96.0)
+    x0, x1, y0, y1 = SKY_PAST_SOMETHING[name]
+    assert analysis.sky[y0:y1, x0:x1].mean() > 0.9
+    x0, x1, y0, y1 = NOT_SKY[name]
+    assert analysis.sky[y0:y1, x0:x1].mean() < 0.1
+    # The lift stands nothing up there: it is drawn from the sky panorama.
+    assert np.isinf(analysis.depth[analysis.sky]).all()
