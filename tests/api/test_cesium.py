@@ -9,8 +9,9 @@
   They run at a coarse screen-space error, drawn at the CSS size; the spawn view against the photo
   (>= 20 dB at ``maximumScreenSpaceError`` 4, drawn at twice the size) is bench/cesium_spawn.py
   (bench/README.md). Even so a tile under the camera is refined down to LOD 0 (its distance is
-  zero), so each view is ~150 tiles and a million splats: the module took 754 s on two loaded
-  cores (a fresh world generates every tile), hence ``slow``.
+  zero), so each view is ~150 tiles and a million splats. After the move the test waits for the
+  tiles to be selected and loaded, not drawn (a draw at the new place is bench/cesium_spawn.py's
+  job): the module took 377 s on two cores (754 s when it drew there too), hence ``slow``.
 
 The browser tests fail, never skip, when Chromium, node or tests/js/node_modules are missing.
 """
