@@ -7,25 +7,28 @@ scene's own colours and materials as seen from where the viewer starts. ``genera
 any key, the scene's splats in that tile (LOD 0: the file's own splats; coarser: merged, see
 merge.py) over the continuation, whose buildings and trees keep off the scene's footprint and
 whose ground lies under the scene's as an underlay (it closes the scene's pinholes and carries
-on where the scene ends). Deterministic: the tile is a function of the prepared world and key.
+on where the scene ends). Where the scene ends (rim.py) its floaters are trimmed, its splats fade
+out and the continuation's ground takes over on the scene's own ground height and colour.
+Deterministic: the tile is a function of the prepared world and key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import ndimage
 
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.buckets import TileBuckets
 from bridge.generate.photo.generator import GRID, PhotoGenerator
 from bridge.generate.photo.pictures import png
+from bridge.generate.photo.terrain import surface_at
 from bridge.generate.scene.merge import merge_cells
 from bridge.generate.scene.placement import place
+from bridge.generate.scene.rim import SceneRim, blend_ground, fade, find_rim
 from bridge.generate.scene.source import SceneError, check_scene, read_scene
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
@@ -34,11 +37,8 @@ SPAWN_VFOV_DEG = 60.0
 SPAWN_SIZE = (1280, 720)
 VIEW_SIZE = (512, 288)  # the picture the continuation is prepared from
 VIEW_BACKGROUND = (0.62, 0.74, 0.86)  # an open sky where the scene has nothing to show
-FOOTPRINT_CELL_M = 2.0
-FOOTPRINT_MIN_SPLATS = 3  # per cell: a few floaters do not make a footprint
-FOOTPRINT_MIN_OPACITY = 0.3
+TEXTURE_KEY = TileKey(4, 3, 3)  # a continuation tile far from the scene: its ground's mean colour
 UNDERLAY_SIGMAS = 2.0  # the continuation's ground under the scene lies this many of its radii down
-_MARGIN = 3  # cells
 _FIELDS = ("positions", "scales", "rotations", "opacities", "colors")
 _PHOTO = "photo."  # payload prefix of the continuation's photo world
 
@@ -47,24 +47,15 @@ _PHOTO = "photo."  # payload prefix of the continuation's photo world
 class _SceneState:
     scene: SplatCloud
     continuation: PreparedWorld
-    footprint: np.ndarray  # [rows (z), cols (x)] bool
-    footprint_origin: tuple[float, float]  # world (x, z) of cell (0, 0)'s corner
+    rim: SceneRim
     base_tile_m: float
-
-    def inside(self, positions: np.ndarray) -> np.ndarray:
-        cols = np.floor((positions[:, 0] - self.footprint_origin[0]) / FOOTPRINT_CELL_M).astype(np.int64)
-        rows = np.floor((positions[:, 2] - self.footprint_origin[1]) / FOOTPRINT_CELL_M).astype(np.int64)
-        h, w = self.footprint.shape
-        ok = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
-        out = np.zeros(len(positions), dtype=bool)
-        out[ok] = self.footprint[rows[ok], cols[ok]]
-        return out
 
 
 class ImportGenerator:
     name = "import"
     # The continuation is the photo generator's: a new photo version is a new import world too.
-    version = f"0.1.0+photo.{PhotoGenerator.version}"
+    # 0.2.0: the scene's floaters trimmed, its rim faded into the continuation's ground.
+    version = f"0.2.0+photo.{PhotoGenerator.version}"
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -83,27 +74,30 @@ class ImportGenerator:
     def prepare_source(self, data: bytes, options: GeneratorOptions) -> PreparedWorld:
         cloud = read_scene(data)
         placement = place(cloud, options.scene_scale or None)
-        scene = placement.apply(cloud)
+        placed = placement.apply(cloud)
+        rim, footprint = find_rim(placed)
+        scene, trimmed = fade(placed, rim)
         spawn = Camera.looking(
             (0.0, placement.spawn_height_m, 0.0),
             (0.0, 0.0, -1.0),
             Intrinsics.from_vertical_fov(SPAWN_VFOV_DEG, *SPAWN_SIZE),
         )
-        view = _spawn_view(scene, spawn)
+        view = _spawn_view(placed, spawn)  # the scene as it is, unfaded: its colours for the continuation
         continuation = self._photo.prepare(view, options)
-        footprint, origin = _footprint(scene)
+        far = self._photo.surroundings(continuation, TEXTURE_KEY).ground.colors
+        rim = replace(rim, texture_mean=far.mean(axis=0, dtype=np.float64).astype(np.float32))
         notes = {
             "scene_sha256": hashlib.sha256(data).hexdigest(),
             "splats": len(scene),
             "bounds_m": [np.round(b, 3).tolist() for b in scene.bounds()],
             **placement.notes,
+            "trimmed_floaters": trimmed,
             "continuation": f"photo generator {PhotoGenerator.version} on the scene seen from the spawn",
         }
         payload: dict[str, np.ndarray] = {name: getattr(scene, name) for name in _FIELDS}
         payload |= {_PHOTO + name: value for name, value in continuation.payload.items()}
+        payload |= rim.payload()
         payload |= {
-            "footprint": footprint.astype(np.uint8),
-            "footprint_origin": np.array(origin, dtype=np.float64),
             "notes": np.frombuffer(json.dumps(notes, sort_keys=True).encode(), dtype=np.uint8),
         }
         return PreparedWorld(
@@ -127,16 +121,12 @@ class ImportGenerator:
         fingerprint = _fingerprint(world)
         state = self._state(world, fingerprint)
         around = self._photo.surroundings(state.continuation, key)
-        ground = around.ground
-        under = state.inside(ground.positions)
-        if under.any():
-            radius = key.edge_m(state.base_tile_m) / GRID
-            positions = ground.positions.copy()
-            positions[under, 1] = np.minimum(positions[under, 1], 0.0) - UNDERLAY_SIGMAS * radius
-            ground = SplatCloud(positions, ground.scales, ground.rotations, ground.opacities, ground.colors)
-        standing = around.standing.subset(~state.inside(around.standing.positions))
+        ground = _ground(state, key, around.ground, around.heights)
+        standing = around.standing.subset(~state.rim.inside(around.standing.positions))
         scene = self._scene_tile(fingerprint, state, key)
-        return TileContent(key=key, splats=SplatCloud.concat([scene, ground, standing]), heights=around.heights)
+        return TileContent(
+            key=key, splats=SplatCloud.concat([scene, ground, standing]), heights=_heights(state, key, around.heights)
+        )
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _SceneState:
         state = self._states.get(fingerprint)
@@ -146,12 +136,10 @@ class ImportGenerator:
             continuation = PreparedWorld(
                 "photo", PhotoGenerator.version, world.options, world.spawn, world.sky, photo_payload
             )
-            origin = p["footprint_origin"]
             state = _SceneState(
                 scene=SplatCloud(*(p[name] for name in _FIELDS)),
                 continuation=continuation,
-                footprint=p["footprint"].astype(bool),
-                footprint_origin=(float(origin[0]), float(origin[1])),
+                rim=SceneRim.from_payload(p),
                 base_tile_m=world.options.base_tile_m,
             )
             self._states[fingerprint] = state
@@ -166,6 +154,28 @@ class ImportGenerator:
             cloud = state.scene if key.lod == 0 else merge_cells(state.scene, edge / GRID)
             buckets = self._tiles[(fingerprint, key.lod)] = TileBuckets.of(cloud, edge)
         return buckets.tile(key.ix, key.iz)
+
+
+def _ground(state: _SceneState, key: TileKey, ground: SplatCloud, heights: np.ndarray) -> SplatCloud:
+    """The continuation's ground met to the scene's at its rim, and sunk under it inside. It
+    starts from the terrain's surface: the photo generator sinks its ground where its lifted
+    photo would stand, which an imported world has not."""
+    p = ground.positions
+    x0, z0, _, _ = key.bounds(state.base_tile_m)
+    spacing = key.edge_m(state.base_tile_m) / GRID
+    surface = surface_at(heights, (p[:, 0] - x0) / spacing, (p[:, 2] - z0) / spacing, spacing)[0]
+    depth = UNDERLAY_SIGMAS * spacing  # two of its splats' radii
+    y, colours = blend_ground(state.rim, p[:, 0], p[:, 2], surface, ground.colors, depth)
+    positions = np.stack([p[:, 0], y, p[:, 2]], axis=1)
+    return SplatCloud(positions, ground.scales, ground.rotations, ground.opacities, colours)
+
+
+def _heights(state: _SceneState, key: TileKey, heights: np.ndarray) -> np.ndarray:
+    """The tile's height field (the mesh's surface) on the scene's ground where the scene is."""
+    x0, z0, _, _ = key.bounds(state.base_tile_m)
+    steps = np.arange(GRID + 1) * key.edge_m(state.base_tile_m) / GRID
+    gz, gx = np.meshgrid(z0 + steps, x0 + steps, indexing="ij")  # as the photo generator's
+    return blend_ground(state.rim, gx, gz, heights)[0]
 
 
 def _fingerprint(world: PreparedWorld) -> str:
@@ -187,19 +197,3 @@ def _spawn_view(scene: SplatCloud, spawn: Camera) -> np.ndarray:
     finally:
         torch.set_num_threads(threads)
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def _footprint(scene: SplatCloud) -> tuple[np.ndarray, tuple[float, float]]:
-    """Which 2 m ground cells the scene stands on: those under a few opaque splats, closed and
-    with holes filled (a courtyard inside the scene is the scene's)."""
-    solid = scene.positions[scene.opacities >= FOOTPRINT_MIN_OPACITY]
-    if len(solid) == 0:
-        return np.zeros((1, 1), dtype=bool), (0.0, 0.0)
-    # A margin of empty cells round the scene, so the closing never reads past the grid's edge.
-    lo = (np.floor(solid[:, [0, 2]].min(axis=0) / FOOTPRINT_CELL_M) - _MARGIN) * FOOTPRINT_CELL_M
-    cols = np.floor((solid[:, 0] - lo[0]) / FOOTPRINT_CELL_M).astype(np.int64)
-    rows = np.floor((solid[:, 2] - lo[1]) / FOOTPRINT_CELL_M).astype(np.int64)
-    counts = np.zeros((rows.max() + 1 + _MARGIN, cols.max() + 1 + _MARGIN), dtype=np.int64)
-    np.add.at(counts, (rows, cols), 1)
-    cells = ndimage.binary_closing(counts >= FOOTPRINT_MIN_SPLATS, iterations=2)
-    return ndimage.binary_fill_holes(cells), (float(lo[0]), float(lo[1]))
