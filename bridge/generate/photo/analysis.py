@@ -91,10 +91,10 @@ def sky_regions(image: np.ndarray) -> np.ndarray:
     return core | _touching(loose, core)
 
 
-def detect_sky(image: np.ndarray) -> np.ndarray:
+def sky_run(regions: np.ndarray) -> np.ndarray:
     """[h, w] bool: the sky regions (:func:`sky_regions`) kept per column as the unbroken run from
     the top: the sure part, which places the horizon (nothing stands above the sky)."""
-    return _clean_sky(np.cumprod(sky_regions(image), axis=0).astype(bool))
+    return np.cumprod(regions, axis=0).astype(bool)
 
 
 def _clean_sky(sky: np.ndarray) -> np.ndarray:
@@ -105,13 +105,12 @@ def _clean_sky(sky: np.ndarray) -> np.ndarray:
     return sky
 
 
-def sky_above_horizon(image: np.ndarray, horizon_v: float) -> np.ndarray:
+def sky_above_horizon(image: np.ndarray, regions: np.ndarray, horizon_v: float) -> np.ndarray:
     """[h, w] bool: every sky region above the horizon, including the sky seen past something in
     front of it (between rigging and sails, under a cap or an arch, below smoke), which the run
     from the top misses: the lift would stand those patches up as walls of painted sky."""
-    regions = sky_regions(image)
-    regions &= (np.arange(regions.shape[0]) + 0.5 < horizon_v)[:, None]
-    run = np.cumprod(regions, axis=0).astype(bool)
+    regions = regions & (np.arange(regions.shape[0]) + 0.5 < horizon_v)[:, None]
+    run = sky_run(regions)
     # Past the run, a region is sky only if it is typically the open sky's colour at its height
     # (a sky's colour changes mostly with height): a sunlit tower wall beside the sky is as bright
     # and smooth as a cloud, but not the sky's colour there. Only rows where the open sky shows
@@ -119,8 +118,7 @@ def sky_above_horizon(image: np.ndarray, horizon_v: float) -> np.ndarray:
     # colour borrowed from elsewhere.
     open_sky = _clean_sky(run)  # without the one-pixel slivers that reach down between things
     distance = np.abs(image - _sky_colour_by_row(image, open_sky)[:, None, :]).max(axis=2)
-    distance[~open_sky.any(axis=1)] = np.inf
-    candidates, count = ndimage.label(regions & ~run & np.isfinite(distance))
+    candidates, count = ndimage.label(regions & ~run & open_sky.any(axis=1)[:, None])
     if count == 0:
         return open_sky
     # Judged per region, not per pixel: a cloud's bright edge may be far from the row's blue.
@@ -211,9 +209,10 @@ def lift_depth(
 
 def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     image = to_working_resolution(photo)
-    horizon_v = estimate_horizon(detect_sky(image))
+    regions = sky_regions(image)
+    horizon_v = estimate_horizon(_clean_sky(sky_run(regions)))
     # Nothing below the horizon is sky: what looked like it there is haze over far terrain.
-    sky = sky_above_horizon(image, horizon_v)
+    sky = sky_above_horizon(image, regions, horizon_v)
     camera = estimate_camera(horizon_v, image.shape[1], image.shape[0])
     # Where what stands meets the ground: searched below the row where each column's ground
     # reaches the lift radius, with nothing standing yet.

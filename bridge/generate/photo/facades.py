@@ -56,7 +56,7 @@ def facade_samples(analysis: PhotoAnalysis, layers: np.ndarray, reach: np.ndarra
 
 def _skyish_share(texture: np.ndarray) -> float:
     """Share of a sample's texels that look like open sky: bright, blue or grey, and smooth
-    (few sharp edges nearby), the cues analysis.detect_sky reads, without its tie to the top."""
+    (few sharp edges nearby), the cues analysis.sky_regions reads, without its tie to the top."""
     brightness = texture.max(axis=2)
     saturation = brightness - texture.min(axis=2)
     blue_or_grey = (texture[..., 2] >= texture[..., 0] - 0.02) | (saturation < 0.15)
