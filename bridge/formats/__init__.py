@@ -35,6 +35,10 @@ class TileFormat:
     carries: Literal["splats", "mesh"]
     encode: Callable[[TileContent, float], bytes]  # (content, base tile edge in metres) -> bytes
     decode: Callable[[bytes], SplatCloud] | None = None  # the splats back (splat formats only)
+    # Raised whenever the same tile content encodes to other bytes than before: stored tiles are
+    # filed under it (an older revision's bytes are made again, not served), and export
+    # manifests record it beside the files' hashes.
+    revision: int = 1
 
 
 TILE_FORMATS: dict[str, TileFormat] = {
@@ -62,12 +66,14 @@ TILE_FORMATS: dict[str, TileFormat] = {
         ),
         TileFormat(
             "glb",
-            "glTF 2.0 mesh: heightfield, skirts, baked texture",
+            "glTF 2.0 mesh: heightfield with skirts, blocks of what stands on it, texture atlas baked from the splats",
             "model/gltf-binary",
             ".glb",
             GLTF_FRAME,
             "mesh",
             encode_glb_mesh,
+            # 1: the ground alone; 2: the blocks of what stands on it, and the atlas.
+            revision=2,
         ),
         TileFormat(
             "gltf-splats",
@@ -136,6 +142,18 @@ def file_format(fmt: str) -> TileFormat:
         known = ", ".join((*FORMATS, *EXPORT_ONLY_FORMATS))
         raise ValueError(f"unknown file format {fmt!r}; known: {known}")
     return record
+
+
+def stored_format(fmt: str) -> str:
+    """The name a store files ``fmt``'s tiles under: the name, and the revision past the first
+    (a name no format has is filed as it is)."""
+    record = TILE_FORMATS.get(fmt)
+    return fmt if record is None or record.revision == 1 else f"{fmt}@{record.revision}"
+
+
+def format_of_stored(name: str) -> str:
+    """The format a stored name (:func:`stored_format`) is a revision of."""
+    return name.split("@", 1)[0]
 
 
 def encode_tile(content: TileContent, fmt: str, base_tile_m: float) -> bytes:

@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from bridge.formats._gltf import ELEMENT_ARRAY_BUFFER, GlbBuilder
+from bridge.formats.mesh_standing import GUTTER, build_standing, find_blocks, ground_under
 from bridge.formats.splats import TileContent
+from bridge.formats.texture_bake import deposit, fill_holes, to_srgb8
 from bridge.world.keys import TileKey
 
 DEFAULT_TEXTURE_SIZE = 256
@@ -132,12 +133,15 @@ def build_mesh(heights: np.ndarray, edge: float, skirt_m: float) -> dict[str, np
     }
 
 
-def bake_texture(content: TileContent, base_tile_m: float, size: int = DEFAULT_TEXTURE_SIZE) -> np.ndarray:
+def bake_texture(
+    content: TileContent, base_tile_m: float, size: int = DEFAULT_TEXTURE_SIZE, leave_out: np.ndarray | None = None
+) -> np.ndarray:
     """[size, size, 3] uint8 sRGB: the tile's splats seen from straight above.
 
     Row i covers z0 + (i + 0.5) * edge / size (v grows with +z), column j likewise along +x.
     Splats near the ground count fully; those well above it (upright objects, a lifted photo's
     facades) fade to 5 %, so what stands on the ground tints it without painting over it.
+    ``leave_out`` [N] bool: splats not painted at all (those the tile's blocks carry).
     """
     x0, z0, x1, _ = content.key.bounds(base_tile_m)
     edge = x1 - x0
@@ -147,42 +151,21 @@ def bake_texture(content: TileContent, base_tile_m: float, size: int = DEFAULT_T
     fx = (pos[:, 0] - x0) / texel - 0.5
     fz = (pos[:, 2] - z0) / texel - 0.5
     inside = (fx > -1) & (fx < size) & (fz > -1) & (fz < size)
-    s = content.heights.shape[0] - 1
-    ground = ndimage.map_coordinates(
-        content.heights.astype(np.float64),
-        [np.clip((pos[:, 2] - z0) / edge * s, 0, s), np.clip((pos[:, 0] - x0) / edge * s, 0, s)],
-        order=1,
-    )
+    # The smoothing follows all the tile's splats, those left out too: the ground stays as sharp
+    # as it was when they were painted.
+    sigma_from = inside.copy()
+    if leave_out is not None:
+        inside &= ~leave_out
+    ground = ground_under(np.asarray(content.heights), edge, pos[:, 0] - x0, pos[:, 2] - z0)
     band = max(2.0, 4 * texel)
     height_weight = np.maximum(0.05, np.exp(-0.5 * ((pos[:, 1] - ground) / band) ** 2))
     footprint = np.sqrt(splats.scales[:, 0].astype(np.float64) * splats.scales[:, 2])
-    weight = splats.opacities * height_weight * np.maximum(footprint / texel, 0.25) ** 2
-    color_sum = np.zeros((size + 1, size + 1, 3))
-    weight_sum = np.zeros((size + 1, size + 1))
-    if inside.any():
-        fx, fz, w = fx[inside], fz[inside], weight[inside]
-        colors = np.clip(splats.colors[inside].astype(np.float64), 0.0, 1.0)
-        j0, i0 = np.floor(fx).astype(int), np.floor(fz).astype(int)
-        tx, tz = fx - j0, fz - i0
-        for di, dj, bw in ((0, 0, (1 - tz) * (1 - tx)), (0, 1, (1 - tz) * tx), (1, 0, tz * (1 - tx)), (1, 1, tz * tx)):
-            ii, jj = np.clip(i0 + di, -1, size) + 1, np.clip(j0 + dj, -1, size) + 1  # +1: a guard ring
-            keep = (ii >= 1) & (ii <= size) & (jj >= 1) & (jj <= size)
-            np.add.at(weight_sum, (ii[keep] - 1, jj[keep] - 1), (w * bw)[keep])
-            np.add.at(color_sum, (ii[keep] - 1, jj[keep] - 1), (w * bw)[keep, None] * colors[keep])
-        sigma = float(np.clip(np.median(footprint[inside]) / texel, 0.5, size / 8))
-    else:
-        sigma = 1.0
-    color_sum, weight_sum = color_sum[:size, :size], weight_sum[:size, :size]
-    blurred_w = ndimage.gaussian_filter(weight_sum, sigma, mode="nearest")
-    blurred_c = np.stack([ndimage.gaussian_filter(color_sum[..., k], sigma, mode="nearest") for k in range(3)], -1)
-    covered = blurred_w > 1e-6 * max(float(blurred_w.max()), 1e-30)
+    weight = np.where(inside, splats.opacities * height_weight * np.maximum(footprint / texel, 0.25) ** 2, 0.0)
+    sigma = float(np.clip(np.median(footprint[sigma_from]) / texel, 0.5, size / 8)) if sigma_from.any() else 1.0
+    image, covered = deposit(fz, fx, weight, splats.colors, (size, size), sigma)
     if not covered.any():
         return np.full((size, size, 3), 128, dtype=np.uint8)  # an empty tile: neutral grey
-    image = np.where(covered[..., None], blurred_c / np.maximum(blurred_w, 1e-30)[..., None], 0.0)
-    if not covered.all():  # holes take their nearest covered texel's colour
-        _, (ii, jj) = ndimage.distance_transform_edt(~covered, return_indices=True)
-        image = image[ii, jj]
-    return np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
+    return to_srgb8(fill_holes(image, covered))
 
 
 TEXTURE_FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
@@ -219,8 +202,11 @@ def mesh_tile(
     texture_size: int = DEFAULT_TEXTURE_SIZE,
     texture_format: str = "jpeg",
     skirt_m: float | None = None,
+    standing: bool = True,
 ) -> MeshTile:
-    """The tile's heightfield mesh with skirts and a texture baked from its splats."""
+    """The tile's heightfield mesh with skirts, the blocks of what stands on it (unless
+    ``standing`` is False: the ground alone, as format revision 1 made it) and a texture baked
+    from its splats."""
     heights = np.asarray(content.heights)
     if heights.ndim != 2 or heights.shape[0] != heights.shape[1] or heights.shape[0] < 2:
         raise ValueError(f"tile heights must be [S+1, S+1] with S >= 1, not {heights.shape}")
@@ -233,14 +219,27 @@ def mesh_tile(
     x0, z0, x1, _ = content.key.bounds(base_tile_m)
     edge = x1 - x0
     skirt = default_skirt_m(heights, edge) if skirt_m is None else float(skirt_m)
-    pixels = encode_image(bake_texture(content, base_tile_m, texture_size), texture_format)
+    mesh = build_mesh(heights, edge, skirt)
+    blocks = find_blocks(content, edge, x0, z0) if standing and texture_size > 4 * GUTTER else None
+    if blocks is None:  # bare ground: the ground texture alone, u and v 0..1 over the tile
+        image = bake_texture(content, base_tile_m, texture_size)
+    else:
+        ground = bake_texture(content, base_tile_m, texture_size - 2 * GUTTER, leave_out=blocks.carried)
+        extra = build_standing(content, blocks, x0, z0, texture_size, ground.astype(np.float64) / 255)
+        scale, offset = extra.ground_uv
+        mesh["uvs"] = (mesh["uvs"] * scale + offset).astype(np.float32)
+        n = mesh["positions"].shape[0]
+        for name in ("positions", "normals", "uvs"):
+            mesh[name] = np.concatenate([mesh[name], extra.mesh[name].astype(np.float32)])
+        mesh["indices"] = np.concatenate([mesh["indices"], extra.mesh["indices"] + n])
+        image = to_srgb8(extra.atlas)
     return MeshTile(
         content.key,
         (x0, z0),
         base_tile_m,
         skirt,
-        build_mesh(heights, edge, skirt),
-        pixels,
+        mesh,
+        encode_image(image, texture_format),
         TEXTURE_FORMATS[texture_format],
     )
 
@@ -252,9 +251,18 @@ def encode_glb_mesh(
     texture_size: int = DEFAULT_TEXTURE_SIZE,
     texture_format: str = "jpeg",
     skirt_m: float | None = None,
+    standing: bool = True,
 ) -> bytes:
-    """The tile as a GLB: heightfield mesh with skirts and a texture baked from its splats."""
-    tile = mesh_tile(content, base_tile_m, texture_size=texture_size, texture_format=texture_format, skirt_m=skirt_m)
+    """The tile as a GLB: heightfield mesh with skirts, the blocks of what stands on it, and a
+    texture baked from its splats (see :func:`mesh_tile`)."""
+    tile = mesh_tile(
+        content,
+        base_tile_m,
+        texture_size=texture_size,
+        texture_format=texture_format,
+        skirt_m=skirt_m,
+        standing=standing,
+    )
     return encode_glb_meshes([tile])
 
 

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.formats import format_of_stored, stored_format
 from bridge.world.keys import TileKey
 from bridge.world.spec import WorldSpec
 
@@ -302,7 +303,7 @@ class WorldStore:
             found = self._db.execute(
                 "SELECT lod, ix, iz, format, version, sha256, size, splat_count FROM tiles "
                 "WHERE world_id = ? AND lod = ? AND ix = ? AND iz = ? AND format = ? AND version = ?",
-                (world_id, key.lod, key.ix, key.iz, fmt, version),
+                (world_id, key.lod, key.ix, key.iz, stored_format(fmt), version),
             ).fetchone()
         return _tile_row(found) if found else None
 
@@ -318,7 +319,7 @@ class WorldStore:
                     row.key.lod,
                     row.key.ix,
                     row.key.iz,
-                    row.format,
+                    stored_format(row.format),
                     row.version,
                     row.sha256,
                     row.size,
@@ -388,4 +389,4 @@ def _world_row(r: tuple) -> WorldRow:
 
 
 def _tile_row(r: tuple) -> TileRow:
-    return TileRow(TileKey(r[0], r[1], r[2]), r[3], r[4], r[5], r[6], r[7])
+    return TileRow(TileKey(r[0], r[1], r[2]), format_of_stored(r[3]), r[4], r[5], r[6], r[7])

@@ -17,7 +17,7 @@ from bridge.stream.pose import Pose
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
 from bridge.world.spec import WorldSpec
-from bridge.world.store import BlobStore, TileRow, WorldStore
+from bridge.world.store import BlobStore, TileRow, WorldRow, WorldStore
 from tests.conftest import photo_path, run
 from tests.stream_support import small_photo
 from tests.transport_support import opened
@@ -201,3 +201,25 @@ def test_twenty_sigkills_at_random_moments_lose_no_acked_tile_and_leave_no_tempo
         lingering = [pid for pid in workers if not _wait_for_exit(pid, 30.0)]
         assert lingering == [], f"workers outlived kill {crash}: {lingering}"
     assert len(tiles) >= CRASHES, "too few tiles arrived for the kills to land among writes"
+
+
+def test_a_mesh_tile_of_an_older_format_revision_is_made_again_not_served(tmp_path: Path) -> None:
+    """The store files tiles under their format's revision (bridge/formats: glb is 2 since its
+    meshes carry what stands on the ground): a revision-1 row is not what a lookup finds."""
+    store = WorldStore(tmp_path)
+    spawn = Camera.looking((0.0, 1.6, 0.0), (0.0, 0.0, -1.0), Intrinsics.from_vertical_fov(60.0, 64, 48))
+    store.add_world(WorldRow("w", "w", "0" * 64, "photo", "0", WorldSpec(8.0, 0, spawn, (64, 48)), "1" * 64, 0), [])
+    sha = store.blobs.put(b"revision 1 mesh bytes")
+    key = TileKey(0, 1, 2)
+    with store._transaction() as db:  # the row as a revision-1 server filed it
+        db.execute("INSERT INTO tiles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ("w", 0, 1, 2, "glb", 0, sha, 21, 0, 0))
+    assert store.get_tile("w", key, "glb") is None
+    new = store.blobs.put(b"revision 2 mesh bytes")
+    store.put_tile("w", TileRow(key, "glb", 0, new, 21, 0))
+    assert store.get_tile("w", key, "glb") == TileRow(key, "glb", 0, new, 21, 0)
+    assert store.tile_naming(new) == ("w", TileRow(key, "glb", 0, new, 21, 0))
+    ply = store.blobs.put(b"ply bytes")  # a format still at revision 1 is filed by its name
+    store.put_tile("w", TileRow(key, "ply", 0, ply, 9, 1))
+    with store._transaction() as db:
+        assert db.execute("SELECT format FROM tiles WHERE sha256 = ?", (ply,)).fetchone()[0] == "ply"
+    store.close()

@@ -100,7 +100,12 @@ def build_manifest(
     splats = sum(f.splats for f in files)
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
-        "made_by": {"program": "worldbridge", "version": worldbridge_version},
+        "made_by": {
+            "program": "worldbridge",
+            "version": worldbridge_version,
+            # The tile format's revision: a manifest rebuilt under another makes other bytes.
+            "format_revision": file_format(request.tile_format).revision,
+        },
         "generator": {"name": world.generator, "version": world.generator_version},
         "source": {"photo_sha256": world.photo_sha256, "photo": origin.photo, "world_id": world.id},
         "world": world.spec.to_json(),
