@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from bridge.core.worlds import Worlds
+from bridge.formats import format_revisions
 from bridge.stream.messages import ViewerMessage
 from bridge.stream.pose import Pose
 from bridge.world.store import WorldStore
@@ -59,7 +60,7 @@ def small_photo() -> bytes:
 
 def make_worlds(data_dir: Path, workers: int = 2) -> tuple[Worlds, GatedPool]:
     pool = GatedPool(workers)
-    return Worlds(WorldStore(data_dir), pool, concurrency=workers), pool
+    return Worlds(WorldStore(data_dir, format_revisions()), pool, concurrency=workers), pool
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from bridge.api.tiles3d_routes import add_tiles3d_routes
 from bridge.core.errors import InvalidRequestError
 from bridge.core.tiles3d_live import DEFAULT_GEO
 from bridge.core.worlds import Worlds
+from bridge.formats import format_revisions
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.workers import make_pool
 from bridge.world.photos import MAX_PHOTO_BYTES
@@ -85,7 +86,7 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
     """Run until ``stop`` is set or SIGINT/SIGTERM; prints one JSON ready line on stdout."""
     check_config(config)
     stop = stop or asyncio.Event()
-    store = WorldStore(config.data_dir)
+    store = WorldStore(config.data_dir, format_revisions())
     workers = config.workers or max(1, os.cpu_count() or 1)
     pool = make_pool(workers)
     worlds = Worlds(store, pool, concurrency=workers)

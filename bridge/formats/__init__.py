@@ -144,16 +144,10 @@ def file_format(fmt: str) -> TileFormat:
     return record
 
 
-def stored_format(fmt: str) -> str:
-    """The name a store files ``fmt``'s tiles under: the name, and the revision past the first
-    (a name no format has is filed as it is)."""
-    record = TILE_FORMATS.get(fmt)
-    return fmt if record is None or record.revision == 1 else f"{fmt}@{record.revision}"
-
-
-def format_of_stored(name: str) -> str:
-    """The format a stored name (:func:`stored_format`) is a revision of."""
-    return name.split("@", 1)[0]
+def format_revisions() -> dict[str, int]:
+    """Each tile format's revision, for the store (bridge.world.store.WorldStore), which files
+    tiles under it."""
+    return {name: record.revision for name, record in TILE_FORMATS.items()}
 
 
 def encode_tile(content: TileContent, fmt: str, base_tile_m: float) -> bytes:

@@ -23,12 +23,11 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.formats import format_of_stored, stored_format
 from bridge.world.keys import TileKey
 from bridge.world.spec import WorldSpec
 
@@ -192,8 +191,11 @@ def _fsync_dir(path: Path) -> None:
 class WorldStore:
     """Worlds, their assets and their tiles. Thread-safe; one writing process per folder."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, format_revisions: Mapping[str, int] | None = None) -> None:
+        """``format_revisions``: each tile format's revision (bridge.formats.format_revisions);
+        tiles are filed under it, so an older revision's bytes are made again, not served."""
         self.root = Path(root)
+        self._revisions = dict(format_revisions or {})
         self.root.mkdir(parents=True, exist_ok=True)
         self.blobs = BlobStore(self.root / "blobs")
         self.blobs.sweep_temporary_files()
@@ -298,12 +300,17 @@ class WorldStore:
 
     # -- tiles -------------------------------------------------------------------------------
 
+    def _filed_as(self, fmt: str) -> str:
+        """The name tiles of ``fmt`` are filed under: the name, and the revision past the first."""
+        revision = self._revisions.get(fmt, 1)
+        return fmt if revision == 1 else f"{fmt}@{revision}"
+
     def get_tile(self, world_id: str, key: TileKey, fmt: str, version: int = 0) -> TileRow | None:
         with self._lock:
             found = self._db.execute(
                 "SELECT lod, ix, iz, format, version, sha256, size, splat_count FROM tiles "
                 "WHERE world_id = ? AND lod = ? AND ix = ? AND iz = ? AND format = ? AND version = ?",
-                (world_id, key.lod, key.ix, key.iz, stored_format(fmt), version),
+                (world_id, key.lod, key.ix, key.iz, self._filed_as(fmt), version),
             ).fetchone()
         return _tile_row(found) if found else None
 
@@ -319,7 +326,7 @@ class WorldStore:
                     row.key.lod,
                     row.key.ix,
                     row.key.iz,
-                    stored_format(row.format),
+                    self._filed_as(row.format),
                     row.version,
                     row.sha256,
                     row.size,
@@ -389,4 +396,4 @@ def _world_row(r: tuple) -> WorldRow:
 
 
 def _tile_row(r: tuple) -> TileRow:
-    return TileRow(TileKey(r[0], r[1], r[2]), format_of_stored(r[3]), r[4], r[5], r[6], r[7])
+    return TileRow(TileKey(r[0], r[1], r[2]), r[3].split("@", 1)[0], r[4], r[5], r[6], r[7])  # see _filed_as

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bridge.formats import format_revisions
 from bridge.world.keys import TileKey
 from bridge.world.store import WorldStore
 
@@ -23,7 +24,7 @@ def children(pid: int) -> list[int]:
 
 def store_problems(data: Path, world_id: str, tiles: dict[TileKey, str], fmt: str = "ply") -> list[str]:
     """The store's integrity problems, and every tile of ``tiles`` (key -> sha256) it lost."""
-    store = WorldStore(data)
+    store = WorldStore(data, format_revisions())
     try:
         problems = store.integrity_problems()
         for key, sha in tiles.items():

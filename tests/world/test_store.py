@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bridge.client.client import ReceivedTile, WorldBridgeClient
 from bridge.client.server_process import ServerProcess, start_server
+from bridge.formats import format_revisions
 from bridge.stream.pose import Pose
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
@@ -206,7 +207,7 @@ def test_twenty_sigkills_at_random_moments_lose_no_acked_tile_and_leave_no_tempo
 def test_a_mesh_tile_of_an_older_format_revision_is_made_again_not_served(tmp_path: Path) -> None:
     """The store files tiles under their format's revision (bridge/formats: glb is 2 since its
     meshes carry what stands on the ground): a revision-1 row is not what a lookup finds."""
-    store = WorldStore(tmp_path)
+    store = WorldStore(tmp_path, format_revisions())
     spawn = Camera.looking((0.0, 1.6, 0.0), (0.0, 0.0, -1.0), Intrinsics.from_vertical_fov(60.0, 64, 48))
     store.add_world(WorldRow("w", "w", "0" * 64, "photo", "0", WorldSpec(8.0, 0, spawn, (64, 48)), "1" * 64, 0), [])
     sha = store.blobs.put(b"revision 1 mesh bytes")

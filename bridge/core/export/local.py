@@ -20,6 +20,7 @@ from bridge.core.export.manifest import Origin
 from bridge.core.export.request import ExportRequest
 from bridge.core.export.run import ExportFile, ExportProgress, plan_export
 from bridge.core.worlds import Worlds
+from bridge.formats import format_revisions
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.directives.glb import GlbError, load_glb
 from bridge.generate.registry import load_generator
@@ -100,7 +101,7 @@ async def _export(
     loop = asyncio.get_running_loop()
     started = loop.time()
     pool = make_pool(workers)
-    worlds = Worlds(WorldStore(data_dir), pool, concurrency=workers)
+    worlds = Worlds(WorldStore(data_dir, format_revisions()), pool, concurrency=workers)
     try:
         if source.is_world_id:
             world_id = source.text
