@@ -99,12 +99,14 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.9.1: the photo's sky goes round the horizon (mirrored copies at the elevations it saw),
+    # and what stands in it is filled from the sky around (push-pull), not streaked along rows;
     # 0.9: sky seen past rigging, caps and smoke is sky (not lifted as painted walls), and the
     # skyline the layout keeps under is where each column's sky ends at the bottom;
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.9.0"  # a new version is a new world id
+    version = "0.9.1"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:

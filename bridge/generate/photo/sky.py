@@ -1,4 +1,5 @@
-"""The sky at infinity: the photo's own sky where the photo saw it, its colour gradient elsewhere."""
+"""The sky at infinity: the photo's own sky where the photo saw it, carried round the horizon at
+the elevations it saw, and its colour gradient above and below."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from bridge.world.camera import Camera
 
 PANORAMA_HEIGHT = 1024  # rows; the panorama is twice as wide (equirectangular)
 FEATHER_PX = 24.0  # the photo's sky fades into the gradient over this many working pixels
-ROW_FILL_FADE_PX = 48.0  # past a row's last sky pixel, its colour fades into the gradient over this many
+MIN_SOURCE_PX = 150  # a patch of sky smaller than this (after erosion) fills nothing around it
+FILL_REACH_PX = 64.0  # the fill trusts the sky within this many pixels, fading out over as many more
+AROUND_FADE_PX = 96.0  # above and below the photo's frame, its sky carried round fades into the gradient over this many
 
 
 def _elevation_deg(directions: np.ndarray) -> np.ndarray:
@@ -38,25 +41,50 @@ def _gradient(analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _filled_sky_image(analysis: PhotoAnalysis, gradient_at_pixels: np.ndarray) -> np.ndarray:
-    """The photo's sky, with what stands in front of it filled in along each row: between two
-    stretches of sky, the colours on either side blended across the gap (the sky behind a tower
-    continues from one side to the other); beyond the last stretch, its colour fading into the
-    sky's mean colour at that elevation; rows with no sky, that mean. Edge pixels next to
-    buildings carry their colour, so they are not used; fill and photo are softened where they meet."""
-    source = ndimage.binary_erosion(analysis.sky, iterations=2)
-    image = analysis.image
-    filled = gradient_at_pixels.astype(np.float32).copy()
-    columns = np.arange(source.shape[1], dtype=np.float64)
-    for row in np.flatnonzero(source.any(axis=1)):
-        seen = np.flatnonzero(source[row])
-        # Distance past the row's outermost sky pixels: there the fill fades to the gradient.
-        beyond = np.maximum(seen[0] - columns, columns - seen[-1]).clip(min=0)
-        fade = np.clip(1.0 - beyond / ROW_FILL_FADE_PX, 0.0, 1.0)[:, None]
-        across = np.stack([np.interp(columns, seen, image[row, seen, k]) for k in range(3)], axis=1)
-        filled[row] = across * fade + filled[row] * (1.0 - fade)
+    """The photo's sky, with what stands in front of it filled in from the sky around it: a
+    push-pull fill (the sky's colours averaged over ever coarser blocks, then carried back down
+    where nothing was seen), smooth in every direction, so a tower's or a castle's place in the
+    sky shows no streaks when the sky is seen from elsewhere. Edge pixels next to buildings carry
+    their colour, so they are not used. A photo with no sky gets the gradient."""
+    seen = ndimage.binary_erosion(analysis.sky, iterations=2)
+    # A few sky pixels alone (a mask's stray bit in a roof's corner) would colour a wide fill.
+    labels, count = ndimage.label(seen)
+    sizes = ndimage.sum_labels(seen, labels, np.arange(1, count + 1))
+    source = seen & np.isin(labels, 1 + np.flatnonzero(sizes >= MIN_SOURCE_PX))
+    if not source.any():
+        return gradient_at_pixels.astype(np.float32)
+    image = analysis.image.astype(np.float32)
+    # Far from any sky seen, the fill is a guess: there it fades into the gradient.
+    reach = ndimage.distance_transform_edt(~source)
+    trust = np.clip(2.0 - reach / FILL_REACH_PX, 0.0, 1.0)[..., None]
+    filled = _push_pull(image, source) * trust + gradient_at_pixels * (1.0 - trust)
     filled[analysis.sky] = image[analysis.sky]  # the sky pixels the erosion left out are still sky
     smooth = ndimage.gaussian_filter(filled, sigma=(3.0, 3.0, 0.0))
-    return np.where(source[..., None], image, smooth).astype(np.float32)
+    return np.where(seen[..., None], image, smooth).astype(np.float32)
+
+
+def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """[h, w, 3] ``image`` where ``known``, elsewhere the known colours' mean over the smallest
+    pyramid block that holds some, blended up level by level (bilinear), so fills are smooth."""
+    weight = known.astype(np.float32)
+    levels = [(image * weight[..., None], weight)]
+    while min(levels[-1][1].shape) > 1 and not (levels[-1][1] > 0).all():
+        colour, weight = levels[-1]
+        h, w = weight.shape
+        pad = ((0, h % 2), (0, w % 2))
+        colour = np.pad(colour, (*pad, (0, 0)))
+        weight = np.pad(weight, pad)
+        colour = colour[0::2, 0::2] + colour[1::2, 0::2] + colour[0::2, 1::2] + colour[1::2, 1::2]
+        weight = weight[0::2, 0::2] + weight[1::2, 0::2] + weight[0::2, 1::2] + weight[1::2, 1::2]
+        levels.append((colour, weight))
+    colour, weight = levels[-1]
+    filled = colour / np.maximum(weight, 1e-12)[..., None]
+    for colour, weight in reversed(levels[:-1]):
+        h, w = weight.shape
+        up = ndimage.zoom(filled, (2.0, 2.0, 1.0), order=1, mode="nearest", grid_mode=True)[:h, :w]
+        seen = np.minimum(weight, 1.0)[..., None]
+        filled = colour / np.maximum(weight, 1e-12)[..., None] * seen + up * (1.0 - seen)
+    return filled.astype(np.float32)
 
 
 def build_sky(analysis: PhotoAnalysis) -> Sky:
@@ -68,16 +96,77 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
     camera = analysis.camera
     photo_sky = _filled_sky_image(analysis, gradient(_elevation_deg(camera.pixel_rays())))
     height, width = PANORAMA_HEIGHT, 2 * PANORAMA_HEIGHT
-    # Away from the photo the panorama is the gradient, which depends on the row alone: one
-    # pixel per row, broadcast. Only the window the photo (and its feather) can reach is blended.
+    # Away from the photo's band of elevations the panorama is the gradient, which depends on the
+    # row alone. In that band the photo's sky goes on all round (see _around); only the window the
+    # photo itself (and its feather) can reach is blended with the photo's own sky.
     row_colour = gradient(_elevation_deg(panorama_directions(height, cols=slice(0, 1))[:, 0]))
-    flat = np.broadcast_to(row_colour[:, None], (height, width, 3))
+    background = np.broadcast_to(row_colour[:, None], (height, width, 3))  # float64, read-only
     image = np.empty((height, width, 3), dtype=np.uint8)
-    image[:] = np.clip(np.round(row_colour * 255.0), 0, 255).astype(np.uint8)[:, None]
+    image[:] = _to_8bit(row_colour)[:, None]
+    band = _around_rows(camera, height)
+    if band.stop > band.start and analysis.sky.any():
+        around = _around(camera, photo_sky, background[band], panorama_directions(height, band))
+        image[band] = _to_8bit(around)
+        background = background.copy()
+        background[band] = around
     rows, cols = _photo_window(camera, height, width)
     if rows.stop > rows.start and cols.stop > cols.start:
-        image[rows, cols] = _blend_photo(camera, photo_sky, flat[rows, cols], panorama_directions(height, rows, cols))
+        directions = panorama_directions(height, rows, cols)
+        image[rows, cols] = _blend_photo(camera, photo_sky, background[rows, cols], directions)
     return Sky(panorama=image)
+
+
+def _copies(camera: Camera) -> tuple[float, float, int]:
+    """(the photo's central azimuth, its half-width in azimuth at the horizon, both in radians;
+    how many mirrored copies of it go round the horizon: an even number, so they close up)."""
+    forward = camera.forward
+    centre = float(np.arctan2(forward[0], -forward[2]))
+    k = camera.intrinsics
+    half = float(np.arctan2(k.width / 2.0, k.fx))
+    count = max(2, 2 * round(np.pi / (2.0 * half)))
+    return centre, half, count
+
+
+def _around_rows(camera: Camera, height: int) -> slice:
+    """Rows of the panorama at the elevations the photo's frame spans (with AROUND_FADE_PX)."""
+    k = camera.intrinsics
+    # The frame's top and bottom edges (moved out by the fade) bow in elevation when the camera
+    # is pitched: sampled densely, with a few rows to spare.
+    u = np.linspace(-k.width, 2.0 * k.width, 97)  # copies reach the frame's edge columns stretched
+    v = np.array([-AROUND_FADE_PX, k.height / 2.0, k.height + AROUND_FADE_PX])
+    uu, vv = np.meshgrid(u, v)
+    rows, _ = panorama_pixel(camera.rays_through(uu.ravel(), vv.ravel()), height)
+    row0, row1 = int(np.floor(rows.min())) - 4, int(np.ceil(rows.max())) + 5
+    # A pole inside the faded frame (a camera looking steeply up or down): whole rows to it.
+    poles, depth = camera.project(np.array([[0.0, 1e6, 0.0], [0.0, -1e6, 0.0]]) + camera.position)
+    for (_, v_pole), d, pole_row in zip(poles, depth, (0, height), strict=True):
+        if d > 0 and -AROUND_FADE_PX <= v_pole <= k.height + AROUND_FADE_PX:
+            row0, row1 = min(row0, pole_row), max(row1, pole_row)
+    return slice(max(row0, 0), min(row1, height))
+
+
+def _around(camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """[rows, cols, 3] the photo's sky (filled) carried all round the horizon as mirrored copies
+    side by side, each one the photo's width in azimuth (stretched a little so an even number
+    close up), at the elevations the photo saw; fading into ``gradient`` above and below its frame.
+    Clouds go on when the viewer turns round, rather than a plain gradient."""
+    centre, half, count = _copies(camera)
+    span = 2.0 * np.pi / count
+    azimuth = np.arctan2(directions[..., 0], -directions[..., 2]) - centre
+    elevation = np.arcsin(np.clip(directions[..., 1], -1.0, 1.0))
+    copy = np.floor((azimuth + span / 2.0) / span)
+    local = azimuth - copy * span  # in [-span / 2, span / 2)
+    local = np.where(np.mod(copy, 2) == 1, -local, local) * (half / (span / 2.0)) + centre
+    turned = np.stack([np.sin(local) * np.cos(elevation), np.sin(elevation), -np.cos(local) * np.cos(elevation)], -1)
+    uv, depth = camera.project(turned.reshape(-1, 3) * 1e6 + camera.position)
+    k = camera.intrinsics
+    u, v = uv[:, 0], uv[:, 1]
+    outside = np.maximum(0, -v) + np.maximum(0, v - k.height)
+    weight = np.where(depth > 0, np.clip(1.0 - outside / AROUND_FADE_PX, 0.0, 1.0), 0.0)
+    coords = np.stack([np.clip(v - 0.5, 0, k.height - 1), np.clip(u - 0.5, 0, k.width - 1)])
+    samples = np.stack([ndimage.map_coordinates(photo_sky[..., c], coords, order=1) for c in range(3)], axis=1)
+    flat = gradient.reshape(-1, 3)
+    return (flat * (1.0 - weight[:, None]) + samples * weight[:, None]).reshape(gradient.shape)
 
 
 def _photo_window(camera: Camera, height: int, width: int) -> tuple[slice, slice]:
@@ -105,15 +194,15 @@ def _photo_window(camera: Camera, height: int, width: int) -> tuple[slice, slice
     return slice(max(row0, 0), min(row1, height)), slice(max(col0, 0), min(col1, width))
 
 
-def _blend_photo(camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, directions: np.ndarray) -> np.ndarray:
+def _blend_photo(camera: Camera, photo_sky: np.ndarray, background: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """The panorama's pixels in one window: the photo's sky inside the frame, fading into the
-    gradient outside it over FEATHER_PX."""
+    ``background`` (the sky carried round, the gradient) outside it over FEATHER_PX."""
     uv, depth = camera.project(directions.reshape(-1, 3) * 1e6 + camera.position)
     k = camera.intrinsics
     u, v = uv[:, 0], uv[:, 1]
     in_front = depth > 0
     # Inside the photo's frame the panorama is the photo's sky exactly; outside, the edge of the
-    # photo fades into the gradient over FEATHER_PX, so turning away shows no hard rectangle.
+    # photo fades into the background over FEATHER_PX, so turning away shows no hard rectangle.
     outside = np.hypot(np.maximum(0, -u) + np.maximum(0, u - k.width), np.maximum(0, -v) + np.maximum(0, v - k.height))
     weight = np.where(in_front, np.clip(1.0 - outside / FEATHER_PX, 0.0, 1.0), 0.0)
     near = weight > 0
@@ -121,6 +210,10 @@ def _blend_photo(camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, di
     coords = np.stack([np.clip(v[near] - 0.5, 0, k.height - 1), np.clip(u[near] - 0.5, 0, k.width - 1)])
     for channel in range(3):
         samples[near, channel] = ndimage.map_coordinates(photo_sky[..., channel], coords, order=1)
-    flat = gradient.reshape(-1, 3)
+    flat = background.reshape(-1, 3)
     flat = flat * (1.0 - weight[:, None]) + samples * weight[:, None]
-    return np.clip(np.round(flat.reshape(gradient.shape) * 255.0), 0, 255).astype(np.uint8)
+    return _to_8bit(flat.reshape(background.shape))
+
+
+def _to_8bit(colours: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(colours * 255.0), 0, 255).astype(np.uint8)

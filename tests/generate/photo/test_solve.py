@@ -167,7 +167,8 @@ def _brute_force_panorama(analysis: PhotoAnalysis) -> np.ndarray:
     camera = analysis.camera
     photo_sky = sky._filled_sky_image(analysis, gradient(sky._elevation_deg(camera.pixel_rays())))
     directions = panorama_directions(sky.PANORAMA_HEIGHT)
-    panorama = gradient(sky._elevation_deg(directions))
+    # Every row carried round (where the photo's frame is out of reach this is the gradient).
+    panorama = sky._around(camera, photo_sky, gradient(sky._elevation_deg(directions)), directions)
     uv, depth = camera.project(directions.reshape(-1, 3) * 1e6 + camera.position)
     k = camera.intrinsics
     u, v = uv[:, 0], uv[:, 1]
