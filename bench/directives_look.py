@@ -42,7 +42,7 @@ EXAMPLES: dict[str, list[dict]] = {
         {"kind": "place", "region": {"circle": {"center": [0, -28], "radius": 8}}, "structure": "a small white chapel"}
     ],
     "place-tower": [
-        {"kind": "place", "region": {"circle": {"center": [4, -32], "radius": 5}}, "structure": "a stone tower"}
+        {"kind": "place", "region": {"circle": {"center": [6, -52], "radius": 5}}, "structure": "a stone tower"}
     ],
     "place-bridge": [
         {

@@ -192,20 +192,44 @@ def parse_structure(text: str) -> StructureSpec:
 
 
 # A church's plan at scale 1, metres: its nave (length, width) with the tower's square (side) at
-# its east end, the whole turned this far from the front so that, seen from where it faces, the
-# long roof, the pointed west gable and the spire stand side by side (a three-quarter view).
-CHURCH_NAVE_M = (16.0, 7.0)
-CHURCH_TOWER_M = 4.6
-CHURCH_TURN_DEG = 38.0
-ROOF_OVERHANG_M = 0.3
+# its west end, the whole turned this far from the front so that, seen from where it faces, the
+# east gable, the long roof and the tower with its spire stand side by side (a three-quarter
+# view), the tower the farthest part: 40 m ahead its spire's tip stays inside a photo's frame.
+CHURCH_NAVE_M = (18.0, 7.5)
+CHURCH_TOWER_M = 5.0
+CHURCH_TURN_DEG = 28.0
+CHURCH_BUTTRESS_M = 0.6  # how far the buttresses stand out from the nave's walls
+ROOF_OVERHANG_M = 0.35
+CHAPEL_M = (6.0, 10.0)  # width, length (its gable faces the front)
+TOWER_M = 6.0  # a tower's square side
+BRIDGE_M = (4.0, 22.0)  # deck width, span
+# A row of houses: each house's frontage and depth at scale 1, in turn (a fixed cycle, so the
+# row's footprint is known from the words alone and neighbours always differ).
+HOUSE_FRONTAGES_M = (7.4, 9.6, 6.6, 8.8, 10.2, 7.0, 8.2, 9.2)
+HOUSE_DEPTHS_M = (8.6, 9.4, 8.0, 9.8, 8.4, 9.0, 8.2, 9.6)
+HOUSE_GAP_M = 0.6
+
+
+def house_row(count: int, scale: float) -> list[tuple[float, float, float]]:
+    """(centre x, frontage, depth) of each house of a row, left to right seen from the front
+    (+x first: the structure's frame is seen from -z), the row centred on x = 0."""
+    fronts = [HOUSE_FRONTAGES_M[k % len(HOUSE_FRONTAGES_M)] * scale for k in range(count)]
+    depths = [HOUSE_DEPTHS_M[k % len(HOUSE_DEPTHS_M)] * scale for k in range(count)]
+    total = sum(fronts) + HOUSE_GAP_M * scale * (count - 1)
+    out, x = [], total / 2
+    for front, depth in zip(fronts, depths, strict=True):
+        out.append((x - front / 2, front, depth))
+        x -= front + HOUSE_GAP_M * scale
+    return out
 
 
 def church_plan(scale: float) -> tuple[np.ndarray, np.ndarray]:
     """The nave's and the tower's corners, (x, z) [4, 2] each, before the turn; together centred."""
     (length, width), side = (v * scale for v in CHURCH_NAVE_M), CHURCH_TOWER_M * scale
-    nave_x = -side / 2
-    half_l, half_w = length / 2 + ROOF_OVERHANG_M, width / 2 + ROOF_OVERHANG_M
-    nave = np.array([[nave_x - half_l, -half_w], [nave_x + half_l, -half_w], [nave_x + half_l, half_w]])
+    nave_x = -side / 2  # the tower at +x (its west end), the nave's east end at -x
+    # The buttresses stand out past the roof's overhang: they bound the nave's plan.
+    half_l, half_w = length / 2 + CHURCH_BUTTRESS_M, width / 2 + CHURCH_BUTTRESS_M
+    nave = np.array([[nave_x - half_l, -half_w], [nave_x + length / 2, -half_w], [nave_x + length / 2, half_w]])
     tower_x = nave_x + length / 2 + side / 2
     tower = np.array([[tower_x - side / 2, -side / 2], [tower_x + side / 2, -side / 2], [tower_x + side / 2, side / 2]])
     return _close(nave), _close(tower)
@@ -218,28 +242,30 @@ def _close(three: np.ndarray) -> np.ndarray:
 
 def turned_church_corners(scale: float) -> np.ndarray:
     """Every corner of the church's plan after its turn, (x, z) [8, 2]: the builder's frame."""
-    a = math.radians(-CHURCH_TURN_DEG)  # its east end (the tower) away from the front
+    a = math.radians(-CHURCH_TURN_DEG)  # its west end (the tower) away from the front
     c, s = math.cos(a), math.sin(a)
     xz = np.vstack(church_plan(scale))
     return np.stack([c * xz[:, 0] + s * xz[:, 1], -s * xz[:, 0] + c * xz[:, 1]], axis=1)
 
 
 def footprint(spec: StructureSpec) -> tuple[float, float]:
-    """(width along x, depth along z) in metres, before turning: what the structure covers."""
+    """(width along x, depth along z) in metres, before turning: a box holding what the structure covers."""
     s = spec.scale
     if spec.kind == "church":
         corners = turned_church_corners(s)
         return tuple(2 * np.abs(corners).max(axis=0))  # type: ignore[return-value]
     if spec.kind == "chapel":
-        return 7.0 * s, 11.0 * s
+        return CHAPEL_M[0] * s + 2 * ROOF_OVERHANG_M, CHAPEL_M[1] * s + 2 * ROOF_OVERHANG_M
     if spec.kind == "tower":
-        return 7.0 * s, 7.0 * s
+        return TOWER_M * s + 0.8, TOWER_M * s + 0.8
     if spec.kind == "house":
-        return 8.5 * s * spec.count + 1.0 * (spec.count - 1), 8.0 * s
+        row = house_row(spec.count, s)
+        width = row[0][0] + row[0][1] / 2 - (row[-1][0] - row[-1][1] / 2)
+        return width + 2 * ROOF_OVERHANG_M, max(d for _, _, d in row) + 2 * ROOF_OVERHANG_M
     if spec.kind == "wall":
         return 24.0 * s * spec.count, 1.2 * s
     if spec.kind == "bridge":
-        return 4.0 * s, 22.0 * s
+        return BRIDGE_M[0] * s + 0.4, BRIDGE_M[1] * s
     if spec.kind == "arch":
         return 10.0 * s, 2.0 * s
     if spec.kind == "tree":

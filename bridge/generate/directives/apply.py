@@ -1,33 +1,40 @@
 """Directives applied to a generated tile: the generator makes the tile as if there were none,
 then each directive in effect on it changes it, in the order they were applied.
 
-A generator may offer two hooks (the photo generator does): ``ground_height(world, x, z)``, its
-terrain anywhere (a structure stands on the lowest ground under its footprint, whichever tile
-that lies in), and ``palette(world)``, the colours structures wear unless their words say
-otherwise. Without them the tile's own height grid and neutral colours stand in.
+A generator may offer hooks (the photo generator does): ``ground_height(world, x, z)``, its
+terrain anywhere (a structure stands on a plinth down to the lowest ground under its plan,
+whichever tile that lies in), ``palette(world)``, the colours structures wear unless their words
+say otherwise, ``facades(world)``, the facades its buildings wear (placed houses wear them too),
+and ``surroundings(world, key).ground``, its ground splats, which fill what a structure clears.
+Without them the tile's own height grid, neutral colours and the tile's own ground stand in.
 
 Everything here is a pure function of (tile, directives, world): the same bytes on any machine.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.generate.directives.glb import MODELS
-from bridge.generate.directives.structures import Palette, build_structure, place
+from bridge.generate.directives.structures import Built, Palette, build_structure, place, plan_of
 from bridge.generate.hashing import hash_to_unit
 from bridge.world.directives import GROUNDS, Directive, DirectiveError, Region
 from bridge.world.structure_grammar import StructureSpec, footprint, parse_structure
 
 Ground = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Assets = Callable[[str], bytes]  # a stored blob's bytes by sha256: an uploaded GLB
+Fill = Callable[[], SplatCloud]  # the generator's ground splats for the tile: what fills a clearing
 STANDING_M = 0.35  # a splat this far above the ground stands on it (a wall, a tree); below, it is ground
-SINK_M = 0.15  # a structure's foot goes this far under its lowest ground: no gap on a slope
+SINK_M = 0.15  # a GLB's or a tree's foot goes this far under its lowest ground: no gap on a slope
+FLOOR_M = 0.05  # a structure's floor stands this far above the highest ground under its plan
+CLEAR_MARGIN_M = 1.0  # what a structure clears reaches this far past its plan (eaves, splats' reach)
 WATER_DEPTH_M = 0.8
 REFERENCE_EDGE_M = 32.0  # structure detail follows the tile's edge, as the photo generator's does
 FINEST_SPACING_M = 0.2
@@ -46,9 +53,10 @@ def apply_directives(
     ground: Ground | None = None,
     palette: Palette | None = None,
     assets: Assets | None = None,
+    fill: Fill | None = None,
 ) -> TileContent:
     """``content`` as the directives leave it. ``ground``: the generator's terrain (see module doc);
-    ``assets``: where a GLB landmark's bytes come from."""
+    ``assets``: where a GLB landmark's bytes come from; ``fill``: the generator's ground splats."""
     if not directives:
         return content
     key = content.key
@@ -68,18 +76,23 @@ def apply_directives(
         gz, gx = np.meshgrid(z0 + steps, x0 + steps, indexing="ij")
         heights = (heights + (surface(gx, gz) - base(gx, gz))).astype(np.float32)
     added: list[SplatCloud] = []
-    for directive in directives:
-        if len(splats) == 0 and directive.kind != "place":
-            continue
-        splats = _clear(splats, directive, surface)
-        splats = _paint(splats, directive, surface)
     detail = key.edge_m(base_tile_m) / REFERENCE_EDGE_M
     pal = palette or DEFAULT_PALETTE
+    ground_fill = _lazy(fill, content, heights, surface)
+    built = {i: _built(d, d.structure, surface, detail, pal, i) for i, d in enumerate(directives) if _worded(d)}
+    for index, directive in enumerate(directives):
+        if len(splats) == 0 and directive.kind != "place":
+            continue
+        if index in built:
+            splats = _clear_plan(splats, directive, built[index], surface, ground_fill, (x0, z0, x1, z1))
+        else:
+            splats = _clear(splats, directive, surface)
+        splats = _paint(splats, directive, surface)
     for index, directive in enumerate(directives):
         if directive.kind == "place" and "glb" in directive.params:
             added.append(_placed_glb(directive, surface, detail, pal, assets))
-        elif directive.kind == "place" and directive.structure is not None:
-            added.append(_placed(directive, directive.structure, surface, detail, pal, index))
+        elif index in built:
+            added.append(built[index].cloud)
         elif directive.kind == "layout" and directive.params.get("forest"):
             added.append(_forest(directive, surface, detail, pal, (x0, z0, x1, z1)))
     if added:
@@ -163,10 +176,6 @@ def _clears(d: Directive) -> Region | None:
         return d.region
     if d.kind == "place" and "glb" in d.params:
         return d.region  # the model stands inside its region (checked when it was applied)
-    if d.kind == "place" and d.structure is not None:
-        w, depth = footprint(d.structure)
-        cx, cz = d.region.centre()
-        return Region("circle", np.array([[cx, cz]]), radius=math.hypot(w, depth) / 2 + 1.0)
     return None
 
 
@@ -218,31 +227,144 @@ def _spacing(detail: float, size_m: float) -> float:
 
 
 @lru_cache(maxsize=64)
-def _local(spec: StructureSpec, palette_key: tuple[float, ...], spacing: float, salt: int) -> SplatCloud:
+def _local(spec: StructureSpec, palette_key: _PaletteKey, spacing: float, salt: int, below: float) -> Built:
     """One structure in its frame, built once per worker for all the tiles it spans."""
-    pal = Palette(*(np.array(palette_key[i : i + 3]) for i in range(0, 12, 3)))
-    return build_structure(spec, pal, spacing, salt)
+    return build_structure(spec, palette_key.palette, spacing, salt, below)
 
 
-def _palette_key(p: Palette) -> tuple[float, ...]:
-    return tuple(float(v) for c in (p.wall, p.roof, p.foliage, p.rock) for v in np.asarray(c, np.float64))
+class _PaletteKey:
+    """A palette as a cache key: equal when its colours and its facades' bytes are."""
+
+    def __init__(self, palette: Palette) -> None:
+        self.palette = palette
+        digest = hashlib.sha256()
+        for c in (palette.wall, palette.roof, palette.foliage, palette.rock):
+            digest.update(np.asarray(c, np.float64).tobytes())
+        for f in palette.facades:
+            digest.update(np.asarray(f.levels[0]).tobytes())
+            digest.update(np.array([f.metres_per_px, f.storey_m, f.bay_m]).tobytes())
+        self.digest = digest.hexdigest()
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _PaletteKey) and other.digest == self.digest
 
 
-def _placed(d: Directive, spec: StructureSpec, surface: Ground, detail: float, pal: Palette, index: int) -> SplatCloud:
+def _palette_key(p: Palette) -> _PaletteKey:
+    return _PaletteKey(p)
+
+
+def _worded(d: Directive) -> bool:
+    return d.kind == "place" and d.structure is not None and "glb" not in d.params
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """A word-built structure as it stands in the world: its splats and its plan's polygons."""
+
+    cloud: SplatCloud
+    plan: tuple[np.ndarray, ...]  # world (x, z) [k, 2] each
+
+
+def _built(d: Directive, spec: StructureSpec, surface: Ground, detail: float, pal: Palette, index: int) -> _Standing:
+    """The structure standing at the region's centre: its floor just above the highest ground under
+    its plan (nothing sinks), its plinth (or piers) down past the lowest (no gap under it)."""
     cx, cz = d.region.centre()
     if "facing_deg" in d.params:
         yaw = math.radians(d.params["facing_deg"])
     else:  # facing the spawn (the world's origin), where a designer first looks from
         yaw = math.atan2(cx, cz) if math.hypot(cx, cz) > 1e-6 else 0.0
     width, depth = footprint(spec)
-    # The foot: the lowest ground under the footprint, so no wall hangs over a slope.
-    s, t = np.meshgrid(np.linspace(-0.5, 0.5, 7), np.linspace(-0.5, 0.5, 7))
-    lx, lz = s.ravel() * width, t.ravel() * depth
-    c, sn = math.cos(yaw), math.sin(yaw)
-    foot = float(surface(cx + c * lx + sn * lz, cz - sn * lx + c * lz).min()) - SINK_M
     salt = int(hash_to_unit(int(cx * 100), int(cz * 100), index) * 1e9)
-    local = _local(spec, _palette_key(pal), _spacing(detail, min(width, depth) * 3), salt)
-    return place(local, cx, cz, foot, yaw)
+    spacing = _spacing(detail, min(width, depth) * 3)
+    # The plan is known before the splats (it is the words'), so the ground under it is read first.
+    plan = [_to_world(p, cx, cz, yaw) for p in plan_of(spec)]
+    heights = np.concatenate([surface(*_samples(p)) for p in plan])
+    floor = float(heights.max()) + FLOOR_M
+    below = round(floor - float(heights.min()), 2)  # rounded: nearby tiles share one cached build
+    local = _local(spec, _palette_key(pal), spacing, salt, below)
+    return _Standing(place(local.cloud, cx, cz, floor, yaw), tuple(plan))
+
+
+def _to_world(polygon: np.ndarray, cx: float, cz: float, yaw: float) -> np.ndarray:
+    """Plan points (x, z) in the structure's frame to the world, as structures.place turns them."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    x, z = polygon[:, 0], polygon[:, 1]
+    return np.stack([cx + c * x + s * z, cz - s * x + c * z], axis=1)
+
+
+def _samples(polygon: np.ndarray, n: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Points over a convex quadrilateral (its corners, edges and inside): where to read the ground."""
+    a, b, _, d = polygon[:4]
+    s, t = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
+    points = a + s.ravel()[:, None] * (b - a) + t.ravel()[:, None] * (d - a)
+    return points[:, 0], points[:, 1]
+
+
+def _inside(plan: tuple[np.ndarray, ...], x: np.ndarray, z: np.ndarray, margin: float) -> np.ndarray:
+    """Points within ``margin`` of any convex polygon of ``plan``."""
+    hit = np.zeros(x.shape, dtype=bool)
+    for polygon in plan:
+        ring = polygon if _signed_area(polygon) > 0 else polygon[::-1]  # counter-clockwise
+        inside = np.ones(x.shape, dtype=bool)
+        for i in range(len(ring)):
+            a, b = ring[i], ring[(i + 1) % len(ring)]
+            edge = b - a
+            normal = np.array([edge[1], -edge[0]]) / max(float(np.hypot(*edge)), 1e-9)  # outward
+            inside &= (x - a[0]) * normal[0] + (z - a[1]) * normal[1] <= margin
+        hit |= inside
+    return hit
+
+
+def _signed_area(polygon: np.ndarray) -> float:
+    x, z = polygon[:, 0], polygon[:, 1]
+    return 0.5 * float(np.sum(x * np.roll(z, -1) - np.roll(x, -1) * z))
+
+
+def _clear_plan(
+    splats: SplatCloud, d: Directive, standing: _Standing, surface: Ground, fill: Fill, bounds: tuple[float, ...]
+) -> SplatCloud:
+    """Everything that stood or lay on the structure's plan (the photo's lifted facades and its
+    ground alike, at any height) goes; the world's own ground, on the surface, fills the place."""
+    p = splats.positions.astype(np.float64)
+    gone = _inside(standing.plan, p[:, 0], p[:, 2], CLEAR_MARGIN_M)
+    if not gone.any() and not _touches(standing.plan, bounds):
+        return splats
+    ground = fill()
+    g = ground.positions.astype(np.float64)
+    under = _inside(standing.plan, g[:, 0], g[:, 2], CLEAR_MARGIN_M)
+    g = g[under]
+    g[:, 1] = surface(g[:, 0], g[:, 2])  # the generator's underlay lies sunk where the photo's ground was
+    patch = ground.subset(np.flatnonzero(under))
+    patch = SplatCloud.from_arrays(g, patch.scales, patch.rotations, patch.opacities, patch.colors)
+    return SplatCloud.concat([splats.subset(~gone), patch])
+
+
+def _touches(plan: tuple[np.ndarray, ...], bounds: tuple[float, ...]) -> bool:
+    x0, z0, x1, z1 = bounds
+    points = np.vstack(plan)
+    lo, hi = points.min(axis=0) - CLEAR_MARGIN_M, points.max(axis=0) + CLEAR_MARGIN_M
+    return not (hi[0] < x0 or lo[0] > x1 or hi[1] < z0 or lo[1] > z1)
+
+
+def _lazy(fill: Fill | None, content: TileContent, heights: np.ndarray, surface: Ground) -> Fill:
+    """The ground that fills a clearing, made once and only when one is needed: the generator's,
+    else the tile's own splats lying on its ground."""
+    made: list[SplatCloud] = []
+
+    def get() -> SplatCloud:
+        if not made:
+            if fill is not None:
+                made.append(fill())
+            else:
+                p = content.splats.positions.astype(np.float64)
+                lying = np.abs(p[:, 1] - surface(p[:, 0], p[:, 2])) <= STANDING_M
+                made.append(content.splats.subset(np.flatnonzero(lying)))
+        return made[0]
+
+    return get
 
 
 def glb_yaw(d: Directive) -> float:
@@ -299,7 +421,7 @@ def _forest(d: Directive, surface: Ground, detail: float, pal: Palette, bounds: 
     spec = parse_structure("tree")
     trees = []
     for tx, tz, salt in zip(x[keep], z[keep], (gi * 7919 + gj)[keep], strict=True):
-        local = _local(spec, _palette_key(pal), _spacing(detail, 7.0), int(salt) % 64)
+        local = _local(spec, _palette_key(pal), _spacing(detail, 7.0), int(salt) % 64, 0.0).cloud
         foot = float(surface(np.array([tx]), np.array([tz]))[0]) - SINK_M
         trees.append(place(local, float(tx), float(tz), foot, 0.0))
     return SplatCloud.concat(trees)
@@ -315,8 +437,13 @@ def generate_directed(
         return content
     hook_ground = getattr(generator, "ground_height", None)
     hook_palette = getattr(generator, "palette", None)
+    hook_facades = getattr(generator, "facades", None)
+    hook_around = getattr(generator, "surroundings", None)
     ground = (lambda x, z: np.asarray(hook_ground(world, x, z), np.float64)) if hook_ground else None
     colours = hook_palette(world) if hook_palette else None
     palette = Palette(**{k: np.asarray(v, np.float64) for k, v in colours.items()}) if colours else None
+    if palette is not None and hook_facades is not None:
+        palette = replace(palette, facades=tuple(hook_facades(world)))
+    fill = (lambda: hook_around(world, key).ground) if hook_around else None
     base = world.options.base_tile_m  # type: ignore[attr-defined]
-    return apply_directives(content, directives, base, ground, palette, assets)
+    return apply_directives(content, directives, base, ground, palette, assets, fill)

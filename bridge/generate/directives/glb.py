@@ -23,7 +23,7 @@ import numpy as np
 
 from bridge.formats._quat import wxyz_from_matrix
 from bridge.formats.splats import SplatCloud
-from bridge.generate.directives.structures import COVER, THICKNESS
+from bridge.generate.directives.surfaces import COVER, THICKNESS
 from bridge.generate.hashing import hash_to_unit
 
 MAX_GLB_BYTES = 32 * 1024 * 1024

@@ -212,6 +212,10 @@ class PhotoGenerator:
         greens = np.asarray(reading.vegetation_colours).reshape(-1, 3)
         return {"wall": wall, "roof": reading.roof_colour, "foliage": greens[len(greens) // 2], "rock": ground}
 
+    def facades(self, world: PreparedWorld) -> list[FacadeSource]:
+        """The photo's facades, ready for synthesis: what placed houses wear, as the layout's do."""
+        return self._state(world, _fingerprint(world)).facades
+
     def _state(self, world: PreparedWorld, fingerprint: str) -> _WorldState:
         state = self._states.get(fingerprint)
         if state is None:
