@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bridge.benches.viewers import Held, bench_server, percentile_ms, rss_bytes, take, viewer_pose
@@ -126,7 +126,9 @@ async def walk(
     sequence = 0
     while time.perf_counter() < ends_at and sequence < len(poses):
         session_s = sessions.expovariate(1 / args.reconnect_s)
-        viewer.held = Held(keys=set(viewer.held.keys), errors=viewer.held.errors)
+        # A new stream starts from what the viewer holds; its counts go on (they were reset
+        # at every reconnect, so tiles/s counted only each viewer's last stream).
+        viewer.held = replace(viewer.held, keys=set(viewer.held.keys))
         try:
             async with opened(server, viewer.transport, world_id, resume=resume) as stream:
                 events = aiter(stream.events())
