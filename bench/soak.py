@@ -5,9 +5,10 @@ data folder; a world from ``--photo``. Each viewer (every other one over gRPC, t
 WebSocket) walks a seeded random walk from the spawn at ``--speed`` m/s, turning every few seconds,
 sends its pose ``--rate`` times a second, acks every tile, and now and then (every
 ``--reconnect-s`` seconds on average) drops its stream and opens a new one resuming its session.
-The walks run once to warm the world (``--no-warm`` skips it), step for step as they will when
-measured (by step count, not by the clock, so a slow warm-up still covers their ground), then
-again, measured.
+The world is warmed first (``--no-warm`` skips it): the walks are seeded, so every pose they will
+send is known, and every tile any of those poses' interest sets holds is fetched once (GetTile, a
+few at a time) before the run; the measured run then serves only stored tiles. (Walking the walks
+once to warm the world left ground cold wherever the warm-up's streams fell behind.)
 
 Figures: tiles delivered per second; the wait for the tile under the viewer: from the first pose
 that stood on ground no held tile (of any LOD) covered, to the tile that covers it arriving (p50,
@@ -29,19 +30,23 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bridge.benches.viewers import Held, bench_server, percentile_ms, rss_bytes, take, viewer_pose
 from bridge.client.client import Resume, WorldBridgeClient
 from bridge.client.server_process import ServerProcess
+from bridge.generate.registry import load_generator
 from bridge.samples import sample_photo_path
-from bridge.world.keys import MAX_LOD
+from bridge.stream.interest import StreamOptions, select_cells
+from bridge.stream.pose import Pose
+from bridge.world.grid import TileGrid
+from bridge.world.keys import MAX_LOD, TileKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the stream helper
 from tests.transport_support import opened
 
-WARM_UP_SLACK = 4  # a warm-up may take this many times the measured run's length to walk its steps
+WARM_FETCHES = 8  # GetTile calls in flight while warming
 
 
 @dataclass
@@ -74,51 +79,69 @@ async def _read(
             viewer.uncovered_since = None
 
 
+def walk_poses(index: int, args: argparse.Namespace, spawn: tuple[float, float, float]) -> list[Pose]:
+    """Every pose viewer ``index`` sends, in order (a seeded random walk, a pose a step)."""
+    rng = random.Random(args.seed * 1000 + index)
+    x, y, z = spawn
+    heading = rng.uniform(0, 2 * math.pi)
+    poses = []
+    for _ in range(int(args.seconds * args.rate)):
+        if rng.random() < 1 / (args.rate * 5):  # a new heading every ~5 s
+            heading += rng.uniform(-math.pi / 2, math.pi / 2)
+        vx, vz = math.sin(heading) * args.speed, -math.cos(heading) * args.speed
+        x, z = x + vx / args.rate, z + vz / args.rate
+        poses.append(viewer_pose((x, y, z), (vx, 0.0, vz), (vx, 0.0, vz), args.radius, 60.0))
+    return poses
+
+
+async def warm(server: ServerProcess, world_id: str, grid: TileGrid, walks: list[list[Pose]], fmt: str) -> int:
+    """Store every tile any pose of ``walks`` wants (as a stream selects it); how many."""
+    options = StreamOptions()
+    cells = {tuple(c) for poses in walks for pose in poses for c in select_cells(pose, grid, options).tolist()}
+    todo = iter(sorted(cells))
+
+    async def fetch(client: WorldBridgeClient) -> None:
+        for lod, ix, iz in todo:  # one shared iterator: each key once
+            await client.get_tile(world_id, TileKey(lod, ix, iz), fmt)
+
+    async with WorldBridgeClient(server.target) as client:
+        await asyncio.gather(*(fetch(client) for _ in range(WARM_FETCHES)))
+    return len(cells)
+
+
 async def walk(
     server: ServerProcess,
     world_id: str,
     viewer: Viewer,
     args: argparse.Namespace,
-    spawn: tuple[float, float, float],
+    poses: list[Pose],
     base_m: float,
-    measured: bool,
 ) -> None:
-    # Headings and reconnects draw from their own generators, and the warm-up walks by step
-    # count, not by the clock: it crosses step for step the ground the measured walk will.
-    rng = random.Random(args.seed * 1000 + viewer.index)
+    # Reconnects draw from their own generator: the walk is the same whenever they come.
     sessions = random.Random(f"{args.seed}-{viewer.index}-sessions")
-    x, y, z = spawn
-    heading = rng.uniform(0, 2 * math.pi)
-    position = [x, z]
-    # A warm-up slowed by load takes longer for its steps; bounded all the same (failing connections).
-    ends_at = time.perf_counter() + args.seconds * (1 if measured else WARM_UP_SLACK)
-    steps = int(args.seconds * args.rate)  # the most a measured walk can take (it sleeps 1/rate a step)
+    position = [poses[0].position[0], poses[0].position[2]]
+    ends_at = time.perf_counter() + args.seconds
+    steps = iter(poses)
     resume = Resume()
     sequence = 0
-    while time.perf_counter() < ends_at and sequence < steps:
+    while time.perf_counter() < ends_at and sequence < len(poses):
         session_s = sessions.expovariate(1 / args.reconnect_s)
-        viewer.held = Held(keys=set(viewer.held.keys), errors=viewer.held.errors)
+        # A new stream starts from what the viewer holds; its counts go on (they were reset
+        # at every reconnect, so tiles/s counted only each viewer's last stream).
+        viewer.held = replace(viewer.held, keys=set(viewer.held.keys))
         try:
             async with opened(server, viewer.transport, world_id, resume=resume) as stream:
                 events = aiter(stream.events())
                 reader = None
                 session_ends = min(ends_at, time.perf_counter() + session_s)
-                while time.perf_counter() < session_ends and sequence < steps:
-                    if rng.random() < 1 / (args.rate * 5):  # a new heading every ~5 s
-                        heading += rng.uniform(-math.pi / 2, math.pi / 2)
-                    vx, vz = math.sin(heading) * args.speed, -math.cos(heading) * args.speed
-                    position[0] += vx / args.rate
-                    position[1] += vz / args.rate
+                while time.perf_counter() < session_ends and sequence < len(poses):
+                    pose = next(steps)
+                    position[:] = pose.position[0], pose.position[2]
                     sequence += 1
-                    pose = viewer_pose((position[0], y, position[1]), (vx, 0.0, vz), (vx, 0.0, vz), args.radius, 60.0)
                     await stream.send(pose, formats=[args.format], sequence=sequence)
                     if reader is None:
                         reader = asyncio.create_task(_read(stream, events, viewer, position, base_m))
-                    if (
-                        measured
-                        and viewer.uncovered_since is None
-                        and not covered(viewer.held, position[0], position[1], base_m)
-                    ):
+                    if viewer.uncovered_since is None and not covered(viewer.held, position[0], position[1], base_m):
                         viewer.uncovered_since = time.perf_counter()
                     await asyncio.sleep(1 / args.rate)
                 if reader is not None:
@@ -138,10 +161,12 @@ async def run(args: argparse.Namespace) -> dict:
             async with WorldBridgeClient(server.target) as client:
                 world = await client.create_world(Path(args.photo).read_bytes(), name="soak")
             spawn = (world.spawn.position.x, world.spawn.position.y, world.spawn.position.z)
+            walks = [walk_poses(i, args, spawn) for i in range(args.viewers)]
+            grid = TileGrid(world.base_tile_m, load_generator(world.generator).splats_per_tile_edge)
+            warm_began = time.perf_counter()
+            warmed = 0 if args.no_warm else await warm(server, world.id, grid, walks, args.format)
+            warm_s = time.perf_counter() - warm_began
             transports = ("grpc", "websocket")
-            if not args.no_warm:
-                warm = [Viewer(i, transports[i % 2]) for i in range(args.viewers)]
-                await asyncio.gather(*(walk(server, world.id, v, args, spawn, world.base_tile_m, False) for v in warm))
             viewers = [Viewer(i, transports[i % 2]) for i in range(args.viewers)]
             rss_start = rss_bytes(server.process.pid, with_children=True)
             peak = [rss_start]
@@ -153,7 +178,12 @@ async def run(args: argparse.Namespace) -> dict:
 
             sampler = asyncio.create_task(sample())
             began = time.perf_counter()
-            await asyncio.gather(*(walk(server, world.id, v, args, spawn, world.base_tile_m, True) for v in viewers))
+            await asyncio.gather(
+                *(
+                    walk(server, world.id, v, args, poses, world.base_tile_m)
+                    for v, poses in zip(viewers, walks, strict=True)
+                )
+            )
             seconds = time.perf_counter() - began
             sampler.cancel()
             rss_end = rss_bytes(server.process.pid, with_children=True)
@@ -170,6 +200,8 @@ async def run(args: argparse.Namespace) -> dict:
         "server_cores": args.cores,
         "workers": args.workers,
         "warm": not args.no_warm,
+        "warmed_tiles": warmed,
+        "warm_s": round(warm_s, 1),
         "tiles": sum(v.held.tiles_received for v in viewers),
         "tiles_per_s": round(sum(v.held.tiles_received for v in viewers) / seconds, 1),
         "tile_under_viewer_waits": len(waits),

@@ -224,6 +224,10 @@ class _Pump:
         self.changes: list[TileChanged] = []  # directive changes to held tiles, not yet said
         self.stop_watching = worlds.watch(world.id, self.directive_changed)
         self.planned_at = 0.0  # time.monotonic() of the last plan
+        self._wanted_keys: list[TileKey] | None = None  # the plan's send list the jobs below are for
+        self._wanted_format = ""
+        self._wanted: list[Job] = []
+        self._wanted_set: set[Job] = set()
 
     def directive_changed(self, change: DirectiveChange) -> None:
         """A directive changed tiles: held ones are said to have changed and sent again; ready
@@ -234,7 +238,7 @@ class _Pump:
             self.claims.pop(job).release()
         for key in self.session.held:
             if change.changed(key):
-                self.session.changed.add(key)
+                self.session.mark_changed(key)
                 self.changes.append(TileChanged(key, change.version))
         self.wake.set()
 
@@ -346,14 +350,19 @@ class _Pump:
             self.session.mark_unloaded(key)
             yield TileUnloaded(key)
 
-    def want(self, keys: Iterable[TileKey]) -> list[Job]:
+    def want(self, keys: list[TileKey]) -> list[Job]:
         """The plan's tiles as jobs, most urgent first: ready rows no longer wanted are dropped,
         the window of claims is moved, finished claims are harvested."""
         fmt = self.session.format
-        wanted = [Job(key, fmt) for key in keys]
-        wanted_set = set(wanted)
-        for job in [j for j in self.ready if j not in wanted_set]:
-            del self.ready[job]
+        if keys is not self._wanted_keys or fmt != self._wanted_format:
+            # A new plan: its jobs made once (a cached plan is the same list, woken by acks).
+            self._wanted_keys, self._wanted_format = keys, fmt
+            self._wanted = [Job(key, fmt) for key in keys]
+            self._wanted_set = set(self._wanted)
+        wanted, wanted_set = self._wanted, self._wanted_set
+        if self.ready:
+            for job in [j for j in self.ready if j not in wanted_set]:
+                del self.ready[job]
         if not self.closed:
             _claim_window(self.worlds, self.world, self.session, wanted, self.ready, self.claims, self.wake)
         _harvest(self.claims, self.ready, self.session, self.errors)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from bridge.stream.interest import StreamOptions, keys_of, prioritise_cells, select_cells
 from bridge.stream.pose import Pose, PoseUpdate
 from bridge.world.grid import TileGrid
-from bridge.world.keys import MAX_LOD, TileKey
+from bridge.world.keys import MAX_LOD, TileKey, key_of
 
 MAX_VIEWPORT_PX = 16384
 # The format a viewer that names none gets: compact (about 16 B/splat) and read by every splat
@@ -109,6 +109,13 @@ class StreamSession:
     # finer tiles only below these, not below every wanted tile.
     _above_held: Counter[tuple[int, int, int]] = field(default_factory=Counter)
     _reselected_for_room: bool = False
+    # (lod, ix, iz) of every held tile, kept as tiles come and go (a plan reads it every time).
+    _held_cells: set[tuple[int, int, int]] = field(default_factory=set)
+    # The last plan and progress counts, valid until something they read changes (a new
+    # interest set, a tile sent, unloaded, skipped, crowded out or changed, a budget): the
+    # wakes in between (acks, tiles made ready) then cost nothing here.
+    _plan: Plan | None = None
+    _counts: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -165,6 +172,8 @@ class StreamSession:
             self._stale = True  # the splat budget shapes the interest set
             self.skipped.clear()  # what did not fit may fit now
             self._room_freed()
+        if new != self.budget:
+            self._invalidate()
         self.budget = new
 
     def ack(self, keys: list[TileKey]) -> list[TileKey]:
@@ -202,6 +211,7 @@ class StreamSession:
                 self._track(key, 1)
             self.held[key] = HeldTile(tile.size, tile.splats, True, tile.format, tile.sha256)
             self._resident += tile.splats
+        self._invalidate()
 
     def acked_tiles(self) -> dict[TileKey, HeldTile]:
         """What the viewer is known to hold: a later stream resumes from it."""
@@ -235,6 +245,7 @@ class StreamSession:
         assert self.view is not None and self.budget is not None
         self._stale = False
         self.selections += 1
+        self._invalidate()
         limit = self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET
         threshold = self.options.sse_threshold_px
         cells = select_cells(self.view, self.grid, self.options, threshold)
@@ -250,6 +261,21 @@ class StreamSession:
 
     def plan(self) -> Plan:
         wanted = self.wanted
+        if self._plan is not None:
+            return self._plan
+        self._plan = self._make_plan(wanted)
+        return self._plan
+
+    def mark_changed(self, key: TileKey) -> None:
+        """A directive changed this held tile: it is sent again."""
+        self.changed.add(key)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._plan = None
+        self._counts = None
+
+    def _make_plan(self, wanted: list[TileKey]) -> Plan:
         wanted_set = set(wanted)
         assert self.budget is not None
         # A wanted tile whose whole area the viewer already holds at finer LODs (the ground a
@@ -258,7 +284,7 @@ class StreamSession:
         finer: dict[TileKey, list[TileKey]] = {}
         held, above = self.held, self._above_held
         if self._resident <= self.budget.max_resident_splats * INTEREST_SHARE_OF_SPLAT_BUDGET:
-            cells = {(k.lod, k.ix, k.iz) for k in held}
+            cells = self._held_cells
             for key in wanted:
                 if key.lod > 0 and key not in held and (key.lod, key.ix, key.iz) in above:
                     below = _held_below(key, cells)
@@ -267,11 +293,13 @@ class StreamSession:
         self.satisfied = set(finer)
         fmt, changed, skipped, crowded_out = self.format, self.changed, self.skipped, self.crowded_out
         pending = []
+        # (Empty sets are checked for emptiness first: looking a key up hashes it even there.)
+        passed = skipped or crowded_out or finer
         for k in wanted:
             tile = held.get(k)
-            if tile is not None and tile.format == fmt and k not in changed:
+            if tile is not None and tile.format == fmt and not (changed and k in changed):
                 continue
-            if k not in skipped and k not in crowded_out and k not in finer:
+            if not passed or (k not in skipped and k not in crowded_out and k not in finer):
                 pending.append(k)
         unwanted = [k for k in held if k not in wanted_set]
         keep = _overlapping(unwanted, pending).union(*finer.values())
@@ -294,8 +322,18 @@ class StreamSession:
 
     def counts(self) -> tuple[int, int, int]:
         """(wanted, sent, pending) for progress: a wanted tile counts as sent when the viewer holds
-        it (in the current format) or holds its whole area finer; skipped tiles are neither."""
-        wanted = self.wanted
+        it (in the current format) or holds its whole area finer; skipped tiles are neither.
+        Counted over the interest set of the last plan (the pose whose sequence the progress
+        echoes), not one chosen afresh for a pose that came in since: that pose's plan counts it."""
+        if not self.selections:
+            self.plan()
+        if self._plan is None:  # what the plan reads changed since: counted now, kept by the next plan
+            return self._count(self._wanted)
+        if self._counts is None:
+            self._counts = self._count(self._wanted)
+        return self._counts
+
+    def _count(self, wanted: list[TileKey]) -> tuple[int, int, int]:
         fmt, held, changed, satisfied = self.format, self.held, self.changed, self.satisfied
         given_up = self.skipped.keys() | self.crowded_out.keys()
         sent = skipped = 0
@@ -320,6 +358,7 @@ class StreamSession:
         return not (self._in_flight and self._in_flight + size > self.budget.max_bytes_in_flight)
 
     def mark_sent(self, key: TileKey, size: int, splats: int, fmt: str = "", sha256: str = "") -> None:
+        self._invalidate()
         self._unloaded_unacked.pop(key, None)
         self.changed.discard(key)
         old = self.held.pop(key, None)
@@ -335,6 +374,7 @@ class StreamSession:
         self._tiles_seen += 1
 
     def mark_unloaded(self, key: TileKey) -> None:
+        self._invalidate()
         self.changed.discard(key)
         held = self.held.pop(key, None)
         if held is not None:
@@ -347,6 +387,7 @@ class StreamSession:
 
     def mark_skipped(self, key: TileKey, reason: str) -> None:
         self.skipped[key] = reason
+        self._invalidate()
 
     def blocked_by_splats(self, key: TileKey, splats: int) -> str | None:
         """The splat budget refused ``key`` (``splats``), and nothing held will leave until the
@@ -357,6 +398,7 @@ class StreamSession:
         the reason, for an error event."""
         assert self.budget is not None
         self._room_needed = max(self._room_needed, splats)
+        self._invalidate()  # the plan may drop kept tiles for this much room
         if not self._reselected_for_room:
             self._reselected_for_room = True
             self._stale = True
@@ -367,15 +409,22 @@ class StreamSession:
             "here; raise budget.max_resident_splats or lower view_radius_m"
         )
         self.crowded_out[key] = reason
+        self._invalidate()
         return reason
 
     def _room_freed(self) -> None:
         self.crowded_out.clear()
         self._room_needed = 0
         self._reselected_for_room = False
+        self._invalidate()
 
     def _track(self, key: TileKey, step: int) -> None:
         """Count ``key`` (step 1) or stop counting it (-1) under each of its ancestors."""
+        self._invalidate()
+        if step > 0:
+            self._held_cells.add((key.lod, key.ix, key.iz))
+        else:
+            self._held_cells.discard((key.lod, key.ix, key.iz))
         above = self._above_held
         for lod in range(key.lod + 1, MAX_LOD + 1):
             cell = (lod, key.ix >> (lod - key.lod), key.iz >> (lod - key.lod))
@@ -384,6 +433,7 @@ class StreamSession:
                 del above[cell]
 
     def _forget(self, held: HeldTile) -> None:
+        self._invalidate()
         self._resident -= held.splats
         if held.splats:
             self._room_freed()
@@ -430,7 +480,7 @@ def _held_below(key: TileKey, cells: set[tuple[int, int, int]]) -> list[TileKey]
             (lod - 1, 2 * ix + 1, 2 * iz + 1),
         ):
             if child in cells:
-                found.append(TileKey(*child))
+                found.append(key_of(*child))
             elif child[0] == 0:
                 return None
             else:
