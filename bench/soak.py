@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -155,7 +156,9 @@ async def walk(
 
 
 async def run(args: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory(prefix="worldbridge-soak-") as folder:
+    kept = contextlib.nullcontext(args.data) if args.data else tempfile.TemporaryDirectory(prefix="worldbridge-soak-")
+    with kept as folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         server = bench_server(Path(folder), args.cores, args.workers)
         try:
             async with WorldBridgeClient(server.target) as client:
@@ -233,6 +236,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--photo", default=str(sample_photo_path()))
     parser.add_argument("--no-warm", action="store_true")
+    parser.add_argument(
+        "--data",
+        help="keep the server's data folder here (made if missing): a later run on the same folder finds the"
+        " world's tiles stored, so its warm-up only reads them (a pair of runs need not generate twice)",
+    )
     parser.add_argument("--json", action="store_true", help="one line of JSON (the default prints it indented)")
     args = parser.parse_args()
     result = asyncio.run(run(args))
