@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -219,6 +220,8 @@ class _Pump:
         self.ready: dict[Job, TileRow] = {}
         self.closed = False
         self.last_progress: Progress | None = None
+        self.progress_at = -math.inf  # time.monotonic() of the last progress said
+        self.progress_due: float | None = None  # when a progress held back is to be said
         self.session_id = worlds.sessions.new_id()
         self.resumed = False
         self.changes: list[TileChanged] = []  # directive changes to held tiles, not yet said
@@ -414,11 +417,26 @@ class _Pump:
             bytes_sent=self.session.bytes_sent,
             sequence=applied,
         )
+        if progress == self.last_progress:
+            self.progress_due = None  # nothing new to say
+            return None
         # "Nothing pending" is reported only from an iteration that sent nothing, so the unloads
         # that state implies (made by the plan at the top) always come before it: a viewer
         # that moves on when it reads it never races them.
-        if progress == self.last_progress or (sent_any and progress.tiles_pending == 0):
+        if sent_any and progress.tiles_pending == 0:
             return None
+        # At most one a min_progress_interval_s, except "everything sent" after something was
+        # pending and the last word of a stream that ends; a change held back is said when the
+        # interval is over (``idle`` wakes for it), as the state of that moment.
+        now = time.monotonic()
+        last = self.last_progress
+        finished = progress.tiles_pending == 0 and (last is None or last.tiles_pending > 0)
+        next_at = self.progress_at + self.session.options.min_progress_interval_s
+        if now < next_at and not finished and not self.closed:
+            self.progress_due = next_at
+            return None
+        self.progress_due = None
+        self.progress_at = now
         self.last_progress = progress
         return progress
 
@@ -427,10 +445,15 @@ class _Pump:
         when the stream has said nothing for the heartbeat interval (since ``quiet_since``)."""
         if sent_any or self.errors.items or self.errors.suppressed:
             return None
-        remaining = quiet_since + self.session.options.heartbeat_interval_s - time.monotonic()
+        beat_at = quiet_since + self.session.options.heartbeat_interval_s
+        wait_until = beat_at if self.progress_due is None else min(beat_at, self.progress_due)
         try:
-            await asyncio.wait_for(self.wake.wait(), max(0.0, remaining))
+            # (asyncio.timeout, not wait_for: no task made for each wait.)
+            async with asyncio.timeout(max(0.0, wait_until - time.monotonic())):
+                await self.wake.wait()
         except TimeoutError:
+            if wait_until < beat_at:
+                return None  # a progress held back is due: the loop says it
             return Heartbeat(int(time.time() * 1000))
         # Coalesce: whatever arrives in the rest of the interval is applied by the reader
         # meanwhile and planned for once (a flood of 10k updates/s left streams acting on

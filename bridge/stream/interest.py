@@ -52,6 +52,12 @@ class StreamOptions:
     # progress) at most once per this interval when only messages woke it: a flood of poses or
     # acks costs one plan per interval, not one per message, seconds.
     min_plan_interval_s: float = 0.025
+    # A stream reports progress at most once per this interval, the latest state, seconds: a
+    # walking viewer's every pose and ack would each be a message (over gRPC a message costs a
+    # pass of the serving loop). "Everything sent" after something was pending, and the last
+    # progress of a stream that ends, are reported at once; a change held back is reported when
+    # the interval is over, so the latest sequence is always echoed.
+    min_progress_interval_s: float = 0.25
     max_held_tiles: int = 4096  # tiles a resuming viewer may list as held (more are not read)
 
 
