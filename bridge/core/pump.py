@@ -11,7 +11,7 @@ import contextlib
 import math
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from bridge.core.errors import Code, InvalidRequestError, ServiceError, TooManyStreamsError
@@ -95,6 +95,17 @@ def _apply(session: StreamSession, message: ViewerMessage, transport: TransportL
     ]
 
 
+def _acks_only(message: ViewerMessage) -> bool:
+    """Does the message only acknowledge tiles (nothing a plan reads)?"""
+    return (
+        message.pose is None
+        and message.budget is None
+        and not message.max_chunk_bytes
+        and not message.invalid
+        and not message.world_id
+    )
+
+
 class _Errors:
     """Errors waiting to be sent, bounded: a client that floods bad messages and does not read
     cannot grow them; past the bound they are counted and reported as one summary."""
@@ -133,7 +144,7 @@ def _claim_window(
     wanted: list[Job],
     ready: dict[Job, TileRow],
     claims: dict[Job, Claim[TileRow]],
-    wake: asyncio.Event,
+    woken: Callable[[], None],
 ) -> None:
     """Claim the most urgent wanted tiles not yet ready (at most MAX_CLAIMS_PER_STREAM), at this
     viewer's urgency; withdraw claims that fell out of that window (the scheduler drops a queued
@@ -155,7 +166,7 @@ def _claim_window(
             ready[job] = row
             continue
         claim = worlds.claim_tile(world, job.key, job.format, urgency)
-        claim.future.add_done_callback(lambda _: wake.set())
+        claim.future.add_done_callback(lambda _: woken())
         claims[job] = claim
     for job in [j for j in claims if j not in window]:
         claims.pop(job).release()
@@ -216,6 +227,10 @@ class _Pump:
         self.errors = errors
         self.transport = transport
         self.wake = asyncio.Event()
+        # Set (with ``wake``) by what should stop a run of sends for a new plan: a pose or budget,
+        # a tile made, a directive. Not by an ack alone: it only frees budget, which the sends read
+        # as they go (a walker acks every tile, and each ack used to cost a whole plan).
+        self.interrupt = False
         self.claims: dict[Job, Claim[TileRow]] = {}
         self.ready: dict[Job, TileRow] = {}
         self.closed = False
@@ -243,7 +258,7 @@ class _Pump:
             if change.changed(key):
                 self.session.mark_changed(key)
                 self.changes.append(TileChanged(key, change.version))
-        self.wake.set()
+        self.woken()
 
     @classmethod
     async def open(
@@ -326,6 +341,11 @@ class _Pump:
     def chunk_bytes(self) -> int:
         return self.session.chunk_bytes or self.transport.default_chunk_bytes
 
+    def woken(self) -> None:
+        """Something the plan reads changed: plan again, even in the middle of sending."""
+        self.interrupt = True
+        self.wake.set()
+
     def release_all(self) -> None:
         for claim in self.claims.values():
             claim.release()
@@ -339,13 +359,16 @@ class _Pump:
                     self.errors.extend(_apply(self.session, message, self.transport))
                 except InvalidUpdateError as exc:
                     self.errors.extend([StreamErrorEvent(Code.INVALID_ARGUMENT, str(exc))])
-                self.wake.set()
+                if message.acks and _acks_only(message):
+                    self.wake.set()  # more budget: the sends in progress go on and see it
+                else:
+                    self.woken()
         finally:
             # The viewer is gone (or closed its side): withdraw its claims now, even if nobody
             # ever resumes the stream, so queued generation nobody wants is dropped.
             self.closed = True
             self.release_all()
-            self.wake.set()
+            self.woken()
 
     def unload(self, keys: Iterable[TileKey]) -> Iterator[TileUnloaded]:
         # Lazy on purpose: each tile is marked unloaded only as its event is taken.
@@ -367,7 +390,7 @@ class _Pump:
             for job in [j for j in self.ready if j not in wanted_set]:
                 del self.ready[job]
         if not self.closed:
-            _claim_window(self.worlds, self.world, self.session, wanted, self.ready, self.claims, self.wake)
+            _claim_window(self.worlds, self.world, self.session, wanted, self.ready, self.claims, self.woken)
         _harvest(self.claims, self.ready, self.session, self.errors)
         return wanted
 
@@ -500,6 +523,7 @@ async def run_stream(
         quiet_since = time.monotonic()
         while True:
             pump.wake.clear()
+            pump.interrupt = False
             # One synchronous snapshot: the updates applied so far and the errors they raised.
             # Progress below echoes this sequence, never a later one the reader applies while we
             # are suspended, so a viewer never reads "update N served" before N's errors.
@@ -526,8 +550,8 @@ async def run_stream(
                     continue
                 sent_any = True
                 yield pump.sent(job, row, data)
-                if pump.wake.is_set():
-                    break  # a new pose or ack came in while we sent: re-plan before the next tile
+                if pump.interrupt:
+                    break  # a new pose (or a tile made) came in while we sent: re-plan before the next tile
             for error in pump.errors.drain():  # what sending found (a tile crowded out) before the progress
                 said_any = True
                 yield error

@@ -4,11 +4,15 @@ shared generation, cancellation of unwanted work, bounded errors, flood coalesci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+
+import pytest
 
 from bridge.core.pump import active_streams, run_stream
 from bridge.generate.base import GeneratorOptions
 from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, ViewerMessage
+from bridge.stream.session import Plan, StreamSession
 from bridge.world.keys import TileKey
 from tests.conftest import run
 from tests.stream_support import Inbox, Viewer, make_worlds, pose, world_dir
@@ -112,3 +116,45 @@ def test_errors_are_bounded_for_a_viewer_that_floods_bad_messages(world_dir: tup
         pool.shutdown()
 
     run(scenario(), 120)
+
+
+def test_acks_do_not_stop_a_run_of_sends_but_a_pose_does(
+    world_dir: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A walker acks every tile; each ack stopped the sends for a new plan (one plan per tile)."""
+    data_dir, world_id = world_dir
+    plans: list[int] = []
+    make_plan = StreamSession._make_plan
+
+    def counted(session: StreamSession, wanted: list[TileKey]) -> Plan:
+        plans.append(len(wanted))
+        return make_plan(session, wanted)
+
+    async def scenario() -> list[int]:
+        worlds, pool = make_worlds(data_dir)
+        first = Viewer(worlds, world_id, pose(x=700, radius=96))
+        await first.settled(1)  # every tile made and in the server's memory
+        await first.close()
+        monkeypatch.setattr(StreamSession, "_make_plan", counted)
+        inbox = Inbox()
+        opening = ViewerMessage(world_id=world_id, pose=pose(x=700, radius=96), sequence=1)
+        plans_by_tile = []  # plans made before each tile
+        async with contextlib.aclosing(run_stream(worlds, opening, aiter(inbox))) as stream:
+            async for event in stream:
+                if isinstance(event, TileSent):
+                    plans_by_tile.append(len(plans))
+                    inbox.put(ViewerMessage(acks=[event.key]))
+                    for _ in range(3):  # as a transport's write does: the loop runs (the ack is read)
+                        await asyncio.sleep(0)
+                    if len(plans_by_tile) == 10:  # a pose mid-run: the sends stop for a plan of it
+                        inbox.put(ViewerMessage(pose=pose(x=700, z=-1, radius=96), sequence=2))
+                if isinstance(event, Progress) and event.sequence == 2 and event.tiles_pending == 0:
+                    break
+        pool.shutdown()
+        return plans_by_tile
+
+    plans_by_tile = run(scenario(), 120)
+    assert len(plans_by_tile) > 40
+    assert plans_by_tile[11] > plans_by_tile[9], "the pose did not stop the sends"
+    # Acks alone: the ready tiles go in runs (up to a claim window each), not one plan per tile.
+    assert plans_by_tile[-1] <= len(plans_by_tile) / 4, f"{plans_by_tile[-1]} plans for {len(plans_by_tile)} tiles"
