@@ -10,7 +10,10 @@ send is known, and every tile any of those poses' interest sets holds is fetched
 few at a time) before the run; the measured run then serves only stored tiles. (Walking the walks
 once to warm the world left ground cold wherever the warm-up's streams fell behind.)
 
-Figures: tiles delivered per second; the wait for the tile under the viewer: from the first pose
+``--transports grpc`` (or ``websocket``) puts every viewer on one transport; ``--data DIR`` keeps the
+server's data folder, so a second run on it finds the tiles stored (its warm-up only reads them).
+
+Figures (also per transport): tiles delivered per second; the wait for the tile under the viewer: from the first pose
 that stood on ground no held tile (of any LOD) covered, to the tile that covers it arriving (p50,
 p99, and how many such waits were still open when the run ended); stream errors and failed
 connections; the server's resident memory with its workers at the start and the end of the
@@ -169,8 +172,8 @@ async def run(args: argparse.Namespace) -> dict:
             warm_began = time.perf_counter()
             warmed = 0 if args.no_warm else await warm(server, world.id, grid, walks, args.format)
             warm_s = time.perf_counter() - warm_began
-            transports = ("grpc", "websocket")
-            viewers = [Viewer(i, transports[i % 2]) for i in range(args.viewers)]
+            transports = args.transports.split(",")
+            viewers = [Viewer(i, transports[i % len(transports)]) for i in range(args.viewers)]
             rss_start = rss_bytes(server.process.pid, with_children=True)
             peak = [rss_start]
 
@@ -214,6 +217,16 @@ async def run(args: argparse.Namespace) -> dict:
         "stream_errors": sum(v.errors for v in viewers),
         "failed_connections": sum(v.failed_connections for v in viewers),
         "reconnects": sum(v.reconnects for v in viewers),
+        "by_transport": {
+            t: {
+                "tiles": sum(v.held.tiles_received for v in viewers if v.transport == t),
+                "waits": len(ws := [w for v in viewers if v.transport == t for w in v.waits]),
+                "p50_ms": percentile_ms(ws, 50),
+                "p99_ms": percentile_ms(ws, 99),
+                "still_waiting": sum(v.uncovered_since is not None for v in viewers if v.transport == t),
+            }
+            for t in dict.fromkeys(transports)
+        },
         "server_rss_with_workers_mb": {
             "start": round(rss_start / 2**20),
             "end": round(rss_end / 2**20),
@@ -236,6 +249,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--photo", default=str(sample_photo_path()))
     parser.add_argument("--no-warm", action="store_true")
+    parser.add_argument(
+        "--transports", default="grpc,websocket", help="viewers take these in turn (grpc,websocket; or one of them)"
+    )
     parser.add_argument(
         "--data",
         help="keep the server's data folder here (made if missing): a later run on the same folder finds the"
