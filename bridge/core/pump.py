@@ -550,8 +550,10 @@ async def run_stream(
                     continue
                 sent_any = True
                 yield pump.sent(job, row, data)
-                if pump.interrupt:
-                    break  # a new pose (or a tile made) came in while we sent: re-plan before the next tile
+                if pump.interrupt and time.monotonic() >= pump.planned_at + pump.session.options.min_plan_interval_s:
+                    # A new pose (or a tile made) came in while we sent: re-plan before the next
+                    # tile, at most once an interval (a walker's every pose was a plan).
+                    break
             for error in pump.errors.drain():  # what sending found (a tile crowded out) before the progress
                 said_any = True
                 yield error

@@ -11,6 +11,7 @@ import pytest
 
 from bridge.core.pump import active_streams, run_stream
 from bridge.generate.base import GeneratorOptions
+from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import Progress, StreamErrorEvent, TileSent, ViewerMessage
 from bridge.stream.session import Plan, StreamSession
 from bridge.world.keys import TileKey
@@ -158,3 +159,38 @@ def test_acks_do_not_stop_a_run_of_sends_but_a_pose_does(
     assert plans_by_tile[11] > plans_by_tile[9], "the pose did not stop the sends"
     # Acks alone: the ready tiles go in runs (up to a claim window each), not one plan per tile.
     assert plans_by_tile[-1] <= len(plans_by_tile) / 4, f"{plans_by_tile[-1]} plans for {len(plans_by_tile)} tiles"
+
+
+def test_poses_that_come_while_tiles_are_sent_are_planned_for_once_an_interval(world_dir: tuple[Path, str]) -> None:
+    """A walker's poses come ten a second while its stream sends: each stopped the sends for a
+    new interest set. Now the sends go on until the plan interval is over (here longer than
+    the test), and the latest pose is planned for then."""
+    data_dir, world_id = world_dir
+
+    async def scenario() -> tuple[int, int]:
+        worlds, pool = make_worlds(data_dir)
+        first = Viewer(worlds, world_id, pose(x=-700, radius=96))
+        await first.settled(1)  # every tile made and in the server's memory: a long run of sends
+        await first.close()
+        inbox = Inbox()
+        opening = ViewerMessage(world_id=world_id, pose=pose(x=-700, radius=96), sequence=1)
+        options = StreamOptions(min_plan_interval_s=3600.0)
+        sent = selections = 0
+        async with contextlib.aclosing(run_stream(worlds, opening, aiter(inbox), options)) as stream:
+            async for event in stream:
+                if isinstance(event, TileSent):
+                    sent += 1
+                    step = ViewerMessage(acks=[event.key], pose=pose(x=-700, z=-sent, radius=96), sequence=1 + sent)
+                    inbox.put(step)  # a pose after each tile, each a metre on
+                    for _ in range(3):  # as a transport's write does: the loop runs (the pose is read)
+                        await asyncio.sleep(0)
+                    if sent == 21:
+                        (session,) = worlds.sessions._live.values()
+                        selections = session.selections
+                        break
+        pool.shutdown()
+        return selections, sent
+
+    selections, sent = run(scenario(), 120)
+    assert sent == 21
+    assert selections == 1, f"{selections} interest sets for the 20 poses that came during one run of sends"
