@@ -30,9 +30,11 @@ import contextlib
 import json
 import math
 import random
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,6 +65,11 @@ class Viewer:
     errors: int = 0
     reconnects: int = 0
     failed_connections: int = 0
+
+
+def _kind(error: str) -> str:
+    """An error message without its tile key and numbers, to count alike ones together."""
+    return re.sub(r"[-\d,.]+", "#", error)[:80]
 
 
 def covered(held: Held, x: float, z: float, base_m: float) -> bool:
@@ -215,6 +222,7 @@ async def run(args: argparse.Namespace) -> dict:
         "tile_under_viewer_p99_ms": percentile_ms(waits, 99),
         "tile_under_viewer_still_waiting": sum(v.uncovered_since is not None for v in viewers),
         "stream_errors": sum(v.errors for v in viewers),
+        "stream_error_kinds": dict(Counter(_kind(e) for v in viewers for e in v.held.errors).most_common(5)),
         "failed_connections": sum(v.failed_connections for v in viewers),
         "reconnects": sum(v.reconnects for v in viewers),
         "by_transport": {
