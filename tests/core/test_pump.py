@@ -140,7 +140,8 @@ def test_acks_do_not_stop_a_run_of_sends_but_a_pose_does(
         inbox = Inbox()
         opening = ViewerMessage(world_id=world_id, pose=pose(x=700, radius=96), sequence=1)
         plans_by_tile = []  # plans made before each tile
-        async with contextlib.aclosing(run_stream(worlds, opening, aiter(inbox))) as stream:
+        at_once = StreamOptions(min_plan_interval_s=0.0)  # a pose is planned for as soon as it is read
+        async with contextlib.aclosing(run_stream(worlds, opening, aiter(inbox), at_once)) as stream:
             async for event in stream:
                 if isinstance(event, TileSent):
                     plans_by_tile.append(len(plans))
