@@ -227,6 +227,7 @@ class _Pump:
         self.errors = errors
         self.transport = transport
         self.wake = asyncio.Event()
+        self.gone = asyncio.Event()  # set when the viewer has closed its side
         # Set (with ``wake``) by what should stop a run of sends for a new plan: a pose or budget,
         # a tile made, a directive. Not by an ack alone: it only frees budget, which the sends read
         # as they go (a walker acks every tile, and each ack used to cost a whole plan).
@@ -367,6 +368,7 @@ class _Pump:
             # The viewer is gone (or closed its side): withdraw its claims now, even if nobody
             # ever resumes the stream, so queued generation nobody wants is dropped.
             self.closed = True
+            self.gone.set()
             self.release_all()
             self.woken()
 
@@ -481,9 +483,13 @@ class _Pump:
         # Coalesce: whatever arrives in the rest of the interval is applied by the reader
         # meanwhile and planned for once (a flood of 10k updates/s left streams acting on
         # updates a minute old, one full plan per update).
+        # A viewer that leaves ends the wait at once: its stream slot is given back now (a
+        # reconnect is not refused as one stream too many while the old one waits).
         rest = self.planned_at + self.session.options.min_plan_interval_s - time.monotonic()
         if rest > 0 and not self.closed:
-            await asyncio.sleep(rest)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(rest):
+                    await self.gone.wait()
         return None
 
 
@@ -550,7 +556,9 @@ async def run_stream(
                     continue
                 sent_any = True
                 yield pump.sent(job, row, data)
-                if pump.interrupt and time.monotonic() >= pump.planned_at + pump.session.options.min_plan_interval_s:
+                if pump.closed or (
+                    pump.interrupt and time.monotonic() >= pump.planned_at + pump.session.options.min_plan_interval_s
+                ):
                     # A new pose (or a tile made) came in while we sent: re-plan before the next
                     # tile, at most once an interval (a walker's every pose was a plan).
                     break

@@ -195,3 +195,26 @@ def test_poses_that_come_while_tiles_are_sent_are_planned_for_once_an_interval(w
     selections, sent = run(scenario(), 120)
     assert sent == 21
     assert selections == 1, f"{selections} interest sets for the 20 poses that came during one run of sends"
+
+
+def test_a_viewer_that_leaves_while_its_stream_waits_out_the_plan_interval_is_let_go_at_once(
+    world_dir: tuple[Path, str],
+) -> None:
+    """The plan interval's wait ends when the viewer goes: its slot in the per-client limit is
+    given back at once (a soak's reconnects were refused as a 65th stream while the old waited)."""
+    data_dir, world_id = world_dir
+
+    async def scenario() -> None:
+        worlds, pool = make_worlds(data_dir)
+        first = Viewer(worlds, world_id, pose(radius=48))
+        await first.settled(1)  # every tile made and in the server's memory: no wake needed to send them
+        await first.close()
+        viewer = Viewer(worlds, world_id, pose(radius=48), options=StreamOptions(min_plan_interval_s=3600.0))
+        await viewer.settled(1)
+        viewer.move(pose(x=1, radius=48), sequence=2)  # wakes the stream: it waits out the interval
+        await viewer.until(lambda: viewer.inbox._queue.empty())
+        await viewer.close()  # fails (after 30 s) if the stream is still waiting
+        assert active_streams(worlds) == 0 and worlds.scheduler.stats().claims == 0
+        pool.shutdown()
+
+    run(scenario(), 120)
