@@ -10,7 +10,10 @@ send is known, and every tile any of those poses' interest sets holds is fetched
 few at a time) before the run; the measured run then serves only stored tiles. (Walking the walks
 once to warm the world left ground cold wherever the warm-up's streams fell behind.)
 
-Figures: tiles delivered per second; the wait for the tile under the viewer: from the first pose
+``--transports grpc`` (or ``websocket``) puts every viewer on one transport; ``--data DIR`` keeps the
+server's data folder, so a second run on it finds the tiles stored (its warm-up only reads them).
+
+Figures (also per transport): tiles delivered per second; the wait for the tile under the viewer: from the first pose
 that stood on ground no held tile (of any LOD) covered, to the tile that covers it arriving (p50,
 p99, and how many such waits were still open when the run ended); stream errors and failed
 connections; the server's resident memory with its workers at the start and the end of the
@@ -23,12 +26,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import random
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,6 +65,11 @@ class Viewer:
     errors: int = 0
     reconnects: int = 0
     failed_connections: int = 0
+
+
+def _kind(error: str) -> str:
+    """An error message without its tile key and numbers, to count alike ones together."""
+    return re.sub(r"[-\d,.]+", "#", error)[:80]
 
 
 def covered(held: Held, x: float, z: float, base_m: float) -> bool:
@@ -155,7 +166,9 @@ async def walk(
 
 
 async def run(args: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory(prefix="worldbridge-soak-") as folder:
+    kept = contextlib.nullcontext(args.data) if args.data else tempfile.TemporaryDirectory(prefix="worldbridge-soak-")
+    with kept as folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         server = bench_server(Path(folder), args.cores, args.workers)
         try:
             async with WorldBridgeClient(server.target) as client:
@@ -166,8 +179,8 @@ async def run(args: argparse.Namespace) -> dict:
             warm_began = time.perf_counter()
             warmed = 0 if args.no_warm else await warm(server, world.id, grid, walks, args.format)
             warm_s = time.perf_counter() - warm_began
-            transports = ("grpc", "websocket")
-            viewers = [Viewer(i, transports[i % 2]) for i in range(args.viewers)]
+            transports = args.transports.split(",")
+            viewers = [Viewer(i, transports[i % len(transports)]) for i in range(args.viewers)]
             rss_start = rss_bytes(server.process.pid, with_children=True)
             peak = [rss_start]
 
@@ -209,8 +222,19 @@ async def run(args: argparse.Namespace) -> dict:
         "tile_under_viewer_p99_ms": percentile_ms(waits, 99),
         "tile_under_viewer_still_waiting": sum(v.uncovered_since is not None for v in viewers),
         "stream_errors": sum(v.errors for v in viewers),
+        "stream_error_kinds": dict(Counter(_kind(e) for v in viewers for e in v.held.errors).most_common(5)),
         "failed_connections": sum(v.failed_connections for v in viewers),
         "reconnects": sum(v.reconnects for v in viewers),
+        "by_transport": {
+            t: {
+                "tiles": sum(v.held.tiles_received for v in viewers if v.transport == t),
+                "waits": len(ws := [w for v in viewers if v.transport == t for w in v.waits]),
+                "p50_ms": percentile_ms(ws, 50),
+                "p99_ms": percentile_ms(ws, 99),
+                "still_waiting": sum(v.uncovered_since is not None for v in viewers if v.transport == t),
+            }
+            for t in dict.fromkeys(transports)
+        },
         "server_rss_with_workers_mb": {
             "start": round(rss_start / 2**20),
             "end": round(rss_end / 2**20),
@@ -233,6 +257,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--photo", default=str(sample_photo_path()))
     parser.add_argument("--no-warm", action="store_true")
+    parser.add_argument(
+        "--transports", default="grpc,websocket", help="viewers take these in turn (grpc,websocket; or one of them)"
+    )
+    parser.add_argument(
+        "--data",
+        help="keep the server's data folder here (made if missing): a later run on the same folder finds the"
+        " world's tiles stored, so its warm-up only reads them (a pair of runs need not generate twice)",
+    )
     parser.add_argument("--json", action="store_true", help="one line of JSON (the default prints it indented)")
     args = parser.parse_args()
     result = asyncio.run(run(args))

@@ -17,6 +17,7 @@ from PIL import Image
 
 from bridge.core.worlds import Worlds
 from bridge.formats import format_revisions
+from bridge.stream.interest import StreamOptions
 from bridge.stream.messages import ViewerMessage
 from bridge.stream.pose import Pose
 from bridge.world.store import WorldStore
@@ -111,7 +112,15 @@ class Inbox:
 class Viewer:
     """Drives :func:`run_stream` as a well-behaved viewer: keeps every event, acks every tile."""
 
-    def __init__(self, worlds: Worlds, world_id: str, first: Pose, sequence: int = 1, **budget: Any) -> None:
+    def __init__(
+        self,
+        worlds: Worlds,
+        world_id: str,
+        first: Pose,
+        sequence: int = 1,
+        options: StreamOptions | None = None,
+        **budget: Any,
+    ) -> None:
         from bridge.core.pump import run_stream
         from bridge.stream.messages import BudgetUpdate
 
@@ -121,7 +130,7 @@ class Viewer:
         self.changed = asyncio.Event()
         budget_update = BudgetUpdate(**budget) if budget else None
         message = ViewerMessage(world_id=world_id, pose=first, budget=budget_update, sequence=sequence)
-        self.stream = run_stream(worlds, message, aiter(self.inbox))
+        self.stream = run_stream(worlds, message, aiter(self.inbox), options)
         self.task = asyncio.create_task(self._consume())
 
     async def _consume(self) -> None:

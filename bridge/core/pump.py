@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from bridge.core.errors import Code, InvalidRequestError, ServiceError, TooManyStreamsError
@@ -94,6 +95,17 @@ def _apply(session: StreamSession, message: ViewerMessage, transport: TransportL
     ]
 
 
+def _acks_only(message: ViewerMessage) -> bool:
+    """Does the message only acknowledge tiles (nothing a plan reads)?"""
+    return (
+        message.pose is None
+        and message.budget is None
+        and not message.max_chunk_bytes
+        and not message.invalid
+        and not message.world_id
+    )
+
+
 class _Errors:
     """Errors waiting to be sent, bounded: a client that floods bad messages and does not read
     cannot grow them; past the bound they are counted and reported as one summary."""
@@ -132,7 +144,7 @@ def _claim_window(
     wanted: list[Job],
     ready: dict[Job, TileRow],
     claims: dict[Job, Claim[TileRow]],
-    wake: asyncio.Event,
+    woken: Callable[[], None],
 ) -> None:
     """Claim the most urgent wanted tiles not yet ready (at most MAX_CLAIMS_PER_STREAM), at this
     viewer's urgency; withdraw claims that fell out of that window (the scheduler drops a queued
@@ -154,7 +166,7 @@ def _claim_window(
             ready[job] = row
             continue
         claim = worlds.claim_tile(world, job.key, job.format, urgency)
-        claim.future.add_done_callback(lambda _: wake.set())
+        claim.future.add_done_callback(lambda _: woken())
         claims[job] = claim
     for job in [j for j in claims if j not in window]:
         claims.pop(job).release()
@@ -215,10 +227,17 @@ class _Pump:
         self.errors = errors
         self.transport = transport
         self.wake = asyncio.Event()
+        self.gone = asyncio.Event()  # set when the viewer has closed its side
+        # Set (with ``wake``) by what should stop a run of sends for a new plan: a pose or budget,
+        # a tile made, a directive. Not by an ack alone: it only frees budget, which the sends read
+        # as they go (a walker acks every tile, and each ack used to cost a whole plan).
+        self.interrupt = False
         self.claims: dict[Job, Claim[TileRow]] = {}
         self.ready: dict[Job, TileRow] = {}
         self.closed = False
         self.last_progress: Progress | None = None
+        self.progress_at = -math.inf  # time.monotonic() of the last progress said
+        self.progress_due: float | None = None  # when a progress held back is to be said
         self.session_id = worlds.sessions.new_id()
         self.resumed = False
         self.changes: list[TileChanged] = []  # directive changes to held tiles, not yet said
@@ -240,7 +259,7 @@ class _Pump:
             if change.changed(key):
                 self.session.mark_changed(key)
                 self.changes.append(TileChanged(key, change.version))
-        self.wake.set()
+        self.woken()
 
     @classmethod
     async def open(
@@ -323,6 +342,11 @@ class _Pump:
     def chunk_bytes(self) -> int:
         return self.session.chunk_bytes or self.transport.default_chunk_bytes
 
+    def woken(self) -> None:
+        """Something the plan reads changed: plan again, even in the middle of sending."""
+        self.interrupt = True
+        self.wake.set()
+
     def release_all(self) -> None:
         for claim in self.claims.values():
             claim.release()
@@ -336,13 +360,17 @@ class _Pump:
                     self.errors.extend(_apply(self.session, message, self.transport))
                 except InvalidUpdateError as exc:
                     self.errors.extend([StreamErrorEvent(Code.INVALID_ARGUMENT, str(exc))])
-                self.wake.set()
+                if message.acks and _acks_only(message):
+                    self.wake.set()  # more budget: the sends in progress go on and see it
+                else:
+                    self.woken()
         finally:
             # The viewer is gone (or closed its side): withdraw its claims now, even if nobody
             # ever resumes the stream, so queued generation nobody wants is dropped.
             self.closed = True
+            self.gone.set()
             self.release_all()
-            self.wake.set()
+            self.woken()
 
     def unload(self, keys: Iterable[TileKey]) -> Iterator[TileUnloaded]:
         # Lazy on purpose: each tile is marked unloaded only as its event is taken.
@@ -364,7 +392,7 @@ class _Pump:
             for job in [j for j in self.ready if j not in wanted_set]:
                 del self.ready[job]
         if not self.closed:
-            _claim_window(self.worlds, self.world, self.session, wanted, self.ready, self.claims, self.wake)
+            _claim_window(self.worlds, self.world, self.session, wanted, self.ready, self.claims, self.woken)
         _harvest(self.claims, self.ready, self.session, self.errors)
         return wanted
 
@@ -414,11 +442,26 @@ class _Pump:
             bytes_sent=self.session.bytes_sent,
             sequence=applied,
         )
+        if progress == self.last_progress:
+            self.progress_due = None  # nothing new to say
+            return None
         # "Nothing pending" is reported only from an iteration that sent nothing, so the unloads
         # that state implies (made by the plan at the top) always come before it: a viewer
         # that moves on when it reads it never races them.
-        if progress == self.last_progress or (sent_any and progress.tiles_pending == 0):
+        if sent_any and progress.tiles_pending == 0:
             return None
+        # At most one a min_progress_interval_s, except "everything sent" after something was
+        # pending and the last word of a stream that ends; a change held back is said when the
+        # interval is over (``idle`` wakes for it), as the state of that moment.
+        now = time.monotonic()
+        last = self.last_progress
+        finished = progress.tiles_pending == 0 and (last is None or last.tiles_pending > 0)
+        next_at = self.progress_at + self.session.options.min_progress_interval_s
+        if now < next_at and not finished and not self.closed:
+            self.progress_due = next_at
+            return None
+        self.progress_due = None
+        self.progress_at = now
         self.last_progress = progress
         return progress
 
@@ -427,17 +470,26 @@ class _Pump:
         when the stream has said nothing for the heartbeat interval (since ``quiet_since``)."""
         if sent_any or self.errors.items or self.errors.suppressed:
             return None
-        remaining = quiet_since + self.session.options.heartbeat_interval_s - time.monotonic()
+        beat_at = quiet_since + self.session.options.heartbeat_interval_s
+        wait_until = beat_at if self.progress_due is None else min(beat_at, self.progress_due)
         try:
-            await asyncio.wait_for(self.wake.wait(), max(0.0, remaining))
+            # (asyncio.timeout, not wait_for: no task made for each wait.)
+            async with asyncio.timeout(max(0.0, wait_until - time.monotonic())):
+                await self.wake.wait()
         except TimeoutError:
+            if wait_until < beat_at:
+                return None  # a progress held back is due: the loop says it
             return Heartbeat(int(time.time() * 1000))
         # Coalesce: whatever arrives in the rest of the interval is applied by the reader
         # meanwhile and planned for once (a flood of 10k updates/s left streams acting on
         # updates a minute old, one full plan per update).
+        # A viewer that leaves ends the wait at once: its stream slot is given back now (a
+        # reconnect is not refused as one stream too many while the old one waits).
         rest = self.planned_at + self.session.options.min_plan_interval_s - time.monotonic()
         if rest > 0 and not self.closed:
-            await asyncio.sleep(rest)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(rest):
+                    await self.gone.wait()
         return None
 
 
@@ -477,6 +529,7 @@ async def run_stream(
         quiet_since = time.monotonic()
         while True:
             pump.wake.clear()
+            pump.interrupt = False
             # One synchronous snapshot: the updates applied so far and the errors they raised.
             # Progress below echoes this sequence, never a later one the reader applies while we
             # are suspended, so a viewer never reads "update N served" before N's errors.
@@ -503,8 +556,12 @@ async def run_stream(
                     continue
                 sent_any = True
                 yield pump.sent(job, row, data)
-                if pump.wake.is_set():
-                    break  # a new pose or ack came in while we sent: re-plan before the next tile
+                if pump.closed or (
+                    pump.interrupt and time.monotonic() >= pump.planned_at + pump.session.options.min_plan_interval_s
+                ):
+                    # A new pose (or a tile made) came in while we sent: re-plan before the next
+                    # tile, at most once an interval (a walker's every pose was a plan).
+                    break
             for error in pump.errors.drain():  # what sending found (a tile crowded out) before the progress
                 said_any = True
                 yield error

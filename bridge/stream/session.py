@@ -43,7 +43,7 @@ MAX_COORDINATE_M = 1.0e9  # far past any walk; beyond it float32 splat positions
 # The interest set may use at most this share of the splat budget, leaving the rest for the
 # coarse tiles kept while their finer replacements arrive.
 INTEREST_SHARE_OF_SPLAT_BUDGET = 0.5
-MAX_UNLOADED_UNACKED = 4096  # acks still expected for unloaded tiles, remembered at most
+MAX_UNLOADED_UNACKED = 4096  # tiles with acks still due for sends no longer held, remembered at most
 MAX_COARSENING_STEPS = 8  # threshold x 2^8 at most: past that the set is a handful of root tiles
 
 
@@ -102,8 +102,10 @@ class StreamSession:
     _resident: int = 0
     _splats_seen: int = 0
     _tiles_seen: int = 0
-    # Tiles unloaded before their ack came: an ack crossing an unload on the wire is no mistake.
-    _unloaded_unacked: OrderedDict[TileKey, None] = field(default_factory=OrderedDict)
+    # Acks still due for sends of a tile that is no longer held as that send (unloaded, or sent
+    # again, before its ack came), how many: an ack crossing an unload or a re-send on the wire is
+    # no mistake, however often the tile came and went (a walker at a LOD boundary).
+    _late_acks: OrderedDict[TileKey, int] = field(default_factory=OrderedDict)
     _room_needed: int = 0  # splats of the largest tile the budget refused since the last unload
     # (lod, ix, iz) of every tile some held tile lies under, with how many: a plan looks for held
     # finer tiles only below these, not below every wanted tile.
@@ -180,13 +182,18 @@ class StreamSession:
         """Mark tiles as received; returns the keys that were never sent (ignored). An ack for a
         tile unloaded before the ack arrived is taken silently."""
         unknown = []
+        late_acks = self._late_acks
         for key in keys:
+            late = late_acks.get(key) if late_acks else None
+            if late:  # acks come in the order of the sends: this one is for an earlier send
+                if late == 1:
+                    del late_acks[key]
+                else:
+                    late_acks[key] = late - 1
+                continue
             held = self.held.get(key)
             if held is None:
-                if key in self._unloaded_unacked:
-                    del self._unloaded_unacked[key]
-                else:
-                    unknown.append(key)
+                unknown.append(key)
             elif not held.acked:
                 held.acked = True
                 self._in_flight -= held.size
@@ -359,10 +366,11 @@ class StreamSession:
 
     def mark_sent(self, key: TileKey, size: int, splats: int, fmt: str = "", sha256: str = "") -> None:
         self._invalidate()
-        self._unloaded_unacked.pop(key, None)
         self.changed.discard(key)
         old = self.held.pop(key, None)
         if old is not None:
+            if not old.acked:
+                self._ack_due_late(key)
             self._forget(old)
         else:
             self._track(key, 1)
@@ -381,9 +389,15 @@ class StreamSession:
             self._track(key, -1)
             self._forget(held)
             if not held.acked:
-                self._unloaded_unacked[key] = None
-                if len(self._unloaded_unacked) > MAX_UNLOADED_UNACKED:
-                    self._unloaded_unacked.popitem(last=False)
+                self._ack_due_late(key)
+
+    def _ack_due_late(self, key: TileKey) -> None:
+        """A send of ``key`` whose ack has not come stops being the held one: its ack is due still."""
+        late_acks = self._late_acks
+        late_acks[key] = late_acks.get(key, 0) + 1
+        late_acks.move_to_end(key)
+        if len(late_acks) > MAX_UNLOADED_UNACKED:
+            late_acks.popitem(last=False)
 
     def mark_skipped(self, key: TileKey, reason: str) -> None:
         self.skipped[key] = reason

@@ -151,6 +151,25 @@ def test_acks_for_tiles_never_sent_are_reported_and_ignored() -> None:
     assert s.bytes_in_flight == 0 and s.ack([key]) == []  # acking twice is harmless
 
 
+def test_acks_that_cross_unloads_and_resends_are_taken_silently_however_often() -> None:
+    """A tile sent, unloaded, sent again and unloaded again before either ack came (a walker at a
+    LOD boundary, its acks on the wire): both acks are due, neither is a mistake. Only the
+    first crossing was known, so the second ack read "never sent" (issue 20's item 12, in soaks)."""
+    s = session()
+    key = s.plan().send[0]
+    for _ in range(2):
+        s.mark_sent(key, TILE_BYTES, TILE_SPLATS)
+        s.mark_unloaded(key)
+    assert s.ack([key]) == [] and s.ack([key]) == []
+    assert s.ack([key]) == [key]  # a third was never due
+    # Sent, unloaded, sent again: the first ack is the first send's; the tile is in flight until the second.
+    s.mark_sent(key, TILE_BYTES, TILE_SPLATS)
+    s.mark_unloaded(key)
+    s.mark_sent(key, TILE_BYTES, TILE_SPLATS)
+    assert s.ack([key]) == [] and s.bytes_in_flight == TILE_BYTES
+    assert s.ack([key]) == [] and s.bytes_in_flight == 0
+
+
 def test_bytes_in_flight_never_exceed_the_budget() -> None:
     s = session(radius=256)
     s.update_budget(1024 * 1024, 0, ())
