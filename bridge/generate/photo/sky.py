@@ -68,7 +68,8 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     pyramid block that holds some, blended up level by level (bilinear), so fills are smooth."""
     weight = known.astype(np.float32)
     levels = [(image * weight[..., None], weight)]
-    while min(levels[-1][1].shape) > 1 and not (levels[-1][1] > 0).all():
+    # Down to one block if need be: the coarsest level must hold some sky in every block.
+    while max(levels[-1][1].shape) > 1 and not (levels[-1][1] > 0).all():
         colour, weight = levels[-1]
         h, w = weight.shape
         pad = ((0, h % 2), (0, w % 2))

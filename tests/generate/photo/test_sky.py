@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from bridge.generate.photo.analysis import analyse
-from bridge.generate.photo.sky import _filled_sky_image, build_sky
+from bridge.generate.photo.sky import _filled_sky_image, _push_pull, build_sky
 from bridge.render.sky import panorama_pixel
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
@@ -101,3 +101,16 @@ def test_sky_seen_past_rigging_smoke_and_caps_is_sky(name: str) -> None:
     assert analysis.sky[y0:y1, x0:x1].mean() < 0.1
     # The lift stands nothing up there: it is drawn from the sky panorama.
     assert np.isinf(analysis.depth[analysis.sky]).all()
+
+
+def test_the_fill_from_one_corners_sky_stays_within_its_colours() -> None:
+    """A photo with sky in one corner only: the fill reaches across the whole frame in the sky's
+    colours (the pyramid goes down to one block), never the black of a block that saw none."""
+    rng = np.random.default_rng(3)
+    image = rng.uniform(0.2, 0.9, (37, 91, 3)).astype(np.float32)
+    known = np.zeros((37, 91), dtype=bool)
+    known[2:5, 3:9] = True
+    filled = _push_pull(image, known)
+    assert np.array_equal(filled[known], image[known])
+    assert filled.min() >= image[known].min() - 1e-6
+    assert filled.max() <= image[known].max() + 1e-6
