@@ -101,19 +101,26 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
     # row alone. In that band the photo's sky goes on all round (see _around); only the window the
     # photo itself (and its feather) can reach is blended with the photo's own sky.
     row_colour = gradient(_elevation_deg(panorama_directions(height, cols=slice(0, 1))[:, 0]))
-    background = np.broadcast_to(row_colour[:, None], (height, width, 3))  # float64, read-only
     image = np.empty((height, width, 3), dtype=np.uint8)
     image[:] = _to_8bit(row_colour)[:, None]
     band = _around_rows(camera, height)
+    around = None
     if band.stop > band.start and analysis.sky.any():
-        around = _around(camera, photo_sky, background[band], panorama_directions(height, band))
+        flat = np.broadcast_to(row_colour[band, None], (band.stop - band.start, width, 3))
+        around = _around(camera, photo_sky, flat, panorama_directions(height, band))
         image[band] = _to_8bit(around)
-        background = background.copy()
-        background[band] = around
     rows, cols = _photo_window(camera, height, width)
     if rows.stop > rows.start and cols.stop > cols.start:
+        # The window's background (float, before rounding): the gradient, and the sky carried round.
+        background = np.repeat(row_colour[rows, None], cols.stop - cols.start, axis=1)
+        if around is not None:
+            top, bottom = max(rows.start, band.start), min(rows.stop, band.stop)
+            if bottom > top:
+                background[top - rows.start : bottom - rows.start] = around[
+                    top - band.start : bottom - band.start, cols
+                ]
         directions = panorama_directions(height, rows, cols)
-        image[rows, cols] = _blend_photo(camera, photo_sky, background[rows, cols], directions)
+        image[rows, cols] = _blend_photo(camera, photo_sky, background, directions)
     return Sky(panorama=image)
 
 
@@ -138,12 +145,20 @@ def _around_rows(camera: Camera, height: int) -> slice:
     uu, vv = np.meshgrid(u, v)
     rows, _ = panorama_pixel(camera.rays_through(uu.ravel(), vv.ravel()), height)
     row0, row1 = int(np.floor(rows.min())) - 4, int(np.ceil(rows.max())) + 5
-    # A pole inside the faded frame (a camera looking steeply up or down): whole rows to it.
-    poles, depth = camera.project(np.array([[0.0, 1e6, 0.0], [0.0, -1e6, 0.0]]) + camera.position)
-    for (_, v_pole), d, pole_row in zip(poles, depth, (0, height), strict=True):
-        if d > 0 and -AROUND_FADE_PX <= v_pole <= k.height + AROUND_FADE_PX:
-            row0, row1 = min(row0, pole_row), max(row1, pole_row)
+    # A pole inside the faded frame's rows (a camera looking steeply up or down): whole rows to it.
+    for pole_row in _poles_within(camera, height, (-np.inf, np.inf, -AROUND_FADE_PX, k.height + AROUND_FADE_PX)):
+        row0, row1 = min(row0, pole_row), max(row1, pole_row)
     return slice(max(row0, 0), min(row1, height))
+
+
+def _poles_within(camera: Camera, height: int, box: tuple[float, float, float, float]) -> list[int]:
+    """The panorama rows (0 for the zenith, ``height`` for the nadir) of the poles the camera
+    sees inside ``box`` (u0, u1, v0, v1) in its pixels."""
+    u0, u1, v0, v1 = box
+    uv, depth = camera.project(np.array([[0.0, 1e6, 0.0], [0.0, -1e6, 0.0]]) + camera.position)
+    return [
+        row for (u, v), d, row in zip(uv, depth, (0, height), strict=True) if d > 0 and u0 <= u <= u1 and v0 <= v <= v1
+    ]
 
 
 def _around(camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, directions: np.ndarray) -> np.ndarray:
@@ -164,8 +179,7 @@ def _around(camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, directi
     u, v = uv[:, 0], uv[:, 1]
     outside = np.maximum(0, -v) + np.maximum(0, v - k.height)
     weight = np.where(depth > 0, np.clip(1.0 - outside / AROUND_FADE_PX, 0.0, 1.0), 0.0)
-    coords = np.stack([np.clip(v - 0.5, 0, k.height - 1), np.clip(u - 0.5, 0, k.width - 1)])
-    samples = np.stack([ndimage.map_coordinates(photo_sky[..., c], coords, order=1) for c in range(3)], axis=1)
+    samples = _sample(photo_sky, u, v)
     flat = gradient.reshape(-1, 3)
     return (flat * (1.0 - weight[:, None]) + samples * weight[:, None]).reshape(gradient.shape)
 
@@ -185,11 +199,9 @@ def _photo_window(camera: Camera, height: int, width: int) -> tuple[slice, slice
     row_of, col_of = panorama_pixel(rays, height)
     row0, row1 = int(np.floor(row_of.min())) - 2, int(np.ceil(row_of.max())) + 3
     col0, col1 = int(np.floor(col_of.min())) - 2, int(np.ceil(col_of.max())) + 3
-    poles = camera.project(np.array([[0.0, 1e6, 0.0], [0.0, -1e6, 0.0]]) + camera.position)
-    for (pu, pv), depth, pole_row in zip(poles[0], poles[1], (0, height), strict=True):
-        if depth > 0 and u0 <= pu <= u1 and v0 <= pv <= v1:
-            row0, row1 = min(row0, pole_row), max(row1, pole_row)
-            col0, col1 = 0, width
+    for pole_row in _poles_within(camera, height, (u0, u1, v0, v1)):
+        row0, row1 = min(row0, pole_row), max(row1, pole_row)
+        col0, col1 = 0, width
     if np.ptp(col_of) > width / 2:  # the outline crosses the seam behind the spawn
         col0, col1 = 0, width
     return slice(max(row0, 0), min(row1, height)), slice(max(col0, 0), min(col1, width))
@@ -208,12 +220,17 @@ def _blend_photo(camera: Camera, photo_sky: np.ndarray, background: np.ndarray, 
     weight = np.where(in_front, np.clip(1.0 - outside / FEATHER_PX, 0.0, 1.0), 0.0)
     near = weight > 0
     samples = np.zeros((u.size, 3))
-    coords = np.stack([np.clip(v[near] - 0.5, 0, k.height - 1), np.clip(u[near] - 0.5, 0, k.width - 1)])
-    for channel in range(3):
-        samples[near, channel] = ndimage.map_coordinates(photo_sky[..., channel], coords, order=1)
+    samples[near] = _sample(photo_sky, u[near], v[near])
     flat = background.reshape(-1, 3)
     flat = flat * (1.0 - weight[:, None]) + samples * weight[:, None]
     return _to_8bit(flat.reshape(background.shape))
+
+
+def _sample(photo_sky: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """[n, 3] bilinear samples of the (filled) photo sky at pixel coordinates (u, v), clamped to its frame."""
+    h, w = photo_sky.shape[:2]
+    coords = np.stack([np.clip(v - 0.5, 0, h - 1), np.clip(u - 0.5, 0, w - 1)])
+    return np.stack([ndimage.map_coordinates(photo_sky[..., c], coords, order=1) for c in range(3)], axis=1)
 
 
 def _to_8bit(colours: np.ndarray) -> np.ndarray:
