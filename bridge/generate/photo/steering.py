@@ -120,14 +120,15 @@ class Steering:
 
     def photo_kept(self, photo: SplatCloud, terrain: object) -> SplatCloud:
         """The lifted photo's splats less what the steering clears: what stands on a steered
-        street, water or unbuilt region, and the photo's ground under streets and water."""
+        street, water or unbuilt region (not on a quay: the photo's own waterfront may stand
+        there), and the photo's ground under streets, water and quays."""
         if len(photo) == 0 or not (self.unbuilt or self.streets or self.water):
             return photo
         p = photo.positions.astype(np.float64)
         x, z = p[:, 0], p[:, 2]
         standing = p[:, 1] - terrain.height(x, z) > STANDING_M  # type: ignore[attr-defined]
         surfaced = self.surfaced(x, z)
-        cleared = surfaced | _within(list(self.unbuilt), x, z, 0.0)
+        cleared = self.wet(x, z) | _within(list(self.unbuilt), x, z, 0.0)
         cleared |= _within([s.centreline for s in self.streets], x, z, self.half_street_m + EAVES_M)
         gone = (standing & cleared) | (~standing & surfaced)
         return photo.subset(~gone) if gone.any() else photo
