@@ -59,6 +59,11 @@ MAX_JSON_BYTES = 64 * 1024
 DEFAULT_FALLOFF_M = 2.0
 FLOAT_KEYS = ("amount", "height", "falloff", "forest", "facing_deg", "scale")
 MAX_GLB_SCALE = 1000.0  # a model in centimetres or kilometres still comes out in metres
+# A layout directive that replans buildings changes every building whose footprint comes into
+# it (or, for a street, into the band its houses take: 12 m half street + 14 m), judged from a
+# centre up to 31 m off (a 60 m frontage, 13 m deep), and the side walls of their row neighbours,
+# up to 60 m further along: every tile holding such a centre is touched.
+LAYOUT_REACH_M = 120.0
 GLB_REACH_M = 1.0  # a placed model stands inside its region (checked on apply); its discs reach this far
 
 
@@ -162,7 +167,14 @@ class Directive:
             return max(0.0, math.hypot(w, d) / 2 + 1.0 - self.region_radius())
         if self.kind == "pin":
             return 0.0
+        if self.kind == "layout" and self.replans_buildings():
+            return max(LAYOUT_REACH_M, self.falloff + 0.5)
         return self.falloff + 0.5  # ground splats sample a little past their centre
+
+    def replans_buildings(self) -> bool:
+        """A layout directive that takes the grammar's buildings away (or lines a street with its own)."""
+        p = self.params
+        return p.get("buildings") is False or bool(p.get("street")) or bool(p.get("water"))
 
     def region_radius(self) -> float:
         return self.region.radius if self.region.shape == "circle" else 0.0

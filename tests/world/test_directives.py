@@ -136,6 +136,22 @@ def test_a_church_stands_inside_its_footprint_with_its_spire_on_top_away_from_it
     assert slope.sum() > 100 and light.std() / light.mean() > 0.04
 
 
+def test_a_named_red_roof_reads_as_weathered_clay_not_paint() -> None:
+    spec = parse_structure("a gothic church with a red roof")
+    cloud = build_structure(spec, DEFAULT_PALETTE, 0.4, 1).cloud
+    p, colours = cloud.positions.astype(np.float64), cloud.colors.astype(np.float64)
+    on_roof = colours[:, 0] > 2 * colours[:, 1]
+    roof = colours[on_roof]
+    assert on_roof.sum() > 1000
+    # Still red, as the words say, but with the photo's light in it: not a poster's red.
+    assert np.median(roof[:, 1] / roof[:, 0]) > 0.25 and np.median(roof[:, 2] / roof[:, 0]) > 0.2
+    # Within one slope (one light), patches and the eaves vary it: seen from afar it is not flat.
+    normals = np.abs(cloud.rotations[on_roof].astype(np.float64))
+    slope = np.all(np.abs(normals - normals[0]) < 1e-3, axis=1) & (p[on_roof, 1] < 12.0)
+    light = roof[slope].mean(axis=1)
+    assert slope.sum() > 100 and light.std() / light.mean() > 0.06
+
+
 def test_bad_directives_name_the_problem() -> None:
     cases = [
         ({"kind": "paint", "region": circle(0, 0, 5), "ground": "sand", "colour": "red"}, "unknown: colour"),

@@ -54,9 +54,12 @@ def apply_directives(
     palette: Palette | None = None,
     assets: Assets | None = None,
     fill: Fill | None = None,
+    steered: bool = False,
 ) -> TileContent:
     """``content`` as the directives leave it. ``ground``: the generator's terrain (see module doc);
-    ``assets``: where a GLB landmark's bytes come from; ``fill``: the generator's ground splats."""
+    ``assets``: where a GLB landmark's bytes come from; ``fill``: the generator's ground splats;
+    ``steered``: the generator's layout grammar already planned with the layout directives (it
+    cleared, paved, flooded and planted), so only their water's level is left to lay here."""
     if not directives:
         return content
     key = content.key
@@ -81,7 +84,7 @@ def apply_directives(
     ground_fill = _lazy(fill, content, heights, surface)
     built = {i: _built(d, d.structure, surface, detail, pal, i) for i, d in enumerate(directives) if _worded(d)}
     for index, directive in enumerate(directives):
-        if len(splats) == 0 and directive.kind != "place":
+        if (len(splats) == 0 and directive.kind != "place") or (steered and directive.kind == "layout"):
             continue
         if index in built:
             splats = _clear_plan(splats, directive, built[index], surface, ground_fill, (x0, z0, x1, z1))
@@ -93,7 +96,7 @@ def apply_directives(
             added.append(_placed_glb(directive, surface, detail, pal, assets))
         elif index in built:
             added.append(built[index].cloud)
-        elif directive.kind == "layout" and directive.params.get("forest"):
+        elif directive.kind == "layout" and directive.params.get("forest") and not steered:
             added.append(_forest(directive, surface, detail, pal, (x0, z0, x1, z1)))
     if added:
         extra = SplatCloud.concat(added)
@@ -431,8 +434,14 @@ def generate_directed(
     generator: object, world: object, key: object, directives: list[Directive], assets: Assets | None = None
 ) -> TileContent:
     """``generator.generate(world, key)`` under ``directives``, with the generator's hooks if it has
-    them; ``assets``: uploaded GLBs' bytes by sha256."""
-    content: TileContent = generator.generate(world, key)  # type: ignore[attr-defined]
+    them (``generate_steered(world, key, layout_directives)``: its layout grammar plans with the
+    layout directives); ``assets``: uploaded GLBs' bytes by sha256."""
+    steer = getattr(generator, "generate_steered", None)
+    layout = [d for d in directives if d.kind == "layout"]
+    if steer is not None and layout:
+        content: TileContent = steer(world, key, layout)
+    else:
+        content = generator.generate(world, key)  # type: ignore[attr-defined]
     if not directives:
         return content
     hook_ground = getattr(generator, "ground_height", None)
@@ -446,4 +455,4 @@ def generate_directed(
         palette = replace(palette, facades=tuple(hook_facades(world)))
     fill = (lambda: hook_around(world, key).ground) if hook_around else None
     base = world.options.base_tile_m  # type: ignore[attr-defined]
-    return apply_directives(content, directives, base, ground, palette, assets, fill)
+    return apply_directives(content, directives, base, ground, palette, assets, fill, steered=steer is not None)

@@ -68,9 +68,27 @@ def boards(colour: np.ndarray, salt: int, board: float = 0.25, across: bool = Fa
 
 
 def tiles(colour: np.ndarray, salt: int) -> Paint:
-    """A tiled roof in ``colour``: the photo generator's courses and staggered tiles."""
+    """A tiled roof in ``colour``: the photo generator's courses and staggered tiles, weathered in
+    patches (a few metres across) and darker along the eaves, where the rain runs off, so a roof
+    seen from afar is not one flat colour."""
     roof = np.asarray(colour, dtype=np.float32)
-    return lambda s, t: roof_colours(roof, s, t, np.full(np.size(s), salt, dtype=np.int64)).astype(np.float64)
+
+    def paint(s: np.ndarray, t: np.ndarray) -> np.ndarray:
+        tiled = roof_colours(roof, s, t, np.full(np.size(s), salt, dtype=np.int64)).astype(np.float64)
+        patch = hash_to_unit(np.floor(s / 1.8).astype(np.int64), np.floor(t / 1.4).astype(np.int64), salt, 604)
+        eaves = 0.8 + 0.2 * np.clip(t / 1.2, 0.0, 1.0)
+        return tiled * ((0.86 + 0.2 * patch) * eaves)[:, None]
+
+    return paint
+
+
+def weathered(named: np.ndarray, photo_roof: np.ndarray) -> np.ndarray:
+    """A roof colour the words named, as fired tiles wear it under the photo's sky: a quarter of
+    its saturation gone and a fifth of the photo's own roof colour in it (a red reads as clay,
+    not as paint; still red)."""
+    named = np.asarray(named, dtype=np.float64)
+    grey = float(named @ np.array([0.2126, 0.7152, 0.0722]))
+    return 0.8 * (0.75 * named + 0.25 * grey) + 0.2 * np.asarray(photo_roof, dtype=np.float64)
 
 
 def facade(source: FacadeSource, width: float, ident: int, wall: int, spacing: float) -> Paint:

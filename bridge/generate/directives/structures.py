@@ -18,7 +18,7 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.directives.church import chapel, church, church_yaw
 from bridge.generate.directives.footbridge import footbridge
 from bridge.generate.directives.houses import houses
-from bridge.generate.directives.looks import masonry, plaster, tiles, wall_tones
+from bridge.generate.directives.looks import masonry, plaster, tiles, wall_tones, weathered
 from bridge.generate.directives.surfaces import Builder, Paint, solid
 from bridge.generate.directives.tower import tower
 from bridge.generate.hashing import hash_to_unit
@@ -64,7 +64,7 @@ class Built:
 def build_structure(spec: StructureSpec, palette: Palette, spacing: float, salt: int, below: float = 0.0) -> Built:
     """The structure in its frame (floor at y = 0, front facing -Z), splats ``spacing`` apart."""
     wall = np.asarray(spec.wall if spec.wall is not None else palette.wall, dtype=np.float64)
-    roof = np.asarray(spec.roof if spec.roof is not None else palette.roof, dtype=np.float64)
+    roof = np.asarray(palette.roof if spec.roof is None else weathered(np.asarray(spec.roof), palette.roof))
     gothic = spec.era in ("gothic", "medieval", "victorian")
     stone = _stone(spec, wall, palette, salt)
     roofing = tiles(roof, salt)

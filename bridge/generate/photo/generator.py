@@ -41,10 +41,12 @@ from bridge.generate.photo.scene import SceneReading
 from bridge.generate.photo.sky import build_sky
 from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.spawn_view import SpawnView
+from bridge.generate.photo.steering import Steering
 from bridge.generate.photo.terrain import Terrain, Valley, surface_at, tilt_to
 from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
 from bridge.generate.photo.vegetation import tree_splats
 from bridge.world.camera import Camera
+from bridge.world.directives import GROUNDS, Directive
 from bridge.world.keys import TileKey
 
 GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
@@ -173,10 +175,21 @@ class PhotoGenerator:
     # -- generate ----------------------------------------------------------------------------
 
     def generate(self, world: PreparedWorld, key: TileKey) -> TileContent:
+        return self._generate(world, key, None)
+
+    def generate_steered(self, world: PreparedWorld, key: TileKey, directives: list[Directive]) -> TileContent:
+        """The tile with the layout directives in effect on it as inputs of the layout grammar's
+        plan (see steering.py): the hook bridge.generate.directives.apply uses for them."""
+        state = self._state(world, _fingerprint(world))
+        return self._generate(world, key, Steering.of(directives, state.layout))
+
+    def _generate(self, world: PreparedWorld, key: TileKey, steer: Steering | None) -> TileContent:
         fingerprint = _fingerprint(world)
         state = self._state(world, fingerprint)
         photo_part = self._photo_splats(fingerprint, state, key)
-        around = self._surroundings(state, key)
+        if steer is not None:
+            photo_part = steer.photo_kept(photo_part, state.terrain)
+        around = self._surroundings(state, key, steer)
         splats = SplatCloud.concat([photo_part, around.ground, around.standing])
         return TileContent(key=key, splats=splats, heights=around.heights)
 
@@ -185,15 +198,15 @@ class PhotoGenerator:
         generator continues a scene with, the scene standing where the photo would)."""
         return self._surroundings(self._state(world, _fingerprint(world)), key)
 
-    def _surroundings(self, state: _WorldState, key: TileKey) -> Surroundings:
+    def _surroundings(self, state: _WorldState, key: TileKey, steer: Steering | None = None) -> Surroundings:
         # The surface of this tile: the terrain sampled at the grid's corners (the mesh's height
         # field); the ground splats lie on it, so splats and mesh agree and borders are shared.
         x0, z0, _, _ = key.bounds(state.base_tile_m)
         steps = np.arange(GRID + 1) * key.edge_m(state.base_tile_m) / GRID
         gz, gx = np.meshgrid(z0 + steps, x0 + steps, indexing="ij")  # row r at z0 + r * step
         heights = state.terrain.height(gx, gz).astype(np.float32)
-        ground = _continuation(state, key, heights)
-        standing = _layout_splats(state, key)
+        ground = _continuation(state, key, heights, steer)
+        standing = _layout_splats(state, key, steer)
         return Surroundings(ground, standing, heights)
 
     # -- hooks for directives (bridge.generate.directives.apply) ------------------------------
@@ -321,11 +334,11 @@ def _conifer_share(palette: np.ndarray) -> float:
     return float(np.clip((0.38 - luminance) / 0.2, 0.1, 0.9))
 
 
-def _layout_splats(state: _WorldState, key: TileKey) -> SplatCloud:
+def _layout_splats(state: _WorldState, key: TileKey, steer: Steering | None) -> SplatCloud:
     """The layout's buildings and trees standing in ``key`` (by the centre of their footprint),
-    clear of the photo's own view (see clearance), built at the tile's LOD."""
+    as ``steer`` has them, clear of the photo's own view (see clearance), built at the tile's LOD."""
     bounds = key.bounds(state.base_tile_m)
-    buildings = buildings_in(state.layout, bounds)
+    buildings = buildings_in(state.layout, bounds) if steer is None else steer.buildings(bounds)
     if len(buildings):
         reach = np.hypot(buildings.frontage, buildings.depth) / 2
         ground = state.terrain.height(buildings.x, buildings.z)
@@ -335,7 +348,7 @@ def _layout_splats(state: _WorldState, key: TileKey) -> SplatCloud:
         buildings = buildings.lowered_to(allowed_tops(state.spawn_view, corners) - foot)
         keep = buildings.height > 0
         buildings, foot = buildings.subset(keep), foot[keep]
-    trees = trees_in(state.layout, bounds)
+    trees = trees_in(state.layout, bounds) if steer is None else steer.trees(bounds)
     if len(trees):
         ground = state.terrain.height(trees.x, trees.z)
         corners = box_corners(trees.x, trees.z, trees.crown_m * 1.3, trees.crown_m * 1.3, ground, ground + trees.height)
@@ -371,7 +384,7 @@ def _ground_extension(analysis: PhotoAnalysis) -> np.ndarray:
     return np.where(weight > 1e-3, blurred / np.maximum(weight, 1e-3), fallback).astype(np.float32)
 
 
-def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> SplatCloud:
+def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray, steer: Steering | None) -> SplatCloud:
     """Ground splats on a jittered world-anchored grid; under the lifted photo they are an underlay."""
     edge = key.edge_m(state.base_tile_m)
     spacing = edge / GRID
@@ -385,7 +398,12 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
 
     radius = spacing * SPLAT_OVERLAP
     sunk, handover = _photo_coverage(state, x, z, radius)
-    colours = _ground_colours(state, x, z, spacing)
+    if steer is not None:
+        # Steered streets and water replace the photo's ground: theirs lies on the surface.
+        surfaced = steer.surfaced(x, z)
+        sunk = np.where(surfaced, 0.0, sunk)
+        handover[surfaced, 3] = 0.0
+    colours = _ground_colours(state, x, z, spacing, steer)
     if handover.size:
         photo_weight = handover[:, 3:4]
         colours = colours * (1.0 - photo_weight) + handover[:, :3] * photo_weight
@@ -399,7 +417,9 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray) -> Spla
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(n), colours)
 
 
-def _ground_colours(state: _WorldState, x: np.ndarray, z: np.ndarray, footprint_m: float) -> np.ndarray:
+def _ground_colours(
+    state: _WorldState, x: np.ndarray, z: np.ndarray, footprint_m: float, steer: Steering | None = None
+) -> np.ndarray:
     """[N, 3] synthesised ground colour: each material's texture where it lies, blended at borders."""
     weights = material_weights(x, z, state.material_biases, state.seed)
     water = state.water_material
@@ -413,8 +433,13 @@ def _ground_colours(state: _WorldState, x: np.ndarray, z: np.ndarray, footprint_
         street = on_street(state.layout, x, z)
         weights[street] = 0.0
         weights[street, state.paving_material] = 1.0
+    wet = water_at(state.layout, x, z)
+    if steer is not None:
+        paved = steer.paved(x, z)
+        weights[paved] = 0.0
+        weights[paved, state.paving_material] = 1.0
+        wet = (wet & ~paved) | steer.wet(x, z)
     if water is not None:
-        wet = water_at(state.layout, x, z)
         weights[wet] = 0.0
         weights[wet, water] = 1.0
     colours = np.zeros((x.size, 3), dtype=np.float32)
@@ -423,6 +448,11 @@ def _ground_colours(state: _WorldState, x: np.ndarray, z: np.ndarray, footprint_
         if at.size:
             texture = synthesize(exemplar, x[at], z[at], footprint_m, state.seed, salt=m)
             colours[at] += (weights[at, m, None] * texture).astype(np.float32)
+    if water is None and wet.any():
+        # Steered water in a world whose photo has none: the water preset, its grain world-anchored.
+        cells = np.floor(np.stack([x[wet], z[wet]]) * 4).astype(np.int64)
+        grain = 0.9 + 0.2 * hash_to_unit(cells[0], cells[1], 31)
+        colours[wet] = (np.asarray(GROUNDS["water"])[None, :] * grain[:, None]).astype(np.float32)
     return colours
 
 

@@ -20,6 +20,7 @@ footprint's centre stands in.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -255,10 +256,17 @@ def _block_edges(rules: LayoutRules) -> tuple[float, float, float]:
     return rules.block_along_m, BLOCK_ACROSS_M, rules.street_width_m * SIDE_STREET_FACTOR / 2
 
 
-def buildings_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) -> Buildings:
-    """Every building whose footprint's centre lies in ``bounds`` (x0, z0, x1, z1)."""
+# Footprints (x, z, facing [n, 2], frontage, depth) -> [n] bool: parcels a directive keeps unbuilt.
+Blocked = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def buildings_in(
+    rules: LayoutRules, bounds: tuple[float, float, float, float], blocked: Blocked | None = None
+) -> Buildings:
+    """Every building whose footprint's centre lies in ``bounds`` (x0, z0, x1, z1); none on the
+    parcels ``blocked`` names (their neighbours' side walls then stand whole)."""
     if not rules.town:
-        return _no_buildings(rules)
+        return no_buildings(rules)
     length, width, _ = _block_edges(rules)
     a0, c0, a1, c1 = _frame_box(rules, bounds)
     j = np.arange(math.floor(a0 / length) - 1, math.floor(a1 / length) + 1)
@@ -267,7 +275,7 @@ def buildings_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) 
     built = block_kind(rules, jj, kk) == BLOCK_BUILT
     jj, kk = jj[built], kk[built]
     if jj.size == 0:
-        return _no_buildings(rules)
+        return no_buildings(rules)
     parts = [_side_parcels(rules, jj, kk, side) for side in range(4)]
     along = np.concatenate([p[0] for p in parts])
     across = np.concatenate([p[1] for p in parts])
@@ -277,24 +285,43 @@ def buildings_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) 
     ident = np.concatenate([p[5] for p in parts])
     neighbours = np.concatenate([p[6] for p in parts])  # [n, 2] idents against walls 2 and 3 (or NO_PARCEL)
     x, z = _to_world(rules, along, across)
+    hx, hz = rules.heading
+    fa, fc = facing_frame[:, 0], facing_frame[:, 1]
+    facing = np.stack([fa * hx - fc * hz, fa * hz + fc * hx], axis=1)
     x0, z0, x1, z1 = bounds
     inside = (x >= x0) & (x < x1) & (z >= z0) & (z < z1)
-    keep = inside & _present(rules, ident) & ~water_at(rules, x, z)
+    present = _present(rules, ident)
+    if blocked is not None:
+        # Every parcel of the blocks around is judged, so a neighbour outside the bounds counts too.
+        refused = blocked(x, z, facing, frontage, depth)
+        present &= ~refused
+        neighbours = np.where(np.isin(neighbours, ident[refused]), NO_PARCEL, neighbours)
+    keep = inside & present & ~water_at(rules, x, z)
     ident = ident[keep]
     # A row house's side wall shows only above its neighbour: below, the two share a party wall.
     neighbours = neighbours[keep]
-    shelter = np.where((neighbours != NO_PARCEL) & _present(rules, neighbours), _eaves_m(rules, neighbours), 0.0)
+    shelter = np.where((neighbours != NO_PARCEL) & _present(rules, neighbours), eaves_m(rules, neighbours), 0.0)
+    return dressed(rules, x[keep], z[keep], facing[keep], frontage[keep], depth[keep], ident, shelter)
+
+
+def dressed(
+    rules: LayoutRules,
+    x: np.ndarray,
+    z: np.ndarray,
+    facing: np.ndarray,
+    frontage: np.ndarray,
+    depth: np.ndarray,
+    ident: np.ndarray,
+    shelter: np.ndarray,
+) -> Buildings:
+    """Buildings on these footprints, their storeys and roofs picked by ``ident`` as the grammar's."""
     pitch = np.radians(
         ROOF_PITCH_DEG[0] + (ROOF_PITCH_DEG[1] - ROOF_PITCH_DEG[0]) * hash_to_unit(ident, rules.seed, 404)
     )
     gabled = hash_to_unit(ident, rules.seed, 405) < 0.8
-    hx, hz = rules.heading
-    fa, fc = facing_frame[keep, 0], facing_frame[keep, 1]
-    facing = np.stack([fa * hx - fc * hz, fa * hz + fc * hx], axis=1)
-    d = depth[keep]
     return Buildings(
-        x=x[keep], z=z[keep], facing=facing, frontage=frontage[keep], depth=d,
-        height=_eaves_m(rules, ident), roof_m=np.where(gabled, d / 2 * np.tan(pitch), 0.0),
+        x=x, z=z, facing=facing, frontage=frontage, depth=depth,
+        height=eaves_m(rules, ident), roof_m=np.where(gabled, depth / 2 * np.tan(pitch), 0.0),
         storey_m=rules.storey_m, ident=ident, shelter_m=shelter,
     )  # fmt: skip
 
@@ -304,7 +331,7 @@ def _present(rules: LayoutRules, ident: np.ndarray) -> np.ndarray:
     return hash_to_unit(ident, rules.seed, 402) < rules.building_presence
 
 
-def _eaves_m(rules: LayoutRules, ident: np.ndarray) -> np.ndarray:
+def eaves_m(rules: LayoutRules, ident: np.ndarray) -> np.ndarray:
     """Height to the eaves of the building on parcel ``ident``: whole storeys and a cornice."""
     fewest, most = rules.storeys
     storeys = fewest + np.floor(hash_to_unit(ident, rules.seed, 403) * (most - fewest + 1))
@@ -379,7 +406,7 @@ def _side_parcels(rules: LayoutRules, j: np.ndarray, k: np.ndarray, side: int) -
     )
 
 
-def _no_buildings(rules: LayoutRules) -> Buildings:
+def no_buildings(rules: LayoutRules) -> Buildings:
     empty = np.zeros(0)
     none = np.zeros(0, np.int64)
     return Buildings(empty, empty, np.zeros((0, 2)), empty, empty, empty, empty, rules.storey_m, none, np.zeros((0, 2)))
@@ -441,6 +468,11 @@ def trees_in(rules: LayoutRules, bounds: tuple[float, float, float, float]) -> T
     x = np.concatenate([p[0] for p in parts])
     z = np.concatenate([p[1] for p in parts])
     ident = np.concatenate([p[2] for p in parts])
+    return grown(rules, x, z, ident)
+
+
+def grown(rules: LayoutRules, x: np.ndarray, z: np.ndarray, ident: np.ndarray) -> Trees:
+    """Trees at (x, z), each one's height and crown picked by its ``ident``."""
     height = 6.0 + 10.0 * hash_to_unit(ident, rules.seed, 440)
     crown = height * (0.22 + 0.12 * hash_to_unit(ident, rules.seed, 441))
     return Trees(x, z, height, crown, ident)
