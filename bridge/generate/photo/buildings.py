@@ -20,8 +20,12 @@ from bridge.generate.photo.dressing import FacadeSource, facade_colours, roof_co
 from bridge.generate.photo.layout import Buildings
 
 WALL_SPACING_M = 0.3  # splat spacing on the street front of a 32 m tile (detail 1)
-FINEST_WALL_M = 0.15  # finer than this costs more splats than the photo's facades (5-6 cm texels) repay
+# A street front a viewer walks past is seen from 3-4 m: at 0.15 m its windows and timbers were
+# a blur. 7.5 cm matches the facade samples' finest texels (facades.MIN_TEXEL_M and the photo's
+# 3-6 cm pixels on its walls), and only the finest (8 m) tiles go that fine.
+FINEST_WALL_M = 0.075
 BACK_SPACING = 1.6  # side and back walls and roofs, seen less and from farther: this much coarser
+FINEST_BACK_M = 0.24  # ... and never finer than this: the finer street front is what is looked at
 COVER = 0.62  # splat std dev as a fraction of its grid step: closed surfaces, sharp windows
 THICKNESS = 0.08  # of the std dev, across the surface
 _UP = np.array([0.0, 1.0, 0.0])
@@ -159,7 +163,7 @@ def _sample(surfaces: _Surfaces, spacing: float) -> tuple[np.ndarray, ...]:
     """Grid points over every surface: (positions [N, 3], s [N] from the left end, y [N] up the
     surface, surface index [N], grid step [N, 2]); gable triangles keep the points under their slopes."""
     total_h = surfaces.height + surfaces.gable
-    spacing_here = np.where(surfaces.wall == 0, spacing, spacing * BACK_SPACING)
+    spacing_here = np.where(surfaces.wall == 0, spacing, max(spacing * BACK_SPACING, FINEST_BACK_M))
     nu = np.maximum(1, np.ceil(surfaces.width / spacing_here)).astype(np.int64)
     nv = np.maximum(1, np.ceil(total_h / spacing_here)).astype(np.int64)
     counts = np.where(total_h > 0.05, nu * nv, 0)  # a party wall hidden to its top has nothing to show

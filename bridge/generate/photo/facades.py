@@ -20,7 +20,10 @@ from scipy import ndimage
 from bridge.generate.photo.analysis import KIND_UPRIGHT, PhotoAnalysis
 from bridge.generate.photo.scene import LAYER_BUILT, FacadeSample
 
-MIN_TEXEL_M, MAX_TEXEL_M = 0.1, 0.2
+# A facade is read at the photo's own scale down to 4 cm (the working image's pixels on a wall
+# 10-30 m away are 2-6 cm): at 10 cm, the floor until 0.9.1, a street front's windows and
+# timbers were averaged away before any splat could show them.
+MIN_TEXEL_M, MAX_TEXEL_M = 0.04, 0.2
 MAX_TEXTURE_PX = 256  # texels per side: a coarser texel is used for larger facades
 MAX_FACADES = 3
 STOREY_RANGE_M = (2.4, 5.0)

@@ -50,7 +50,7 @@ def test_the_town_square_reads_built_with_a_rhythmic_facade(town: tuple[PhotoAna
     assert reading.facades, "the houses along the square should give a facade"
     assert any(f.storey_m > 0 or f.bay_m > 0 for f in reading.facades), "a facade's window rhythm should be found"
     for facade in reading.facades:
-        assert 0.05 <= facade.metres_per_px <= 0.5
+        assert 0.03 <= facade.metres_per_px <= 0.5  # a 640-px photo's pixels on its walls are 2-6 cm
         assert facade.texture.ndim == 3 and facade.texture.shape[2] == 3
     low, high = reading.building_height_m
     assert 2.0 < low <= high < 100.0
