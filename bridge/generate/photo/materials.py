@@ -40,6 +40,11 @@ CANDIDATE_ROWS = 5  # rows of squares, each half a square farther: out to 3x the
 NEW_MATERIAL_DELTA = 14.0  # colour distance (CIELAB, lightness at a third) that makes a new material
 MAX_STANDING = 0.06  # mean upright evidence above which a square shows something standing
 MAX_PATCHINESS = 8.0  # colour distance between a square's quarters above which it spans a border
+# Both the colour's distance from the horizon sky's and the contrast at or below this fraction of
+# the nearest ground's: a quarter of the view veiled. Ground a few metres apart, as the ground
+# plane has these squares, shows no such difference; only ground far beyond them does.
+MAX_TRANSMISSION = 0.75
+HORIZON_SKY_BAND = 0.1  # of the photo's height: the sky above the horizon whose colour haze takes on
 # The photo shows its grounds side by side in one frame (a deck and the water beside it), and so
 # should a view of the continuation: a view from eye height sees mostly the ground within ~30 m,
 # so patches are 10-20 m across. With 60 m patches each view showed one material alone, and a
@@ -85,6 +90,10 @@ class _Candidate:
     statistics: np.ndarray  # see _statistics
     clean: bool  # nothing standing in it, one colour across
 
+    @property
+    def contrast(self) -> float:
+        return float(self.statistics[6])  # the lightness's standard deviation
+
 
 def _candidate_squares(analysis: PhotoAnalysis, near: float, side: float) -> list[tuple[float, float]]:
     """(centre x, near edge) of every candidate square: nearer rows first, and within a row the
@@ -126,6 +135,34 @@ def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[
     return out
 
 
+def horizon_sky_colour(analysis: PhotoAnalysis) -> np.ndarray | None:
+    """[3] CIELAB: the median colour of the sky just above the horizon, the colour haze takes on
+    (the airlight); None where the photo shows no sky there."""
+    rows = np.arange(analysis.sky.shape[0])[:, None]
+    band = analysis.sky & (rows >= analysis.horizon_v - HORIZON_SKY_BAND * analysis.sky.shape[0])
+    if not band.any():
+        return None
+    return srgb_to_lab(np.median(analysis.image[band], axis=0)[None, None].astype(np.float32))[0, 0]
+
+
+def _veiled(candidate: _Candidate, nearest: _Candidate, airlight: np.ndarray) -> bool:
+    """Seen through more haze than the nearest ground: its colour nearer the airlight and its
+    contrast lower, both by the same transmission (only a colour darker than the airlight can
+    have been pulled up towards it: snow in the sun is not haze)."""
+    if candidate.mean[0] >= airlight[0]:
+        return False
+    colour = _colour_distance(candidate.mean, airlight) / max(float(_colour_distance(nearest.mean, airlight)), 1e-6)
+    contrast = candidate.contrast / max(nearest.contrast, 1e-6)
+    return max(float(colour), contrast) <= MAX_TRANSMISSION
+
+
+def _clear(candidates: list[_Candidate], airlight: np.ndarray | None) -> list[_Candidate]:
+    """The candidates not veiled by haze (the first, the nearest ground, is the reference)."""
+    if airlight is None:
+        return candidates
+    return [c for c in candidates if c is candidates[0] or not _veiled(c, candidates[0], airlight)]
+
+
 def _most_typical(members: list[_Candidate], half_side: float) -> _Candidate:
     """The member whose texture statistics are nearest the median of all members', among those
     in the two nearest rows the members reach (the sharpest)."""
@@ -133,6 +170,35 @@ def _most_typical(members: list[_Candidate], half_side: float) -> _Candidate:
     pool = [m for m in members if m.near <= first_row + half_side + 1e-6]
     median = np.median(np.array([m.statistics for m in members]), axis=0)
     return min(pool, key=lambda m: float(np.linalg.norm(m.statistics - median)))
+
+
+def _founders(clear: list[_Candidate]) -> list[_Candidate]:
+    """The nearest square straight ahead founds the first material: it is the photo's surest
+    ground. A clear square unlike every material so far founds another if it is clean."""
+    founders = [clear[0]]
+    for candidate in clear[1:]:
+        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
+        if distances.min() > NEW_MATERIAL_DELTA and len(founders) < MAX_MATERIALS and candidate.clean:
+            founders.append(candidate)
+    return founders
+
+
+def _groups(candidates: list[_Candidate], founders: list[_Candidate]) -> list[list[_Candidate]]:
+    """Each material's squares: those nearest its colour (a square unlike every material and not
+    clean enough to be one belongs to none)."""
+    groups: list[list[_Candidate]] = [[] for _ in founders]
+    for candidate in candidates:
+        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
+        if distances.min() <= NEW_MATERIAL_DELTA or candidate in founders:
+            groups[int(np.argmin(distances))].append(candidate)
+    return groups
+
+
+def _shares(groups: list[list[_Candidate]], clear: list[_Candidate]) -> np.ndarray:
+    """[M] the fraction of the clear squares each material got: a veiled square has no vote."""
+    voters = {id(c) for c in clear}
+    votes = np.array([sum(id(c) in voters for c in g) for g in groups], dtype=np.float64)
+    return votes / votes.sum()
 
 
 def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
@@ -143,22 +209,13 @@ def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
     if not candidates or (candidates[0].centre, candidates[0].near) != (0.0, nearest[0]):
         texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
         return GroundMaterials(texture[None], texel_m, np.ones(1), ())
+    clear = _clear(candidates, horizon_sky_colour(analysis))
     side = nearest[1]
-    # The nearest square straight ahead founds the first material: it is the photo's surest
-    # ground. A square unlike every material so far founds another if it is clean.
-    founders = [candidates[0]]
-    for candidate in candidates[1:]:
-        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
-        if distances.min() > NEW_MATERIAL_DELTA and len(founders) < MAX_MATERIALS and candidate.clean:
-            founders.append(candidate)
-    groups: list[list[_Candidate]] = [[] for _ in founders]
-    for candidate in candidates:
-        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
-        if distances.min() <= NEW_MATERIAL_DELTA or candidate in founders:
-            groups[int(np.argmin(distances))].append(candidate)
-        # else: unlike every material and not clean enough to be one: no vote
-    shares = np.array([len(g) for g in groups], dtype=np.float64) / sum(len(g) for g in groups)
-    # The first material's exemplar is its most typical square, not the nearest: that one may
+    founders = _founders(clear)
+    groups = _groups(candidates, founders)
+    shares = _shares(groups, clear)
+    # The first material's exemplar is its most typical square (veiled ones included: they
+    # take no share, but the typical texture is the nearest rows'), not the nearest: that one may
     # hold a single object (a fountain) that would then pave the world. The others keep their
     # founders, which are clean by construction (their groups' most typical squares often are
     # not: the stems of lyra2_09's mushrooms are as white as its rocks).
