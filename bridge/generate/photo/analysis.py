@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from bridge.generate.photo.uprights import contact_rows, foot_distances, upright_evidence
+from bridge.generate.photo.haze import far_ground
+from bridge.generate.photo.uprights import contact_rows, foot_distances, hiding_far_ground, upright_evidence
 from bridge.world.camera import Camera, Intrinsics
 
 WORK_WIDTH = 640  # pixels: the resolution the photo is lifted at (one splat per pixel)
@@ -49,6 +50,8 @@ class PhotoAnalysis:
     lift_radius_m: float  # ground farther than this is folded onto the backdrop
     # [h, w] see uprights.upright_evidence; read while preparing a world, not kept with it
     upright_evidence: np.ndarray | None = None
+    # [h, w] bool, see haze.far_ground; read while preparing a world, not kept with it
+    far_ground: np.ndarray | None = None
 
     @property
     def camera_height_m(self) -> float:
@@ -219,8 +222,11 @@ def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     _, flat_kind = lift_depth(camera, sky, lift_radius_m)
     ground = flat_kind == KIND_GROUND
     first_ground_row = np.where(ground.any(axis=0), ground.argmax(axis=0), sky.shape[0]).astype(np.float64)
+    far = far_ground(image, sky, horizon_v)
     evidence = upright_evidence(image, horizon_v, camera.intrinsics.cx)
+    # What hides the far ground stands in front of it, whatever its texture says.
+    evidence[hiding_far_ground(far, sky, horizon_v, first_ground_row)] = 1.0
     contact = contact_rows(evidence, first_ground_row, ~sky)
     foot_m = foot_distances(camera, contact, first_ground_row, lift_radius_m)
     depth, kind = lift_depth(camera, sky, lift_radius_m, foot_m)
-    return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m, evidence)
+    return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m, evidence, far)

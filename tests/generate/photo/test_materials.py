@@ -9,12 +9,12 @@ from bridge.formats.colour import srgb_to_lab
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo.analysis import PhotoAnalysis, analyse
 from bridge.generate.photo.generator import GRID, PhotoGenerator
+from bridge.generate.photo.haze import horizon_sky_colour
 from bridge.generate.photo.layout import on_street, rules_from
 from bridge.generate.photo.materials import (
     MIN_GROUND_FRACTION,
     GroundMaterials,
     calibrate_biases,
-    horizon_sky_colour,
     material_weights,
     pick_materials,
 )
@@ -167,7 +167,7 @@ def test_no_material_is_founded_on_ground_seen_through_haze(name: str) -> None:
     # crest in the rows of near ground, founded its blue-grey material.
     analysis = _analysed(name)
     materials = pick_materials(analysis)
-    airlight = horizon_sky_colour(analysis)
+    airlight = horizon_sky_colour(analysis.image, analysis.sky, analysis.horizon_v)
     assert airlight is not None
     near, side = nearest_ground(analysis)
     nearest = _lightness(analysis, (0.0, near, side))
@@ -177,3 +177,17 @@ def test_no_material_is_founded_on_ground_seen_through_haze(name: str) -> None:
         contrast = lab[..., 0].std() / nearest[..., 0].std()
         pull = _from(mean, airlight) / _from(nearest.reshape(-1, 3).mean(axis=0), airlight)
         assert mean[0] >= airlight[0] or contrast > 0.75 or pull > 0.75, (square, contrast, pull)
+
+
+def test_the_hilltop_is_the_ground_of_the_fortress_photo() -> None:
+    # lyra2_03: a fortress on a grassy hilltop, hazy blue-grey hills and a village far behind.
+    # The world's ground is mostly the hilltop's, not the haze's: the dominant material is the
+    # colour of the nearest ground (its colour family: olive-green, yellow rather than blue).
+    analysis = _analysed("lyra2_03")
+    materials = pick_materials(analysis)
+    dominant = srgb_to_lab(_means(materials)[int(np.argmax(materials.shares))])
+    near, side = nearest_ground(analysis)
+    nearest = _lightness(analysis, (0.0, near, side)).reshape(-1, 3).mean(axis=0)
+    assert materials.shares.max() > 0.5
+    assert dominant[2] > 0.0, dominant  # yellowish, not the haze's blue
+    assert _from(dominant, nearest) < 8.0, (dominant, nearest)

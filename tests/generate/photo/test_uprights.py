@@ -113,3 +113,21 @@ def test_a_row_of_upright_splats_closes_up_like_a_mesh(town: PhotoAnalysis) -> N
     assert left.size > 10_000
     assert gap.max() > 1.0  # the rows do cross bends of metres ...
     assert np.mean(gap <= 2.5 * width) > 0.99  # ... and still close up
+
+
+def test_what_hides_the_far_ground_stands_on_the_near_ground() -> None:
+    # lyra2_03: a fortress on a hilltop, seen over a hazy valley. Its undercarriage's decks and
+    # balconies run across like the ground's lines, but it hides the valley its sides show: below
+    # the horizon, where the fortress rises above it, it stands, on the hilltop, not at the backdrop.
+    analysis = analyse(decode_photo(photo_path("lyra2_03").read_bytes()), LIFT_RADIUS_M)
+    h, w = analysis.kind.shape
+    horizon = int(analysis.horizon_v)
+    rises = ~analysis.sky[horizon - h // 10 : horizon].any(axis=0)  # solid just above the horizon
+    columns = np.flatnonzero(rises)
+    assert columns.size > w // 5
+    below = slice(horizon + 2, horizon + int(0.3 * (h - horizon)))  # the undercarriage
+    upright = analysis.kind[below][:, columns] == KIND_UPRIGHT
+    assert upright.mean() > 0.75, upright.mean()  # not all: under its ends the valley shows
+    points = _points(analysis)
+    reach = np.hypot(points[below][:, columns][upright][:, 0], points[below][:, columns][upright][:, 2])
+    assert np.median(reach) < LIFT_RADIUS_M / 2
