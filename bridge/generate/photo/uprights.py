@@ -160,8 +160,10 @@ def hiding_far_ground(far: np.ndarray, sky: np.ndarray, horizon_v: float, first_
     """[h, w] bool: the pixels of what stands in front of the far ground. A column hides it where
     it rises solid above the horizon (no sky in the band just above it) and shows no far ground
     below, while columns on both sides do: its pixels from ``first_row`` down to the crest, the
-    lowest far-ground row read across from those columns, stand."""
+    lowest far-ground row read across from those columns, stand. Far ground and what hides it
+    count only as wide as a standing run: specks of haze and slivers between them say nothing."""
     h, w = far.shape
+    far = _wide(far)
     shows_far = far.any(axis=0)
     if not shows_far.any():
         return np.zeros((h, w), dtype=bool)
@@ -169,8 +171,15 @@ def hiding_far_ground(far: np.ndarray, sky: np.ndarray, horizon_v: float, first_
     solid = ~sky[top:horizon].any(axis=0) if horizon > top else np.zeros(w, dtype=bool)
     columns = np.arange(w)
     beside = (columns > np.argmax(shows_far)) & (columns < w - 1 - np.argmax(shows_far[::-1]))
-    hides = solid & ~shows_far & beside
+    hides = _wide((solid & ~shows_far & beside)[None, :])[0]
     lowest = h - 1 - np.argmax(far[::-1], axis=0)
     crest = np.interp(columns, np.flatnonzero(shows_far), lowest[shows_far])
     rows = np.arange(h)[:, None]
     return hides[None, :] & (rows >= first_row[None, :]) & (rows <= crest[None, :])
+
+
+def _wide(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its connected regions narrower than _MIN_RUN_PX columns."""
+    labels, _ = ndimage.label(mask)
+    wide = [i + 1 for i, box in enumerate(ndimage.find_objects(labels)) if box[1].stop - box[1].start >= _MIN_RUN_PX]
+    return np.isin(labels, wide)
