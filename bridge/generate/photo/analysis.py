@@ -21,7 +21,7 @@ from PIL import Image
 from scipy import ndimage
 
 from bridge.generate.photo.haze import far_ground
-from bridge.generate.photo.uprights import contact_rows, foot_distances, hiding_far_ground, upright_evidence
+from bridge.generate.photo.uprights import contact_rows, foot_distances, upright_evidence
 from bridge.world.camera import Camera, Intrinsics
 
 WORK_WIDTH = 640  # pixels: the resolution the photo is lifted at (one splat per pixel)
@@ -222,11 +222,9 @@ def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     _, flat_kind = lift_depth(camera, sky, lift_radius_m)
     ground = flat_kind == KIND_GROUND
     first_ground_row = np.where(ground.any(axis=0), ground.argmax(axis=0), sky.shape[0]).astype(np.float64)
-    far = far_ground(image, sky, horizon_v)
     evidence = upright_evidence(image, horizon_v, camera.intrinsics.cx)
-    # What hides the far ground stands in front of it, whatever its texture says.
-    evidence[hiding_far_ground(far, sky, horizon_v, first_ground_row)] = 1.0
     contact = contact_rows(evidence, first_ground_row, ~sky)
     foot_m = foot_distances(camera, contact, first_ground_row, lift_radius_m)
     depth, kind = lift_depth(camera, sky, lift_radius_m, foot_m)
+    far = far_ground(image, sky, horizon_v)
     return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m, evidence, far)

@@ -11,9 +11,11 @@
    most typical square of the nearest two rows; the others' are their founders.
    Far ground seen through haze (:mod:`bridge.generate.photo.haze`) is not this place's ground:
    where the ground plane is wrong (a hilltop's crest, with a valley seen beyond it in the rows
-   of near ground), it reads as near, and its veiled colour would pave the world. So a square
-   founds a material only if nearly all of it is clear, votes only with its clear part, and
-   votes for the colour of that part; the first material's exemplar is typical of clear squares.
+   of near ground), it reads as near, and its veiled colour would pave the world. Nor is what
+   stands in front of it (:func:`bridge.generate.photo.uprights.hiding_far_ground`), though it
+   lies on the lifted ground where its texture reads as lying flat. So a square founds a material
+   only if nearly all of it is clear of both, votes only with its clear part, and votes for the
+   colour of that part; the first material's exemplar is typical of clear squares.
 2. ``material_weights`` says how much of each material lies at any world (x, z): each material
    has a smooth world-anchored noise field (hashed lattice, two octaves at rotated angles), the
    highest one wins, and where two are close they blend over a metre or two. Biases calibrated
@@ -30,7 +32,7 @@ import numpy as np
 
 from bridge.formats.colour import lab_distance, srgb_to_lab
 from bridge.generate.noise import value_noise
-from bridge.generate.photo.analysis import PhotoAnalysis
+from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis
 from bridge.generate.photo.haze import far_ground
 from bridge.generate.photo.texture import (
     EXEMPLAR_TEXELS,
@@ -39,14 +41,15 @@ from bridge.generate.photo.texture import (
     read_ground_square,
     rectify_ground,
 )
-from bridge.generate.photo.uprights import upright_evidence
+from bridge.generate.photo.uprights import hiding_far_ground, upright_evidence
 
 MAX_MATERIALS = 3
 CANDIDATE_ROWS = 5  # rows of squares, each half a square farther: out to 3x the nearest ground's distance
 NEW_MATERIAL_DELTA = 14.0  # colour distance (CIELAB, lightness at a third) that makes a new material
 MAX_STANDING = 0.06  # mean upright evidence above which a square shows something standing
 MAX_PATCHINESS = 8.0  # colour distance between a square's quarters above which it spans a border
-# Of a square's texels on far ground (seen through haze), above which it is not clear: it founds
+# Of a square's texels on far ground (seen through haze) or on what stands in front of it, above
+# which it is not clear: it founds
 # no material and gives no exemplar (its haze would pave the world). As much as may lie off the ground.
 MAX_VEILED = 1.0 - MIN_GROUND_FRACTION
 # The photo shows its grounds side by side in one frame (a deck and the water beside it), and so
@@ -92,7 +95,7 @@ class _Candidate:
     mean: np.ndarray  # [3] CIELAB
     statistics: np.ndarray  # see _statistics
     clean: bool  # nothing standing in it, one colour across
-    veiled: float  # the fraction of its texels on far ground, seen through haze
+    veiled: float  # the fraction of its texels on far ground, or on what stands in front of it
 
 
 def _candidate_squares(analysis: PhotoAnalysis, near: float, side: float) -> list[tuple[float, float]]:
@@ -118,13 +121,23 @@ def _statistics(lab: np.ndarray) -> np.ndarray:
     return np.array([mean[0] * _LIGHTNESS_WEIGHT, mean[1], mean[2], *spread, lightness.std(), edges])
 
 
+def _not_clear(analysis: PhotoAnalysis) -> np.ndarray:
+    """[h, w] bool: far ground seen through haze, and what stands in front of it on the lifted
+    ground (whose texture may read as lying flat: a fortress's undercarriage); neither is this
+    place's ground."""
+    far = analysis.far_ground
+    if far is None:
+        far = far_ground(analysis.image, analysis.sky, analysis.horizon_v)
+    ground = analysis.kind == KIND_GROUND
+    first_row = np.where(ground.any(axis=0), ground.argmax(axis=0), ground.shape[0]).astype(np.float64)
+    return far | hiding_far_ground(far, analysis.sky, analysis.horizon_v, first_row)
+
+
 def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[_Candidate]:
     evidence = analysis.upright_evidence
     if evidence is None:
         evidence = upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx)
-    veil = analysis.far_ground
-    if veil is None:
-        veil = far_ground(analysis.image, analysis.sky, analysis.horizon_v)
+    veil = _not_clear(analysis)
     out = []
     for centre, row_near in _candidate_squares(analysis, near, side):
         square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)

@@ -12,11 +12,13 @@ row: it gains for every upright pixel it stands up, pays for every flat one, and
 between neighbouring columns. Each run of columns between jumps is then one plane: its feet are
 fitted with one straight line on the ground, so a wall along a street is one wall, not a comb.
 
-A second cue overrides the first where the photo shows far ground through haze
+A second cue holds where the photo shows far ground through haze
 (:mod:`bridge.generate.photo.haze`): something that rises above the horizon and, below it, hides
 the far ground its neighbours show is standing in front of that ground, down to where the far
 ground ends (the crest the near ground rises to), whatever the direction of its texture (the
-decks and balconies of a fortress's undercarriage run across, as the ground's lines do).
+decks and balconies of a fortress's undercarriage run across, as the ground's lines do). The
+ground materials keep it out of the ground's squares; the contact line does not use it yet:
+standing lyra2_03's fortress up gives its world facades, and so a town instead of open land.
 """
 
 from __future__ import annotations
