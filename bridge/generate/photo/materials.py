@@ -49,8 +49,8 @@ NEW_MATERIAL_DELTA = 14.0  # colour distance (CIELAB, lightness at a third) that
 MAX_STANDING = 0.06  # mean upright evidence above which a square shows something standing
 MAX_PATCHINESS = 8.0  # colour distance between a square's quarters above which it spans a border
 # Of a square's texels on far ground (seen through haze) or on what stands in front of it, above
-# which it is not clear: it founds
-# no material and gives no exemplar (its haze would pave the world). As much as may lie off the ground.
+# which it is not clear: it founds no material and gives no exemplar (its haze would pave the
+# world). As much as a square may have off the ground.
 MAX_VEILED = 1.0 - MIN_GROUND_FRACTION
 # The photo shows its grounds side by side in one frame (a deck and the water beside it), and so
 # should a view of the continuation: a view from eye height sees mostly the ground within ~30 m,
