@@ -25,3 +25,9 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     delta = 6.0 / 29.0
     f = np.where(t > delta**3, np.cbrt(t), t / (3 * delta**2) + 4.0 / 29.0)
     return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1)
+
+
+def lab_distance(a: np.ndarray, b: np.ndarray, lightness_weight: float = 1.0) -> np.ndarray:
+    """[...] Euclidean distance between CIELAB colours, lightness scaled by ``lightness_weight``."""
+    d = a - b
+    return np.sqrt((lightness_weight * d[..., 0]) ** 2 + d[..., 1] ** 2 + d[..., 2] ** 2)

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from bridge.generate.photo.haze import far_ground
 from bridge.generate.photo.uprights import contact_rows, foot_distances, upright_evidence
 from bridge.world.camera import Camera, Intrinsics
 
@@ -49,6 +50,8 @@ class PhotoAnalysis:
     lift_radius_m: float  # ground farther than this is folded onto the backdrop
     # [h, w] see uprights.upright_evidence; read while preparing a world, not kept with it
     upright_evidence: np.ndarray | None = None
+    # [h, w] bool, see haze.far_ground; read while preparing a world, not kept with it
+    far_ground: np.ndarray | None = None
 
     @property
     def camera_height_m(self) -> float:
@@ -223,4 +226,5 @@ def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
     contact = contact_rows(evidence, first_ground_row, ~sky)
     foot_m = foot_distances(camera, contact, first_ground_row, lift_radius_m)
     depth, kind = lift_depth(camera, sky, lift_radius_m, foot_m)
-    return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m, evidence)
+    far = far_ground(image, sky, horizon_v)
+    return PhotoAnalysis(image, sky, horizon_v, camera, depth, kind, lift_radius_m, evidence, far)

@@ -6,9 +6,16 @@
    colour (CIELAB, lightness counting a third: shade is not a material) is unlike every material
    so far founds another if it is clean: no standing texture in it (a barrel lying in the
    ground's rows is not a material) and one colour across (a square over a border is two
-   materials, not a third). Every square then counts towards the material nearest its colour;
-   a material's share is the fraction it got. The first material's exemplar is its most typical
-   square of the nearest two rows; the others' are their founders.
+   materials, not a third). Every square then votes for the material nearest its colour; a
+   material's share is the fraction of the votes it got. The first material's exemplar is its
+   most typical square of the nearest two rows; the others' are their founders.
+   Far ground seen through haze (:mod:`bridge.generate.photo.haze`) is not this place's ground:
+   where the ground plane is wrong (a hilltop's crest, with a valley seen beyond it in the rows
+   of near ground), it reads as near, and its veiled colour would pave the world. Nor is what
+   stands in front of it (:func:`bridge.generate.photo.uprights.hiding_far_ground`), though it
+   lies on the lifted ground where its texture reads as lying flat. So a square founds a material
+   only if nearly all of it is clear of both, votes only with its clear part, and votes for the
+   colour of that part; the first material's exemplar is typical of clear squares.
 2. ``material_weights`` says how much of each material lies at any world (x, z): each material
    has a smooth world-anchored noise field (hashed lattice, two octaves at rotated angles), the
    highest one wins, and where two are close they blend over a metre or two. Biases calibrated
@@ -23,9 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.formats.colour import srgb_to_lab
+from bridge.formats.colour import lab_distance, srgb_to_lab
 from bridge.generate.noise import value_noise
-from bridge.generate.photo.analysis import PhotoAnalysis
+from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis
+from bridge.generate.photo.haze import far_ground
 from bridge.generate.photo.texture import (
     EXEMPLAR_TEXELS,
     MIN_GROUND_FRACTION,
@@ -33,13 +41,17 @@ from bridge.generate.photo.texture import (
     read_ground_square,
     rectify_ground,
 )
-from bridge.generate.photo.uprights import upright_evidence
+from bridge.generate.photo.uprights import hiding_far_ground, upright_evidence
 
 MAX_MATERIALS = 3
 CANDIDATE_ROWS = 5  # rows of squares, each half a square farther: out to 3x the nearest ground's distance
 NEW_MATERIAL_DELTA = 14.0  # colour distance (CIELAB, lightness at a third) that makes a new material
 MAX_STANDING = 0.06  # mean upright evidence above which a square shows something standing
 MAX_PATCHINESS = 8.0  # colour distance between a square's quarters above which it spans a border
+# Of a square's texels on far ground (seen through haze) or on what stands in front of it, above
+# which it is not clear: it founds no material and gives no exemplar (its haze would pave the
+# world). As much as a square may have off the ground.
+MAX_VEILED = 1.0 - MIN_GROUND_FRACTION
 # The photo shows its grounds side by side in one frame (a deck and the water beside it), and so
 # should a view of the continuation: a view from eye height sees mostly the ground within ~30 m,
 # so patches are 10-20 m across. With 60 m patches each view showed one material alone, and a
@@ -66,8 +78,7 @@ class GroundMaterials:
 
 
 def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d = a - b
-    return np.sqrt((_LIGHTNESS_WEIGHT * d[..., 0]) ** 2 + d[..., 1] ** 2 + d[..., 2] ** 2)
+    return lab_distance(a, b, _LIGHTNESS_WEIGHT)
 
 
 def _patchiness(lab: np.ndarray) -> float:
@@ -84,6 +95,7 @@ class _Candidate:
     mean: np.ndarray  # [3] CIELAB
     statistics: np.ndarray  # see _statistics
     clean: bool  # nothing standing in it, one colour across
+    veiled: float  # the fraction of its texels on far ground, or on what stands in front of it
 
 
 def _candidate_squares(analysis: PhotoAnalysis, near: float, side: float) -> list[tuple[float, float]]:
@@ -109,10 +121,23 @@ def _statistics(lab: np.ndarray) -> np.ndarray:
     return np.array([mean[0] * _LIGHTNESS_WEIGHT, mean[1], mean[2], *spread, lightness.std(), edges])
 
 
+def _not_clear(analysis: PhotoAnalysis) -> np.ndarray:
+    """[h, w] bool: far ground seen through haze, and what stands in front of it on the lifted
+    ground (whose texture may read as lying flat: a fortress's undercarriage); neither is this
+    place's ground."""
+    far = analysis.far_ground
+    if far is None:
+        far = far_ground(analysis.image, analysis.sky, analysis.horizon_v)
+    ground = analysis.kind == KIND_GROUND
+    first_row = np.where(ground.any(axis=0), ground.argmax(axis=0), ground.shape[0]).astype(np.float64)
+    return far | hiding_far_ground(far, analysis.sky, analysis.horizon_v, first_row)
+
+
 def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[_Candidate]:
     evidence = analysis.upright_evidence
     if evidence is None:
         evidence = upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx)
+    veil = _not_clear(analysis)
     out = []
     for centre, row_near in _candidate_squares(analysis, near, side):
         square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)
@@ -122,17 +147,51 @@ def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[
         rows, cols = np.round(square.rows).astype(int), np.round(square.cols).astype(int)
         standing = float(np.maximum(evidence[rows, cols], 0.0).mean())
         clean = standing <= MAX_STANDING and _patchiness(lab) <= MAX_PATCHINESS
-        out.append(_Candidate(centre, row_near, lab.reshape(-1, 3).mean(axis=0), _statistics(lab), clean))
+        veiled = veil[rows, cols]
+        # The colour it votes for is its clear part's: a square over a crest votes for the near
+        # ground it shows, not for the mix of that and the haze beyond.
+        mean = lab.reshape(-1, 3)[~veiled].mean(axis=0) if not veiled.all() else lab.reshape(-1, 3).mean(axis=0)
+        out.append(_Candidate(centre, row_near, mean, _statistics(lab), clean, float(veiled.mean())))
     return out
 
 
 def _most_typical(members: list[_Candidate], half_side: float) -> _Candidate:
-    """The member whose texture statistics are nearest the median of all members', among those
-    in the two nearest rows the members reach (the sharpest)."""
-    first_row = min(m.near for m in members)
-    pool = [m for m in members if m.near <= first_row + half_side + 1e-6]
+    """The member whose texture statistics are nearest the median of all members', among the
+    clear ones in the two nearest rows they reach (the sharpest)."""
+    clear = [m for m in members if m.veiled <= MAX_VEILED] or members
+    first_row = min(m.near for m in clear)
+    pool = [m for m in clear if m.near <= first_row + half_side + 1e-6]
     median = np.median(np.array([m.statistics for m in members]), axis=0)
     return min(pool, key=lambda m: float(np.linalg.norm(m.statistics - median)))
+
+
+def _founders(candidates: list[_Candidate]) -> list[_Candidate]:
+    """The nearest square straight ahead founds the first material: it is the photo's surest
+    ground. A square unlike every material so far founds another if it is clean and clear."""
+    founders = [candidates[0]]
+    for candidate in candidates[1:]:
+        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
+        clear = candidate.veiled <= MAX_VEILED
+        if distances.min() > NEW_MATERIAL_DELTA and len(founders) < MAX_MATERIALS and candidate.clean and clear:
+            founders.append(candidate)
+    return founders
+
+
+def _groups(candidates: list[_Candidate], founders: list[_Candidate]) -> list[list[_Candidate]]:
+    """Each material's squares: those nearest its colour (a square unlike every material and not
+    clean enough to be one belongs to none)."""
+    groups: list[list[_Candidate]] = [[] for _ in founders]
+    for candidate in candidates:
+        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
+        if distances.min() <= NEW_MATERIAL_DELTA or candidate in founders:
+            groups[int(np.argmin(distances))].append(candidate)
+    return groups
+
+
+def _shares(groups: list[list[_Candidate]]) -> np.ndarray:
+    """[M] the fraction of the votes each material got: a square votes with its clear part."""
+    votes = np.array([sum(1.0 - c.veiled for c in g) for g in groups])
+    return votes / votes.sum()
 
 
 def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
@@ -144,20 +203,9 @@ def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
         texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
         return GroundMaterials(texture[None], texel_m, np.ones(1), ())
     side = nearest[1]
-    # The nearest square straight ahead founds the first material: it is the photo's surest
-    # ground. A square unlike every material so far founds another if it is clean.
-    founders = [candidates[0]]
-    for candidate in candidates[1:]:
-        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
-        if distances.min() > NEW_MATERIAL_DELTA and len(founders) < MAX_MATERIALS and candidate.clean:
-            founders.append(candidate)
-    groups: list[list[_Candidate]] = [[] for _ in founders]
-    for candidate in candidates:
-        distances = _colour_distance(candidate.mean, np.array([f.mean for f in founders]))
-        if distances.min() <= NEW_MATERIAL_DELTA or candidate in founders:
-            groups[int(np.argmin(distances))].append(candidate)
-        # else: unlike every material and not clean enough to be one: no vote
-    shares = np.array([len(g) for g in groups], dtype=np.float64) / sum(len(g) for g in groups)
+    founders = _founders(candidates)
+    groups = _groups(candidates, founders)
+    shares = _shares(groups)
     # The first material's exemplar is its most typical square, not the nearest: that one may
     # hold a single object (a fountain) that would then pave the world. The others keep their
     # founders, which are clean by construction (their groups' most typical squares often are

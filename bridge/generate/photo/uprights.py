@@ -11,6 +11,14 @@ timbers, staves, window jambs). A dynamic programme over columns picks each colu
 row: it gains for every upright pixel it stands up, pays for every flat one, and pays for jumps
 between neighbouring columns. Each run of columns between jumps is then one plane: its feet are
 fitted with one straight line on the ground, so a wall along a street is one wall, not a comb.
+
+A second cue holds where the photo shows far ground through haze
+(:mod:`bridge.generate.photo.haze`): something that rises above the horizon and, below it, hides
+the far ground its neighbours show is standing in front of that ground, down to where the far
+ground ends (the crest the near ground rises to), whatever the direction of its texture (the
+decks and balconies of a fortress's undercarriage run across, as the ground's lines do). The
+ground materials keep it out of the ground's squares; the contact line does not use it yet:
+standing lyra2_03's fortress up gives its world facades, and so a town instead of open land.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ _NEAR_FRACTION = 0.5  # of the lift radius: what stands farther out is left to t
 _MIN_RUN_PX = 32  # narrower runs are left lying (slivers are more often texture than things)
 _MERGE_TOLERANCE = 0.08  # rms distance of feet from one line, as a fraction of their distance
 _MIN_RISE_ROWS = 6  # contacts fewer rows below the column's first ground row are left lying
+_SOLID_BAND = 0.1  # of the photo's height above the horizon, all of it not sky: something rises there
 
 
 def upright_evidence(image: np.ndarray, horizon_v: float, vanishing_u: float) -> np.ndarray:
@@ -147,3 +156,32 @@ def _merge_runs(runs: list[np.ndarray], feet: np.ndarray, reach: np.ndarray) -> 
                 continue
         merged.append(run)
     return merged
+
+
+def hiding_far_ground(far: np.ndarray, sky: np.ndarray, horizon_v: float, first_row: np.ndarray) -> np.ndarray:
+    """[h, w] bool: the pixels of what stands in front of the far ground. A column hides it where
+    it rises solid above the horizon (no sky in the band just above it) and shows no far ground
+    below, while columns on both sides do: its pixels from ``first_row`` down to the crest, the
+    lowest far-ground row read across from those columns, stand. Far ground and what hides it
+    count only as wide as a standing run: specks of haze and slivers between them say nothing."""
+    h, w = far.shape
+    far = _wide(far)
+    shows_far = far.any(axis=0)
+    if not shows_far.any():
+        return np.zeros((h, w), dtype=bool)
+    top, horizon = max(int(horizon_v - _SOLID_BAND * h), 0), max(int(horizon_v), 0)
+    solid = ~sky[top:horizon].any(axis=0) if horizon > top else np.zeros(w, dtype=bool)
+    columns = np.arange(w)
+    beside = (columns > np.argmax(shows_far)) & (columns < w - 1 - np.argmax(shows_far[::-1]))
+    hides = _wide((solid & ~shows_far & beside)[None, :])[0]
+    lowest = h - 1 - np.argmax(far[::-1], axis=0)
+    crest = np.interp(columns, np.flatnonzero(shows_far), lowest[shows_far])
+    rows = np.arange(h)[:, None]
+    return hides[None, :] & (rows >= first_row[None, :]) & (rows <= crest[None, :])
+
+
+def _wide(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its connected regions narrower than _MIN_RUN_PX columns."""
+    labels, _ = ndimage.label(mask)
+    wide = [i + 1 for i, box in enumerate(ndimage.find_objects(labels)) if box[1].stop - box[1].start >= _MIN_RUN_PX]
+    return np.isin(labels, wide)

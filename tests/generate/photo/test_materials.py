@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bridge.formats.colour import srgb_to_lab
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo.analysis import PhotoAnalysis, analyse
 from bridge.generate.photo.generator import GRID, PhotoGenerator
+from bridge.generate.photo.haze import horizon_sky_colour
 from bridge.generate.photo.layout import on_street, rules_from
 from bridge.generate.photo.materials import (
     MIN_GROUND_FRACTION,
@@ -17,7 +19,7 @@ from bridge.generate.photo.materials import (
     pick_materials,
 )
 from bridge.generate.photo.scene import SceneReading
-from bridge.generate.photo.texture import read_ground_square
+from bridge.generate.photo.texture import nearest_ground, read_ground_square
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
@@ -146,3 +148,46 @@ def test_a_view_of_the_ground_shows_both_materials_as_the_photo_does() -> None:
     gx, gz = np.meshgrid(np.arange(0.0, 30.0, 1.5), np.arange(0.0, 30.0, 1.5))
     minority = [material_weights(gx.ravel() + x, gz.ravel() + z, biases, 3).mean(axis=0).min() for x, z in corners]
     assert np.mean(np.array(minority) >= 0.1) > 0.7
+
+
+def _from(colour: np.ndarray, other: np.ndarray) -> float:
+    """CIELAB distance, lightness counting a third as the materials weigh it (shade is not haze)."""
+    return float(np.linalg.norm((colour - other) * np.array([0.35, 1.0, 1.0])))
+
+
+def _lightness(analysis: PhotoAnalysis, square: tuple[float, float, float]) -> np.ndarray:
+    return srgb_to_lab(read_ground_square(analysis, *square).texture)
+
+
+@pytest.mark.parametrize("name", ["lyra2_00", "lyra2_03", "lyra2_05", "lyra2_09"])
+def test_no_material_is_founded_on_ground_seen_through_haze(name: str) -> None:
+    # Haze pulls a colour towards the horizon sky's and takes its contrast down by the same
+    # factor. A founder (every exemplar but the first) must keep the nearest ground's contrast or
+    # its distance from the horizon sky's colour; lyra2_03's far valley, seen past the hilltop's
+    # crest in the rows of near ground, founded its blue-grey material.
+    analysis = _analysed(name)
+    materials = pick_materials(analysis)
+    airlight = horizon_sky_colour(analysis.image, analysis.sky, analysis.horizon_v)
+    assert airlight is not None
+    near, side = nearest_ground(analysis)
+    nearest = _lightness(analysis, (0.0, near, side))
+    for square in materials.squares[1:]:
+        lab = _lightness(analysis, square)
+        mean = lab.reshape(-1, 3).mean(axis=0)
+        contrast = lab[..., 0].std() / nearest[..., 0].std()
+        pull = _from(mean, airlight) / _from(nearest.reshape(-1, 3).mean(axis=0), airlight)
+        assert mean[0] >= airlight[0] or contrast > 0.75 or pull > 0.75, (square, contrast, pull)
+
+
+def test_the_hilltop_is_the_ground_of_the_fortress_photo() -> None:
+    # lyra2_03: a fortress on a grassy hilltop, hazy blue-grey hills and a village far behind.
+    # The world's ground is mostly the hilltop's, not the haze's: the dominant material is the
+    # colour of the nearest ground (its colour family: olive-green, yellow rather than blue).
+    analysis = _analysed("lyra2_03")
+    materials = pick_materials(analysis)
+    dominant = srgb_to_lab(_means(materials)[int(np.argmax(materials.shares))])
+    near, side = nearest_ground(analysis)
+    nearest = _lightness(analysis, (0.0, near, side)).reshape(-1, 3).mean(axis=0)
+    assert materials.shares.max() > 0.5
+    assert dominant[2] > 0.0, dominant  # yellowish, not the haze's blue
+    assert _from(dominant, nearest) < 8.0, (dominant, nearest)

@@ -8,7 +8,7 @@ import pytest
 
 from bridge.generate.photo.analysis import KIND_BACKDROP, KIND_GROUND, KIND_SKY, KIND_UPRIGHT, PhotoAnalysis, analyse
 from bridge.generate.photo.lift import lift
-from bridge.generate.photo.uprights import upright_evidence
+from bridge.generate.photo.uprights import hiding_far_ground, upright_evidence
 from bridge.render.rasterize import _project
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
@@ -113,3 +113,29 @@ def test_a_row_of_upright_splats_closes_up_like_a_mesh(town: PhotoAnalysis) -> N
     assert left.size > 10_000
     assert gap.max() > 1.0  # the rows do cross bends of metres ...
     assert np.mean(gap <= 2.5 * width) > 0.99  # ... and still close up
+
+
+def test_what_hides_the_far_ground_stands_in_front_of_it() -> None:
+    # lyra2_03: a fortress on a hilltop, seen over a hazy valley. Its undercarriage's decks and
+    # balconies run across like the ground's lines, so its texture reads as lying flat; but it
+    # hides the valley its sides show: below the horizon, where the fortress rises above it, it
+    # stands in front of the far ground.
+    analysis = analyse(decode_photo(photo_path("lyra2_03").read_bytes()), LIFT_RADIUS_M)
+    assert analysis.far_ground is not None
+    h, w = analysis.kind.shape
+    horizon = int(analysis.horizon_v)
+    first_row = np.full(w, float(horizon))
+    hiding = hiding_far_ground(analysis.far_ground, analysis.sky, analysis.horizon_v, first_row)
+    rises = ~analysis.sky[horizon - h // 10 : horizon].any(axis=0)  # solid just above the horizon
+    columns = np.flatnonzero(rises)
+    assert columns.size > w // 5
+    undercarriage = hiding[horizon + 2 : horizon + int(0.3 * (h - horizon))][:, columns]
+    assert undercarriage.mean() > 0.5, undercarriage.mean()
+    assert not hiding[:, ~rises].any()  # only what rises above the horizon
+    assert not hiding[int(0.9 * h) :].any()  # the hilltop at the bottom edge is ground
+
+
+def test_nothing_hides_far_ground_where_none_shows(town: PhotoAnalysis) -> None:
+    assert town.far_ground is not None and not town.far_ground.any()
+    first_row = np.full(town.kind.shape[1], town.horizon_v)
+    assert not hiding_far_ground(town.far_ground, town.sky, town.horizon_v, first_row).any()
