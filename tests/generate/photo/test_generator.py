@@ -48,7 +48,7 @@ def test_nothing_is_built_in_the_clearing_around_the_spawn() -> None:
     state = generator._state(world, photo_generator._fingerprint(world))
     x, _, z = world.spawn.position
     keys = tiles_in_radius(float(x), float(z), SPAWN_CLEARING_M + 24.0, 0, world.options.base_tile_m)
-    standing = SplatCloud.concat([photo_generator._layout_splats(state, key) for key in keys])
+    standing = SplatCloud.concat([photo_generator._layout_splats(state, key, None) for key in keys])
     assert len(standing) > 0  # the square is lined with houses just beyond the clearing
     ground_distance = np.hypot(standing.positions[:, 0] - x, standing.positions[:, 2] - z)
     # A clearing a person notices: the street's houses stood 5 m away before it.
@@ -107,7 +107,7 @@ def test_the_town_goes_on_behind_the_photos_own_facades() -> None:
     spawn, lift_radius = world.spawn, state.analysis.lift_radius_m
     x, _, z = spawn.position
     keys = tiles_in_radius(float(x), float(z), lift_radius, 0, world.options.base_tile_m)
-    standing = SplatCloud.concat([photo_generator._layout_splats(state, key) for key in keys])
+    standing = SplatCloud.concat([photo_generator._layout_splats(state, key, None) for key in keys])
     uv, depth = spawn.project(standing.positions.astype(np.float64))
     k = spawn.intrinsics
     in_frame = (depth > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)

@@ -148,7 +148,7 @@ def test_what_stands_in_the_photos_view_hides_behind_its_backdrop():
     in_frame_count = 0
     for ix in range(-4, 4):
         for iz in range(-12, -3):
-            splats = photo_generator._layout_splats(state, TileKey(2, ix, iz))  # 32 m tiles
+            splats = photo_generator._layout_splats(state, TileKey(2, ix, iz), None)  # 32 m tiles, unsteered
             uv, depth = camera.project(splats.positions.astype(np.float64))
             inside = (depth > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)
             if not inside.any():
