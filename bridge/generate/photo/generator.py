@@ -101,6 +101,8 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.10.0: street fronts laid at 7.5 cm on the finest tiles and facades read down to 4 cm;
+    # ground materials read from ground seen clearly, not through haze (lyra2_03's valley);
     # 0.9.1: the photo's sky goes round the horizon (mirrored copies at the elevations it saw),
     # and what stands in it is filled from the sky around (push-pull), not streaked along rows;
     # 0.9: sky seen past rigging, caps and smoke is sky (not lifted as painted walls), and the
@@ -108,7 +110,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.9.1"  # a new version is a new world id
+    version = "0.10.0"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
