@@ -169,7 +169,7 @@ PAVEMENT_M = 4.0  # a walker down the middle of a street of the photo's width se
 
 def test_a_street_front_seen_from_the_pavement_keeps_its_windows(town) -> None:
     """The finest tiles lay the street front's splats close enough to show the facade it wears:
-    rendered from 4 m, the front keeps most of the sharpness of its dressing (0.78 of it on
+    rendered from 4 m, the front keeps most of the sharpness of its dressing (0.75 of it on
     lyra2_06). With 15 cm splats (until 0.9.1) its windows and timbers were a blur at 0.47."""
     reading, rules = town
     sources = [FacadeSource.of(sample) for sample in reading.facades]
