@@ -101,7 +101,8 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
-    # 0.10.0: street fronts laid at 7.5 cm on the finest tiles and facades read down to 4 cm;
+    # 0.10.0: street fronts laid at 7.5 cm on the finest tiles, facades read down to 4 cm, walls
+    # closed at arm's length (no lattice of splats);
     # ground materials read from ground seen clearly, not through haze (lyra2_03's valley);
     # 0.9.1: the photo's sky goes round the horizon (mirrored copies at the elevations it saw),
     # and what stands in it is filled from the sky around (push-pull), not streaked along rows;
