@@ -15,7 +15,7 @@ import shlex
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +127,11 @@ async def _walk(target: str, photo: bytes, options: DemoOptions) -> dict:
                 spawn_ready_s = time.perf_counter() - started
                 spawn_psnr = _spawn_view(held, spawn, sky, out)
             if i in checkpoints:
+                # The player stops to look: a viewer moving at the walk's speed is sent no tiles
+                # finer than it can cross in a moment (32 m ones at 20 m/s), which a still picture
+                # would show as blur; standing, it gets the finest the view asks for.
+                if i > 0:
+                    step_waits.append(await walker.step(replace(pose, velocity=(0.0, 0.0, 0.0))))
                 views.append(_walk_view(held, spawn, pose, sky, out, back=i > len(poses) // 2))
         for message in walker.errors:
             tqdm.write(f"server said: {message}")
