@@ -436,7 +436,9 @@ def _ground_colours(
         street = on_street(state.layout, x, z)
         weights[street] = 0.0
         weights[street, state.paving_material] = 1.0
-    wet = water_at(state.layout, x, z)
+    # The layout's own water only where the photo has a water material (as before steering); the
+    # hot path of an unsteered tile without one asks nothing more.
+    wet = water_at(state.layout, x, z) if water is not None else np.zeros(x.size, dtype=bool)
     if steer is not None:
         paved = steer.paved(x, z)
         weights[paved] = 0.0
@@ -452,7 +454,8 @@ def _ground_colours(
             texture = synthesize(exemplar, x[at], z[at], footprint_m, state.seed, salt=m)
             colours[at] += (weights[at, m, None] * texture).astype(np.float32)
     if water is None and wet.any():
-        # Steered water in a world whose photo has none: the water preset, its grain world-anchored.
+        # Steered water (the only water here) in a world whose photo has none: the water preset,
+        # its grain world-anchored.
         cells = np.floor(np.stack([x[wet], z[wet]]) * 4).astype(np.int64)
         grain = 0.9 + 0.2 * hash_to_unit(cells[0], cells[1], 31)
         colours[wet] = (np.asarray(GROUNDS["water"])[None, :] * grain[:, None]).astype(np.float32)

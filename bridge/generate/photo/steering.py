@@ -47,6 +47,7 @@ from bridge.generate.photo.layout import (
     trees_in,
     water_at,
 )
+from bridge.generate.photo.terrain import Terrain
 from bridge.world.directives import Directive, Region
 
 EAVES_M = 0.4  # a footprint's margin: the roof's overhang and the wall splats' reach
@@ -118,7 +119,7 @@ class Steering:
         """Where the grammar's ground replaces the photo's lifted ground (streets, water, quays)."""
         return self.paved(x, z) | self.wet(x, z)
 
-    def photo_kept(self, photo: SplatCloud, terrain: object) -> SplatCloud:
+    def photo_kept(self, photo: SplatCloud, terrain: Terrain) -> SplatCloud:
         """The lifted photo's splats less what the steering clears: what stands on a steered
         street, water or unbuilt region (not on a quay: the photo's own waterfront may stand
         there), and the photo's ground under streets, water and quays."""
@@ -126,7 +127,7 @@ class Steering:
             return photo
         p = photo.positions.astype(np.float64)
         x, z = p[:, 0], p[:, 2]
-        standing = p[:, 1] - terrain.height(x, z) > STANDING_M  # type: ignore[attr-defined]
+        standing = p[:, 1] - terrain.height(x, z) > STANDING_M
         surfaced = self.surfaced(x, z)
         cleared = self.wet(x, z) | _within(list(self.unbuilt), x, z, 0.0)
         cleared |= _within([s.centreline for s in self.streets], x, z, self.half_street_m + EAVES_M)
@@ -140,8 +141,7 @@ class Steering:
     ) -> np.ndarray:
         """[n] bool: grammar parcels the steering keeps unbuilt (layout.Blocked)."""
         corridor = self.half_street_m + self.band_m
-        regions = [(r, EAVES_M) for r in self.unbuilt] + [(r, QUAY_M + EAVES_M) for r in self.water]
-        regions += [(s.centreline, corridor) for s in self.streets]
+        regions = self._kept_clear() + [(s.centreline, corridor) for s in self.streets]
         return _footprints_near(regions, x, z, facing, frontage, depth)
 
     def buildings(self, bounds: tuple[float, float, float, float]) -> Buildings:
@@ -215,13 +215,18 @@ class Steering:
         houses = dressed(rules, x, z, facing, widths, depths, ident, shelter)
         return houses.subset(kept)
 
+    def _kept_clear(self) -> list[tuple[Region, float]]:
+        """(region, margin) that no building's footprint may come within: unbuilt regions, and
+        water with its quay."""
+        return [(r, EAVES_M) for r in self.unbuilt] + [(r, QUAY_M + EAVES_M) for r in self.water]
+
     def _house_blocked(
         self, index: int, x: np.ndarray, z: np.ndarray, facing: np.ndarray, frontage: np.ndarray, depth: np.ndarray
     ) -> np.ndarray:
         """A street's houses stand clear of every street (the grammar's and the steered ones, an
         earlier street's houses too), of water and quays, and of unbuilt regions."""
         half = self.half_street_m
-        regions = [(r, EAVES_M) for r in self.unbuilt] + [(r, QUAY_M + EAVES_M) for r in self.water]
+        regions = self._kept_clear()
         for j, other in enumerate(self.streets):
             # Its own centre line is half a street from its front wall: only a bend can come nearer.
             pad = half + HOUSE_BAND_M if j < index else (half - SLACK_M - 0.05 if j == index else half + EAVES_M)
