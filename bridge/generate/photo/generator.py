@@ -31,6 +31,7 @@ from bridge.generate.photo.materials import (
     MAP_EXTENT_M,
     GroundMaterials,
     calibrate_biases,
+    exemplar_source,
     material_map,
     material_weights,
     pick_materials,
@@ -101,6 +102,8 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.11.0: ground exemplars are the cleanest half-size squares (no fountain, log or barrel
+    # paving the world), read from the photo at its own resolution (up to 2 MP);
     # 0.10.0: street fronts laid at 7.5 cm on the finest tiles, facades read down to 4 cm, walls
     # closed at arm's length (no lattice of splats);
     # ground materials read from ground seen clearly, not through haze (lyra2_03's valley);
@@ -111,7 +114,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.10.0"  # a new version is a new world id
+    version = "0.11.0"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -129,7 +132,7 @@ class PhotoGenerator:
         # first tile wherever a second core is free. Each is a pure function: same bytes either way.
         with ThreadPoolExecutor(max_workers=1) as beside:
             sky_job = beside.submit(build_sky, analysis)
-            materials_job = beside.submit(_materials_and_picture, analysis, options.seed)
+            materials_job = beside.submit(_materials_and_picture, analysis, photo, options.seed)
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
             scene_job = beside.submit(_scene_and_picture, analysis)
             extension = _ground_extension(analysis)
@@ -371,8 +374,8 @@ def _scene_and_picture(analysis: PhotoAnalysis) -> tuple[SceneReading, bytes]:
     return reading, pictures.png(pictures.scene_picture(analysis, reading))
 
 
-def _materials_and_picture(analysis: PhotoAnalysis, seed: int) -> tuple[GroundMaterials, bytes]:
-    materials = pick_materials(analysis)
+def _materials_and_picture(analysis: PhotoAnalysis, photo: np.ndarray, seed: int) -> tuple[GroundMaterials, bytes]:
+    materials = pick_materials(analysis, exemplar_source(photo))
     picture = pictures.materials_picture(analysis, materials, material_map(materials, seed), MAP_EXTENT_M)
     return materials, pictures.png(picture)
 

@@ -7,15 +7,21 @@
    so far founds another if it is clean: no standing texture in it (a barrel lying in the
    ground's rows is not a material) and one colour across (a square over a border is two
    materials, not a third). Every square then votes for the material nearest its colour; a
-   material's share is the fraction of the votes it got. The first material's exemplar is its
-   most typical square of the nearest two rows; the others' are their founders.
+   material's share is the fraction of the votes it got.
+   Each material's exemplar is read from squares half that size, in rows twice as many, nearest
+   the material's colour: the cleanest of them. A square that holds an object (a fountain, a
+   barrel, a log on a deck) holds texels whose colour and contrast are rare among the material's
+   squares; one on standing texture read as lying flat, or on ground too far out for the photo
+   to resolve, is smeared along the view; so the exemplar is the square with the fewest rare
+   texels and the least smear. Read from the photo at its own resolution (up to 2 MP): a
+   half-size square at twice the pixels is as sharp as the old one, and far more often clean.
    Far ground seen through haze (:mod:`bridge.generate.photo.haze`) is not this place's ground:
    where the ground plane is wrong (a hilltop's crest, with a valley seen beyond it in the rows
    of near ground), it reads as near, and its veiled colour would pave the world. Nor is what
    stands in front of it (:func:`bridge.generate.photo.uprights.hiding_far_ground`), though it
    lies on the lifted ground where its texture reads as lying flat. So a square founds a material
    only if nearly all of it is clear of both, votes only with its clear part, and votes for the
-   colour of that part; the first material's exemplar is typical of clear squares.
+   colour of that part; an exemplar is read from a clear square.
 2. ``material_weights`` says how much of each material lies at any world (x, z): each material
    has a smooth world-anchored noise field (hashed lattice, two octaves at rotated angles), the
    highest one wins, and where two are close they blend over a metre or two. Biases calibrated
@@ -26,13 +32,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from bridge.formats.colour import lab_distance, srgb_to_lab
 from bridge.generate.noise import value_noise
-from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis
+from bridge.generate.photo.analysis import KIND_GROUND, PhotoAnalysis, to_working_resolution
 from bridge.generate.photo.haze import far_ground
 from bridge.generate.photo.texture import (
     EXEMPLAR_TEXELS,
@@ -45,6 +53,8 @@ from bridge.generate.photo.uprights import hiding_far_ground, upright_evidence
 
 MAX_MATERIALS = 3
 CANDIDATE_ROWS = 5  # rows of squares, each half a square farther: out to 3x the nearest ground's distance
+EXEMPLAR_SIDE_FRACTION = 0.5  # of the founding squares' side: small enough to fit between objects
+EXEMPLAR_MAX_PIXELS = 2_000_000  # the photo is read for exemplars at its own resolution up to this
 NEW_MATERIAL_DELTA = 14.0  # colour distance (CIELAB, lightness at a third) that makes a new material
 MAX_STANDING = 0.06  # mean upright evidence above which a square shows something standing
 MAX_PATCHINESS = 8.0  # colour distance between a square's quarters above which it spans a border
@@ -64,6 +74,26 @@ _PROBE_TEXELS = 64  # candidates are judged on a coarse read; only the chosen ar
 _LIGHTNESS_WEIGHT = 0.35  # shade is not a material: lightness counts for a third of chroma
 _EDGE_WEIGHT = 4.0  # mean lightness gradient per texel, scaled to weigh like the colour terms
 _MIN_WEIGHT = 0.01  # weights below this are dropped, so most points synthesise one material
+# A texel is rare where its (colour, local contrast) bin holds few of the material's texels: the
+# rarest 8 % of them. Objects are local, so their texels are the rare ones; contrast counts so
+# that a smooth stone rim in a cobbled square is rare though it is cobble-coloured.
+_RARE_BIN = 5.0
+_RARE_PERCENTILE = 8.0
+_GATHER_TEXELS = 3.0  # of the probe read: rare texels this close together are one thing
+_GATHERED = 0.3  # share of rare texels around a texel above which it belongs to a rare thing
+_CONTRAST_WEIGHT = 1.5  # of a texel's local contrast, to weigh like its colour
+# Of a square's smear (how much less isotropic it is than the material's median square: planks
+# are lines by nature, a smear is lines along the view), against its share of rare texels,
+# and of how much farther it lies than the material's nearest square (relative): the photo
+# resolves the ground less the farther it lies, and more so along the view.
+_SMEAR_WEIGHT = 1.0
+_FARTHER_WEIGHT = 0.3
+# and of how unlike the material's typical square it is (mean colour, lightness spread, contrast;
+# in units of the median member's unlikeness): a square in an object's shadow is darker.
+_ATYPICAL_WEIGHT = 0.1
+# and of how unlike its own quarters are (colour and contrast; in units of the median member's):
+# a texture is alike across a square, an object's edge in one corner is not.
+_PATCHY_WEIGHT = 0.1
 _CALIBRATION_POINTS = 64  # per edge of the grid the shares are calibrated on
 _CALIBRATION_SPACING_M = 97.0  # between its points: nearly independent samples of the fields
 _SALT = 61
@@ -96,14 +126,18 @@ class _Candidate:
     statistics: np.ndarray  # see _statistics
     clean: bool  # nothing standing in it, one colour across
     veiled: float  # the fraction of its texels on far ground, or on what stands in front of it
+    features: np.ndarray  # [n, n, 4] per texel: colour (lightness discounted) and local contrast
+    isotropy: float  # in [0, 1]: mean lightness step across rows over that across columns, or the inverse
 
 
-def _candidate_squares(analysis: PhotoAnalysis, near: float, side: float) -> list[tuple[float, float]]:
+def _candidate_squares(
+    analysis: PhotoAnalysis, near: float, side: float, rows: int = CANDIDATE_ROWS
+) -> list[tuple[float, float]]:
     """(centre x, near edge) of every candidate square: nearer rows first, and within a row the
     central ones first (the first is the nearest square straight ahead)."""
     tan_half = analysis.kind.shape[1] / 2 / analysis.camera.intrinsics.fx
     out = []
-    for row in range(CANDIDATE_ROWS):
+    for row in range(rows):
         row_near = near + row * side / 2
         reach = int(max(row_near * tan_half - side / 2, 0.0) // (side / 2))
         out += [(step * side / 2, row_near) for step in sorted(range(-reach, reach + 1), key=lambda j: (abs(j), j))]
@@ -121,6 +155,31 @@ def _statistics(lab: np.ndarray) -> np.ndarray:
     return np.array([mean[0] * _LIGHTNESS_WEIGHT, mean[1], mean[2], *spread, lightness.std(), edges])
 
 
+def _texel_features(lab: np.ndarray) -> np.ndarray:
+    """[n, n, 4] each texel's colour (lightness discounted as in _colour_distance) and the local
+    contrast around it (mean lightness gradient over a few texels)."""
+    lightness = ndimage.gaussian_filter(lab[..., 0], 1.0)
+    contrast = ndimage.gaussian_filter(np.hypot(*np.gradient(lightness)), 3.0)
+    return np.stack([lab[..., 0] * _LIGHTNESS_WEIGHT, lab[..., 1], lab[..., 2], contrast * _CONTRAST_WEIGHT], axis=-1)
+
+
+def _feature_patchiness(features: np.ndarray) -> float:
+    """The largest distance between the mean texel features of a square's four quarters."""
+    half = features.shape[0] // 2
+    quarters = np.array([features[r : r + half, c : c + half].mean(axis=(0, 1)) for r in (0, half) for c in (0, half)])
+    return float(np.linalg.norm(quarters[:, None] - quarters[None, :], axis=-1).max())
+
+
+def _isotropy(lab: np.ndarray) -> float:
+    """How alike a square's detail is along and across the view: ground the photo resolves is
+    about as detailed both ways; ground read beyond that, or something standing read as lying
+    flat, is smeared along the view (its rows repeat)."""
+    lightness = lab[..., 0]
+    along = float(np.abs(np.diff(lightness, axis=0)).mean())
+    across = float(np.abs(np.diff(lightness, axis=1)).mean())
+    return min(along, across) / max(along, across, 1e-6)
+
+
 def _not_clear(analysis: PhotoAnalysis) -> np.ndarray:
     """[h, w] bool: far ground seen through haze, and what stands in front of it on the lifted
     ground (whose texture may read as lying flat: a fortress's undercarriage); neither is this
@@ -133,13 +192,13 @@ def _not_clear(analysis: PhotoAnalysis) -> np.ndarray:
     return far | hiding_far_ground(far, analysis.sky, analysis.horizon_v, first_row)
 
 
-def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[_Candidate]:
+def _read_candidates(analysis: PhotoAnalysis, near: float, side: float, rows: int = CANDIDATE_ROWS) -> list[_Candidate]:
     evidence = analysis.upright_evidence
     if evidence is None:
         evidence = upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx)
     veil = _not_clear(analysis)
     out = []
-    for centre, row_near in _candidate_squares(analysis, near, side):
+    for centre, row_near in _candidate_squares(analysis, near, side, rows):
         square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)
         if square.ground_fraction < MIN_GROUND_FRACTION:
             continue
@@ -151,18 +210,82 @@ def _read_candidates(analysis: PhotoAnalysis, near: float, side: float) -> list[
         # The colour it votes for is its clear part's: a square over a crest votes for the near
         # ground it shows, not for the mix of that and the haze beyond.
         mean = lab.reshape(-1, 3)[~veiled].mean(axis=0) if not veiled.all() else lab.reshape(-1, 3).mean(axis=0)
-        out.append(_Candidate(centre, row_near, mean, _statistics(lab), clean, float(veiled.mean())))
+        out.append(
+            _Candidate(
+                centre,
+                row_near,
+                mean,
+                _statistics(lab),
+                clean,
+                float(veiled.mean()),
+                _texel_features(lab),
+                _isotropy(lab),
+            )
+        )
     return out
 
 
-def _most_typical(members: list[_Candidate], half_side: float) -> _Candidate:
-    """The member whose texture statistics are nearest the median of all members', among the
-    clear ones in the two nearest rows they reach (the sharpest)."""
-    clear = [m for m in members if m.veiled <= MAX_VEILED] or members
-    first_row = min(m.near for m in clear)
-    pool = [m for m in clear if m.near <= first_row + half_side + 1e-6]
-    median = np.median(np.array([m.statistics for m in members]), axis=0)
-    return min(pool, key=lambda m: float(np.linalg.norm(m.statistics - median)))
+def _cleanest(members: list[_Candidate]) -> _Candidate:
+    """The member with the fewest texels rare among all members' (an object) plus the least
+    smear; ties go to the nearer, more central square. (Not only the clean ones: a square of one
+    flat colour is clean, and a stair's tread or a barrel's lid often is the cleanest.)"""
+    pool = members
+    features = np.stack([m.features for m in pool]).reshape(-1, 4)
+    bins = np.floor(features / _RARE_BIN).astype(np.int64)
+    _, inverse, counts = np.unique(bins, axis=0, return_inverse=True, return_counts=True)
+    density = counts[inverse.ravel()].reshape(len(pool), -1)
+    rare_texels = (density <= np.percentile(density, _RARE_PERCENTILE)).reshape(len(pool), *pool[0].features.shape[:2])
+    # An object is rare texels together; a texture's own rare texels are scattered.
+    gathered = ndimage.gaussian_filter(rare_texels.astype(np.float64), (0, _GATHER_TEXELS, _GATHER_TEXELS))
+    rare = (gathered > _GATHERED).mean(axis=(1, 2))
+    isotropy = np.array([m.isotropy for m in pool])
+    smear = np.maximum(np.median(isotropy) - isotropy, 0.0)
+    nears = np.array([m.near for m in pool])
+    farther = nears / nears.min() - 1.0
+    statistics = np.array([m.statistics for m in pool])
+    atypical = np.linalg.norm(statistics - np.median(statistics, axis=0), axis=1)
+    atypical /= max(float(np.median(atypical)), 1e-6)
+    patchy = np.array([_feature_patchiness(m.features) for m in pool])
+    patchy /= max(float(np.median(patchy)), 1e-6)
+    scores = (
+        rare + _SMEAR_WEIGHT * smear + _FARTHER_WEIGHT * farther + _ATYPICAL_WEIGHT * atypical + _PATCHY_WEIGHT * patchy
+    )
+    return pool[int(np.argmin(scores))]
+
+
+def _exemplar_squares(
+    analysis: PhotoAnalysis, groups: list[list[_Candidate]], founders: list[_Candidate], near: float, side: float
+) -> list[tuple[float, float]]:
+    """(centre x, near edge) of each material's exemplar square, ``side`` across: the cleanest
+    clear square inside one of the material's own squares (``groups``, a larger side) and
+    nearest its colour; where none is, the founder's near middle."""
+    members: list[list[_Candidate]] = [[] for _ in founders]
+    rows = round(CANDIDATE_ROWS / EXEMPLAR_SIDE_FRACTION)
+    founder_colours = np.array([f.mean for f in founders])
+    big_side = side / EXEMPLAR_SIDE_FRACTION
+    for candidate in _read_candidates(analysis, near, side, rows):
+        if candidate.veiled > MAX_VEILED:
+            continue
+        m = int(np.argmin(_colour_distance(candidate.mean, founder_colours)))
+        inside = any(
+            abs(candidate.centre - big.centre) + side / 2 <= big_side / 2 + 1e-6
+            and big.near - 1e-6 <= candidate.near <= big.near + big_side - side + 1e-6
+            for big in groups[m]
+        )
+        if inside:
+            members[m].append(candidate)
+    out = []
+    for founder, group in zip(founders, members, strict=True):
+        chosen = _cleanest(group) if group else founder
+        out.append((chosen.centre, chosen.near))
+    return out
+
+
+def exemplar_source(photo: np.ndarray) -> np.ndarray:
+    """[H, W, 3] float32: the photo (uint8) at its own resolution, up to EXEMPLAR_MAX_PIXELS."""
+    height, width = photo.shape[:2]
+    target = min(width, int(math.sqrt(EXEMPLAR_MAX_PIXELS * width / height)))
+    return to_working_resolution(photo, target)
 
 
 def _founders(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -194,28 +317,26 @@ def _shares(groups: list[list[_Candidate]]) -> np.ndarray:
     return votes / votes.sum()
 
 
-def pick_materials(analysis: PhotoAnalysis) -> GroundMaterials:
+def pick_materials(analysis: PhotoAnalysis, source: np.ndarray | None = None) -> GroundMaterials:
     """The photo's ground materials (see the module's docstring); one, the bottom-centre crop,
-    where the photo shows no ground straight ahead at its bottom edge."""
+    where the photo shows no ground straight ahead at its bottom edge. ``source`` is the photo
+    the exemplars are read from (see exemplar_source); the working image if None."""
     nearest = nearest_ground(analysis)
     candidates = _read_candidates(analysis, *nearest) if nearest is not None else []
     if not candidates or (candidates[0].centre, candidates[0].near) != (0.0, nearest[0]):
         texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
         return GroundMaterials(texture[None], texel_m, np.ones(1), ())
-    side = nearest[1]
+    near, side = nearest
     founders = _founders(candidates)
     groups = _groups(candidates, founders)
     shares = _shares(groups)
-    # The first material's exemplar is its most typical square, not the nearest: that one may
-    # hold a single object (a fountain) that would then pave the world. The others keep their
-    # founders, which are clean by construction (their groups' most typical squares often are
-    # not: the stems of lyra2_09's mushrooms are as white as its rocks).
-    chosen = [_most_typical(groups[0], side / 2), *founders[1:]]
+    exemplar_side = side * EXEMPLAR_SIDE_FRACTION
+    chosen = _exemplar_squares(analysis, groups, founders, near, exemplar_side)
     return GroundMaterials(
-        np.stack([read_ground_square(analysis, c.centre, c.near, side).texture for c in chosen]),
-        side / EXEMPLAR_TEXELS,
+        np.stack([read_ground_square(analysis, c, n, exemplar_side, source=source).texture for c, n in chosen]),
+        exemplar_side / EXEMPLAR_TEXELS,
         shares,
-        tuple((float(c.centre), float(c.near), float(side)) for c in chosen),
+        tuple((float(c), float(n), float(exemplar_side)) for c, n in chosen),
     )
 
 

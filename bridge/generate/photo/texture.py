@@ -67,10 +67,19 @@ def nearest_ground(analysis: PhotoAnalysis) -> tuple[float, float] | None:
 
 
 def read_ground_square(
-    analysis: PhotoAnalysis, centre_x: float, near_m: float, side_m: float, texels: int = EXEMPLAR_TEXELS
+    analysis: PhotoAnalysis,
+    centre_x: float,
+    near_m: float,
+    side_m: float,
+    texels: int = EXEMPLAR_TEXELS,
+    source: np.ndarray | None = None,
 ) -> GroundSquare:
     """The ground square from ``near_m`` to ``near_m + side_m`` ahead, centred ``centre_x`` across,
-    read from the photo by inverse perspective mapping at ``texels`` per edge."""
+    read from the photo by inverse perspective mapping at ``texels`` per edge.
+
+    ``source`` is the photo at any resolution ([H, W, 3] float32, the same framing), read instead
+    of the working image: the photo's own pixels are what make a near ground texel sharp. The
+    square's ``rows`` and ``cols`` stay in working pixels either way."""
     camera, kind = analysis.camera, analysis.kind
     height, width = kind.shape
     n = texels
@@ -85,9 +94,12 @@ def read_ground_square(
     ui = np.clip(u.astype(int), 0, width - 1)
     vi = np.clip(v.astype(int), 0, height - 1)
     rows, cols = np.clip(v - 0.5, 0, height - 1), np.clip(u - 0.5, 0, width - 1)
-    texture = np.stack(
-        [ndimage.map_coordinates(analysis.image[..., c], np.stack([rows, cols]), order=1) for c in range(3)], axis=-1
-    )
+    image, scale = analysis.image, 1.0
+    if source is not None:
+        image, scale = source, source.shape[1] / width
+    # Pixel centres lie at half-integers in both images: scale about the pixels' corner.
+    at = np.stack([np.clip(v * scale - 0.5, 0, image.shape[0] - 1), np.clip(u * scale - 0.5, 0, image.shape[1] - 1)])
+    texture = np.stack([ndimage.map_coordinates(image[..., c], at, order=1) for c in range(3)], axis=-1)
     ground = float((inside & (kind[vi, ui] == KIND_GROUND)).mean())
     return GroundSquare(texture.reshape(n, n, 3).astype(np.float32), rows, cols, ground)
 

@@ -15,6 +15,7 @@ from bridge.generate.photo.materials import (
     MIN_GROUND_FRACTION,
     GroundMaterials,
     calibrate_biases,
+    exemplar_source,
     material_weights,
     pick_materials,
 )
@@ -191,3 +192,39 @@ def test_the_hilltop_is_the_ground_of_the_fortress_photo() -> None:
     assert materials.shares.max() > 0.5
     assert dominant[2] > 0.0, dominant  # yellowish, not the haze's blue
     assert _from(dominant, nearest) < 8.0, (dominant, nearest)
+
+
+def _photo_box_share(analysis: PhotoAnalysis, square: tuple[float, float, float], box: tuple[float, ...]) -> float:
+    """The share of a ground square's texels that the photo shows inside ``box`` (fractions of
+    its width and height: left, top, right, bottom)."""
+    read = read_ground_square(analysis, *square, texels=64)
+    height, width = analysis.kind.shape
+    u, v = (read.cols + 0.5) / width, (read.rows + 0.5) / height
+    left, top, right, bottom = box
+    return float(((u >= left) & (u <= right) & (v >= top) & (v <= bottom)).mean())
+
+
+def test_the_ground_exemplar_holds_no_fountain(picked: dict) -> None:
+    # lyra2_06: a cobbled square with a fountain in its middle, a few metres ahead. Read as
+    # ground, the fountain's basin paved the whole world with bits of stone rim and water.
+    # Its basin and column, by eye on the photo, as fractions of its width and height:
+    fountain = (0.36, 0.64, 0.67, 0.91)
+    analysis, materials = picked["lyra2_06"]
+    for square in materials.squares:
+        assert _photo_box_share(analysis, square, fountain) < 0.02, square
+
+
+def test_exemplars_are_read_at_the_photos_own_resolution() -> None:
+    # The working image is 640 px wide; the photo 1280. The same squares read from the photo
+    # itself hold twice the detail across: cobbles, not a blur of them.
+    photo = decode_photo(photo_path("lyra2_06").read_bytes())
+    analysis = analyse(photo, LIFT_RADIUS_M)
+    working, full = pick_materials(analysis), pick_materials(analysis, exemplar_source(photo))
+    assert working.squares == full.squares
+
+    def detail(textures: np.ndarray) -> float:
+        lightness = srgb_to_lab(textures)[..., 0]
+        return float(np.abs(np.diff(lightness, axis=-1)).mean())
+
+    assert detail(full.textures) > 1.4 * detail(working.textures)
+    assert exemplar_source(photo).shape == photo.shape
