@@ -7,6 +7,7 @@ real server). The tiles are those the stream core's selection picks for a viewer
     .venv/bin/python bench/look.py ../shared/photos/lyra2_06.png --out /tmp/look06 \
         --view spawn:0,0,0 --view side:3,0,0 --view far:0,0,-500 --heading 90
 
+PHOTO may also be a splat scene (.ply / .spz), which the import generator serves.
 Each ``--view NAME:X,Y,Z`` is an offset from the spawn camera in metres (world frame, Y up);
 ``--heading`` turns the views (degrees, to the right). A ``--map`` writes a top-down picture.
 """
@@ -23,6 +24,7 @@ from PIL import Image
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
+from bridge.generate.registry import IMPORT_GENERATOR, generator_for, load_generator
 from bridge.render.rasterize import render
 from bridge.render.sky import sky_background
 from bridge.stream.interest import StreamOptions, select_tiles
@@ -44,9 +46,14 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    generator = PhotoGenerator()
+    data = args.photo.read_bytes()
     options = GeneratorOptions()
-    world = generator.prepare(decode_photo(args.photo.read_bytes()), options)
+    if generator_for(data, None) == IMPORT_GENERATOR:  # a splat scene (.ply / .spz)
+        generator = load_generator(IMPORT_GENERATOR)
+        world = generator.prepare_source(data, options)
+    else:
+        generator = PhotoGenerator()
+        world = generator.prepare(decode_photo(data), options)
     sky = world.sky.panorama
     spawn = world.spawn
     k = spawn.intrinsics.scaled(args.width, round(spawn.intrinsics.height * args.width / spawn.intrinsics.width))

@@ -33,6 +33,7 @@ from bridge.generate.photo.materials import (
     calibrate_biases,
     exemplar_source,
     material_map,
+    material_wear,
     material_weights,
     pick_materials,
 )
@@ -77,6 +78,7 @@ class _WorldState:
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
     exemplars: tuple[Exemplar, ...]  # one per ground material
     material_biases: np.ndarray  # [M] see materials.calibrate_biases
+    material_variation: np.ndarray  # [M] see materials.material_wear
     spawn_view: SpawnView  # what the layout and the terrain keep clear of
     terrain: Terrain
     underlay_depth_per_sigma: float  # see _underlay_depth
@@ -155,6 +157,7 @@ class PhotoGenerator:
             kind=analysis.kind,
             material_textures=materials.textures,
             material_shares=materials.shares,
+            material_variation=materials.variation,
             horizon_v=analysis.horizon_v,
             lift_radius_m=lift_radius,
             texel_m=materials.texel_m,
@@ -297,6 +300,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         extension=p.extension,
         exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
+        material_variation=p.material_variation,
         spawn_view=spawn_view,
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
         ground_distance_px=ndimage.distance_transform_edt(analysis.kind != KIND_GROUND).astype(np.float32),
@@ -455,6 +459,8 @@ def _ground_colours(
         at = np.flatnonzero(weights[:, m])  # most points lie on one material: synthesise only that one
         if at.size:
             texture = synthesize(exemplar, x[at], z[at], footprint_m, state.seed, salt=m)
+            wear = material_wear(x[at], z[at], float(state.material_variation[m]), state.seed, m)
+            texture = np.clip(texture * wear[:, None], 0.0, 1.0)
             colours[at] += (weights[at, m, None] * texture).astype(np.float32)
     if water is None and wet.any():
         # Steered water (the only water here) in a world whose photo has none: the water preset,

@@ -32,6 +32,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -94,6 +95,12 @@ _ATYPICAL_WEIGHT = 0.1
 # and of how unlike its own quarters are (colour and contrast; in units of the median member's):
 # a texture is alike across a square, an object's edge in one corner is not.
 _PATCHY_WEIGHT = 0.1
+MAX_VARIATION = 0.12  # of a material's relative lightness spread: more is lighting, not the ground
+_MIN_VARIATION_SQUARES = 4  # fewer squares tell nothing of a spread
+# The wear field: two octaves of anchored noise, metres across and a dozen metres across.
+_WEAR_CELLS_M = (4.0, 13.0)
+_WEAR_WEIGHTS = (0.65, 0.35)
+_WEAR_SALT = 67
 _CALIBRATION_POINTS = 64  # per edge of the grid the shares are calibrated on
 _CALIBRATION_SPACING_M = 97.0  # between its points: nearly independent samples of the fields
 _SALT = 61
@@ -105,6 +112,10 @@ class GroundMaterials:
     texel_m: float  # metres per texel, the same for all
     shares: np.ndarray  # [M] float64, summing to 1: the fraction of the photo's ground squares
     squares: tuple[tuple[float, float, float], ...]  # (centre x, near, side) metres of each exemplar; () for a crop
+    # [M] float64: how much each material's squares differ in lightness across the photo (their
+    # means' relative spread): stains, wear, sun and shade at the scale of metres, which one
+    # small exemplar does not hold. material_wear lays it over the world.
+    variation: np.ndarray
 
 
 def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -231,8 +242,9 @@ def _cleanest(members: list[_Candidate]) -> _Candidate:
     flat colour is clean, and a stair's tread or a barrel's lid often is the cleanest.)"""
     pool = members
     features = np.stack([m.features for m in pool]).reshape(-1, 4)
-    bins = np.floor(features / _RARE_BIN).astype(np.int64)
-    _, inverse, counts = np.unique(bins, axis=0, return_inverse=True, return_counts=True)
+    bins = np.clip(np.floor(features / _RARE_BIN).astype(np.int64) + 512, 0, 1023)
+    keys = ((bins[:, 0] * 1024 + bins[:, 1]) * 1024 + bins[:, 2]) * 1024 + bins[:, 3]  # one int per bin
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     density = counts[inverse.ravel()].reshape(len(pool), -1)
     rare_texels = (density <= np.percentile(density, _RARE_PERCENTILE)).reshape(len(pool), *pool[0].features.shape[:2])
     # An object is rare texels together; a texture's own rare texels are scattered.
@@ -255,10 +267,11 @@ def _cleanest(members: list[_Candidate]) -> _Candidate:
 
 def _exemplar_squares(
     analysis: PhotoAnalysis, groups: list[list[_Candidate]], founders: list[_Candidate], near: float, side: float
-) -> list[tuple[float, float]]:
+) -> tuple[list[tuple[float, float]], np.ndarray]:
     """(centre x, near edge) of each material's exemplar square, ``side`` across: the cleanest
     clear square inside one of the material's own squares (``groups``, a larger side) and
-    nearest its colour; where none is, the founder's near middle."""
+    nearest its colour; where none is, the founder's near middle. And each material's
+    variation (see GroundMaterials) over those squares."""
     members: list[list[_Candidate]] = [[] for _ in founders]
     rows = round(CANDIDATE_ROWS / EXEMPLAR_SIDE_FRACTION)
     founder_colours = np.array([f.mean for f in founders])
@@ -274,11 +287,17 @@ def _exemplar_squares(
         )
         if inside:
             members[m].append(candidate)
-    out = []
-    for founder, group in zip(founders, members, strict=True):
+    out, variation = [], np.zeros(len(founders))
+    for m, (founder, group) in enumerate(zip(founders, members, strict=True)):
         chosen = _cleanest(group) if group else founder
         out.append((chosen.centre, chosen.near))
-    return out
+        if len(group) >= _MIN_VARIATION_SQUARES:
+            lightness = np.array([c.mean[0] for c in group])
+            # Robust spread (interquartile range as a standard deviation): a few squares in deep
+            # shade or on an object say little of the ground's own wear.
+            spread = float(np.subtract(*np.percentile(lightness, [75, 25]))) / 1.349
+            variation[m] = min(spread / max(float(np.median(lightness)), 1.0), MAX_VARIATION)
+    return out, variation
 
 
 def exemplar_source(photo: np.ndarray) -> np.ndarray:
@@ -325,18 +344,19 @@ def pick_materials(analysis: PhotoAnalysis, source: np.ndarray | None = None) ->
     candidates = _read_candidates(analysis, *nearest) if nearest is not None else []
     if not candidates or (candidates[0].centre, candidates[0].near) != (0.0, nearest[0]):
         texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
-        return GroundMaterials(texture[None], texel_m, np.ones(1), ())
+        return GroundMaterials(texture[None], texel_m, np.ones(1), (), np.zeros(1))
     near, side = nearest
     founders = _founders(candidates)
     groups = _groups(candidates, founders)
     shares = _shares(groups)
     exemplar_side = side * EXEMPLAR_SIDE_FRACTION
-    chosen = _exemplar_squares(analysis, groups, founders, near, exemplar_side)
+    chosen, variation = _exemplar_squares(analysis, groups, founders, near, exemplar_side)
     return GroundMaterials(
         np.stack([read_ground_square(analysis, c, n, exemplar_side, source=source).texture for c, n in chosen]),
         exemplar_side / EXEMPLAR_TEXELS,
         shares,
         tuple((float(c), float(n), float(exemplar_side)) for c, n in chosen),
+        variation,
     )
 
 
@@ -379,6 +399,30 @@ def material_weights(x: np.ndarray, z: np.ndarray, biases: np.ndarray, seed: int
     weights /= weights.sum(axis=1, keepdims=True)
     weights = np.where(weights < _MIN_WEIGHT, 0.0, weights)
     return weights / weights.sum(axis=1, keepdims=True)
+
+
+@functools.cache
+def _wear_spread() -> float:
+    """The standard deviation of the raw wear field, measured once over many of its cells."""
+    steps = np.arange(0.0, 2000.0, 3.7)
+    gx, gz = np.meshgrid(steps, steps)
+    return float(_wear_field(gx.ravel(), gz.ravel(), 0, 0).std())
+
+
+def _wear_field(x: np.ndarray, z: np.ndarray, seed: int, m: int) -> np.ndarray:
+    octaves = zip(_WEAR_CELLS_M, _WEAR_WEIGHTS, strict=True)
+    return sum(
+        w * value_noise(x, z, cell, seed, _WEAR_SALT, m, k, angle=0.7 + k) for k, (cell, w) in enumerate(octaves)
+    )
+
+
+def material_wear(x: np.ndarray, z: np.ndarray, variation: float, seed: int, m: int) -> np.ndarray:
+    """[N] a factor on material ``m``'s lightness at world (x, z): 1 on average, spread by the
+    material's ``variation`` (world-anchored, so the same place always wears the same)."""
+    if variation <= 0.0:
+        return np.ones(x.size)
+    field = (_wear_field(x, z, seed, m) - sum(_WEAR_WEIGHTS) / 2) / _wear_spread()
+    return np.clip(1.0 + variation * field, 0.5, 1.5)
 
 
 MAP_EXTENT_M = 256.0  # the materials picture's map: a few dozen patches, each several pixels across

@@ -13,6 +13,7 @@ prepared before this record read the same:
     kind                [h, w]    uint8    per-pixel kind (analysis.KIND_*)
     material_textures   [M, 256, 256, 3] float32  each ground material's top-down exemplar
     material_shares     [M]       float64  each material's share of the photo's ground squares
+    material_variation  [M]       float64  each material's lightness spread (0.11.0; zeros before)
     scalars             [7]       float64  horizon_v, lift radius (m), texel (m), fx, fy, cx, cy
     camera_pose         [12]      float64  the camera's position (3), then its rotation (3 x 3, row-major)
     scene_*                                the scene reading (SceneReading.to_payload)
@@ -39,6 +40,7 @@ class PhotoPayload:
     kind: np.ndarray
     material_textures: np.ndarray
     material_shares: np.ndarray
+    material_variation: np.ndarray
     horizon_v: float  # image row of the horizon, analysis pixels
     lift_radius_m: float  # how far from the spawn the photo is lifted
     texel_m: float  # the ground materials' texel size
@@ -56,6 +58,7 @@ class PhotoPayload:
             "kind": self.kind,
             "material_textures": self.material_textures,
             "material_shares": self.material_shares,
+            "material_variation": self.material_variation,
             "scalars": np.array(
                 [self.horizon_v, self.lift_radius_m, self.texel_m, k.fx, k.fy, k.cx, k.cy], dtype=np.float64
             ),
@@ -77,6 +80,7 @@ class PhotoPayload:
             kind=arrays["kind"],
             material_textures=arrays["material_textures"],
             material_shares=arrays["material_shares"],
+            material_variation=arrays.get("material_variation", np.zeros(len(arrays["material_shares"]))),
             horizon_v=horizon_v,
             lift_radius_m=lift_radius,
             texel_m=texel_m,

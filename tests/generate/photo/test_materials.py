@@ -12,10 +12,12 @@ from bridge.generate.photo.generator import GRID, PhotoGenerator
 from bridge.generate.photo.haze import horizon_sky_colour
 from bridge.generate.photo.layout import on_street, rules_from
 from bridge.generate.photo.materials import (
+    MAX_VARIATION,
     MIN_GROUND_FRACTION,
     GroundMaterials,
     calibrate_biases,
     exemplar_source,
+    material_wear,
     material_weights,
     pick_materials,
 )
@@ -228,3 +230,27 @@ def test_exemplars_are_read_at_the_photos_own_resolution() -> None:
 
     assert detail(full.textures) > 1.4 * detail(working.textures)
     assert exemplar_source(photo).shape == photo.shape
+
+
+def test_wear_spreads_a_materials_lightness_as_the_photo_does_anchored_to_the_world() -> None:
+    # A small exemplar holds no stains or sun patches metres across; the wear field lays the
+    # photo's own spread of its ground's lightness over the world, the same wherever asked.
+    steps = np.arange(0.0, 3000.0, 2.9)
+    gx, gz = np.meshgrid(steps, steps)
+    x, z = gx.ravel(), gz.ravel()
+    for variation in (0.05, 0.15):
+        wear = material_wear(x, z, variation, seed=5, m=0)
+        assert wear.mean() == pytest.approx(1.0, abs=0.01)
+        assert wear.std() == pytest.approx(variation, rel=0.15)
+    far = material_wear(x[:500] - 9000.0, z[:500] + 9000.0, 0.15, seed=5, m=0)
+    assert far.std() > 0.08  # not fading with distance
+    np.testing.assert_array_equal(material_wear(x[::7], z[::7], 0.15, 5, 1), material_wear(x, z, 0.15, 5, 1)[::7])
+    assert not np.array_equal(material_wear(x[:500], z[:500], 0.15, 5, 0), material_wear(x[:500], z[:500], 0.15, 5, 1))
+    np.testing.assert_array_equal(material_wear(x[:50], z[:50], 0.0, 5, 0), np.ones(50))
+
+
+def test_each_material_measures_its_own_spread(picked: dict) -> None:
+    for name in picked:
+        _, materials = picked[name]
+        assert materials.variation.shape == materials.shares.shape
+        assert ((materials.variation > 0.0) & (materials.variation <= MAX_VARIATION)).all(), (name, materials.variation)
