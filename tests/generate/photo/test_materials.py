@@ -8,7 +8,7 @@ import pytest
 from bridge.formats.colour import srgb_to_lab
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo.analysis import PhotoAnalysis, analyse
-from bridge.generate.photo.generator import GRID, PhotoGenerator
+from bridge.generate.photo.generator import PhotoGenerator, ground_per_edge
 from bridge.generate.photo.haze import horizon_sky_colour
 from bridge.generate.photo.layout import on_street, rules_from
 from bridge.generate.photo.materials import (
@@ -132,10 +132,11 @@ def test_the_continuation_is_laid_with_both_of_the_photos_grounds() -> None:
     nearest = []
     for ix in range(-4, 4):
         for iz in range(-40, -32):  # LOD-0 tiles 1 to 1.3 km out, 256 m apart: nearly independent patches
-            splats = generator.generate(world, TileKey(0, ix * 8, iz * 8)).splats
-            # Far from the photo a tile's first GRID^2 splats are its ground (then props, houses,
+            key = TileKey(0, ix * 8, iz * 8)
+            splats = generator.generate(world, key).splats
+            # Far from the photo a tile's first splats are its ground (then props, houses,
             # trees); the streets are paved with the first material whatever the fields say.
-            ground = slice(0, GRID * GRID)
+            ground = slice(0, ground_per_edge(key) ** 2)
             open_ground = ~on_street(rules, splats.positions[ground, 0], splats.positions[ground, 2])
             colours = splats.colors[ground][open_ground]
             nearest.append(np.argmin(((colours[:, None, :] - means[None]) ** 2).sum(axis=2), axis=1))

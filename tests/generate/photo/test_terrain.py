@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bridge.generate.base import GeneratorOptions, PreparedWorld
-from bridge.generate.photo.generator import GRID, PhotoGenerator
+from bridge.generate.photo.generator import GRID, PhotoGenerator, ground_per_edge
 from bridge.generate.photo.terrain import Terrain, Valley, tilt_to
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
@@ -63,9 +63,10 @@ def test_neighbours_and_lods_share_one_surface(world: tuple[PhotoGenerator, Prep
 
 def test_continuation_splats_lie_on_the_surface(world: tuple[PhotoGenerator, PreparedWorld]) -> None:
     generator, prepared = world
-    tile = generator.generate(prepared, TileKey(0, -25, -30))
+    key = TileKey(0, -25, -30)
+    tile = generator.generate(prepared, key)
     state = generator._state(prepared, next(iter(generator._states)))
-    ground = tile.splats.subset(np.arange(GRID * GRID))  # props (if any) come after the ground
+    ground = tile.splats.subset(np.arange(ground_per_edge(key) ** 2))  # props (if any) come after the ground
     surface = state.terrain.height(ground.positions[:, 0].astype(np.float64), ground.positions[:, 2].astype(np.float64))
     assert np.abs(surface).max() > 0.1
     assert np.allclose(ground.positions[:, 1], surface, atol=1e-3)

@@ -9,7 +9,7 @@ import pytest
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.photo import generator as photo_generator
-from bridge.generate.photo.generator import GRID
+from bridge.generate.photo.generator import ground_per_edge
 from bridge.generate.photo.layout import QUAY_M, Water, buildings_in, water_at
 from bridge.world.keys import TileKey
 from tests.generate.photo.test_layout import load_photo
@@ -31,7 +31,7 @@ def _ground_far_ahead(generator, world, state) -> tuple[np.ndarray, np.ndarray, 
             x = world.spawn.position[0] + along * hx - across * hz
             z = world.spawn.position[2] + along * hz + across * hx
             key = TileKey(0, int(np.floor(x / world.options.base_tile_m)), int(np.floor(z / world.options.base_tile_m)))
-            ground = generator.generate(world, key).splats.subset(np.arange(GRID * GRID))
+            ground = generator.generate(world, key).splats.subset(np.arange(ground_per_edge(key) ** 2))
             xs.append(ground.positions[:, 0])
             zs.append(ground.positions[:, 2])
             nearest.append(np.argmin(((ground.colors[:, None, :] - means[None]) ** 2).sum(axis=2), axis=1))
