@@ -109,9 +109,10 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.11.1: ground laid 8.3 cm apart on the finest tiles (12.5 cm before);
     # 0.11.0: ground exemplars are the cleanest half-size squares (no fountain, log or barrel
     # paving the world), read from the photo at its own resolution (up to 2 MP), worn as the
-    # photo's ground varies, and laid 8.3 cm apart on the finest tiles (12.5 cm before);
+    # photo's ground varies;
     # 0.10.0: street fronts laid at 7.5 cm on the finest tiles, facades read down to 4 cm, walls
     # closed at arm's length (no lattice of splats);
     # ground materials read from ground seen clearly, not through haze (lyra2_03's valley);
@@ -122,7 +123,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.11.0"  # a new version is a new world id
+    version = "0.11.1"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
