@@ -8,13 +8,15 @@
    ground's rows is not a material) and one colour across (a square over a border is two
    materials, not a third). Every square then votes for the material nearest its colour; a
    material's share is the fraction of the votes it got.
-   Each material's exemplar is read from squares half that size, in rows twice as many, nearest
-   the material's colour: the cleanest of them. A square that holds an object (a fountain, a
-   barrel, a log on a deck) holds texels whose colour and contrast are rare among the material's
-   squares; one on standing texture read as lying flat, or on ground too far out for the photo
-   to resolve, is smeared along the view; so the exemplar is the square with the fewest rare
-   texels and the least smear. Read from the photo at its own resolution (up to 2 MP): a
-   half-size square at twice the pixels is as sharp as the old one, and far more often clean.
+   Each material's exemplar is read from squares half that size, in rows twice as many, lying in
+   the material's own squares and nearest its colour: the cleanest of them. A square that holds
+   an object (a fountain, a barrel, a log on a deck) holds a patch of texels whose colour and
+   contrast are rare among the material's squares, or differs from quarter to quarter, or is
+   darker in the object's shadow; one on standing texture read as lying flat, or on ground too
+   far out for the photo to resolve, is smeared along the view (see _cleanest). It is read from
+   the photo at its own resolution (up to 2 MP): a half-size square read at twice the pixels is
+   as sharp as the old one, and far more often clean. The spread of the squares' lightness is
+   the material's wear (``material_wear``): a small exemplar holds no stains or sun patches.
    Far ground seen through haze (:mod:`bridge.generate.photo.haze`) is not this place's ground:
    where the ground plane is wrong (a hilltop's crest, with a valley seen beyond it in the rows
    of near ground), it reads as near, and its veiled colour would pave the world. Nor is what
@@ -138,7 +140,7 @@ class _Candidate:
     clean: bool  # nothing standing in it, one colour across
     veiled: float  # the fraction of its texels on far ground, or on what stands in front of it
     features: np.ndarray  # [n, n, 4] per texel: colour (lightness discounted) and local contrast
-    isotropy: float  # in [0, 1]: mean lightness step across rows over that across columns, or the inverse
+    isotropy: float  # in [0, 1]: the smaller of its mean lightness steps along and across the view over the larger
 
 
 def _candidate_squares(
@@ -236,11 +238,12 @@ def _read_candidates(analysis: PhotoAnalysis, near: float, side: float, rows: in
     return out
 
 
-def _cleanest(members: list[_Candidate]) -> _Candidate:
-    """The member with the fewest texels rare among all members' (an object) plus the least
-    smear; ties go to the nearer, more central square. (Not only the clean ones: a square of one
-    flat colour is clean, and a stair's tread or a barrel's lid often is the cleanest.)"""
-    pool = members
+def _cleanest(pool: list[_Candidate]) -> _Candidate:
+    """The member with the lowest score: its share of texels in patches rare among all members'
+    (an object), its smear, how much farther it lies than the nearest, how atypical and how
+    patchy it is (weights above); ties go to the nearer, more central square. Every member
+    counts, not only the clean ones: a stair's tread or a barrel's lid is one flat colour, so
+    it is "clean", and it was often picked when only those counted."""
     features = np.stack([m.features for m in pool]).reshape(-1, 4)
     bins = np.clip(np.floor(features / _RARE_BIN).astype(np.int64) + 512, 0, 1023)
     keys = ((bins[:, 0] * 1024 + bins[:, 1]) * 1024 + bins[:, 2]) * 1024 + bins[:, 3]  # one int per bin
