@@ -54,9 +54,9 @@ from bridge.world.keys import TileKey
 GRID = 64  # continuation splats per tile edge, at every LOD: coarser tiles have larger splats
 # Ground splats per edge of a finest (LOD-0) tile: 8.3 cm apart, so ground seen at eye height
 # shows its exemplar's grain (cobbles, planks, ripples), not a blur of it. Only a viewer near a
-# tile holds it at LOD 0, so this costs a fifth more splats in a view, not twice as many.
+# tile holds it at LOD 0, so a view holds about a fifth more splats (+22 % at lyra2_06's spawn,
+# bench/README.md), not twice as many.
 FINEST_GROUND_PER_EDGE = 96
-
 SPLAT_OVERLAP = 1.0  # continuation splat std dev as a fraction of the grid spacing: >= 99 % opaque everywhere
 JITTER = 0.3  # of the grid spacing: breaks the grid pattern, never leaves gaps
 HANDOVER_M = 16.0  # distance beyond the photo's view over which its colours fade into synthesis
