@@ -88,17 +88,23 @@ class Server:
             return response.read()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def served(tmp_path_factory: pytest.TempPathFactory, source: Path) -> Iterator[Server]:
+    """A module's server fixture: ``worldbridge serve --photo SOURCE`` (a photo or a splat
+    scene) for the browser, stopped when the module is done; fails if the browser tools are missing."""
     problem = missing_tools()
     if problem:
         pytest.fail(f"the browser tests cannot run: {problem}")
-    running = Server(tmp_path_factory.mktemp("viewer-data"), photo_path(PHOTO))
+    running = Server(tmp_path_factory.mktemp("viewer-data"), source)
     running.start()
     try:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from served(tmp_path_factory, photo_path(PHOTO))
 
 
 @pytest.fixture(scope="module")

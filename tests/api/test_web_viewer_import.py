@@ -22,9 +22,17 @@ from bridge.client.cameras import spawn_camera
 from bridge.formats.ply import encode_ply
 from bridge.render.images import psnr
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
-from tests.api.test_web_viewer import MATCH_SERVER_PSNR_DB, VIEW_WIDTH, Server, _errors, _image, _server_render
+from tests.api.test_web_viewer import (
+    MATCH_SERVER_PSNR_DB,
+    VIEW_WIDTH,
+    Server,
+    _errors,
+    _image,
+    _server_render,
+    served,
+)
 from tests.scene_support import photo_scene
-from tests.web_browser import ViewerDriver, missing_tools
+from tests.web_browser import ViewerDriver
 
 # The page's spawn view against the scene seen from the spawn (the import's own picture of it,
 # the `scene_view` asset, 512 x 288 made larger), over the middle of the view where the scene
@@ -35,17 +43,9 @@ SCENE_MIDDLE_PSNR_DB = 15.0
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    problem = missing_tools()
-    if problem:
-        pytest.fail(f"the browser tests cannot run: {problem}")
     scene = tmp_path_factory.mktemp("scene") / "scene.ply"
     scene.write_bytes(encode_ply(photo_scene()))
-    running = Server(tmp_path_factory.mktemp("viewer-import-data"), scene)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from served(tmp_path_factory, scene)
 
 
 @pytest.fixture(scope="module")

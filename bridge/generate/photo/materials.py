@@ -205,11 +205,23 @@ def _not_clear(analysis: PhotoAnalysis) -> np.ndarray:
     return far | hiding_far_ground(far, analysis.sky, analysis.horizon_v, first_row)
 
 
-def _read_candidates(analysis: PhotoAnalysis, near: float, side: float, rows: int = CANDIDATE_ROWS) -> list[_Candidate]:
+def _evidence_and_veil(analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """([h, w] upright evidence, [h, w] not clear): what every candidate square is judged by,
+    read once for both sizes of square."""
     evidence = analysis.upright_evidence
     if evidence is None:
         evidence = upright_evidence(analysis.image, analysis.horizon_v, analysis.camera.intrinsics.cx)
-    veil = _not_clear(analysis)
+    return evidence, _not_clear(analysis)
+
+
+def _read_candidates(
+    analysis: PhotoAnalysis,
+    near: float,
+    side: float,
+    judged_by: tuple[np.ndarray, np.ndarray],
+    rows: int = CANDIDATE_ROWS,
+) -> list[_Candidate]:
+    evidence, veil = judged_by
     out = []
     for centre, row_near in _candidate_squares(analysis, near, side, rows):
         square = read_ground_square(analysis, centre, row_near, side, _PROBE_TEXELS)
@@ -269,7 +281,12 @@ def _cleanest(pool: list[_Candidate]) -> _Candidate:
 
 
 def _exemplar_squares(
-    analysis: PhotoAnalysis, groups: list[list[_Candidate]], founders: list[_Candidate], near: float, side: float
+    analysis: PhotoAnalysis,
+    groups: list[list[_Candidate]],
+    founders: list[_Candidate],
+    near: float,
+    side: float,
+    judged_by: tuple[np.ndarray, np.ndarray],
 ) -> tuple[list[tuple[float, float]], np.ndarray]:
     """(centre x, near edge) of each material's exemplar square, ``side`` across: the cleanest
     clear square inside one of the material's own squares (``groups``, a larger side) and
@@ -279,7 +296,7 @@ def _exemplar_squares(
     rows = round(CANDIDATE_ROWS / EXEMPLAR_SIDE_FRACTION)
     founder_colours = np.array([f.mean for f in founders])
     big_side = side / EXEMPLAR_SIDE_FRACTION
-    for candidate in _read_candidates(analysis, near, side, rows):
+    for candidate in _read_candidates(analysis, near, side, judged_by, rows):
         if candidate.veiled > MAX_VEILED:
             continue
         m = int(np.argmin(_colour_distance(candidate.mean, founder_colours)))
@@ -344,7 +361,8 @@ def pick_materials(analysis: PhotoAnalysis, source: np.ndarray | None = None) ->
     where the photo shows no ground straight ahead at its bottom edge. ``source`` is the photo
     the exemplars are read from (see exemplar_source); the working image if None."""
     nearest = nearest_ground(analysis)
-    candidates = _read_candidates(analysis, *nearest) if nearest is not None else []
+    judged_by = _evidence_and_veil(analysis)
+    candidates = _read_candidates(analysis, *nearest, judged_by) if nearest is not None else []
     if not candidates or (candidates[0].centre, candidates[0].near) != (0.0, nearest[0]):
         texture, texel_m = rectify_ground(analysis)  # the bottom-centre crop: one material
         return GroundMaterials(texture[None], texel_m, np.ones(1), (), np.zeros(1))
@@ -353,7 +371,7 @@ def pick_materials(analysis: PhotoAnalysis, source: np.ndarray | None = None) ->
     groups = _groups(candidates, founders)
     shares = _shares(groups)
     exemplar_side = side * EXEMPLAR_SIDE_FRACTION
-    chosen, variation = _exemplar_squares(analysis, groups, founders, near, exemplar_side)
+    chosen, variation = _exemplar_squares(analysis, groups, founders, near, exemplar_side, judged_by)
     return GroundMaterials(
         np.stack([read_ground_square(analysis, c, n, exemplar_side, source=source).texture for c, n in chosen]),
         exemplar_side / EXEMPLAR_TEXELS,

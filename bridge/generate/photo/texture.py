@@ -94,11 +94,12 @@ def read_ground_square(
     ui = np.clip(u.astype(int), 0, width - 1)
     vi = np.clip(v.astype(int), 0, height - 1)
     rows, cols = np.clip(v - 0.5, 0, height - 1), np.clip(u - 0.5, 0, width - 1)
-    image, scale = analysis.image, 1.0
+    image, at = analysis.image, np.stack([rows, cols])
     if source is not None:
+        # Pixel centres lie at half-integers in both images: scale about the pixels' corner.
         image, scale = source, source.shape[1] / width
-    # Pixel centres lie at half-integers in both images: scale about the pixels' corner.
-    at = np.stack([np.clip(v * scale - 0.5, 0, image.shape[0] - 1), np.clip(u * scale - 0.5, 0, image.shape[1] - 1)])
+        source_h, source_w = image.shape[:2]
+        at = np.stack([np.clip(v * scale - 0.5, 0, source_h - 1), np.clip(u * scale - 0.5, 0, source_w - 1)])
     texture = np.stack([ndimage.map_coordinates(image[..., c], at, order=1) for c in range(3)], axis=-1)
     ground = float((inside & (kind[vi, ui] == KIND_GROUND)).mean())
     return GroundSquare(texture.reshape(n, n, 3).astype(np.float32), rows, cols, ground)

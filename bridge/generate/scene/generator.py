@@ -23,7 +23,7 @@ import numpy as np
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.buckets import TileBuckets
-from bridge.generate.photo.generator import GRID, PhotoGenerator
+from bridge.generate.photo.generator import GRID, PhotoGenerator, ground_per_edge
 from bridge.generate.photo.pictures import png
 from bridge.generate.photo.terrain import surface_at
 from bridge.generate.scene.merge import merge_cells
@@ -54,8 +54,10 @@ class _SceneState:
 class ImportGenerator:
     name = "import"
     # The continuation is the photo generator's: a new photo version is a new import world too.
+    # 0.2.1: the continuation's ground sunk under the scene by two of its own splats' radii
+    # (finer on the finest tiles since photo 0.11.1);
     # 0.2.0: the scene's floaters trimmed, its rim faded into the continuation's ground.
-    version = f"0.2.0+photo.{PhotoGenerator.version}"
+    version = f"0.2.1+photo.{PhotoGenerator.version}"
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -162,9 +164,10 @@ def _ground(state: _SceneState, key: TileKey, ground: SplatCloud, heights: np.nd
     photo would stand, which an imported world has not."""
     p = ground.positions
     x0, z0, _, _ = key.bounds(state.base_tile_m)
-    spacing = key.edge_m(state.base_tile_m) / GRID
+    edge = key.edge_m(state.base_tile_m)
+    spacing = edge / GRID  # the height field's
     surface = surface_at(heights, (p[:, 0] - x0) / spacing, (p[:, 2] - z0) / spacing, spacing)[0]
-    depth = UNDERLAY_SIGMAS * spacing  # two of its splats' radii
+    depth = UNDERLAY_SIGMAS * edge / ground_per_edge(key)  # two of its splats' radii (finer on the finest tiles)
     y, colours = blend_ground(state.rim, p[:, 0], p[:, 2], surface, ground.colors, depth)
     positions = np.stack([p[:, 0], y, p[:, 2]], axis=1)
     return SplatCloud(positions, ground.scales, ground.rotations, ground.opacities, colours)
