@@ -2,7 +2,8 @@
 
 ``prepare`` reads the photo (analysis), lifts it into splats (the spawn), builds the sky and the
 ground materials, and returns them as arrays. ``generate`` builds any tile from those arrays only:
-the photo's splats that fall in the tile, plus ground from world-anchored fields everywhere the
+the photo's splats that fall in the tile (its far ground split into grained rows, see
+ground_grain), plus ground from world-anchored fields everywhere the
 photo did not see (which material lies where, each dressed in texture synthesised from its
 exemplar), handed over from the photo's colours to synthesised texture by a blend.
 """
@@ -25,6 +26,7 @@ from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis,
 from bridge.generate.photo.buildings import building_splats
 from bridge.generate.photo.clearance import allowed_tops, box_corners, boxes_clear
 from bridge.generate.photo.dressing import FacadeSource
+from bridge.generate.photo.ground_grain import long_ground, split_rows
 from bridge.generate.photo.layout import LayoutRules, Water, buildings_in, on_street, rules_from, trees_in, water_at
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, apron_opacity, frame_distance_px, lift
 from bridge.generate.photo.materials import (
@@ -68,6 +70,11 @@ UNDERLAY_REACH_SIGMAS = 3.0  # a splat's visible extent, in standard deviations
 UNDERLAY_SAFETY = 1.5
 WATER_MATERIAL_DISTANCE = 0.12  # RGB distance between a material's mean and the photo's water colour
 LIFT_RADIUS_M = 96.0  # the photo is lifted out to this distance from the spawn
+
+# Far ground whose solved colour lies further than this from the photo's keeps its streak: there the
+# solve sharpened the spawn view against the parent's exact profile along its ray, which a row of
+# sub-splats does not have (splitting every long splat cost lyra2_00's spawn 2.4 dB; this, 0.5 dB).
+GRAIN_MAX_CORRECTION = 0.03
 # Splat sizes are set by a tile's edge, not its LOD index: detail 1 is a 32 m tile (the size the
 # layout's spacings were chosen for), 0.25 an 8 m one. Tiles finer than 32 m are what a viewer
 # holds within a few tens of metres, where 0.3 m wall splats read as blur.
@@ -88,6 +95,7 @@ class _WorldState:
     terrain: Terrain
     underlay_depth_per_sigma: float  # see _underlay_depth
     ground_distance_px: np.ndarray  # [h, w] pixels from each pixel to the nearest lifted ground pixel
+    solve_correction: np.ndarray  # [h, w] how far the colour solve moved each pixel's colour from the photo's
     reading: SceneReading  # the photo read as a scene: what the layout continues
     layout: LayoutRules  # what stands where
     water_material: int | None  # the ground material that is the photo's water, if one is
@@ -109,6 +117,9 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.12.0: the photo's far ground, split along its rays into rows as fine as the ground
+    # around and grained with its material, where the colour solve allows (no radial streaks
+    # walking in);
     # 0.11.1: ground laid 8.3 cm apart on the finest tiles (12.5 cm before);
     # 0.11.0: ground exemplars are the cleanest half-size squares (no fountain, log or barrel
     # paving the world), read from the photo at its own resolution (up to 2 MP), worn as the
@@ -123,7 +134,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.11.1"  # a new version is a new world id
+    version = "0.12.0"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -266,7 +277,42 @@ class PhotoGenerator:
                 self._lift_clouds[(fingerprint, k)] = cloud
             cached = TileBuckets.of(cloud, key.edge_m(state.base_tile_m))
             self._lifts[cache_key] = cached
-        return cached.tile(key.ix, key.iz)
+        return _with_grain(state, key, cached)
+
+
+def _with_grain(state: _WorldState, key: TileKey, lifted: TileBuckets) -> SplatCloud:
+    """The tile's lifted splats with its far ground split into grained rows (see ground_grain):
+    its own splats short enough to keep, and the sub-splats standing here of the long ground
+    splats of it and its neighbours (a row can cross a tile border)."""
+    edge = key.edge_m(state.base_tile_m)
+    target = edge / ground_per_edge(key) * SPLAT_OVERLAP  # as fine as the continuation's ground
+    own = lifted.tile(key.ix, key.iz)
+    around = SplatCloud.concat([lifted.tile(key.ix + dx, key.iz + dz) for dz in (-1, 0, 1) for dx in (-1, 0, 1)])
+    spawn = state.analysis.camera.position
+    rows = split_rows(
+        around.subset(np.flatnonzero(_splittable(state, around, target))),
+        (float(spawn[0]), float(spawn[2])),
+        target,
+        (key.ix, key.iz, edge),
+        state.exemplars,
+        state.seed,
+    )
+    return SplatCloud.concat([own.subset(np.flatnonzero(~_splittable(state, own, target))), rows])
+
+
+def _splittable(state: _WorldState, cloud: SplatCloud, target_m: float) -> np.ndarray:
+    """[N] bool: long ground splats (see ground_grain.long_ground) whose pixel's solved colour
+    lies within GRAIN_MAX_CORRECTION of the photo's."""
+    long = long_ground(cloud, target_m)
+    if not long.any():
+        return long
+    camera = state.analysis.camera
+    h, w = state.solve_correction.shape
+    uv, _ = camera.project(cloud.positions[long].astype(np.float64))
+    u = np.clip(np.nan_to_num(uv[:, 0]), 0, w - 1).astype(np.int64)
+    v = np.clip(np.nan_to_num(uv[:, 1]), 0, h - 1).astype(np.int64)
+    long[long] = state.solve_correction[v, u] <= GRAIN_MAX_CORRECTION
+    return long
 
 
 def detail_scale(key: TileKey, base_tile_m: float) -> float:
@@ -311,6 +357,7 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         spawn_view=spawn_view,
         underlay_depth_per_sigma=_underlay_depth(camera, 1.0),
         ground_distance_px=ndimage.distance_transform_edt(analysis.kind != KIND_GROUND).astype(np.float32),
+        solve_correction=np.abs(p.colours - p.image).max(axis=2),
         terrain=Terrain(
             world.options.seed,
             analysis.camera_height_m,
