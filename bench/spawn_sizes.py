@@ -1,7 +1,7 @@
 """The spawn view against the photo at the sizes people look at it: 640, 960 and 1280 px across.
 
     python bench/spawn_sizes.py ../shared/photos                  # markdown rows, every photo
-    python bench/spawn_sizes.py ../shared/photos --json --only lyra2_06 --out /tmp/spawn
+    python bench/spawn_sizes.py ../shared/photos --json --only lyra2_06 --widths 480 640 1280 --out /tmp/spawn
 
 For each photo: ``prepare``'s time, then per width the PSNR of the spawn view (whole frame, sky
 included) against the photo area-resized to it, rendered from the tiles a viewer of that size holds
@@ -34,7 +34,7 @@ WIDTHS = (640, 960, 1280)
 RADIUS_M = 160.0
 
 
-def measure(path: Path, out: Path | None) -> dict:
+def measure(path: Path, out: Path | None, widths: tuple[int, ...] = WIDTHS) -> dict:
     photo = decode_photo(path.read_bytes())
     generator = PhotoGenerator()
     started = time.perf_counter()
@@ -46,7 +46,7 @@ def measure(path: Path, out: Path | None) -> dict:
     }
     grid = TileGrid(world.options.base_tile_m, generator.splats_per_tile_edge)
     spawn = world.spawn.intrinsics
-    for width in WIDTHS:
+    for width in widths:
         k = spawn.scaled(width, round(width * spawn.height / spawn.width))
         camera = world.spawn.with_intrinsics(k)
         pose = Pose(
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="photo names without extension")
     parser.add_argument("--json", action="store_true", help="one JSON object per photo instead of markdown rows")
     parser.add_argument("--out", type=Path, help="keep each render here")
+    parser.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS), help="view widths, pixels")
     args = parser.parse_args()
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -79,11 +80,11 @@ def main() -> None:
     if args.only:
         paths = [p for p in paths if p.stem in args.only]
     for path in paths:
-        record = measure(path, args.out)
+        record = measure(path, args.out, tuple(args.widths))
         if args.json:
             print(json.dumps(record), flush=True)
         else:
-            cells = [f"{record[f'psnr_{w}_db']:.2f} dB ({record[f'splats_{w}'] / 1e6:.2f}M)" for w in WIDTHS]
+            cells = [f"{record[f'psnr_{w}_db']:.2f} dB ({record[f'splats_{w}'] / 1e6:.2f}M)" for w in args.widths]
             print(
                 f"| {path.stem} | {record['version']} | {record['prepare_s']:.2f} s | " + " | ".join(cells) + " |",
                 flush=True,

@@ -5,11 +5,10 @@ splat's footprint and sorts those (pixel, splat) pairs by pixel, which for a lif
 splat per pixel) is millions of pairs through a global sort. Here a splat whose whole footprint
 (α >= 1/255) lies in the 5 x 5 pixels around its centre pixel sits in that pixel's cell of a grid,
 and a pixel's candidates are the splats in the 25 cells around it: the pairs come grouped by pixel,
-at most 25 to a pixel and grid layer to put in depth order (a cell holds up to _LAYERS splats, one
-per layer: a lift finer than the view puts several in a pixel). Splats that do not fit the grid (a
-wider footprint, a cell's splats past its layers, a tile edge clipping the footprint) are
-enumerated as blend does and merged into their pixels' lists. The weights are blend's up to float32
-rounding (α is evaluated in float32 within the stencil); tests/render/test_stencil.py holds the two together.
+at most 25 to a pixel to put in depth order. Splats that do not fit the grid (a wider footprint, a
+second splat in a taken cell, a tile edge clipping the footprint) are enumerated as blend does and
+merged into their pixels' lists. The weights are blend's up to float32 rounding (α is evaluated in
+float32 within the stencil); tests/render/test_stencil.py holds the two together.
 
 A band of pixels' candidate lists are [P, C] arrays, one list a row: sorted row by row, composited
 a column (one step down every list) at a time, and already in the order of CSR rows.
@@ -26,7 +25,6 @@ from bridge.render.blend import _ALPHA_THRESHOLD, _MAX_ALPHA, _TRANSMITTANCE_THR
 from bridge.world.camera import Camera
 
 _REACH = 2  # pixels from the centre pixel, each way
-_LAYERS = 4  # splats a cell holds on the grid, nearest first
 _BAND = 1 << 14  # pixels composited at a time
 _CELLS = tuple((dx, dy) for dy in range(-_REACH, _REACH + 1) for dx in range(-_REACH, _REACH + 1))
 # A candidate's sort key: its depth rank in the high half, α's float32 bits riding along in the
@@ -45,16 +43,15 @@ def stencil_weights(
     table = _footprint_table(cloud, camera)
     rank = np.empty(table["order"].shape[0], dtype=np.int64)
     rank[table["order"]] = np.arange(rank.shape[0])
-    layer, cell = _grid_splats(table, rank, k.width, k.height)
-    layers = max(int(layer.max(initial=-1)) + 1, 1)
-    grids = [_grid_images(table, rank, layer == depth, cell, (k.height, k.width)) for depth in range(layers)]
-    row, loose = _loose_pairs(table, rank, layer < 0, pixels, (k.height, k.width))
-    out = _CsrRows(pixels.shape[0] * len(_CELLS) * len(grids) + loose.shape[0], table["source"][table["order"]])
+    on_grid, cell = _grid_splats(table, rank, k.width, k.height)
+    grid = _grid_images(table, rank, on_grid, cell, (k.height, k.width))
+    row, loose = _loose_pairs(table, rank, ~on_grid, pixels, (k.height, k.width))
+    out = _CsrRows(pixels.shape[0] * len(_CELLS) + loose.shape[0], table["source"][table["order"]])
     # A band of pixels at a time: the working arrays stay small, in cache and reused; at full size
     # each was fresh pages from the system, which made a cold run about twice as slow.
     for start in range(0, pixels.shape[0], _BAND):
         stop = min(start + _BAND, pixels.shape[0])
-        keys = np.concatenate([_grid_candidates(grid, pixels[start:stop], k.width) for grid in grids], axis=1)
+        keys = _grid_candidates(grid, pixels[start:stop], k.width)
         lo, hi = np.searchsorted(row, (start, stop))
         for rows, key in _band_lists(keys, row[lo:hi] - start, loose[lo:hi]):
             out.add(rows + start, *_composite(key))
@@ -73,11 +70,9 @@ def _band_lists(keys: np.ndarray, row: np.ndarray, loose: np.ndarray) -> list[tu
 def _grid_splats(
     table: dict[str, np.ndarray], rank: np.ndarray, width: int, height: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(grid layer per splat of the table, -1 off the grid; flat centre-pixel index): a splat is on
-    the grid when its footprint lies in the 5 x 5 pixels around its centre pixel, unclipped. Each
-    layer holds at most one splat a cell: layer 0 the nearest whose centre falls in that pixel,
-    layer 1 the next nearest, and so on to _LAYERS (a lift finer than the view puts four splats in
-    a pixel); more go off the grid."""
+    """(on_grid mask over the table, flat centre-pixel index): a splat is on the grid when its
+    footprint lies in the 5 x 5 pixels around its centre pixel, unclipped, and it is the nearest
+    splat whose centre falls in that pixel."""
     u, v = table["u"], table["v"]
     cx, cy = np.floor(u), np.floor(v)
     inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
@@ -87,17 +82,12 @@ def _grid_splats(
     fits &= (table["x0"] >= cx - _REACH) & (table["x1"] <= cx + _REACH)
     fits &= (table["y0"] >= cy - _REACH) & (table["y1"] <= cy + _REACH)
     cell = (np.where(inside, cy, 0) * width + np.where(inside, cx, 0)).astype(np.int64)
-    layer = np.full(u.shape[0], -1, dtype=np.int8)
     idx = np.flatnonzero(fits)
-    for depth in range(_LAYERS):
-        if idx.size == 0:
-            break
-        nearest = np.full(width * height, rank.shape[0], dtype=np.int64)
-        np.minimum.at(nearest, cell[idx], rank[idx])
-        placed = nearest[cell[idx]] == rank[idx]
-        layer[idx[placed]] = depth
-        idx = idx[~placed]
-    return layer, cell
+    nearest = np.full(width * height, rank.shape[0], dtype=np.int64)
+    np.minimum.at(nearest, cell[idx], rank[idx])
+    on_grid = np.zeros(u.shape[0], dtype=bool)
+    on_grid[idx[nearest[cell[idx]] == rank[idx]]] = True
+    return on_grid, cell
 
 
 class _Grid(NamedTuple):

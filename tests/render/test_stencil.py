@@ -13,7 +13,6 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator, solve
 from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis, analyse
-from bridge.generate.photo.fine_lift import FineGrid, lift_fine
 from bridge.generate.photo.lift import lift
 from bridge.render import stencil
 from bridge.render.blend import _footprint_table, blend_weights
@@ -82,32 +81,8 @@ def test_stencil_weights_are_blends_on_a_lifted_photo(name: str) -> None:
     table = _footprint_table(cloud, camera)
     rank = np.empty(table["order"].shape[0], dtype=np.int64)
     rank[table["order"]] = np.arange(rank.shape[0])
-    layer, _ = stencil._grid_splats(table, rank, k.width, k.height)
-    on_grid = layer >= 0
+    on_grid, _ = stencil._grid_splats(table, rank, k.width, k.height)
     assert on_grid.mean() > 0.8 and not on_grid.all()
-    blended, stenciled = _maps(cloud, camera, pixels)
-    _assert_same_map(blended, stenciled, pixels, cloud)
-
-
-@pytest.mark.parametrize("view_width", [160, 240])
-def test_stencil_weights_are_blends_on_a_lift_finer_than_the_view(view_width: int) -> None:
-    """The photo lifted at twice the analysis' size (fine_lift) seen at the analysis' size, four
-    splats to a pixel (the grid's layers), and at 1.5 times it."""
-    analysis, working = _lifted("lyra2_06")
-    h, w = analysis.kind.shape
-    grid = FineGrid.of(analysis, (2 * w, 2 * h))
-    frame = int((analysis.kind != KIND_SKY).sum())
-    cloud = lift_fine(analysis, grid, np.zeros((2 * h, 2 * w, 3)), working.subset(np.arange(frame, len(working))))
-    size = (view_width, round(h * view_width / w))
-    camera = analysis.camera.with_intrinsics(analysis.camera.intrinsics.scaled(*size))
-    table = _footprint_table(cloud, camera)
-    rank = np.empty(table["order"].shape[0], dtype=np.int64)
-    rank[table["order"]] = np.arange(rank.shape[0])
-    layer, _ = stencil._grid_splats(table, rank, *size)
-    assert (layer >= 0).mean() > 0.8
-    if view_width == w:
-        assert (layer == 3).sum() > 0.5 * (layer == 0).sum()
-    pixels = np.flatnonzero(FineGrid.of(analysis, size).lifted.ravel())
     blended, stenciled = _maps(cloud, camera, pixels)
     _assert_same_map(blended, stenciled, pixels, cloud)
 
@@ -129,18 +104,16 @@ def _on_pixels(camera: Camera, seed: int, n: int) -> SplatCloud:
 
 
 def test_stencil_weights_of_a_general_scene_and_shared_cells() -> None:
-    """Splats on pixel centres (twins sharing a cell: the nearer on the grid's first layer, the
-    farther on its second) among rotated, anisotropic, faint and opaque ones mostly too wide for
-    the stencil."""
+    """Splats on pixel centres (twins sharing a cell: only the nearer goes on the grid) among
+    rotated, anisotropic, faint and opaque ones mostly too wide for the stencil."""
     camera = Camera.looking((0.0, 0.0, 0.0), (0.0, 0.0, -1.0), Intrinsics.from_vertical_fov(60.0, 80, 56))
     cloud = SplatCloud.concat([_scene(8, 400), _on_pixels(camera, 9, 1500)])
     table = _footprint_table(cloud, camera)
     rank = np.empty(table["order"].shape[0], dtype=np.int64)
     rank[table["order"]] = np.arange(rank.shape[0])
-    layer, _ = stencil._grid_splats(table, rank, 80, 56)
+    on_grid, _ = stencil._grid_splats(table, rank, 80, 56)
     source = table["source"]
-    assert (layer[source >= 400] >= 0).mean() > 0.3 and (layer[source < 400] >= 0).mean() < 0.2
-    assert (layer == 1).sum() > 0.3 * (layer == 0).sum()  # the twins
+    assert on_grid[source >= 400].mean() > 0.3 and on_grid[source < 400].mean() < 0.2
     pixels = np.flatnonzero(np.random.default_rng(1).random(80 * 56) < 0.7)
     blended, stenciled = _maps(cloud, camera, pixels)
     assert len(blended) > 20000

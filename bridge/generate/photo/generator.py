@@ -26,7 +26,6 @@ from bridge.generate.photo.analysis import KIND_GROUND, KIND_SKY, PhotoAnalysis,
 from bridge.generate.photo.buildings import building_splats
 from bridge.generate.photo.clearance import allowed_tops, box_corners, boxes_clear
 from bridge.generate.photo.dressing import FacadeSource
-from bridge.generate.photo.fine_lift import FineGrid, fine_image, fine_size, lift_fine, solve_fine
 from bridge.generate.photo.ground_grain import long_ground, split_rows
 from bridge.generate.photo.layout import LayoutRules, Water, buildings_in, on_street, rules_from, trees_in, water_at
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, apron_opacity, frame_distance_px, lift
@@ -80,7 +79,6 @@ GRAIN_MAX_CORRECTION = 0.03
 # layout's spacings were chosen for), 0.25 an 8 m one. Tiles finer than 32 m are what a viewer
 # holds within a few tens of metres, where 0.3 m wall splats read as blur.
 REFERENCE_EDGE_M = 32.0
-FINE_LEVEL = 0  # the lift level of the photo at its own size (see fine_lift); k >= 1 are working pixels per splat
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,6 @@ class _WorldState:
 
     analysis: PhotoAnalysis
     colours: np.ndarray  # [h, w, 3] solved splat colours of the lifted photo
-    fine: tuple[FineGrid, np.ndarray] | None  # the photo at its own size and its solved colours (fine_lift)
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
     exemplars: tuple[Exemplar, ...]  # one per ground material
     material_biases: np.ndarray  # [M] see materials.calibrate_biases
@@ -120,8 +117,6 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
-    # 0.13.0: the photo lifted at its own size (up to 2 MP) on the tiles finer than 32 m, its
-    # colours solved against it there (the spawn at 1280 px was a 640-pixel lift drawn twice as large);
     # 0.12.0: the photo's far ground, split along its rays into rows as fine as the ground
     # around and grained with its material, where the colour solve allows (no radial streaks
     # walking in);
@@ -139,7 +134,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.13.0"  # a new version is a new world id
+    version = "0.12.0"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -161,9 +156,8 @@ class PhotoGenerator:
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
             scene_job = beside.submit(_scene_and_picture, analysis)
             extension = _ground_extension(analysis)
-            spawn_lift = lift(analysis, analysis.image, 1, extension)  # the working lift's geometry
+            spawn_lift = lift(analysis, analysis.image, 1, extension)  # the LOD-0 lift's geometry
             colours = solve_colours(analysis, spawn_lift)
-            fine = _fine_lift(analysis, photo, _apron(spawn_lift, analysis))
             sky, (materials, materials_png), analysis_pictures, (reading, scene_png) = (
                 sky_job.result(),
                 materials_job.result(),
@@ -187,7 +181,6 @@ class PhotoGenerator:
             texel_m=materials.texel_m,
             camera=cam,
             reading=reading,
-            fine_colours=None if fine is None else fine[1],
         ).to_arrays()
         full_h, full_w = photo.shape[:2]
         spawn = cam.with_intrinsics(k.scaled(full_w, full_h))
@@ -200,12 +193,10 @@ class PhotoGenerator:
             payload=payload,
             pictures={**analysis_pictures, "materials": materials_png, "scene": scene_png},
         )
-        # The lifts the first tiles need are the solves' geometry in the solved colours: kept, not
-        # lifted again (what lift() and lift_fine() give for those colours: the same bytes either way).
+        # The LOD-0 lift the first tile needs is the solve's geometry in the solved colours: kept,
+        # not lifted again (what lift() gives for those colours, so the same bytes either way).
         recoloured = _recoloured(spawn_lift, colours, analysis.kind != KIND_SKY)
         self._lift_clouds[(_fingerprint(world), 1)] = recoloured
-        if fine is not None:
-            self._lift_clouds[(_fingerprint(world), FINE_LEVEL)] = fine[0]
         return world
 
     # -- generate ----------------------------------------------------------------------------
@@ -277,23 +268,16 @@ class PhotoGenerator:
         cache_key = (fingerprint, key.lod)
         cached = self._lifts.get(cache_key)
         if cached is None:
-            cloud = self._lift_cloud(fingerprint, state, _lift_level(state, key))
+            # Never finer than a pixel, never coarser than the whole photo (a small photo's
+            # coarsest tiles once asked for blocks larger than the image).
+            k = max(1, min(round(detail_scale(key, state.base_tile_m)), min(state.analysis.kind.shape)))
+            cloud = self._lift_clouds.get((fingerprint, k))
+            if cloud is None:
+                cloud = lift(state.analysis, state.colours, k, state.extension)
+                self._lift_clouds[(fingerprint, k)] = cloud
             cached = TileBuckets.of(cloud, key.edge_m(state.base_tile_m))
             self._lifts[cache_key] = cached
         return _with_grain(state, key, cached)
-
-    def _lift_cloud(self, fingerprint: str, state: _WorldState, level: int) -> SplatCloud:
-        """The whole lift at ``level`` (see _lift_level), made once per world and level."""
-        cloud = self._lift_clouds.get((fingerprint, level))
-        if cloud is None:
-            if level == FINE_LEVEL:
-                assert state.fine is not None  # _lift_level chooses it only then
-                apron = _apron(self._lift_cloud(fingerprint, state, 1), state.analysis)
-                cloud = lift_fine(state.analysis, state.fine[0], state.fine[1], apron)
-            else:
-                cloud = lift(state.analysis, state.colours, level, state.extension)
-            self._lift_clouds[(fingerprint, level)] = cloud
-        return cloud
 
 
 def _with_grain(state: _WorldState, key: TileKey, lifted: TileBuckets) -> SplatCloud:
@@ -331,49 +315,6 @@ def _splittable(state: _WorldState, cloud: SplatCloud, target_m: float) -> np.nd
     return long
 
 
-def _lift_level(state: _WorldState, key: TileKey) -> int:
-    """Which lift ``key`` wears: k working pixels per splat (1, 2, 4 ...), or FINE_LEVEL, the
-    photo at its own size, where that lies nearer (in octaves) to the tile's detail than k = 1
-    (lyra2_06: the 8 and 16 m tiles). A viewer holds those out to the lift radius on a screen as
-    large as the photo; on tiles finer than the fine pixels alone, a 960 px view of lyra2_00 or
-    02 drew its far half from the working lift, 4 dB below this."""
-    scale = detail_scale(key, state.base_tile_m)
-    if state.fine is not None and scale <= math.sqrt(state.fine[0].stride):
-        return FINE_LEVEL
-    # Never finer than a pixel, never coarser than the whole photo (a small photo's
-    # coarsest tiles once asked for blocks larger than the image).
-    return max(1, min(round(scale), min(state.analysis.kind.shape)))
-
-
-def _apron(cloud: SplatCloud, analysis: PhotoAnalysis) -> SplatCloud:
-    """The apron of a working lift at k = 1 (its splats after the frame's)."""
-    frame = int((analysis.kind != KIND_SKY).sum())
-    return cloud.subset(np.arange(frame, len(cloud)))
-
-
-def _fine_lift(analysis: PhotoAnalysis, photo: np.ndarray, apron: SplatCloud) -> tuple[SplatCloud, np.ndarray] | None:
-    """(the fine lift in its solved colours, those colours as stored) where the photo is lifted at
-    its own size (see fine_lift), else None."""
-    size = fine_size(photo.shape, analysis.kind.shape[1])
-    if size is None:
-        return None
-    grid = FineGrid.of(analysis, size)
-    geometry = lift_fine(analysis, grid, fine_image(photo, size), apron)
-    stored = _quantised(solve_fine(analysis, grid, photo, geometry))
-    frame = _dequantised(stored)[grid.lifted]
-    colours = np.concatenate([frame, geometry.colors[len(frame) :]])
-    fine = SplatCloud(geometry.positions, geometry.scales, geometry.rotations, geometry.opacities, colours)
-    return fine, stored
-
-
-def _quantised(colours: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(colours, 0.0, 1.0) * 65535.0).astype(np.uint16)
-
-
-def _dequantised(stored: np.ndarray) -> np.ndarray:
-    return (stored.astype(np.float32) / np.float32(65535.0)).astype(np.float32)
-
-
 def detail_scale(key: TileKey, base_tile_m: float) -> float:
     """How fine ``key``'s splats are: its edge over REFERENCE_EDGE_M (see there)."""
     return key.edge_m(base_tile_m) / REFERENCE_EDGE_M
@@ -409,9 +350,6 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
     return _WorldState(
         analysis=analysis,
         colours=p.colours,
-        fine=None
-        if p.fine_colours is None
-        else (FineGrid.of(analysis, p.fine_colours.shape[1::-1]), _dequantised(p.fine_colours)),
         extension=p.extension,
         exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),

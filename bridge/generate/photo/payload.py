@@ -17,8 +17,6 @@ prepared before this record read the same:
     scalars             [7]       float64  horizon_v, lift radius (m), texel (m), fx, fy, cx, cy
     camera_pose         [12]      float64  the camera's position (3), then its rotation (3 x 3, row-major)
     scene_*                                the scene reading (SceneReading.to_payload)
-    fine_colours        [H, W, 3] uint16   (0.13.0, only where the photo is lifted at its own size,
-                                           see fine_lift) the fine splats' solved colours, x 65535
 """
 
 from __future__ import annotations
@@ -48,7 +46,6 @@ class PhotoPayload:
     texel_m: float  # the ground materials' texel size
     camera: Camera  # the spawn camera at analysis resolution (its size is ``kind``'s)
     reading: SceneReading
-    fine_colours: np.ndarray | None = None  # [H, W, 3] uint16, see the module's table
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         k = self.camera.intrinsics
@@ -67,7 +64,6 @@ class PhotoPayload:
             ),
             "camera_pose": np.concatenate([self.camera.position, self.camera.rotation.ravel()]).astype(np.float64),
             **self.reading.to_payload(),
-            **({} if self.fine_colours is None else {"fine_colours": self.fine_colours}),
         }
 
     @classmethod
@@ -90,7 +86,6 @@ class PhotoPayload:
             texel_m=texel_m,
             camera=Camera(Intrinsics(w, h, fx, fy, cx, cy), pose[:3].copy(), pose[3:].reshape(3, 3).copy()),
             reading=SceneReading.from_payload(arrays),
-            fine_colours=arrays.get("fine_colours"),
         )
 
 

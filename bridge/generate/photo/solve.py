@@ -10,12 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse import csr_matrix, vstack
+from scipy.sparse import csr_matrix
 
 from bridge.formats.splats import SplatCloud
 from bridge.generate.photo.analysis import KIND_SKY, PhotoAnalysis
 from bridge.render.stencil import stencil_weights
-from bridge.world.camera import Camera
 
 # Jacobi-scaled CGLS steps, the three channels together, in runs between which the colours are
 # projected into [0, 1] (see _cgls): 20 steps, as the unbounded solve took.
@@ -38,69 +37,32 @@ def solve_colours(analysis: PhotoAnalysis, cloud: SplatCloud) -> np.ndarray:
     them, and an unbounded solve's overshoot (3-24 % of the colours on the sample photos) lost
     4-10 dB of spawn PSNR there.
     """
-    return solve_colours_seen(analysis, cloud, [SpawnSight(analysis.camera, analysis.image, analysis.kind != KIND_SKY)])
-
-
-@dataclass(frozen=True)
-class SpawnSight:
-    """One view the colours are fitted to: the spawn camera at some resolution, the photo at
-    that resolution, and which of its pixels the lifted splats must reproduce (not the sky's)."""
-
-    camera: Camera
-    image: np.ndarray  # [H, W, 3] float32 in [0, 1]
-    fitted: np.ndarray  # [H, W] bool
-    weight: float = 1.0  # of this view's equations, as a whole (see solve_colours_seen)
-
-
-def solve_colours_seen(analysis: PhotoAnalysis, cloud: SplatCloud, sights: list[SpawnSight]) -> np.ndarray:
-    """[h, w, 3] as :func:`solve_colours`, for ``cloud``'s frame splats (one per lifted pixel of
-    ``analysis``, row-major, then the apron's), fitted to the photo as each of ``sights`` sees it
-    at once: one stacked least-squares problem. Each view's equations are scaled so that it counts
-    with its ``weight`` whatever its number of pixels."""
     image = analysis.image
     lifted = analysis.kind != KIND_SKY
     n = int(lifted.sum())  # frame splat i <-> lifted pixel i
     if n == 0:
         return image.astype(np.float32)
+    # Fit the lifted pixels only (the sky is drawn by the panorama); equation i is pixel rows[i].
+    rows, indptr, splat, weight = stencil_weights(cloud, analysis.camera, np.flatnonzero(lifted.ravel()))
     start = image[lifted]  # [n, 3]: the photo's colours, the solve's origin
-    seen = [(sight, *_system(cloud, n, start, sight)) for sight in sights]
-    seen = [(sight, matrix, rhs) for sight, matrix, rhs in seen if matrix.nnz]
-    if not seen:  # the spawn sees none of the frame: nothing to fit
-        return image.astype(np.float32)
-    reference_rows = seen[0][1].shape[0]
-    for sight, matrix, rhs in seen:  # scaled in place: the systems of a fine lift are hundreds of MB
-        scale = np.float32(sight.weight * np.sqrt(reference_rows / matrix.shape[0]))
-        matrix.data *= scale
-        rhs *= scale
-    frame = seen[0][1] if len(seen) == 1 else vstack([matrix for _, matrix, _ in seen], format="csr")
-    residual = np.ascontiguousarray(np.concatenate([rhs for _, _, rhs in seen], axis=1))
-    del seen
-    lower, upper = np.ascontiguousarray(-start.T), np.ascontiguousarray(1.0 - start.T)
-    delta = _cgls(frame.astype(np.float32, copy=False), residual, lower, upper, SOLVE_DAMPING, SOLVE_PHASES)
-    colours = image.copy()
-    colours[lifted] = np.clip(start + delta.T, 0.0, 1.0)  # only float32 rounding to clip
-    return colours.astype(np.float32)
-
-
-def _system(cloud: SplatCloud, n: int, start: np.ndarray, sight: SpawnSight) -> tuple[csr_matrix, np.ndarray]:
-    """(A [m, n], b [3, m]): the render of ``sight``'s fitted pixels as a function of the change
-    from ``start`` of the ``n`` frame splats' colours, and what that change must add."""
-    pixels = np.flatnonzero(sight.fitted.ravel())
-    # Equation i is pixel pixels[rows[i]].
-    rows, indptr, splat, weight = stencil_weights(cloud, sight.camera, pixels)
-    m = pixels.shape[0]
-    target = sight.image.reshape(-1, 3)[pixels][rows]  # [m, 3] in equation order
-    everything = csr_matrix((weight, splat, indptr), shape=(m, len(cloud)))
+    everything = csr_matrix((weight, splat, indptr), shape=(n, len(cloud)))
     # Where the splats do not fully cover a pixel the background shows; fit what they add.
     coverage = everything @ np.ones(len(cloud), dtype=np.float32)
     given = np.concatenate([start, cloud.colors[n:]]).T  # the render of the photo's own colours
-    residual = np.stack([target[:, c] * coverage - everything @ given[c] for c in range(3)]).astype(np.float32)
+    residual = np.stack([start[rows, c] * coverage - everything @ given[c] for c in range(3)])
     # Pairs behind a pixel's own nearly opaque splat, or from the apron (whose colours are given),
     # are about half the pairs and ~0.1 % of the weight: they stay out of the solve's matrix.
     fitted = np.where((splat < n) & (weight >= SOLVE_PRUNE), weight, np.float32(0.0))
-    frame = csr_matrix((fitted, splat, indptr), shape=(m, len(cloud)))
+    frame = csr_matrix((fitted, splat, indptr), shape=(n, len(cloud)))
     frame.eliminate_zeros()  # in place: ``splat`` is compacted too (``everything`` is done with)
-    return csr_matrix((frame.data, frame.indices, frame.indptr), shape=(m, n)), residual
+    if frame.nnz == 0:  # the spawn sees none of the frame: nothing to fit
+        return image.astype(np.float32)
+    frame = csr_matrix((frame.data, frame.indices, frame.indptr), shape=(n, n))
+    lower, upper = np.ascontiguousarray(-start.T), np.ascontiguousarray(1.0 - start.T)
+    delta = _cgls(frame, residual, lower, upper, SOLVE_DAMPING, SOLVE_PHASES)
+    colours = image.copy()
+    colours[lifted] = np.clip(start + delta.T, 0.0, 1.0)  # only float32 rounding to clip
+    return colours.astype(np.float32)
 
 
 def _cgls(
@@ -129,9 +91,9 @@ def _cgls(
     damp2 = np.float32(damp * damp)
     norms = np.bincount(matrix.indices, np.square(matrix.data, dtype=np.float64), matrix.shape[1])
     scale = (1.0 / np.sqrt(norms + damp * damp)).astype(np.float32)
-    x = np.zeros((rhs.shape[0], matrix.shape[1]), dtype=rhs.dtype)
+    x = np.zeros_like(rhs)
     r = rhs.copy()
-    gradient, change = np.empty_like(x), np.empty_like(rhs)
+    gradient, change = np.empty_like(rhs), np.empty_like(rhs)
     with ThreadPoolExecutor(max_workers=rhs.shape[0]) as pool:
         products = _Products(matrix, pool)
         for phase, steps in enumerate(phases):
@@ -185,15 +147,14 @@ def _descend(
     p = s.copy()
     gamma = dot(s, s)
     # In place, into arrays made once: a fresh [k, n] array per operation costs as much again.
-    step, scratch = np.empty_like(x), np.empty_like(x)
-    q, scratch_r = np.empty_like(r), np.empty_like(r)
+    step, q, scratch = (np.empty_like(x) for _ in range(3))
     for _ in range(steps):
         np.multiply(scale, p, out=step)
         products.forward(step, q)
         denom = dot(q, q) + damp2 * dot(step, step)
         alpha = np.divide(gamma, denom, out=np.zeros_like(gamma), where=denom > 0)[:, None]
         x += np.multiply(alpha, step, out=scratch)
-        r -= np.multiply(alpha, q, out=scratch_r)
+        r -= np.multiply(alpha, q, out=scratch)
         products.back(r, s)
         s -= np.multiply(damp2, x, out=scratch)
         s *= scale
