@@ -6,14 +6,14 @@
 - CesiumJS (no imagery, terrain, globe or Ion; tests/cesium_browser.py) loads the splat tileset at
   the spawn camera and draws it; the mesh tileset (``?content=mesh``) loads and draws, then moving
   the camera 500 m makes it fetch tiles it had not fetched (the implicit tiling is the same for
-  both contents, and meshes are the cheaper to draw in software: the move cost the splat test 47 s
-  of its 253); neither logs a console error.
+  both contents, and meshes are the cheaper to draw in software: the splat test took 253 s with the
+  move, 190 s without); neither logs a console error.
   They run at a coarse screen-space error, drawn at the CSS size; the spawn view against the photo
   (>= 20 dB at ``maximumScreenSpaceError`` 4, drawn at twice the size) is bench/cesium_spawn.py
   (bench/README.md). Even so a tile under the camera is refined down to LOD 0 (its distance is
   zero), so each view is ~150 tiles and a million splats. After the move the test waits for the
   tiles to be selected and loaded, not drawn (a draw at the new place is bench/cesium_spawn.py's
-  job): the splat test took 253 s on two cores, hence ``slow``.
+  job): the splat test takes 190 s on two cores and the mesh test 61 s, hence ``slow``.
 
 The browser tests fail, never skip, when Chromium, node or tests/js/node_modules are missing.
 """
