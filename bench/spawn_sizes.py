@@ -6,7 +6,8 @@
 For each photo: ``prepare``'s time, then per width the PSNR of the spawn view (whole frame, sky
 included) against the photo area-resized to it, rendered from the tiles a viewer of that size holds
 at the spawn (``select_tiles``, 160 m radius, as bench/look.py and the web viewer choose them) and
-how many splats those are. ``--out`` keeps each render as ``<photo>_<width>.png``. Run it in an
+how many splats those are (bridge.client.views.spawn_comparison, as the quality report measures
+it). ``--out`` keeps each "photo | render" picture as ``<photo>_<width>.png``. Run it in an
 older checkout to compare generators (the table in bench/README.md was made so).
 """
 
@@ -17,14 +18,13 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-from bridge.client.views import render_view
+from bridge.client.views import spawn_comparison
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
-from bridge.render.images import psnr, to_uint8
+from bridge.render.images import to_uint8
 from bridge.stream.interest import StreamOptions, select_tiles
 from bridge.stream.pose import Pose
 from bridge.world.grid import TileGrid
@@ -55,14 +55,11 @@ def measure(path: Path, out: Path | None, widths: tuple[int, ...] = WIDTHS) -> d
         cloud = SplatCloud.concat(
             [generator.generate(world, key).splats for key in select_tiles(pose, grid, StreamOptions())]
         )
-        rendered = render_view(cloud, camera, world.sky.panorama)
-        reference = (
-            np.asarray(Image.fromarray(photo).resize((k.width, k.height), Image.Resampling.BOX), np.float32) / 255
-        )
-        record[f"psnr_{width}_db"] = round(psnr(rendered, reference), 2)
+        value, picture = spawn_comparison(cloud, camera, world.sky.panorama, photo)
+        record[f"psnr_{width}_db"] = round(value, 2)
         record[f"splats_{width}"] = len(cloud)
         if out is not None:
-            Image.fromarray(to_uint8(rendered)).save(out / f"{path.stem}_{width}.png")
+            Image.fromarray(to_uint8(picture)).save(out / f"{path.stem}_{width}.png")
     return record
 
 
