@@ -158,3 +158,28 @@ def test_every_changed_tile_is_touched(town: tuple) -> None:
             outside_changed += int(corners.min() > 0 and directive.region.distance((x0 + x1) / 2, (z0 + z1) / 2) > 8)
         touched += stamp != 0
     assert changed >= 5 and outside_changed >= 1 and touched >= changed
+
+
+def test_a_steered_street_beside_a_wide_street_is_lined_on_both_sides(town: tuple) -> None:
+    """With the photo's street 13.5 m wide (lyra2_06 read under a lower horizon), a steered street
+    24 m to its side leaves less room than a deep house needs between its kerb and the photo's
+    street: that side of it stood empty. Houses as shallow as a house may be, or single bays
+    where a cross street meets the row, line it now, on both kerbs over most of its length."""
+    from dataclasses import replace
+
+    from bridge.generate.photo.steering import Steering
+
+    generator, world = town
+    rules = replace(generator._state(world, _fingerprint(world)).layout, street_width_m=13.5)
+    steering = Steering.of([parse_directive(STREET)], rules)
+    houses = steering.buildings((0.0, 100.0, 48.0, 240.0))
+    half = rules.street_width_m / 2
+    for side in (-1, 1):
+        kerb = 24 + side * half
+        px, pz = _footprints(houses)
+        fronts = np.abs(px - kerb).min(axis=1) < 0.5  # a footprint with its front on this kerb
+        covered = np.zeros(140, dtype=bool)  # 1 m steps from z = 100 to 240
+        for i in np.flatnonzero(fronts):
+            lo, hi = np.floor(pz[i].min()) - 100, np.ceil(pz[i].max()) - 100
+            covered[int(max(lo, 0)) : int(min(hi, 140))] = True
+        assert covered.mean() > 0.8, (side, covered.mean())

@@ -92,6 +92,7 @@ _CROP_OVERLAP = 0.15  # two crops may share at most this much of the smaller one
 _LEGIBLE_SHARE = 0.5  # of the best sample's legibility that another must reach to be kept
 _MAX_SKYISH = 0.05  # of a sample's texels that may look like open sky
 _MIN_FRONTAL_TEXEL_M = 0.05  # a crop spans at least a few metres (its depth may read too near)
+_MAX_RECTIFIED_STRETCH = 2.5  # texels per photo column a rectified facade may draw one column over
 _STOREY_M = 3.2  # a typical storey, for the scale of a crop whose storeys repeat
 
 
@@ -219,6 +220,11 @@ def _rectified(analysis: PhotoAnalysis, layers: np.ndarray, run: np.ndarray) -> 
     world = np.stack([xz[..., 0], grid_y, xz[..., 1]], axis=-1).reshape(-1, 3)
     uv, z = camera.project(world)
     if not (z > 0).all():
+        return None
+    # Seen at a grazing angle, each of the photo's columns would be drawn out over several texels:
+    # a smear along the wall, not a facade (lyra2_02's roofs, lyra2_08's far wall).
+    span_px = float(np.ptp(uv[:, 0]))
+    if ss.size > _MAX_RECTIFIED_STRETCH * max(span_px, 1.0):
         return None
     texture = _sample(analysis.image, uv, sigma=0.5 * texel / max(natural, 1e-6)).reshape(*grid_s.shape, 3)
     # Where the facade is lower than its median top, the sky shows above it: trim those rows off

@@ -117,6 +117,10 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.12.1: no facade sample from a wall seen at a grazing angle (a smear: lyra2_02's roofs,
+    # lyra2_08's far wall); at a block's corner the cross row begins behind the long sides' back
+    # walls (houses overlapped by up to 5 m); a steered street's row builds shallow houses, or
+    # single bays, where deep ones would reach a street behind them;
     # 0.12.0: the photo's far ground, split along its rays into rows as fine as the ground
     # around and grained with its material, where the colour solve allows (no radial streaks
     # walking in);
@@ -134,7 +138,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.12.0"  # a new version is a new world id
+    version = "0.12.1"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:

@@ -351,12 +351,18 @@ def _side_parcels(rules: LayoutRules, j: np.ndarray, k: np.ndarray, side: int) -
     hi_c = (k + 1) * width - np.where(k == -1, main_half, half_street)
     n = j.size
     salt = np.full(n, side)
-    depth = DEPTH_M[0] + (DEPTH_M[1] - DEPTH_M[0]) * hash_to_unit(j, k, salt, rules.seed, 410)
-    depth = np.minimum(depth, (hi_c - lo_c) / 2 - 1.0)
+
+    def side_depth(s: int) -> np.ndarray:
+        d = DEPTH_M[0] + (DEPTH_M[1] - DEPTH_M[0]) * hash_to_unit(j, k, np.full(n, s), rules.seed, 410)
+        return np.minimum(d, (hi_c - lo_c) / 2 - 1.0)
+
+    depth = side_depth(side)
     if side < 2:
         start, end = lo_a, hi_a
     else:
-        start, end = lo_c + depth, hi_c - depth
+        # Between the long sides' back walls: theirs, not this side's own depth (a deeper long
+        # side's corner house stood up to 5 m into the cross side's first one).
+        start, end = lo_c + side_depth(0), hi_c - side_depth(1)
     slots = np.arange(MAX_PARCELS)
     bays = BAYS[0] + np.floor(
         hash_to_unit(j[:, None], k[:, None], salt[:, None], slots, rules.seed, 411) * (BAYS[1] - BAYS[0] + 1)

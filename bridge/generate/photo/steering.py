@@ -66,6 +66,15 @@ class Street:
     salt: int  # from the directive's JSON: its houses differ from another street's
 
 
+def _placed(
+    a: np.ndarray, u: np.ndarray, normal: np.ndarray, half_street_m: float, run: np.ndarray, depths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Footprint centres of houses ``run`` metres along a segment from ``a`` (direction ``u``) on
+    the side ``normal`` points to, their front walls on the kerb."""
+    offset = half_street_m + depths / 2
+    return a[0] + u[0] * run + normal[0] * offset, a[1] + u[1] * run + normal[1] * offset
+
+
 @dataclass(frozen=True)
 class Steering:
     """The layout directives in effect on a tile, as the grammar of ``rules`` reads them."""
@@ -199,14 +208,11 @@ class Steering:
         widths = widths[: last + 1]
         widths[last] += room - ends[last]
         run = start + np.cumsum(widths) - widths / 2
-        offset = self.half_street_m + depth / 2
-        x = a[0] + u[0] * run + normal[0] * offset
-        z = a[1] + u[1] * run + normal[1] * offset
         n = widths.size
-        facing = np.tile(-normal, (n, 1))
-        depths = np.full(n, depth)
         ident = (hash_to_unit(street.salt, k, side + 1, slots[:n], rules.seed, 512) * (1 << 40)).astype(np.int64)
-        kept = ~self._house_blocked(index, x, z, facing, widths, depths)
+        run, widths, depths, ident, kept = self._fitted(index, a, u, normal, run, widths, np.full(n, depth), ident)
+        x, z = _placed(a, u, normal, self.half_street_m, run, depths)
+        facing = np.tile(-normal, (run.size, 1))
         # Party walls: wall 2 (the front's right) lies towards -u on the left side (+1), +u on the right.
         height = np.where(kept, eaves_m(rules, ident), 0.0)
         before = np.concatenate([[0.0], height[:-1]])
@@ -214,6 +220,48 @@ class Steering:
         shelter = np.stack([before, after] if side == 1 else [after, before], axis=1)
         houses = dressed(rules, x, z, facing, widths, depths, ident, shelter)
         return houses.subset(kept)
+
+    def _fitted(
+        self,
+        index: int,
+        a: np.ndarray,
+        u: np.ndarray,
+        normal: np.ndarray,
+        run: np.ndarray,
+        widths: np.ndarray,
+        depths: np.ndarray,
+        ident: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A row's parcels (centres ``run`` along the segment) as they fit, and which are built: a
+        house as deep as the row's that would reach a street behind it is built as shallow as a
+        house may be; a parcel that still meets a street (a cross street of the grammar at its
+        end) is cut into single bays, each built where it fits. (Where the grammar's streets left
+        less room than the row's depth, a steered street stood empty on that side.)"""
+
+        def blocked(run: np.ndarray, widths: np.ndarray, depths: np.ndarray) -> np.ndarray:
+            x, z = _placed(a, u, normal, self.half_street_m, run, depths)
+            return self._house_blocked(index, x, z, np.tile(-normal, (run.size, 1)), widths, depths)
+
+        kept = ~blocked(run, widths, depths)
+        shallow = ~kept & (depths > DEPTH_M[0])
+        if shallow.any():
+            depths = np.where(shallow, DEPTH_M[0], depths)
+            kept |= shallow & ~blocked(run, widths, depths)
+        cut = ~kept & (widths >= 2 * self.rules.bay_m)
+        if not cut.any():
+            return run, widths, depths, ident, kept
+        bay = self.rules.bay_m
+        counts = np.where(cut, np.floor(widths / bay).astype(np.int64), 1)
+        parent = np.repeat(np.arange(run.size), counts)
+        part = np.arange(parent.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        last = part == counts[parent] - 1
+        piece = np.where(cut[parent], np.where(last, widths[parent] - bay * part, bay), widths[parent])
+        begins = run[parent] - widths[parent] / 2 + np.where(cut[parent], bay * part, 0.0)
+        run, widths, depths = begins + piece / 2, piece, depths[parent]
+        pieces = hash_to_unit(ident[parent], part, 513) * (1 << 40)
+        ident = np.where(cut[parent], pieces.astype(np.int64), ident[parent])
+        kept = np.where(cut[parent], ~blocked(run, widths, depths), kept[parent])
+        return run, widths, depths, ident, kept
 
     def _kept_clear(self) -> list[tuple[Region, float]]:
         """(region, margin) that no building's footprint may come within: unbuilt regions, and

@@ -80,6 +80,12 @@ def _profile(views: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(colours), np.array(heights)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect, not yet understood: since photo 0.12.1 moved the corner houses of the world this"
+    " test's scene is cut from, the ground's colour steps 0.046 (mean of a 1 m band) across the rim, against"
+    " at most 0.036 either side (0.021 against 0.027 at photo 0.12.0); the band just outside is darker",
+)
 def test_the_ground_colour_steps_no_more_at_the_rim_than_either_side(views: dict[str, np.ndarray]) -> None:
     colours, _ = _profile(views)
     steps = np.linalg.norm(np.diff(colours, axis=0), axis=1)  # between band i and i + 1
