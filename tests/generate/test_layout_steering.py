@@ -174,9 +174,9 @@ def test_a_steered_street_beside_a_wide_street_is_lined_on_both_sides(town: tupl
     steering = Steering.of([parse_directive(STREET)], rules)
     houses = steering.buildings((0.0, 100.0, 48.0, 240.0))
     half = rules.street_width_m / 2
+    px, pz = _footprints(houses)
     for side in (-1, 1):
         kerb = 24 + side * half
-        px, pz = _footprints(houses)
         fronts = np.abs(px - kerb).min(axis=1) < 0.5  # a footprint with its front on this kerb
         covered = np.zeros(140, dtype=bool)  # 1 m steps from z = 100 to 240
         for i in np.flatnonzero(fronts):

@@ -78,10 +78,20 @@ def _legibility(texture: np.ndarray) -> float:
     gx, gy = ndimage.sobel(grey, axis=1), ndimage.sobel(grey, axis=0)
     energy = gx * gx + gy * gy
     straight = float(np.abs(gx * gx - gy * gy).sum() / max(float(energy.sum()), 1e-12))
+    balance = _balance(gx, gy)
+    return straight * float(np.sqrt(balance)) * float(np.sqrt(energy).mean()) * float(np.sqrt(grey.size))
+
+
+def edge_balance(texture: np.ndarray) -> float:
+    """Edge energy across over edge energy up, or the other way round (at most 1)."""
+    grey = np.asarray(texture, np.float64).mean(axis=2)
+    return _balance(ndimage.sobel(grey, axis=1), ndimage.sobel(grey, axis=0))
+
+
+def _balance(gx: np.ndarray, gy: np.ndarray) -> float:
     # A facade has edges both across (sills, floors) and up (jambs, timbers); a smear has one kind.
     across, up = float((gy * gy).sum()), float((gx * gx).sum())
-    balance = min(across, up) / max(across, up, 1e-12)
-    return straight * float(np.sqrt(balance)) * float(np.sqrt(energy).mean()) * float(np.sqrt(grey.size))
+    return min(across, up) / max(across, up, 1e-12)
 
 
 _CROP_SIZES = ((64, 64), (96, 72), (128, 96), (160, 112))  # (columns, rows) at working resolution

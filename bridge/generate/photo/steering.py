@@ -260,7 +260,8 @@ class Steering:
         run, widths, depths = begins + piece / 2, piece, depths[parent]
         pieces = hash_to_unit(ident[parent], part, 513) * (1 << 40)
         ident = np.where(cut[parent], pieces.astype(np.int64), ident[parent])
-        kept = np.where(cut[parent], ~blocked(run, widths, depths), kept[parent])
+        kept, bays = kept[parent], np.flatnonzero(cut[parent])
+        kept[bays] = ~blocked(run[bays], widths[bays], depths[bays])  # only the new bays are judged again
         return run, widths, depths, ident, kept
 
     def _kept_clear(self) -> list[tuple[Region, float]]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bridge.generate.photo.analysis import analyse
-from bridge.generate.photo.facades import _skyish_share
+from bridge.generate.photo.facades import _skyish_share, edge_balance
 from bridge.generate.photo.reading import read_scene
 from tests.generate.photo.test_layout import load_photo
 
@@ -25,16 +25,6 @@ def test_no_facade_sample_is_sky(name: str) -> None:
         assert reading.facades and all(s.texture.shape[0] >= 64 for s in reading.facades)
 
 
-def _edge_balance(texture: np.ndarray) -> float:
-    """Edge energy across over edge energy up (or the other way round), at most 1."""
-    from scipy import ndimage
-
-    grey = np.asarray(texture, np.float64).mean(axis=2)
-    across = float((ndimage.sobel(grey, axis=0) ** 2).sum())
-    up = float((ndimage.sobel(grey, axis=1) ** 2).sum())
-    return min(across, up) / max(across, up)
-
-
 def test_no_facade_sample_is_a_grazing_smear() -> None:
     """A wall seen at a grazing angle, rectified, draws each of the photo's columns out over many
     texels: streaks along the wall, not windows. lyra2_02's roofs, seen so, were its second
@@ -43,4 +33,4 @@ def test_no_facade_sample_is_a_grazing_smear() -> None:
     reading = read_scene(analyse(load_photo("lyra2_02"), 96.0))
     assert len(reading.facades) >= 2
     for sample in reading.facades:
-        assert _edge_balance(sample.texture) > 0.1
+        assert edge_balance(sample.texture) > 0.1
