@@ -10,11 +10,10 @@ import asyncio
 import contextlib
 import math
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from bridge.core.errors import Code, InvalidRequestError, ServiceError, TooManyStreamsError
+from bridge.core.errors import Code, InvalidRequestError, ServiceError
 from bridge.core.scheduler import Claim
 from bridge.core.worlds import DirectiveChange, Worlds, server_version
 from bridge.formats import FORMATS
@@ -201,19 +200,6 @@ def _skip_too_big(session: StreamSession, row: TileRow, errors: _Errors) -> None
     errors.extend([StreamErrorEvent(Code.RESOURCE_EXHAUSTED, reason)])
 
 
-def _admit(open_streams: Counter[str], peer: str, limit: int) -> None:
-    """Count one more stream for ``peer``, or refuse it past the per-client limit ("" is not limited)."""
-    if peer and open_streams[peer] >= limit:
-        raise TooManyStreamsError(f"{peer} already has {limit} streams open")
-    open_streams[peer] += 1
-
-
-def _leave(open_streams: Counter[str], peer: str) -> None:
-    open_streams[peer] -= 1
-    if open_streams[peer] <= 0:
-        del open_streams[peer]
-
-
 class _Pump:
     """One stream's state between the reader of viewer messages and the loop that sends tiles:
     its claims (tiles asked of the scheduler), its ready rows (made, not yet sent), its errors."""
@@ -347,6 +333,13 @@ class _Pump:
         self.interrupt = True
         self.wake.set()
 
+    def end(self) -> None:
+        """Stop serving: the viewer reconnected on a new stream that took this one's session over."""
+        self.closed = True
+        self.gone.set()
+        self.release_all()
+        self.woken()
+
     def release_all(self) -> None:
         for claim in self.claims.values():
             claim.release()
@@ -367,10 +360,7 @@ class _Pump:
         finally:
             # The viewer is gone (or closed its side): withdraw its claims now, even if nobody
             # ever resumes the stream, so queued generation nobody wants is dropped.
-            self.closed = True
-            self.gone.set()
-            self.release_all()
-            self.woken()
+            self.end()
 
     def unload(self, keys: Iterable[TileKey]) -> Iterator[TileUnloaded]:
         # Lazy on purpose: each tile is marked unloaded only as its event is taken.
@@ -495,7 +485,7 @@ class _Pump:
 
 def active_streams(worlds: Worlds) -> int:
     """Streams open now over ``worlds``, all transports together (tests use it to find leaks)."""
-    return sum(worlds.open_streams.values())
+    return worlds.stream_slots.total
 
 
 async def run_stream(
@@ -517,12 +507,13 @@ async def run_stream(
     ``peer`` names the client (its address) for the per-client stream limit ("" = not limited)."""
     options = options or StreamOptions()
     transport = transport or UNCHUNKED
-    _admit(worlds.open_streams, peer, options.max_streams_per_peer)
+    slot = worlds.stream_slots.admit(peer, options.max_streams_per_peer, first.resume_session_id)
     try:
         pump = await _Pump.open(worlds, first, options, transport)
     except BaseException:
-        _leave(worlds.open_streams, peer)
+        worlds.stream_slots.release(slot)
         raise
+    worlds.stream_slots.serve(slot, pump.session_id, pump.end)
     reader = asyncio.create_task(pump.read_updates(rest))
     try:
         yield pump.hello()
@@ -582,7 +573,7 @@ async def run_stream(
         pump.stop_watching()
         pump.release_all()
         worlds.sessions.close(pump.session_id, pump.session)
-        _leave(worlds.open_streams, peer)
+        worlds.stream_slots.release(slot)
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
 

@@ -17,7 +17,7 @@ import math
 import os
 import sqlite3
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from bridge.core.errors import DamagedDataError, InvalidRequestError, NotFoundError, ServiceError, store_write_error
 from bridge.core.scheduler import URGENT, Claim, Scheduler
 from bridge.core.sessions import Sessions
+from bridge.core.slots import StreamSlots
 from bridge.formats import FORMATS
 from bridge.generate import workers
 from bridge.generate.base import GeneratorOptions, SourceGenerator
@@ -182,8 +183,7 @@ class Worlds:
         self._blobs: _Lru[str, bytes] = _Lru(1 << 20, blob_cache_bytes, len)
         self._splats_per_edge: dict[str, int] = {}  # by backend name
         self.tiles_generated = 0
-        # Streams open now, by client address ("" for unnamed); bridge.core.pump keeps it.
-        self.open_streams: Counter[str] = Counter()
+        self.stream_slots = StreamSlots()  # streams open now, by client; bridge.core.pump keeps it
         self.sessions = Sessions()  # what each stream's viewer holds, for resuming
         # Each world's directive log (loaded with the world); a tile's row is filed under its stamp.
         self._directives: dict[str, DirectiveState] = {}

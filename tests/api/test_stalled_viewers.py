@@ -48,7 +48,7 @@ def test_a_viewer_that_stops_reading_is_dropped_and_its_stream_given_back(world_
                 written = max(s.bytes_written for s in sockets.values())
                 await until(lambda: not sockets and active_streams(worlds) == 0, 30)
                 await stalled.close()
-                return written, worlds.open_streams.total() == 0
+                return written, worlds.stream_slots.total == 0
         finally:
             await server.close()
             await worlds.close()
