@@ -117,6 +117,9 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.12.2: the sky carried round the horizon has no thin dark marks (lyra2_00's rigging stood
+    # in it at every heading) and no specks of roof (hanging as streaks above lyra2_06's houses);
+    # above and below the frame its edge rows go up blurred along themselves, not streaked;
     # 0.12.1: no facade sample from a wall seen at a grazing angle (a smear: lyra2_02's roofs,
     # lyra2_08's far wall); at a block's corner the cross row begins behind the long sides' back
     # walls (houses overlapped by up to 5 m); a steered street's row builds shallow houses, or
@@ -138,7 +141,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.12.1"  # a new version is a new world id
+    version = "0.12.2"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:

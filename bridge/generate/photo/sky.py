@@ -16,6 +16,11 @@ FEATHER_PX = 24.0  # the photo's sky fades into the gradient over this many work
 MIN_SOURCE_PX = 150  # a patch of sky smaller than this (after erosion) fills nothing around it
 FILL_REACH_PX = 64.0  # the fill trusts the sky within this many pixels, fading out over as many more
 AROUND_FADE_PX = 96.0  # above and below the photo's frame, its sky carried round fades into the gradient over this many
+# Dark marks in the sky narrower than this (rigging, wires, a mast or spire's tip, birds) belong to
+# the photo's own view: carried round the horizon they would stand in the sky everywhere.
+THIN_MARK_PX = 9
+EDGE_BLUR_PX = 24.0  # above and below the frame its edge rows are blurred along themselves over this many pixels
+MARK_CONTRAST = 0.07  # how much darker than the sky closed over it a pixel must be to be such a mark
 
 
 def _elevation_deg(directions: np.ndarray) -> np.ndarray:
@@ -40,17 +45,17 @@ def _gradient(analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
     return elevations[order], colours[order]
 
 
-def _filled_sky_image(analysis: PhotoAnalysis, gradient_at_pixels: np.ndarray) -> np.ndarray:
+def _filled_sky_image(
+    analysis: PhotoAnalysis, gradient_at_pixels: np.ndarray, unseen: np.ndarray | None = None
+) -> np.ndarray:
     """The photo's sky, with what stands in front of it filled in from the sky around it: a
     push-pull fill (the sky's colours averaged over ever coarser blocks, then carried back down
     where nothing was seen), smooth in every direction, so a tower's or a castle's place in the
     sky shows no streaks when the sky is seen from elsewhere. Edge pixels next to buildings carry
-    their colour, so they are not used. A photo with no sky gets the gradient."""
-    seen = ndimage.binary_erosion(analysis.sky, iterations=2)
-    # A few sky pixels alone (a mask's stray bit in a roof's corner) would colour a wide fill.
-    labels, count = ndimage.label(seen)
-    sizes = ndimage.sum_labels(seen, labels, np.arange(1, count + 1))
-    source = seen & np.isin(labels, 1 + np.flatnonzero(sizes >= MIN_SOURCE_PX))
+    their colour, so they are not used. A photo with no sky gets the gradient. Sky pixels marked
+    ``unseen`` are filled like what stands (see _carried_sky)."""
+    seen = ndimage.binary_erosion(analysis.sky if unseen is None else analysis.sky & ~unseen, iterations=2)
+    source = _trusted(seen)
     if not source.any():
         return gradient_at_pixels.astype(np.float32)
     image = analysis.image.astype(np.float32)
@@ -58,9 +63,31 @@ def _filled_sky_image(analysis: PhotoAnalysis, gradient_at_pixels: np.ndarray) -
     reach = ndimage.distance_transform_edt(~source)
     trust = np.clip(2.0 - reach / FILL_REACH_PX, 0.0, 1.0)[..., None]
     filled = _push_pull(image, source) * trust + gradient_at_pixels * (1.0 - trust)
-    filled[analysis.sky] = image[analysis.sky]  # the sky pixels the erosion left out are still sky
+    kept = analysis.sky if unseen is None else analysis.sky & ~unseen
+    filled[kept] = image[kept]  # the sky pixels the erosion left out are still sky
     smooth = ndimage.gaussian_filter(filled, sigma=(3.0, 3.0, 0.0))
     return np.where(seen[..., None], image, smooth).astype(np.float32)
+
+
+def _trusted(seen: np.ndarray) -> np.ndarray:
+    """The sky pixels a fill may read: those in patches large enough to trust."""
+    # A few sky pixels alone (a mask's stray bit in a roof's corner) would colour a wide fill.
+    labels, count = ndimage.label(seen)
+    sizes = ndimage.sum_labels(seen, labels, np.arange(1, count + 1))
+    return seen & np.isin(labels, 1 + np.flatnonzero(sizes >= MIN_SOURCE_PX))
+
+
+def _carried_sky(analysis: PhotoAnalysis, gradient_at_pixels: np.ndarray) -> np.ndarray:
+    """The photo's sky as it is carried round the horizon: filled, and its thin dark marks filled
+    too, as if something stood there (a ship's rigging carried round stood in the sky at every
+    heading; a roof's corner seen through a speck of sky hung from it)."""
+    image = analysis.image.astype(np.float32)
+    luminance = image.mean(axis=2)
+    closed = ndimage.grey_closing(luminance, size=(THIN_MARK_PX, THIN_MARK_PX))
+    marks = ndimage.binary_dilation((closed - luminance > MARK_CONTRAST) & analysis.sky, iterations=2)
+    # Specks of sky too small to trust (a roof's corner between eaves) are marks too.
+    marks |= analysis.sky & ~_trusted(analysis.sky)
+    return _filled_sky_image(analysis, gradient_at_pixels, unseen=marks)
 
 
 def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -95,7 +122,8 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
         return np.stack([np.interp(elev, elevations, colours[:, k]) for k in range(3)], axis=-1)
 
     camera = analysis.camera
-    photo_sky = _filled_sky_image(analysis, gradient(_elevation_deg(camera.pixel_rays())))
+    at_pixels = gradient(_elevation_deg(camera.pixel_rays()))
+    photo_sky = _filled_sky_image(analysis, at_pixels)
     height, width = PANORAMA_HEIGHT, 2 * PANORAMA_HEIGHT
     # Away from the photo's band of elevations the panorama is the gradient, which depends on the
     # row alone. In that band the photo's sky goes on all round (see _around); only the window the
@@ -107,7 +135,7 @@ def build_sky(analysis: PhotoAnalysis) -> Sky:
     around = None
     if band.stop > band.start and analysis.sky.any():
         flat = np.broadcast_to(row_colour[band, None], (band.stop - band.start, width, 3))
-        around = _around(camera, photo_sky, flat, panorama_directions(height, band))
+        around = _around(camera, _carried_sky(analysis, at_pixels), flat, panorama_directions(height, band))
         image[band] = _to_8bit(around)
     rows, cols = _photo_window(camera, height, width)
     if rows.stop > rows.start and cols.stop > cols.start:
@@ -179,7 +207,12 @@ def _around(camera: Camera, photo_sky: np.ndarray, gradient: np.ndarray, directi
     u, v = uv[:, 0], uv[:, 1]
     outside = np.maximum(0, -v) + np.maximum(0, v - k.height)
     weight = np.where(depth > 0, np.clip(1.0 - outside / AROUND_FADE_PX, 0.0, 1.0), 0.0)
-    samples = _sample(photo_sky, u, v)
+    # Above and below the frame the sample is its edge row's, clamped: drawn up over the fade, each
+    # of that row's dark specks became a streak hanging in the sky. It turns into the row blurred
+    # along itself first, so only the row's broad colours go up.
+    beyond = np.clip(outside / EDGE_BLUR_PX, 0.0, 1.0)[:, None]
+    blurred = ndimage.gaussian_filter1d(photo_sky, EDGE_BLUR_PX, axis=1, mode="nearest")
+    samples = _sample(photo_sky, u, v) * (1.0 - beyond) + _sample(blurred, u, v) * beyond
     flat = gradient.reshape(-1, 3)
     return (flat * (1.0 - weight[:, None]) + samples * weight[:, None]).reshape(gradient.shape)
 

@@ -165,10 +165,12 @@ def _brute_force_panorama(analysis: PhotoAnalysis) -> np.ndarray:
         return np.stack([np.interp(elev, elevations, colours[:, c]) for c in range(3)], axis=-1)
 
     camera = analysis.camera
-    photo_sky = sky._filled_sky_image(analysis, gradient(sky._elevation_deg(camera.pixel_rays())))
+    at_pixels = gradient(sky._elevation_deg(camera.pixel_rays()))
+    photo_sky = sky._filled_sky_image(analysis, at_pixels)
+    carried = sky._carried_sky(analysis, at_pixels)
     directions = panorama_directions(sky.PANORAMA_HEIGHT)
     # Every row carried round (where the photo's frame is out of reach this is the gradient).
-    panorama = sky._around(camera, photo_sky, gradient(sky._elevation_deg(directions)), directions)
+    panorama = sky._around(camera, carried, gradient(sky._elevation_deg(directions)), directions)
     uv, depth = camera.project(directions.reshape(-1, 3) * 1e6 + camera.position)
     k = camera.intrinsics
     u, v = uv[:, 0], uv[:, 1]
