@@ -9,7 +9,10 @@ real server). The tiles are those the stream core's selection picks for a viewer
 
 PHOTO may also be a splat scene (.ply / .spz), which the import generator serves.
 Each ``--view NAME:X,Y,Z`` is an offset from the spawn camera in metres (world frame, Y up);
-``--heading`` turns the views (degrees, to the right). A ``--map`` writes a top-down picture.
+``--heading`` turns the views (degrees, to the right). ``--along D`` adds a view D metres ahead
+along the photo's heading, at the spawn's eye height above the ground there, named as the quality
+report names its views (``walkin_020m.png``, ``km_05.png``), so bench/world_sheet.py lays them out.
+A ``--map`` writes a top-down picture.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/look"))
     parser.add_argument("--view", action="append", default=[], help="NAME:DX,DY,DZ offset from the spawn")
     parser.add_argument("--heading", type=float, action="append", default=[], help="degrees to the right")
+    parser.add_argument("--along", type=float, action="append", default=[], help="metres ahead, eye height")
     parser.add_argument("--width", type=int, default=480)
     parser.add_argument("--radius", type=float, default=256.0)
     parser.add_argument("--map", type=float, default=0.0, help="top-down map of this half-width, metres")
@@ -68,6 +72,14 @@ def main() -> None:
             path = args.out / f"{name}_{int(heading):03d}.png"
             Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
             print(path, f"{len(cloud.positions)} splats")
+    for metres in args.along:
+        camera = _ahead(generator, world, spawn, metres, k)
+        cloud = _held(generator, world, camera, args.radius, options.base_tile_m, cache)
+        image = render(cloud, camera, sky_background(sky, camera)).image
+        name = f"km_{round(metres / 1000):02d}" if metres >= 1000 else f"walkin_{round(metres):03d}m"
+        path = args.out / f"{name}.png"
+        Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
+        print(path, f"{len(cloud.positions)} splats")
     if args.map > 0:
         _top_down(generator, world, spawn, args.map, args.out / "map.png", cache, options.base_tile_m)
 
@@ -77,6 +89,20 @@ def _turned(spawn: Camera, delta: np.ndarray, heading_deg: float, k: Intrinsics)
     f = spawn.forward
     turned = np.array([f[0] * math.cos(a) - f[2] * math.sin(a), f[1], f[0] * math.sin(a) + f[2] * math.cos(a)])
     return Camera.looking(spawn.position + delta, turned, k)
+
+
+def _ahead(generator, world, spawn: Camera, metres: float, k: Intrinsics) -> Camera:
+    """The spawn camera ``metres`` ahead along its heading, as high above the ground there as it
+    stands above the ground under the spawn (a world that climbs would bury a fixed height)."""
+    heading = np.array([spawn.forward[0], 0.0, spawn.forward[2]])
+    heading /= np.linalg.norm(heading)
+    at = spawn.position + heading * metres
+
+    def ground(point: np.ndarray) -> float:
+        return float(generator.ground_height(world, np.array([point[0]]), np.array([point[2]]))[0])
+
+    at[1] = ground(at) + spawn.position[1] - ground(spawn.position)
+    return Camera.looking(at, spawn.forward, k)
 
 
 def _held(generator, world, camera: Camera, radius: float, base: float, cache: dict) -> SplatCloud:
