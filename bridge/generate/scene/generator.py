@@ -15,7 +15,9 @@ Deterministic: the tile is a function of the prepared world and key.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,7 +30,7 @@ from bridge.generate.photo.pictures import png
 from bridge.generate.photo.terrain import surface_at
 from bridge.generate.scene.merge import merge_cells
 from bridge.generate.scene.placement import place
-from bridge.generate.scene.rim import SceneRim, blend_ground, fade, find_rim
+from bridge.generate.scene.rim import BLEND_M, FIELD_CELL_M, SceneRim, blend_ground, fade, find_rim
 from bridge.generate.scene.source import SceneError, check_scene, read_scene
 from bridge.world.camera import Camera, Intrinsics
 from bridge.world.keys import TileKey
@@ -37,7 +39,8 @@ SPAWN_VFOV_DEG = 60.0
 SPAWN_SIZE = (1280, 720)
 VIEW_SIZE = (512, 288)  # the picture the continuation is prepared from
 VIEW_BACKGROUND = (0.62, 0.74, 0.86)  # an open sky where the scene has nothing to show
-TEXTURE_KEY = TileKey(4, 3, 3)  # a continuation tile far from the scene: its ground's mean colour
+TEXTURE_KEY = TileKey(4, 3, 3)  # a continuation tile far from the scene: its ground's mean colour, failing a band
+BAND_LOD = 2  # the tiles the band round the rim is read from (32 m): as fine as needed, few of them
 UNDERLAY_SIGMAS = 2.0  # the continuation's ground under the scene lies this many of its radii down
 _FIELDS = ("positions", "scales", "rotations", "opacities", "colors")
 _PHOTO = "photo."  # payload prefix of the continuation's photo world
@@ -54,10 +57,12 @@ class _SceneState:
 class ImportGenerator:
     name = "import"
     # The continuation is the photo generator's: a new photo version is a new import world too.
+    # 0.2.2: the continuation's mean ground colour, which the rim's blend lays its texture about,
+    # read over the band round the rim (from one far tile, a dark ring round the scene);
     # 0.2.1: the continuation's ground sunk under the scene by two of its own splats' radii
     # (finer on the finest tiles since photo 0.11.1);
     # 0.2.0: the scene's floaters trimmed, its rim faded into the continuation's ground.
-    version = f"0.2.1+photo.{PhotoGenerator.version}"
+    version = f"0.2.2+photo.{PhotoGenerator.version}"
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -86,8 +91,7 @@ class ImportGenerator:
         )
         view = _spawn_view(placed, spawn)  # the scene as it is, unfaded: its colours for the continuation
         continuation = self._photo.prepare(view, options)
-        far = self._photo.surroundings(continuation, TEXTURE_KEY).ground.colors
-        rim = replace(rim, texture_mean=far.mean(axis=0, dtype=np.float64).astype(np.float32))
+        rim = replace(rim, texture_mean=self._band_mean(continuation, rim, options.base_tile_m))
         notes = {
             "scene_sha256": hashlib.sha256(data).hexdigest(),
             "splats": len(scene),
@@ -116,6 +120,26 @@ class ImportGenerator:
                 **{f"continuation_{name}": picture for name, picture in continuation.pictures.items()},
             },
         )
+
+    def _band_mean(self, continuation: PreparedWorld, rim: SceneRim, base_tile_m: float) -> np.ndarray:
+        """The continuation ground's mean colour over the band outside the rim that blend_ground
+        carries the scene's ground colour into: there its texture is laid on that colour as its
+        difference from this mean. (Read from one far tile instead, a town's paved streets there
+        made the band a darker ring round the scene.)"""
+        x0, z0 = rim.origin
+        rows, cols = rim.distance.shape
+        edge = TileKey(BAND_LOD, 0, 0).edge_m(base_tile_m)
+        xs = range(math.floor(x0 / edge), math.ceil((x0 + cols * FIELD_CELL_M) / edge))
+        zs = range(math.floor(z0 / edge), math.ceil((z0 + rows * FIELD_CELL_M) / edge))
+        found = []
+        for ix, iz in itertools.product(xs, zs):
+            ground = self._photo.surroundings(continuation, TileKey(BAND_LOD, ix, iz)).ground
+            distance = rim.at(ground.positions[:, 0], ground.positions[:, 2])[0]
+            found.append(ground.colors[(distance < 0.0) & (distance > -BLEND_M)])
+        colours = np.concatenate(found)
+        if len(colours) == 0:  # no band on the grid (a scene with no footprint): the far ground's
+            colours = self._photo.surroundings(continuation, TEXTURE_KEY).ground.colors
+        return colours.mean(axis=0, dtype=np.float64).astype(np.float32)
 
     # -- generate ----------------------------------------------------------------------------
 
