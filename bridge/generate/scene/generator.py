@@ -40,7 +40,8 @@ SPAWN_SIZE = (1280, 720)
 VIEW_SIZE = (512, 288)  # the picture the continuation is prepared from
 VIEW_BACKGROUND = (0.62, 0.74, 0.86)  # an open sky where the scene has nothing to show
 TEXTURE_KEY = TileKey(4, 3, 3)  # a continuation tile far from the scene: its ground's mean colour, failing a band
-BAND_LOD = 2  # the tiles the band round the rim is read from (32 m): as fine as needed, few of them
+BAND_LOD = 2  # the tiles the band round the rim is read from (32 m), or coarser ones ...
+MAX_BAND_TILES = 64  # ... where more than this many would cover the scene
 UNDERLAY_SIGMAS = 2.0  # the continuation's ground under the scene lies this many of its radii down
 _FIELDS = ("positions", "scales", "rotations", "opacities", "colors")
 _PHOTO = "photo."  # payload prefix of the continuation's photo world
@@ -128,12 +129,17 @@ class ImportGenerator:
         made the band a darker ring round the scene.)"""
         x0, z0 = rim.origin
         rows, cols = rim.distance.shape
-        edge = TileKey(BAND_LOD, 0, 0).edge_m(base_tile_m)
-        xs = range(math.floor(x0 / edge), math.ceil((x0 + cols * FIELD_CELL_M) / edge))
-        zs = range(math.floor(z0 / edge), math.ceil((z0 + rows * FIELD_CELL_M) / edge))
+        lod = BAND_LOD
+        while True:  # a large scene is read from coarser tiles: at most MAX_BAND_TILES of them
+            edge = TileKey(lod, 0, 0).edge_m(base_tile_m)
+            xs = range(math.floor(x0 / edge), math.ceil((x0 + cols * FIELD_CELL_M) / edge))
+            zs = range(math.floor(z0 / edge), math.ceil((z0 + rows * FIELD_CELL_M) / edge))
+            if len(xs) * len(zs) <= MAX_BAND_TILES:
+                break
+            lod += 1
         found = []
         for ix, iz in itertools.product(xs, zs):
-            ground = self._photo.surroundings(continuation, TileKey(BAND_LOD, ix, iz)).ground
+            ground = self._photo.surroundings(continuation, TileKey(lod, ix, iz)).ground
             distance = rim.at(ground.positions[:, 0], ground.positions[:, 2])[0]
             found.append(ground.colors[(distance < 0.0) & (distance > -BLEND_M)])
         colours = np.concatenate(found)
