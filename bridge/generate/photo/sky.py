@@ -19,7 +19,9 @@ AROUND_FADE_PX = 96.0  # above and below the photo's frame, its sky carried roun
 # Dark marks in the sky narrower than this (rigging, wires, a mast or spire's tip, birds) belong to
 # the photo's own view: carried round the horizon they would stand in the sky everywhere.
 THIN_MARK_PX = 9
-EDGE_BLUR_PX = 24.0  # above and below the frame its edge rows are blurred along themselves over this many pixels
+# Above and below the frame its edge rows go up blurred along themselves: the blur's sigma, and
+# how far out from the frame it has fully set in.
+EDGE_BLUR_PX = 24.0
 MARK_CONTRAST = 0.07  # how much darker than the sky closed over it a pixel must be to be such a mark
 
 
