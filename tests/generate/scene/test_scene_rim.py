@@ -83,7 +83,7 @@ def _profile(views: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def test_no_dark_ring_lies_round_the_scene(views: dict[str, np.ndarray]) -> None:
     """Just outside the rim the continuation lays its texture on the scene's ground colour, as its
     difference from its own mean colour. That mean was read from one far tile, a town's paved
-    streets, so the band round the scene came out darker than the ground on either side (0.078
+    streets, so the band round the scene came out darker than the ground on either side (0.074
     below them in grey); read over the band itself, 0.045."""
     colours, _ = _profile(views)
     grey = colours.mean(axis=1)
