@@ -24,10 +24,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bridge.client.players import ground_heading
 from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.registry import IMPORT_GENERATOR, generator_for, load_generator
+from bridge.likeness import GroundSampler
+from bridge.quality.report import EyeCameras
 from bridge.render.rasterize import render
 from bridge.render.sky import sky_background
 from bridge.stream.interest import StreamOptions, select_tiles
@@ -72,11 +75,16 @@ def main() -> None:
             path = args.out / f"{name}_{int(heading):03d}.png"
             Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
             print(path, f"{len(cloud.positions)} splats")
+    if args.along:
+        # The quality report's own eyes: the photo's view from its eye height above the ground there.
+        ground = GroundSampler(generator, world)
+        eye_height = float(spawn.position[1]) - ground.height(float(spawn.position[0]), float(spawn.position[2]))
+        eyes = EyeCameras(spawn, args.width, ground, eye_height)
     for metres in args.along:
-        camera = _ahead(generator, world, spawn, metres, k)
+        name = f"km_{round(metres / 1000):02d}" if metres >= 1000 else f"walkin_{round(metres):03d}m"
+        camera = eyes.at(name, spawn.position + ground_heading(spawn.forward) * metres).camera
         cloud = _held(generator, world, camera, args.radius, options.base_tile_m, cache)
         image = render(cloud, camera, sky_background(sky, camera)).image
-        name = f"km_{round(metres / 1000):02d}" if metres >= 1000 else f"walkin_{round(metres):03d}m"
         path = args.out / f"{name}.png"
         Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
         print(path, f"{len(cloud.positions)} splats")
@@ -89,20 +97,6 @@ def _turned(spawn: Camera, delta: np.ndarray, heading_deg: float, k: Intrinsics)
     f = spawn.forward
     turned = np.array([f[0] * math.cos(a) - f[2] * math.sin(a), f[1], f[0] * math.sin(a) + f[2] * math.cos(a)])
     return Camera.looking(spawn.position + delta, turned, k)
-
-
-def _ahead(generator, world, spawn: Camera, metres: float, k: Intrinsics) -> Camera:
-    """The spawn camera ``metres`` ahead along its heading, as high above the ground there as it
-    stands above the ground under the spawn (a world that climbs would bury a fixed height)."""
-    heading = np.array([spawn.forward[0], 0.0, spawn.forward[2]])
-    heading /= np.linalg.norm(heading)
-    at = spawn.position + heading * metres
-
-    def ground(point: np.ndarray) -> float:
-        return float(generator.ground_height(world, np.array([point[0]]), np.array([point[2]]))[0])
-
-    at[1] = ground(at) + spawn.position[1] - ground(spawn.position)
-    return Camera.looking(at, spawn.forward, k)
 
 
 def _held(generator, world, camera: Camera, radius: float, base: float, cache: dict) -> SplatCloud:

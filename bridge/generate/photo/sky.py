@@ -56,7 +56,8 @@ def _filled_sky_image(
     sky shows no streaks when the sky is seen from elsewhere. Edge pixels next to buildings carry
     their colour, so they are not used. A photo with no sky gets the gradient. Sky pixels marked
     ``unseen`` are filled like what stands (see _carried_sky)."""
-    seen = ndimage.binary_erosion(analysis.sky if unseen is None else analysis.sky & ~unseen, iterations=2)
+    sky = analysis.sky if unseen is None else analysis.sky & ~unseen
+    seen = ndimage.binary_erosion(sky, iterations=2)
     source = _trusted(seen)
     if not source.any():
         return gradient_at_pixels.astype(np.float32)
@@ -65,8 +66,7 @@ def _filled_sky_image(
     reach = ndimage.distance_transform_edt(~source)
     trust = np.clip(2.0 - reach / FILL_REACH_PX, 0.0, 1.0)[..., None]
     filled = _push_pull(image, source) * trust + gradient_at_pixels * (1.0 - trust)
-    kept = analysis.sky if unseen is None else analysis.sky & ~unseen
-    filled[kept] = image[kept]  # the sky pixels the erosion left out are still sky
+    filled[sky] = image[sky]  # the sky pixels the erosion left out are still sky
     smooth = ndimage.gaussian_filter(filled, sigma=(3.0, 3.0, 0.0))
     return np.where(seen[..., None], image, smooth).astype(np.float32)
 
