@@ -21,6 +21,7 @@ prepared before this record read the same:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -89,8 +90,15 @@ class PhotoPayload:
         )
 
 
+FINGERPRINT_STRIDE = 7  # pixels between the solved colours sampled into a fingerprint
+
+
 def payload_fingerprint(arrays: Mapping[str, np.ndarray]) -> str:
     """Tells one prepared world's payload from another without parsing it (a cache key): the
-    scalars and camera pose as bytes and the solved colours' shape."""
-    scalars, pose = arrays["scalars"], arrays["camera_pose"]
-    return f"{scalars.tobytes().hex()}|{pose.tobytes().hex()}|{arrays['colours'].shape}"
+    scalars and camera pose, and a digest of a sparse grid of the solved colours. Geometry alone
+    is not enough: two photos of one size whose horizons land on the same row have the same
+    camera, and one generator may serve both."""
+    scalars, pose, colours = arrays["scalars"], arrays["camera_pose"], arrays["colours"]
+    sampled = np.ascontiguousarray(colours[::FINGERPRINT_STRIDE, ::FINGERPRINT_STRIDE])
+    digest = hashlib.blake2b(sampled.tobytes(), digest_size=16).hexdigest()
+    return f"{scalars.tobytes().hex()}|{pose.tobytes().hex()}|{colours.shape}|{digest}"

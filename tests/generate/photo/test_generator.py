@@ -13,6 +13,7 @@ from bridge.render.rasterize import render
 from bridge.stream.interest import StreamOptions, select_tiles
 from bridge.stream.pose import Pose
 from bridge.world.grid import TileGrid
+from bridge.world.keys import tile_at
 from tests.generate.photo.test_layout import load_photo
 
 
@@ -159,3 +160,19 @@ def test_the_photos_edge_colour_does_not_stain_the_ground_beside_it() -> None:
     # Next to the frame the apron is still there, opaque: the photo's ground has no seam at its edge.
     near = (depth > 0) & (outside > 0) & (outside < APRON_FADE_PX[0])
     assert near.sum() > 100 and np.all(lifted.opacities[near] > 0.99)
+
+
+def test_one_generator_keeps_two_photos_with_the_same_camera_apart() -> None:
+    """lyra2_04 and lyra2_05 are the same size and their horizons land on the same row, so their
+    cameras are identical; one generator serving both must still give each its own ground (it
+    gave the second the first's: its cache was keyed by the camera alone)."""
+    generator = PhotoGenerator()
+    worlds = [generator.prepare(load_photo(name), GeneratorOptions()) for name in ("lyra2_04", "lyra2_05")]
+    assert np.array_equal(worlds[0].payload["scalars"], worlds[1].payload["scalars"])
+    assert np.array_equal(worlds[0].payload["camera_pose"], worlds[1].payload["camera_pose"])
+    key = tile_at(0.0, -300.0, 0, worlds[0].options.base_tile_m)
+    shared = [generator.generate(world, key).splats for world in worlds]
+    alone = [PhotoGenerator().generate(world, key).splats for world in worlds]
+    for mine, own in zip(shared, alone, strict=True):
+        assert np.array_equal(mine.colors, own.colors)
+    assert not np.array_equal(shared[0].colors, shared[1].colors)
