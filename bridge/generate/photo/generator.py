@@ -43,6 +43,7 @@ from bridge.generate.photo.payload import PhotoPayload, payload_fingerprint
 from bridge.generate.photo.reading import read_scene
 from bridge.generate.photo.scene import SceneReading
 from bridge.generate.photo.sky import build_sky
+from bridge.generate.photo.slopes import FarFace, face_weight, far_face
 from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.spawn_view import SpawnView
 from bridge.generate.photo.steering import Steering
@@ -89,6 +90,7 @@ class _WorldState:
     colours: np.ndarray  # [h, w, 3] solved splat colours of the lifted photo
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
     exemplars: tuple[Exemplar, ...]  # one per ground material
+    face: Exemplar | None  # what steep slopes wear (see slopes.py); None where nothing rises steeply
     material_biases: np.ndarray  # [M] see materials.calibrate_biases
     material_variation: np.ndarray  # [M] see materials.material_wear
     spawn_view: SpawnView  # what the layout and the terrain keep clear of
@@ -117,6 +119,8 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.12.3: steep slopes wear the photo's far terrain (lyra2_07's rock and snow), not its
+    # valley floor stood on end;
     # 0.12.2: the sky carried round the horizon has no thin dark marks (lyra2_00's rigging stood
     # in it at every heading) and no specks of roof (hanging as streaks above lyra2_06's houses);
     # above and below the frame its edge rows go up blurred along themselves, not streaked;
@@ -141,7 +145,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.12.2"  # a new version is a new world id
+    version = "0.12.3"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -158,14 +162,15 @@ class PhotoGenerator:
         # they run beside it (numpy, scipy and Pillow release the GIL), shortening the wait for the
         # first tile wherever a second core is free. Each is a pure function: same bytes either way.
         with ThreadPoolExecutor(max_workers=1) as beside:
+            source = exemplar_source(photo)
             sky_job = beside.submit(build_sky, analysis)
-            materials_job = beside.submit(_materials_and_picture, analysis, photo, options.seed)
+            materials_job = beside.submit(_materials_and_picture, analysis, source, options.seed)
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
-            scene_job = beside.submit(_scene_and_picture, analysis)
+            scene_job = beside.submit(_scene_and_picture, analysis, source)
             extension = _ground_extension(analysis)
             spawn_lift = lift(analysis, analysis.image, 1, extension)  # the LOD-0 lift's geometry
             colours = solve_colours(analysis, spawn_lift)
-            sky, (materials, materials_png), analysis_pictures, (reading, scene_png) = (
+            sky, (materials, materials_png), analysis_pictures, (reading, face, scene_png) = (
                 sky_job.result(),
                 materials_job.result(),
                 pictures_job.result(),
@@ -188,6 +193,7 @@ class PhotoGenerator:
             texel_m=materials.texel_m,
             camera=cam,
             reading=reading,
+            far_face=face,
         ).to_arrays()
         full_h, full_w = photo.shape[:2]
         spawn = cam.with_intrinsics(k.scaled(full_w, full_h))
@@ -359,6 +365,8 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         colours=p.colours,
         extension=p.extension,
         exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
+        # Only the valley's mountains are steep; a town's gentle ground never wears the face.
+        face=None if p.far_face is None or layout.town else build_exemplar(p.far_face.texture, p.far_face.texel_m),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
         material_variation=p.material_variation,
         spawn_view=spawn_view,
@@ -434,13 +442,13 @@ def _layout_splats(state: _WorldState, key: TileKey, steer: Steering | None) -> 
     return SplatCloud.concat(parts) if parts else SplatCloud.empty()
 
 
-def _scene_and_picture(analysis: PhotoAnalysis) -> tuple[SceneReading, bytes]:
+def _scene_and_picture(analysis: PhotoAnalysis, source: np.ndarray) -> tuple[SceneReading, FarFace | None, bytes]:
     reading = read_scene(analysis)
-    return reading, pictures.png(pictures.scene_picture(analysis, reading))
+    return reading, far_face(analysis, reading.layers, source), pictures.png(pictures.scene_picture(analysis, reading))
 
 
-def _materials_and_picture(analysis: PhotoAnalysis, photo: np.ndarray, seed: int) -> tuple[GroundMaterials, bytes]:
-    materials = pick_materials(analysis, exemplar_source(photo))
+def _materials_and_picture(analysis: PhotoAnalysis, source: np.ndarray, seed: int) -> tuple[GroundMaterials, bytes]:
+    materials = pick_materials(analysis, source)
     picture = pictures.materials_picture(analysis, materials, material_map(materials, seed), MAP_EXTENT_M)
     return materials, pictures.png(picture)
 
@@ -481,18 +489,44 @@ def _continuation(state: _WorldState, key: TileKey, heights: np.ndarray, steer: 
         surfaced = steer.surfaced(x, z)
         sunk = np.where(surfaced, 0.0, sunk)
         handover[surfaced, 3] = 0.0
+    x0, z0, _, _ = key.bounds(state.base_tile_m)
+    surface, normals = surface_at(heights, (x - x0) / height_spacing, (z - z0) / height_spacing, height_spacing)
     colours = _ground_colours(state, x, z, spacing, steer)
+    if state.face is not None:
+        _wear_face(state, colours, np.stack([x, surface, z], axis=1), normals, spacing)
     if handover.size:
         photo_weight = handover[:, 3:4]
         colours = colours * (1.0 - photo_weight) + handover[:, :3] * photo_weight
     n = x.size
-    x0, z0, _, _ = key.bounds(state.base_tile_m)
-    surface, normals = surface_at(heights, (x - x0) / height_spacing, (z - z0) / height_spacing, height_spacing)
     y = np.where(sunk > 0, -state.underlay_depth_per_sigma * radius * sunk, surface)
     positions = np.stack([x, y, z], axis=1)
     scales = np.tile(np.array([radius, radius * THICKNESS, radius]), (n, 1))
     rotations = tilt_to(normals)
     return SplatCloud.from_arrays(positions, scales, rotations, np.ones(n), colours)
+
+
+def _wear_face(
+    state: _WorldState, colours: np.ndarray, points: np.ndarray, normals: np.ndarray, footprint_m: float
+) -> None:
+    """Steep ground takes on the photo's far terrain (its mountains' rock, snow or forest), in place.
+
+    The face was seen upright, so it is laid on the two upright planes (x, y) and (z, y), up the
+    texture being up the slope, blended by how squarely the slope faces each: laid from above, a
+    steep slope stretched it into streaks."""
+    assert state.face is not None
+    weight = face_weight(normals)
+    at = np.flatnonzero(weight > 0)
+    if not at.size:
+        return
+    x, y, z = points[at, 0], points[at, 1], points[at, 2]
+    salt = len(state.exemplars)
+    facing_z = np.abs(normals[at, 2:3])  # the slope faces along z: it shows the (x, y) plane
+    facing_x = np.abs(normals[at, 0:1])
+    face = (
+        facing_z * synthesize(state.face, x, -y, footprint_m, state.seed, salt=salt)
+        + facing_x * synthesize(state.face, z, -y, footprint_m, state.seed, salt=salt + 1)
+    ) / np.maximum(facing_x + facing_z, 1e-6)
+    colours[at] += (weight[at, None] * (face - colours[at])).astype(np.float32)
 
 
 def _ground_colours(

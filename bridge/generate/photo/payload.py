@@ -17,6 +17,8 @@ prepared before this record read the same:
     scalars             [7]       float64  horizon_v, lift radius (m), texel (m), fx, fy, cx, cy
     camera_pose         [12]      float64  the camera's position (3), then its rotation (3 x 3, row-major)
     scene_*                                the scene reading (SceneReading.to_payload)
+    far_face_texture    [256, 256, 3] float32  what steep slopes wear (0.12.3; absent: none)
+    far_face_texel_m    [1]       float64  its metres per texel
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridge.generate.photo.scene import SceneReading
+from bridge.generate.photo.slopes import FarFace
 from bridge.world.camera import Camera, Intrinsics
 
 
@@ -47,6 +50,7 @@ class PhotoPayload:
     texel_m: float  # the ground materials' texel size
     camera: Camera  # the spawn camera at analysis resolution (its size is ``kind``'s)
     reading: SceneReading
+    far_face: FarFace | None = None  # see slopes.far_face
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         k = self.camera.intrinsics
@@ -65,6 +69,14 @@ class PhotoPayload:
             ),
             "camera_pose": np.concatenate([self.camera.position, self.camera.rotation.ravel()]).astype(np.float64),
             **self.reading.to_payload(),
+            **(
+                {}
+                if self.far_face is None
+                else {
+                    "far_face_texture": self.far_face.texture,
+                    "far_face_texel_m": np.array([self.far_face.texel_m], dtype=np.float64),
+                }
+            ),
         }
 
     @classmethod
@@ -87,6 +99,9 @@ class PhotoPayload:
             texel_m=texel_m,
             camera=Camera(Intrinsics(w, h, fx, fy, cx, cy), pose[:3].copy(), pose[3:].reshape(3, 3).copy()),
             reading=SceneReading.from_payload(arrays),
+            far_face=FarFace(arrays["far_face_texture"], float(arrays["far_face_texel_m"][0]))
+            if "far_face_texture" in arrays
+            else None,
         )
 
 

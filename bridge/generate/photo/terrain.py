@@ -28,8 +28,8 @@ FADE_M = 256.0  # the relief rises from zero over this ring beyond the photo's h
 MOUNTAIN_WAVELENGTH_M = 1400.0  # the largest ridges' spacing
 MOUNTAIN_OCTAVES = 4
 MOUNTAIN_GAIN = 1.6  # ridged noise**1.5 averages ~0.5: peaks reach about the skyline's relief
-VALLEY_FLOOR_M = 60.0  # half the valley floor's width, either side of the path
-VALLEY_RISE_M = 320.0  # the slopes reach full height this far beyond the floor (in a viewer's radius)
+VALLEY_FLOOR_M = 40.0  # half the valley floor's width, either side of the path
+VALLEY_RISE_M = 200.0  # the slopes reach full height this far beyond the floor (in a viewer's radius)
 SKYLINE_SLACK_PX = 6  # a slope's top may project this many columns aside from its foot
 _SALT = 31
 

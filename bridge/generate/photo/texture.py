@@ -26,6 +26,10 @@ EXEMPLAR_TEXELS = 256
 MIN_GROUND_FRACTION = 0.97  # of a square on the lifted ground, to count as ground
 _EXEMPLAR_WIDTH_FRACTION = 0.4  # of the nearest visible ground's width
 _CELL_FRACTION = 0.25  # world cell edge, as a fraction of the exemplar's extent
+WAVE_PERIOD_TEXELS = (4.0, 64.0)  # periods looked for: at least four repeats across an exemplar
+# How far a period's power stands out of its ring: 5.5 and 8.7 for lyra2_00's and 02's planks,
+# 1.1-4.2 for the other fourteen exemplars of the ten sample photos (cobbles, sand, water, snow).
+WAVE_PROMINENCE = 5.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class Exemplar:
     mips: tuple[np.ndarray, ...]  # level m: [256 / 2^m, 256 / 2^m, 3] float32, box-filtered
     texel_m: float  # metres per texel at level 0
     mean: np.ndarray  # [3] float32
+    # (s, t) cycles per level-0 texel of a strong period across the exemplar (planks, courses of
+    # setts, furrows), None if it has none: cells keep its phase, so its lines run on unbroken.
+    wave: tuple[float, float] | None = None
 
     @property
     def extent_m(self) -> float:
@@ -127,7 +134,32 @@ def build_exemplar(texture: np.ndarray, texel_m: float) -> Exemplar:
     while mips[-1].shape[0] > 1:
         t = mips[-1]
         mips.append(((t[0::2, 0::2] + t[1::2, 0::2] + t[0::2, 1::2] + t[1::2, 1::2]) / 4).astype(np.float32))
-    return Exemplar(tuple(mips), texel_m, texture.reshape(-1, 3).mean(axis=0).astype(np.float32))
+    return Exemplar(
+        tuple(mips), texel_m, texture.reshape(-1, 3).mean(axis=0).astype(np.float32), dominant_wave(texture)
+    )
+
+
+def dominant_wave(texture: np.ndarray) -> tuple[float, float] | None:
+    """(s, t) cycles per texel of the strongest period in ``texture``'s lightness, if it stands out
+    of the power at its frequency in every other direction by WAVE_PROMINENCE (lines repeating at
+    one spacing: planks); None otherwise (cobbles, grass, sand, water)."""
+    n = texture.shape[0]
+    grey = texture.mean(axis=2)
+    window = np.hanning(n)
+    power = np.abs(np.fft.fft2((grey - grey.mean()) * window[:, None] * window[None, :])) ** 2
+    freq = np.fft.fftfreq(n) * n  # cycles per exemplar
+    kt, ks = np.meshgrid(freq, freq, indexing="ij")
+    radius = np.hypot(ks, kt)
+    band = (radius >= n / WAVE_PERIOD_TEXELS[1]) & (radius <= n / WAVE_PERIOD_TEXELS[0])
+    peak = int(np.argmax(np.where(band, power, 0.0)))
+    ps, pt = ks.flat[peak], kt.flat[peak]
+    ring = band & (np.abs(radius - radius.flat[peak]) < 1.5)
+    # The peak and its mirror image (a real image's spectrum is symmetric).
+    near = ring & ((np.hypot(ks - ps, kt - pt) <= 2.0) | (np.hypot(ks + ps, kt + pt) <= 2.0))
+    share = power[near].sum() / max(float(power[ring].sum()), 1e-12)
+    if share < WAVE_PROMINENCE * near.sum() / ring.sum():
+        return None
+    return float(ps) / n, float(pt) / n
 
 
 def _sample_clamped(image: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -148,12 +180,32 @@ def _sample_clamped(image: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarr
     return top * (1 - ft) + bottom * ft
 
 
+def _in_phase(
+    wave: tuple[float, float],
+    period: float,
+    centre_s: np.ndarray,
+    centre_t: np.ndarray,
+    cell_x: np.ndarray,
+    cell_z: np.ndarray,
+    cell_texels: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell centres moved across the wave (by under half a period) so that every cell reads it at
+    the phase the world point has: the lines of neighbouring cells meet where the cells blend."""
+    across_s, across_t = np.array(wave) / math.hypot(*wave)
+    # The world offset of the cell's read from its own place, across the wave, in periods.
+    offset_s = centre_s - (cell_x + 0.5) * cell_texels
+    offset_t = centre_t - (cell_z + 0.5) * cell_texels
+    phase = (offset_s * across_s + offset_t * across_t) / period
+    shift = (phase - np.round(phase)) * period
+    return centre_s - shift * across_s, centre_t - shift * across_t
+
+
 def synthesize(
     exemplar: Exemplar, x: np.ndarray, z: np.ndarray, footprint_m: float, seed: int, salt: int = 0
 ) -> np.ndarray:
     """[N, 3] float32 ground colour at world points (x, z), prefiltered to ``footprint_m``.
 
-    Each world cell (a quarter of the exemplar's extent) reads the exemplar around its own hashed
+    Each world cell (_CELL_FRACTION of the exemplar's extent) reads the exemplar around its own hashed
     centre, chosen so that everything it reads lies inside the exemplar: no wrapping, no mirror
     seams. Each point blends the four cells around it. ``salt`` gives each material its own cells.
     """
@@ -175,13 +227,18 @@ def synthesize(
     mean = exemplar.mean
     total = np.zeros((x.size, 3), dtype=np.float64)
     weight_sq = np.zeros(x.size, dtype=np.float64)
-    free = max(size - 2 * cell_texels, 0.0)  # room for a cell's centre that keeps its reads inside
+    # A cell is read out to a cell's edge from its centre; a wave's phase moves it half a period more.
+    period = 0.0 if exemplar.wave is None else 1.0 / math.hypot(*exemplar.wave) / (1 << level)
+    reach = cell_texels + period / 2
+    free = max(size - 2 * reach, 0.0)  # room for a cell's centre that keeps its reads inside
     for dx in (0, 1):
         for dz in (0, 1):
             w = (wx if dx else 1 - wx) * (wz if dz else 1 - wz)
             cell_x, cell_z = cx0 + dx, cz0 + dz
-            centre_s = cell_texels + hash_to_unit(cell_x, cell_z, seed, salt, 11) * free
-            centre_t = cell_texels + hash_to_unit(cell_x, cell_z, seed, salt, 12) * free
+            centre_s = reach + hash_to_unit(cell_x, cell_z, seed, salt, 11) * free
+            centre_t = reach + hash_to_unit(cell_x, cell_z, seed, salt, 12) * free
+            if exemplar.wave is not None:
+                centre_s, centre_t = _in_phase(exemplar.wave, period, centre_s, centre_t, cell_x, cell_z, cell_texels)
             local_s = (x / cell_m - (cell_x + 0.5)) * cell_texels  # in (-cell, cell) where w > 0
             local_t = (z / cell_m - (cell_z + 0.5)) * cell_texels
             sample = _sample_clamped(image, centre_s + local_s, centre_t + local_t)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ from bridge.generate.photo.materials import (
     pick_materials,
 )
 from bridge.generate.photo.scene import SceneReading
-from bridge.generate.photo.texture import nearest_ground, read_ground_square
+from bridge.generate.photo.texture import Exemplar, build_exemplar, nearest_ground, read_ground_square, synthesize
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
@@ -255,3 +257,33 @@ def test_each_material_measures_its_own_spread(picked: dict) -> None:
         _, materials = picked[name]
         assert materials.variation.shape == materials.shares.shape
         assert ((materials.variation > 0.0) & (materials.variation <= MAX_VARIATION)).all(), (name, materials.variation)
+
+
+def _along_line_correlation(exemplar: Exemplar, wave: tuple[float, float], metres: float) -> float:
+    """Correlation of the synthesised ground's lightness with itself ``metres`` along the lines of ``wave``."""
+    points = np.random.default_rng(1).uniform(-200.0, 200.0, (20_000, 2))
+    ks, kt = wave
+    along = np.array([-kt, ks]) / np.hypot(ks, kt)
+    moved = points + metres * along
+    here = synthesize(exemplar, points[:, 0], points[:, 1], exemplar.texel_m, 0).mean(axis=1)
+    there = synthesize(exemplar, moved[:, 0], moved[:, 1], exemplar.texel_m, 0).mean(axis=1)
+    return float(np.corrcoef(here, there)[0, 1])
+
+
+def test_a_decks_planks_run_on_unbroken_and_cobbles_are_not_lines() -> None:
+    """lyra2_00's quay is planks: the synthesised deck keeps their lines running across its cells
+    (read 0.8 m along them, two cells on, the lightness still correlates), where cells read at
+    unrelated offsets broke every line into dashes (no correlation: the deck read as rippled sand).
+    lyra2_06's cobbles have no such period."""
+    photo = decode_photo(photo_path("lyra2_00").read_bytes())
+    materials = pick_materials(analyse(photo, LIFT_RADIUS_M), exemplar_source(photo))
+    exemplars = [build_exemplar(texture, materials.texel_m) for texture in materials.textures]
+    planks = [e for e in exemplars if e.wave is not None]
+    assert len(planks) == 1 and planks[0].mean[0] - planks[0].mean[2] > 0.1, [e.wave for e in exemplars]  # wood
+    wave = planks[0].wave
+    assert _along_line_correlation(planks[0], wave, 0.8) > 0.4
+    assert _along_line_correlation(dataclasses.replace(planks[0], wave=None), wave, 0.8) < 0.15  # the old dashes
+
+    cobbles = decode_photo(photo_path("lyra2_06").read_bytes())
+    street = pick_materials(analyse(cobbles, LIFT_RADIUS_M), exemplar_source(cobbles))
+    assert all(build_exemplar(t, street.texel_m).wave is None for t in street.textures)

@@ -118,3 +118,41 @@ def test_mountains_in_the_photos_view_stay_under_its_skyline() -> None:
     # Beside the frame the same valley stands high: the cap holds only where the photo looks.
     beside = state.terrain.height(np.full(50, 700.0), np.linspace(-900.0, 200.0, 50))
     assert beside.max() > 50.0
+
+
+def test_a_valleys_steep_slopes_wear_the_photos_mountains_and_a_castle_is_no_mountain() -> None:
+    """lyra2_07's valley walls wear the photo's far terrain (dark rock streaked with snow), not its
+    snowy floor stood on end; lyra2_03's far terrain is a castle (its edges run along rows and
+    columns), which no slope wears."""
+    from bridge.generate.photo import generator as photo_generator
+    from bridge.generate.photo.slopes import FACE_FULL_DEG
+    from bridge.generate.photo.terrain import surface_at
+
+    generator = PhotoGenerator()
+    world = generator.prepare(decode_photo(photo_path("lyra2_07").read_bytes()), GeneratorOptions())
+    state = generator._state(world, photo_generator._fingerprint(world))
+    assert state.face is not None and state.terrain.valley is not None
+    face_mean = state.face.mean
+    floor_mean = np.mean([e.mean for e in state.exemplars], axis=0)
+    assert face_mean.mean() < floor_mean.mean() - 0.2  # rock is darker than the snow
+    steep, flat = [], []
+    for ix in range(-30, -4, 2):  # LOD-0 tiles up the valley's western wall, 250 m behind the spawn
+        key = TileKey(0, ix, 31)
+        content = generator.generate(world, key)
+        n = ground_per_edge(key) ** 2
+        ground = content.splats.positions[:n]
+        spacing = key.edge_m(world.options.base_tile_m) / GRID
+        x0, z0, _, _ = key.bounds(world.options.base_tile_m)
+        _, normals = surface_at(content.heights, (ground[:, 0] - x0) / spacing, (ground[:, 2] - z0) / spacing, spacing)
+        slope = np.degrees(np.arccos(normals[:, 1]))
+        colours = content.splats.colors[:n]
+        steep.append(colours[slope > FACE_FULL_DEG])
+        flat.append(colours[slope < 10.0])
+    steep_colours, flat_colours = np.concatenate(steep), np.concatenate(flat)
+    assert len(steep_colours) > 1000 and len(flat_colours) > 1000
+    assert np.abs(steep_colours.mean(axis=0) - face_mean).max() < 0.08
+    assert flat_colours.mean() > steep_colours.mean() + 0.2
+
+    castle = PhotoGenerator()
+    world = castle.prepare(decode_photo(photo_path("lyra2_03").read_bytes()), GeneratorOptions())
+    assert "far_face_texture" not in world.payload

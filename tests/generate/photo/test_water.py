@@ -52,8 +52,9 @@ def test_the_photos_water_goes_on_and_stays_water(photo: str, expected: Water) -
     assert wet.sum() > 1000 and (~wet).sum() > 1000
     # Texel by texel (lyra2_05's water carries white ice floes, nearer the snow's colour).
     assert np.mean(nearest[wet] == water) > 0.75, "the water stays water"
-    # Some of a deck's dark gaps are nearer the water's colour; the water's patches took 28-44 %.
-    assert np.mean(nearest[~wet] == water) < 0.15, "the land has no water patches"
+    # A deck's dark gaps between its planks are nearer the water's colour (17 % of lyra2_00's
+    # since its planks' lines run on unbroken, 0.12.3); the water's patches took 28-44 %.
+    assert np.mean(nearest[~wet] == water) < 0.2, "the land has no water patches"
     if expected == Water.CANAL:
         # Quays either side: land between the canal and the houses.
         _, across = _frame(state.layout, x, z)
