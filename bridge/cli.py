@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 DEFAULT_DATA = Path("worldbridge-data")
@@ -14,6 +15,35 @@ SCALE_HELP = (
     "a splat scene (.ply/.spz) only: metres per scene unit, overriding the importer's guess of 1 (part of the"
     " world's identity; stated in the world info)"
 )
+CAMERAS_HELP = (
+    "a splat scene only: its trainer's cameras.json (3DGS layout); the world's viewer starts at its first camera,"
+    " looking where it looked (part of the world's identity)"
+)
+
+
+SPAWN_HELP = (
+    "a splat scene only: X,Y,Z,FX,FY,FZ, where its viewer starts and looks, in the trainer's frame (OpenCV: y down,"
+    " z forward), instead of --cameras"
+)
+
+
+def _scene_spawn(args: argparse.Namespace) -> tuple[float, ...]:
+    """The spawn --cameras (a trainer's cameras.json) or --spawn (six numbers) gives, () without
+    either; ValueError (SceneError is one) or OSError, saying why, if it cannot."""
+    from bridge.generate.scene.cameras import check_spawn, spawn_from_cameras
+
+    if args.cameras and args.spawn:
+        raise ValueError("give --cameras or --spawn, not both")
+    if args.cameras:
+        return spawn_from_cameras(Path(args.cameras).read_bytes())
+    if not args.spawn:
+        return ()
+    try:
+        spawn = tuple(float(v) for v in args.spawn.split(","))
+    except ValueError:
+        raise ValueError(f"--spawn {args.spawn!r}: six numbers with commas were expected") from None
+    check_spawn(spawn)
+    return spawn
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -24,7 +54,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     logs.configure(args.log_level)
     try:
         geo = parse_geo(args.geo)
-    except ValueError as exc:
+        spawn = _scene_spawn(args)
+    except (ValueError, OSError) as exc:  # SceneError is a ValueError
         print(f"worldbridge serve: {exc}", file=sys.stderr)
         return 2
     config = ServerConfig(
@@ -37,6 +68,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         http_port=args.http_port,
         geo=geo,
         scene_scale=args.scale,
+        scene_spawn=spawn,
     )
     try:
         asyncio.run(serve(config))
@@ -48,7 +80,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_tile(args: argparse.Namespace) -> int:
     from bridge.core.errors import InvalidRequestError
-    from bridge.core.worlds import check_scene_scale
+    from bridge.core.worlds import check_scene_options
     from bridge.formats import FORMATS, encode_tile
     from bridge.formats.spz import WRITE_VERSIONS, encode_spz
     from bridge.generate.base import GeneratorOptions, SourceGenerator
@@ -71,9 +103,14 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     if args.spz_version not in WRITE_VERSIONS:
         print(f"worldbridge tile: SPZ version {args.spz_version} is not one of {WRITE_VERSIONS}", file=sys.stderr)
         return 2
-    options = GeneratorOptions(seed=args.seed, scene_scale=args.scale)
+    try:
+        spawn = _scene_spawn(args)
+    except (OSError, ValueError) as exc:
+        print(f"worldbridge tile: {exc}", file=sys.stderr)
+        return 2
+    options = GeneratorOptions(seed=args.seed, scene_scale=args.scale, scene_spawn=spawn)
     if args.base_tile_m is not None:
-        options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed, scene_scale=args.scale)
+        options = replace(options, base_tile_m=args.base_tile_m)
     directives = []
     if args.directives:
         try:
@@ -84,7 +121,7 @@ def _cmd_tile(args: argparse.Namespace) -> int:
     try:
         source = Path(args.photo).read_bytes()
         generator = load_generator(generator_for(source, args.generator))
-        check_scene_scale(args.scale, isinstance(generator, SourceGenerator))
+        check_scene_options(options, isinstance(generator, SourceGenerator))
         if isinstance(generator, SourceGenerator):  # a splat scene (.ply / .spz)
             world = generator.prepare_source(source, options)
         else:
@@ -145,7 +182,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
             request = ExportRequest(
                 Region.parse(args.region), args.format, args.lod, args.spz_version, args.tiles_content, args.merged
             )
-            options = GeneratorOptions(base_tile_m=args.base_tile_m, seed=args.seed, scene_scale=args.scale)
+            options = GeneratorOptions(
+                base_tile_m=args.base_tile_m,
+                seed=args.seed,
+                scene_scale=args.scale,
+                scene_spawn=_scene_spawn(args),
+            )
             source = LocalSource(args.source, args.generator, options)
             origin = Origin(photo="" if source.is_world_id else args.source)
             directives = None  # the world's own
@@ -285,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--photo", default=None, help="make (or reuse) a world from this photo or splat scene (.ply/.spz) at start"
     )
     serve.add_argument("--scale", type=float, default=0.0, help=SCALE_HELP)
+    serve.add_argument("--cameras", default=None, help=CAMERAS_HELP)
+    serve.add_argument("--spawn", default=None, help=SPAWN_HELP)
     serve.add_argument("--workers", type=int, default=None, help="generation processes (default: one per core)")
     serve.add_argument(
         "--geo",
@@ -309,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--base-tile-m", type=float, default=None, help="edge of a LOD-0 tile, metres (default 8)")
     tile.add_argument("--seed", type=int, default=0, help="world seed")
     tile.add_argument("--scale", type=float, default=0.0, help=SCALE_HELP)
+    tile.add_argument("--cameras", default=None, help=CAMERAS_HELP)
+    tile.add_argument("--spawn", default=None, help=SPAWN_HELP)
     tile.add_argument("--json", action="store_true", help="print one JSON object")
     tile.add_argument("--directives", default=None, help="a JSON list of directives to generate the tile under")
     tile.add_argument(
@@ -363,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--base-tile-m", type=float, default=8.0, help="edge of a LOD-0 tile, metres (default 8)")
     export.add_argument("--seed", type=int, default=0, help="world seed")
     export.add_argument("--scale", type=float, default=0.0, help=SCALE_HELP)
+    export.add_argument("--cameras", default=None, help=CAMERAS_HELP)
+    export.add_argument("--spawn", default=None, help=SPAWN_HELP)
     export.add_argument("--workers", type=int, default=2, help="generation processes (default 2)")
     export.add_argument("--json", action="store_true", help="no progress; one JSON object on stdout")
     export.set_defaults(run=_cmd_export)

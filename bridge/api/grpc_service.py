@@ -184,6 +184,7 @@ class WorldServicer(pb_grpc.WorldServiceServicer):
             base_tile_m=request.options.base_tile_m or DEFAULT_BASE_TILE_M,
             seed=request.options.seed,
             scene_scale=request.options.scene_scale,
+            scene_spawn=tuple(request.options.scene_spawn),
         )
         try:
             row, created = await self.worlds.create_world(request.photo, request.name, request.generator, options)

@@ -7,7 +7,8 @@ Routes (JSON bodies use the proto3 JSON form of the gRPC messages, with proto fi
 - ``GET  /healthz``                                   unauthenticated liveness, open streams
 - ``GET  /v1/worlds?page_size=&page_token=``          ListWorlds
 - ``POST /v1/worlds``                                 CreateWorld: the photo as the raw body (options in
-  the query: name, generator, base_tile_m, seed, scene_scale) or as multipart field ``photo``; 201 new, 200 existing
+  the query: name, generator, base_tile_m, seed, scene_scale, scene_spawn as six numbers with
+  commas) or as multipart field ``photo``; 201 new, 200 existing
 - ``GET  /v1/worlds/{id}``                            GetWorld
 - ``GET  /v1/worlds/{id}/tiles/{lod}/{ix}/{iz}.{fmt}`` 302 to the tile's content-addressed URL
 - ``GET  /v1/blobs/{sha256}``                         immutable bytes: ETag, Range, long cache life
@@ -272,7 +273,7 @@ async def _create_world(request: web.Request) -> web.Response:
             name = getattr(part, "name", None)
             if name == "photo":
                 photo = await part.read()  # type: ignore[union-attr]
-            elif name in ("name", "generator", "base_tile_m", "seed", "scene_scale"):
+            elif name in ("name", "generator", "base_tile_m", "seed", "scene_scale", "scene_spawn"):
                 fields[name] = await part.text()  # type: ignore[union-attr]
     else:
         photo = await request.read()
@@ -283,8 +284,13 @@ async def _create_world(request: web.Request) -> web.Response:
     if seed >= 2**64:
         raise InvalidRequestError(f"seed {seed} does not fit in 64 bits")
     scale = _float_param(fields.get("scene_scale", "0"), "scene_scale")
+    spawn = (
+        tuple(_float_param(v, "scene_spawn") for v in fields["scene_spawn"].split(","))
+        if "scene_spawn" in fields
+        else ()
+    )
     worlds = request.app[WORLDS]
-    options = GeneratorOptions(base_tile_m=base, seed=seed, scene_scale=scale)
+    options = GeneratorOptions(base_tile_m=base, seed=seed, scene_scale=scale, scene_spawn=spawn)
     row, created = await worlds.create_world(photo, fields.get("name", ""), fields.get("generator", ""), options)
     headers = {"Location": f"/v1/worlds/{row.id}"} if created else None
     return web.json_response(

@@ -67,6 +67,7 @@ class ServerConfig:
     token: str | None = None
     photo: Path | None = None  # make (or reuse) a world from this photo at start
     scene_scale: float = 0.0  # --photo a splat scene: its metres per unit (0: the importer's guess)
+    scene_spawn: tuple[float, ...] = ()  # --photo a splat scene: its trainer's first camera (--cameras)
     workers: int | None = None  # generation processes; default: one per core
     geo: tuple[float, float, float] = DEFAULT_GEO  # where the live 3D Tiles place the world (lat, lon, h)
 
@@ -78,6 +79,8 @@ class ConfigError(ValueError):
 def check_config(config: ServerConfig) -> None:
     if config.scene_scale and config.photo is None:
         raise ConfigError("--scale sets the scale of the splat scene given with --photo; there is none")
+    if config.scene_spawn and config.photo is None:
+        raise ConfigError("--cameras sets the spawn of the splat scene given with --photo; there is none")
     if not is_loopback(config.host) and not config.token:
         raise ConfigError(f"refusing to listen on {config.host} (beyond loopback) without --token")
 
@@ -122,7 +125,7 @@ async def serve(config: ServerConfig, stop: asyncio.Event | None = None) -> None
             http_port = int(runner.addresses[0][1])  # the real one when 0 asked for a free port
         world_id = None
         if config.photo is not None:
-            options = GeneratorOptions(scene_scale=config.scene_scale)
+            options = GeneratorOptions(scene_scale=config.scene_scale, scene_spawn=config.scene_spawn)
             try:
                 row, _ = await worlds.create_world(config.photo.read_bytes(), name=config.photo.stem, options=options)
             except InvalidRequestError as exc:

@@ -201,11 +201,16 @@ class WorldBridgeClient:
         await asyncio.wait_for(self._channel.channel_ready(), timeout_s)
 
     async def create_world(
-        self, photo: bytes, name: str = "", base_tile_m: float = 0.0, seed: int = 0, scene_scale: float = 0.0
+        self,
+        photo: bytes,
+        name: str = "",
+        base_tile_m: float = 0.0,
+        seed: int = 0,
+        scene_scale: float = 0.0,
+        scene_spawn: tuple[float, ...] = (),
     ) -> pb.World:
-        request = pb.CreateWorldRequest(
-            photo=photo, name=name, options=pb.WorldOptions(base_tile_m=base_tile_m, seed=seed, scene_scale=scene_scale)
-        )
+        options = pb.WorldOptions(base_tile_m=base_tile_m, seed=seed, scene_scale=scene_scale, scene_spawn=scene_spawn)
+        request = pb.CreateWorldRequest(photo=photo, name=name, options=options)
         response = await self.stub.CreateWorld(request, metadata=self.metadata)
         return response.world
 

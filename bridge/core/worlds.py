@@ -34,6 +34,7 @@ from bridge.generate.base import GeneratorOptions, SourceGenerator
 from bridge.generate.directives import glb
 from bridge.generate.directives.apply import glb_footprint
 from bridge.generate.registry import generator_for, load_generator
+from bridge.generate.scene.cameras import check_spawn
 from bridge.generate.scene.source import SceneError
 from bridge.stream.messages import HeldTileClaim
 from bridge.stream.session import HeldTile
@@ -116,8 +117,9 @@ def world_id_for(photo_sha: str, generator: str, version: str, options: Generato
             "version": version,
             "base": options.base_tile_m,
             "seed": options.seed,
-            # Only when given: worlds made without a scale keep the ids they always had.
+            # Only when given: worlds made without a scale or spawn keep the ids they always had.
             **({"scene_scale": options.scene_scale} if options.scene_scale else {}),
+            **({"scene_spawn": list(options.scene_spawn)} if options.scene_spawn else {}),
         },
         sort_keys=True,
     )
@@ -214,7 +216,7 @@ class Worlds:
             backend = load_generator(generator_for(photo[:4096], generator))
         except LookupError as exc:
             raise InvalidRequestError(str(exc)) from exc
-        check_scene_scale(options.scene_scale, isinstance(backend, SourceGenerator))
+        check_scene_options(options, isinstance(backend, SourceGenerator))
         # The headers are checked here, against every limit, before any pixel is decoded; a
         # re-upload then finds its world without decoding at all. The one full decode happens in
         # the worker that prepares the world (a damaged image is refused from there).
@@ -266,6 +268,7 @@ class Worlds:
                 Camera.from_json(result.spawn),
                 result.photo_size,
                 options.scene_scale,
+                options.scene_spawn,
             ),
             prepared_sha256=result.prepared_sha256,
             created_unix_ms=int(time.time() * 1000),
@@ -563,6 +566,22 @@ def _count_lod0(directive: Directive, base_tile_m: float, changed: Callable[[Til
     a = tile_at(x0 - reach, z0 - reach, 0, base_tile_m)
     b = tile_at(x1 + reach, z1 + reach, 0, base_tile_m)
     return sum(changed(TileKey(0, ix, iz)) for iz in range(a.iz, b.iz + 1) for ix in range(a.ix, b.ix + 1))
+
+
+def check_scene_options(options: GeneratorOptions, scene: bool) -> None:
+    """InvalidRequestError unless the options for imported scenes (scale, spawn) are unset or, for
+    a splat scene, sane."""
+    check_scene_scale(options.scene_scale, scene)
+    if not options.scene_spawn:
+        return
+    if not scene:
+        raise InvalidRequestError(
+            "scene_spawn is for imported splat scenes (.ply, .spz); a photo's spawn is its own camera"
+        )
+    try:
+        check_spawn(options.scene_spawn)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from exc
 
 
 def check_scene_scale(scale: float, scene: bool) -> None:

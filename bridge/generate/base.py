@@ -10,7 +10,7 @@ lets any machine regenerate any tile and get the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -28,14 +28,30 @@ class GeneratorOptions:
     # An imported splat scene's metres per scene unit; 0: the importer's guess (1). Part of the
     # world's identity when set; photo backends refuse it (a photo's scale is its camera's).
     scene_scale: float = 0.0
+    # An imported splat scene's spawn: (x, y, z, forward x, y, z) in the trainer's frame (OpenCV,
+    # as its cameras.json has it; see bridge.generate.scene.cameras); (): the importer's choice.
+    # Part of the world's identity when set; photo backends refuse it.
+    scene_spawn: tuple[float, ...] = ()
 
-    def to_json(self) -> dict[str, float | int]:
-        """As worlds and manifests record them: ``scene_scale`` only when set, so a world made
-        without it keeps the records (and the id) it always had."""
-        out: dict[str, float | int] = {"base_tile_m": self.base_tile_m, "seed": self.seed}
+    def to_json(self) -> dict[str, float | int | list[float]]:
+        """As worlds and manifests record them: ``scene_scale`` and ``scene_spawn`` only when set,
+        so a world made without them keeps the records (and the id) it always had."""
+        out: dict[str, float | int | list[float]] = {"base_tile_m": self.base_tile_m, "seed": self.seed}
         if self.scene_scale:
             out["scene_scale"] = self.scene_scale
+        if self.scene_spawn:
+            out["scene_spawn"] = list(self.scene_spawn)
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GeneratorOptions:
+        """The options :meth:`to_json` recorded (KeyError, TypeError or ValueError if malformed)."""
+        return cls(
+            base_tile_m=float(data["base_tile_m"]),
+            seed=int(data["seed"]),
+            scene_scale=float(data.get("scene_scale", 0.0)),
+            scene_spawn=tuple(float(v) for v in data.get("scene_spawn", ())),
+        )
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def loads(data: bytes) -> PreparedWorld:
     return PreparedWorld(
         generator=meta["generator"],
         generator_version=meta["generator_version"],
-        options=GeneratorOptions(**meta["options"]),
+        options=GeneratorOptions.from_json(meta["options"]),
         spawn=Camera.from_json(meta["spawn"]),
         sky=Sky(panorama=arrays["sky"]),
         payload=payload,

@@ -91,6 +91,7 @@ def world_to_proto(row: WorldRow) -> pb.World:
         photo_width=width,
         photo_height=height,
         scene_scale=row.spec.scene_scale,
+        scene_spawn=list(row.spec.scene_spawn),
     )
 
 

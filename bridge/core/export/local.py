@@ -59,11 +59,7 @@ def source_from_manifest(manifest: dict[str, Any], given: str | None) -> tuple[L
         generator = manifest["generator"]
         world = manifest["world"]["options"]
         source = manifest["source"]
-        options = GeneratorOptions(
-            base_tile_m=float(world["base_tile_m"]),
-            seed=int(world["seed"]),
-            scene_scale=float(world.get("scene_scale", 0.0)),
-        )
+        options = GeneratorOptions.from_json(world)
         name, version, sha = str(generator["name"]), str(generator["version"]), str(source["photo_sha256"])
         recorded = str(source.get("photo", ""))
         world_id = str(source["world_id"])

@@ -79,6 +79,8 @@ def reproduce_command(world: WorldRow, request: ExportRequest, origin: Origin, d
     args += ["--seed", str(world.spec.seed)]
     if world.spec.scene_scale:
         args += ["--scale", repr(world.spec.scene_scale)]
+    if world.spec.scene_spawn:
+        args += [f"--spawn={','.join(repr(v) for v in world.spec.scene_spawn)}"]
     args += ["--out", "DIR"]
     notes = [] if origin.photo else [f"PHOTO: the photo with sha256 {world.photo_sha256}"]
     if directives:  # the command line cannot carry them; the manifest does

@@ -81,13 +81,13 @@ class ImportGenerator:
 
     def prepare_source(self, data: bytes, options: GeneratorOptions) -> PreparedWorld:
         cloud = read_scene(data)
-        placement = place(cloud, options.scene_scale or None)
+        placement = place(cloud, options.scene_scale or None, options.scene_spawn or None)
         placed = placement.apply(cloud)
         rim, footprint = find_rim(placed)
         scene, trimmed = fade(placed, rim)
         spawn = Camera.looking(
             (0.0, placement.spawn_height_m, 0.0),
-            (0.0, 0.0, -1.0),
+            placement.spawn_forward,
             Intrinsics.from_vertical_fov(SPAWN_VFOV_DEG, *SPAWN_SIZE),
         )
         view = _spawn_view(placed, spawn)  # the scene as it is, unfaded: its colours for the continuation

@@ -6,11 +6,12 @@ up from the scene itself: a scene of the ground and what stands on it is flat, s
 least-variance direction is the ground's normal (the covariance's smallest eigenvector); the
 side the heights' long tail points to is up (things stand on the ground, few hang below it).
 Where the tail does not tell (a room, say), a normal near the file's own +y takes its sign. The
-ground is the densest height band in the lower half of the scene. Worlds and trainers put
-the first camera at the file's origin, so the spawn stands there when that lies at a plausible
-height above the ground; otherwise at the footprint's centre, at eye height (stated in the world
-info either way). The world is then moved so the spawn is at x = z = 0 looking along -z with the
-ground at y = 0, where the photo generator's continuation expects them.
+ground is the densest height band in the lower half of the scene. Given the trainer's first
+camera (cameras.py), the spawn stands there, looking where it looked. Otherwise: worlds and
+trainers put the first camera at the file's origin, so the spawn stands there when that lies at
+a plausible height above the ground; failing that, at the footprint's centre, at eye height
+(stated in the world info either way). The world is then moved so the spawn is at x = z = 0
+looking along -z with the ground at y = 0, where the photo generator's continuation expects them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ GROUND_REFITS = 2
 EYE_HEIGHT_M = 1.6
 SPAWN_HEIGHT_RANGE_M = (0.3, 100.0)  # an origin this high above the ground is taken as the camera
 HEIGHT_BINS = 200
+TRAINER_TO_OURS = np.array([1.0, -1.0, -1.0])  # OpenCV (y down, z forward) to ours: y and z flipped
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Placement:
     scale: float  # metres per scene unit
     spawn_height_m: float  # eye above the ground
     notes: dict[str, object]
+    spawn_forward: tuple[float, float, float] = (0.0, 0.0, -1.0)  # where the spawn looks, our frame
 
     def apply(self, cloud: SplatCloud) -> SplatCloud:
         r = self.rotation
@@ -53,15 +56,20 @@ class Placement:
         )
 
 
-def place(cloud: SplatCloud, scale: float | None = None) -> Placement:
-    """Where ``cloud`` stands in our world; ``scale`` in metres per unit, None to guess (1)."""
+def place(cloud: SplatCloud, scale: float | None = None, camera: tuple[float, ...] | None = None) -> Placement:
+    """Where ``cloud`` stands in our world; ``scale`` in metres per unit, None to guess (1);
+    ``camera`` the spawn (x, y, z, forward x, y, z) in the trainer's frame (see cameras.py),
+    None for the file's origin looking along its forward."""
     stride = max(1, math.ceil(len(cloud) / SAMPLE))
     points = cloud.positions[::stride].astype(np.float64)
     weights = cloud.opacities[::stride].astype(np.float64)
     up, how = _up_axis(points)
     rotation = _rotation_between(up, np.array([0.0, 1.0, 0.0]))
-    # Turn about the new up so the file's forward (-z, the first camera's view) looks along -z.
-    forward = rotation @ np.array([0.0, 0.0, -1.0])
+    # The trainer's frame (y down, z forward) to ours, as the PLY reader turns the splats.
+    eye_at = None if camera is None else np.array(camera[:3]) * TRAINER_TO_OURS
+    looking = np.array([0.0, 0.0, -1.0]) if camera is None else np.array(camera[3:]) * TRAINER_TO_OURS
+    # Turn about the new up so the spawn's view (by default the file's -z) looks along -z.
+    forward = rotation @ looking
     heading = math.atan2(-forward[0], -forward[2]) if math.hypot(forward[0], forward[2]) > 1e-6 else 0.0
     rotation = _yaw(-heading) @ rotation
     turned = points @ rotation.T
@@ -70,7 +78,18 @@ def place(cloud: SplatCloud, scale: float | None = None) -> Placement:
     if not (math.isfinite(metres) and metres > 0):
         raise ValueError(f"scene scale {scale} is not a positive number of metres per unit")
     origin_height = -ground * metres
-    if SPAWN_HEIGHT_RANGE_M[0] <= origin_height <= SPAWN_HEIGHT_RANGE_M[1]:
+    if eye_at is not None:
+        camera_at = rotation @ eye_at
+        foot = np.array([camera_at[0], ground, camera_at[2]])
+        camera_height = (camera_at[1] - ground) * metres
+        if SPAWN_HEIGHT_RANGE_M[0] <= camera_height <= SPAWN_HEIGHT_RANGE_M[1]:
+            eye, spawn_from = camera_height, "the trainer's first camera (scene_spawn)"
+        else:
+            eye = EYE_HEIGHT_M
+            spawn_from = (
+                f"under the trainer's first camera (scene_spawn), {EYE_HEIGHT_M} m up (it is {camera_height:.2f} m up)"
+            )
+    elif SPAWN_HEIGHT_RANGE_M[0] <= origin_height <= SPAWN_HEIGHT_RANGE_M[1]:
         foot = np.array([0.0, ground, 0.0])
         eye, spawn_from = origin_height, "the file's origin (where trainers and world models put the first camera)"
     else:
@@ -87,7 +106,10 @@ def place(cloud: SplatCloud, scale: float | None = None) -> Placement:
         "spawn": spawn_from,
         "spawn_height_m": round(float(eye), 4),
     }
-    return Placement(rotation, foot, metres, float(eye), notes)
+    if camera is None:  # level along -z: the file's own forward is only a heading, not a pitch
+        return Placement(rotation, foot, metres, float(eye), notes)
+    view = rotation @ looking  # the trainer's camera looked this way, pitch and all
+    return Placement(rotation, foot, metres, float(eye), notes, tuple(float(v) for v in view / np.linalg.norm(view)))
 
 
 def _up_axis(points: np.ndarray) -> tuple[np.ndarray, str]:

@@ -1,35 +1,32 @@
 """The scale of an imported scene from options: it sizes the world, it is part of the world's
 identity, the world info states it; bad values and a scale for a photo are refused and make
-nothing. Through the core, a real ``worldbridge serve --photo SCENE --scale`` (gRPC and HTTP),
-and ``worldbridge tile``."""
+nothing. Through the core, a real ``worldbridge serve --photo SCENE --scale`` (gRPC and HTTP; and
+``--cameras``, whose other checks are in test_scene_spawn_options.py), and ``worldbridge tile``."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-import grpc
 import numpy as np
 import pytest
 
 from bridge.client.server_process import start_server
-from bridge.core.errors import InvalidRequestError
 from bridge.core.export import ExportRequest, Region
 from bridge.core.export.local import source_from_manifest
 from bridge.formats.ply import encode_ply
 from bridge.generate.base import GeneratorOptions
+from bridge.generate.scene.cameras import spawn_from_cameras
 from bridge.wire._proto.worldbridge.v1 import world_service_pb2 as pb
-from bridge.wire._proto.worldbridge.v1 import world_service_pb2_grpc as pb_grpc
 from bridge.world.camera import Camera
 from bridge.world.keys import TileKey
 from bridge.world.spec import WorldSpec
 from tests.conftest import run
 from tests.export_support import export_to
-from tests.scene_support import photo_scene
+from tests.generate.scene.test_scene_cameras import _cameras_json, _moved_scene
+from tests.scene_support import check_served_scene_option, photo_scene, refusals
 from tests.stream_support import make_worlds, small_photo
 
 SCALE = 2.0
@@ -53,11 +50,8 @@ def test_a_scale_sizes_the_world_and_is_part_of_its_identity(tmp_path: Path) -> 
             key = TileKey(0, 0, -1)
             tiles = [(await worlds.tile(w.id, key, "ply")).data for w in (guessed, scaled)]
             manifest = await export_to(worlds, scaled.id, ExportRequest(Region(0, -8, 8, 0), "ply"), tmp_path / "out")
-            refused = []
-            for data, scale in [(small_photo(), SCALE), (scene, float("nan")), (scene, -1.0), (scene, 1e6)]:
-                with pytest.raises(InvalidRequestError) as caught:
-                    await worlds.create_world(data, options=GeneratorOptions(scene_scale=scale))
-                refused.append(str(caught.value))
+            attempts = [(small_photo(), SCALE), (scene, float("nan")), (scene, -1.0), (scene, 1e6)]
+            refused = await refusals(worlds, [(data, GeneratorOptions(scene_scale=s)) for data, s in attempts])
             count = len(await worlds.list_worlds(100, 0))
             return {
                 "worlds": (guessed, scaled, again),
@@ -95,30 +89,25 @@ def test_a_scale_sizes_the_world_and_is_part_of_its_identity(tmp_path: Path) -> 
     assert source.options.scene_scale == SCALE
 
 
-def test_serve_with_a_scale_and_create_world_over_grpc_and_http(tmp_path: Path) -> None:
-    scene_path = tmp_path / "scene.ply"
-    scene_path.write_bytes(encode_ply(photo_scene()))
-    server = start_server(tmp_path / "data", workers=2, extra_args=["--photo", str(scene_path), "--scale", str(SCALE)])
-    try:
-        with grpc.insecure_channel(server.target) as channel:
-            stub = pb_grpc.WorldServiceStub(channel)
-            served = stub.ListWorlds(pb.ListWorldsRequest()).worlds
-            assert [w.scene_scale for w in served] == [SCALE]
-            options = pb.WorldOptions(scene_scale=SCALE)
-            same = stub.CreateWorld(pb.CreateWorldRequest(photo=scene_path.read_bytes(), options=options))
-            assert (same.world.id, same.created) == (served[0].id, False)
-            with pytest.raises(grpc.RpcError) as caught:
-                stub.CreateWorld(pb.CreateWorldRequest(photo=small_photo(), options=options))
-            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-            assert "for imported splat scenes" in (caught.value.details() or "")
-        with urllib.request.urlopen(f"{server.http_url}/v1/worlds/{served[0].id}", timeout=60) as response:
-            assert json.loads(response.read())["scene_scale"] == SCALE
-        bad = urllib.request.Request(
-            f"{server.http_url}/v1/worlds?scene_scale=0.00001", data=scene_path.read_bytes(), method="POST"
+@pytest.mark.parametrize("option", ["scale", "cameras"])
+def test_serve_a_scene_with_its_options_over_grpc_and_http(tmp_path: Path, option: str) -> None:
+    """``serve --photo SCENE --scale`` / ``--cameras cameras.json`` (its trainer's first camera)."""
+    scene_path, cameras_path = tmp_path / "scene.ply", tmp_path / "cameras.json"
+    if option == "scale":
+        scene_path.write_bytes(encode_ply(photo_scene()))
+        extra, options = ["--scale", str(SCALE)], pb.WorldOptions(scene_scale=SCALE)
+        field, bad_query, bad_reason = "scene_scale", "scene_scale=0.00001", "outside"
+    else:
+        scene_path.write_bytes(encode_ply(_moved_scene()))
+        cameras_path.write_bytes(_cameras_json())
+        extra, options = (
+            ["--cameras", str(cameras_path)],
+            pb.WorldOptions(scene_spawn=spawn_from_cameras(_cameras_json())),
         )
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(bad, timeout=60)
-        assert refused.value.code == 400 and "outside" in refused.value.read().decode()
+        field, bad_query, bad_reason = "scene_spawn", "scene_spawn=1,2,x", "scene_spawn"
+    server = start_server(tmp_path / "data", workers=2, extra_args=["--photo", str(scene_path), *extra])
+    try:
+        check_served_scene_option(server, scene_path.read_bytes(), options, field, bad_query, bad_reason)
     finally:
         assert server.stop() == 0, f"the server did not stop cleanly; see {server.log_path}"
 

@@ -167,14 +167,16 @@ class CreateWorldRequest(_message.Message):
     def __init__(self, photo: _Optional[bytes] = ..., name: _Optional[str] = ..., generator: _Optional[str] = ..., options: _Optional[_Union[WorldOptions, _Mapping]] = ...) -> None: ...
 
 class WorldOptions(_message.Message):
-    __slots__ = ("base_tile_m", "seed", "scene_scale")
+    __slots__ = ("base_tile_m", "seed", "scene_scale", "scene_spawn")
     BASE_TILE_M_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     SCENE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    SCENE_SPAWN_FIELD_NUMBER: _ClassVar[int]
     base_tile_m: float
     seed: int
     scene_scale: float
-    def __init__(self, base_tile_m: _Optional[float] = ..., seed: _Optional[int] = ..., scene_scale: _Optional[float] = ...) -> None: ...
+    scene_spawn: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, base_tile_m: _Optional[float] = ..., seed: _Optional[int] = ..., scene_scale: _Optional[float] = ..., scene_spawn: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class CreateWorldResponse(_message.Message):
     __slots__ = ("world", "created")
@@ -207,7 +209,7 @@ class ListWorldsResponse(_message.Message):
     def __init__(self, worlds: _Optional[_Iterable[_Union[World, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class World(_message.Message):
-    __slots__ = ("id", "name", "photo_sha256", "generator", "generator_version", "base_tile_m", "seed", "spawn", "created_unix_ms", "photo_width", "photo_height", "scene_scale")
+    __slots__ = ("id", "name", "photo_sha256", "generator", "generator_version", "base_tile_m", "seed", "spawn", "created_unix_ms", "photo_width", "photo_height", "scene_scale", "scene_spawn")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PHOTO_SHA256_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +222,7 @@ class World(_message.Message):
     PHOTO_WIDTH_FIELD_NUMBER: _ClassVar[int]
     PHOTO_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     SCENE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    SCENE_SPAWN_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     photo_sha256: str
@@ -232,7 +235,8 @@ class World(_message.Message):
     photo_width: int
     photo_height: int
     scene_scale: float
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., photo_sha256: _Optional[str] = ..., generator: _Optional[str] = ..., generator_version: _Optional[str] = ..., base_tile_m: _Optional[float] = ..., seed: _Optional[int] = ..., spawn: _Optional[_Union[_types_pb2.CameraSpec, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., photo_width: _Optional[int] = ..., photo_height: _Optional[int] = ..., scene_scale: _Optional[float] = ...) -> None: ...
+    scene_spawn: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., photo_sha256: _Optional[str] = ..., generator: _Optional[str] = ..., generator_version: _Optional[str] = ..., base_tile_m: _Optional[float] = ..., seed: _Optional[int] = ..., spawn: _Optional[_Union[_types_pb2.CameraSpec, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., photo_width: _Optional[int] = ..., photo_height: _Optional[int] = ..., scene_scale: _Optional[float] = ..., scene_spawn: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class GetTileRequest(_message.Message):
     __slots__ = ("world_id", "key", "format")
