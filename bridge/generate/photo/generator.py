@@ -80,6 +80,7 @@ GRAIN_MAX_CORRECTION = 0.03
 # layout's spacings were chosen for), 0.25 an 8 m one. Tiles finer than 32 m are what a viewer
 # holds within a few tens of metres, where 0.3 m wall splats read as blur.
 REFERENCE_EDGE_M = 32.0
+TRIPLANAR_SHARPNESS = 4.0  # the steep slopes' face blends its three planes by |normal| to this power
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.12.4: the steep slopes' face laid on three planes (it streaked seen from above);
     # 0.12.3: steep slopes wear the photo's far terrain (lyra2_07's rock and snow), not its
     # valley floor stood on end;
     # 0.12.2: the sky carried round the horizon has no thin dark marks (lyra2_00's rigging stood
@@ -145,7 +147,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.12.3"  # a new version is a new world id
+    version = "0.12.4"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -510,9 +512,9 @@ def _wear_face(
 ) -> None:
     """Steep ground takes on the photo's far terrain (its mountains' rock, snow or forest), in place.
 
-    The face was seen upright, so it is laid on the two upright planes (x, y) and (z, y), up the
-    texture being up the slope, blended by how squarely the slope faces each: laid from above, a
-    steep slope stretched it into streaks."""
+    Laid on the three planes (x, y), (z, y) and (x, z), up the texture being up the slope, each
+    weighed by how squarely the slope faces it (sharpened, TRIPLANAR_SHARPNESS): laid from above
+    only, a steep slope stretched it into streaks; laid upright only, into streaks seen from above."""
     assert state.face is not None
     weight = face_weight(normals)
     at = np.flatnonzero(weight > 0)
@@ -520,12 +522,12 @@ def _wear_face(
         return
     x, y, z = points[at, 0], points[at, 1], points[at, 2]
     salt = len(state.exemplars)
-    facing_z = np.abs(normals[at, 2:3])  # the slope faces along z: it shows the (x, y) plane
-    facing_x = np.abs(normals[at, 0:1])
+    facing = np.abs(normals[at]) ** TRIPLANAR_SHARPNESS  # [n, 3]: towards x, y, z
     face = (
-        facing_z * synthesize(state.face, x, -y, footprint_m, state.seed, salt=salt)
-        + facing_x * synthesize(state.face, z, -y, footprint_m, state.seed, salt=salt + 1)
-    ) / np.maximum(facing_x + facing_z, 1e-6)
+        facing[:, 2:3] * synthesize(state.face, x, -y, footprint_m, state.seed, salt=salt)
+        + facing[:, 0:1] * synthesize(state.face, z, -y, footprint_m, state.seed, salt=salt + 1)
+        + facing[:, 1:2] * synthesize(state.face, x, z, footprint_m, state.seed, salt=salt + 2)
+    ) / facing.sum(axis=1, keepdims=True)
     colours[at] += (weight[at, None] * (face - colours[at])).astype(np.float32)
 
 
