@@ -11,7 +11,7 @@ exemplar), handed over from the photo's colours to synthesised texture by a blen
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,11 +164,13 @@ class PhotoGenerator:
         # they run beside it (numpy, scipy and Pillow release the GIL), shortening the wait for the
         # first tile wherever a second core is free. Each is a pure function: same bytes either way.
         with ThreadPoolExecutor(max_workers=1) as beside:
-            source = exemplar_source(photo)
+            # The photo at its own resolution (up to 2 MP), which the ground exemplars and the
+            # mountains' face are read from: made once, on the same thread as those who read it.
+            source_job = beside.submit(exemplar_source, photo)
             sky_job = beside.submit(build_sky, analysis)
-            materials_job = beside.submit(_materials_and_picture, analysis, source, options.seed)
+            materials_job = beside.submit(_materials_and_picture, analysis, source_job, options.seed)
             pictures_job = beside.submit(pictures.analysis_pictures, analysis)
-            scene_job = beside.submit(_scene_and_picture, analysis, source)
+            scene_job = beside.submit(_scene_and_picture, analysis, source_job)
             extension = _ground_extension(analysis)
             spawn_lift = lift(analysis, analysis.image, 1, extension)  # the LOD-0 lift's geometry
             colours = solve_colours(analysis, spawn_lift)
@@ -444,13 +446,18 @@ def _layout_splats(state: _WorldState, key: TileKey, steer: Steering | None) -> 
     return SplatCloud.concat(parts) if parts else SplatCloud.empty()
 
 
-def _scene_and_picture(analysis: PhotoAnalysis, source: np.ndarray) -> tuple[SceneReading, FarFace | None, bytes]:
+def _scene_and_picture(
+    analysis: PhotoAnalysis, source: Future[np.ndarray]
+) -> tuple[SceneReading, FarFace | None, bytes]:
     reading = read_scene(analysis)
-    return reading, far_face(analysis, reading.layers, source), pictures.png(pictures.scene_picture(analysis, reading))
+    face = far_face(analysis, reading.layers, source.result())
+    return reading, face, pictures.png(pictures.scene_picture(analysis, reading))
 
 
-def _materials_and_picture(analysis: PhotoAnalysis, source: np.ndarray, seed: int) -> tuple[GroundMaterials, bytes]:
-    materials = pick_materials(analysis, source)
+def _materials_and_picture(
+    analysis: PhotoAnalysis, source: Future[np.ndarray], seed: int
+) -> tuple[GroundMaterials, bytes]:
+    materials = pick_materials(analysis, source.result())
     picture = pictures.materials_picture(analysis, materials, material_map(materials, seed), MAP_EXTENT_M)
     return materials, pictures.png(picture)
 

@@ -3,8 +3,10 @@
 A landscape photo's mountains are rock, snow and forest seen from far away; the ground at its
 foot is what the ground materials read. Where the continuation's terrain rises steeply (the
 valley's slopes, see terrain.Valley) it wears the largest square of the photo's far terrain
-(what stands above the horizon and is not sky), read at the photo's own resolution, so its
-mountains look like the photo's mountains rather than its valley floor stood on end.
+(what the scene reading calls far terrain, above the horizon), read at the photo's own
+resolution, so its mountains look like the photo's mountains rather than its valley floor stood
+on end. A square that reads as built (its edges running along its rows and columns: a castle
+taken for far terrain) is no face.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ AXIS_BAND_DEG = 10.0
 
 @dataclass(frozen=True)
 class FarFace:
-    """A top-down texture for steep slopes, from the photo's far terrain."""
+    """A texture for steep slopes, from the photo's far terrain (laid on them by the generator)."""
 
     texture: np.ndarray  # [256, 256, 3] float32 in [0, 1]
     texel_m: float
