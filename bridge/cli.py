@@ -19,8 +19,6 @@ CAMERAS_HELP = (
     "a splat scene only: its trainer's cameras.json (3DGS layout); the world's viewer starts at its first camera,"
     " looking where it looked (part of the world's identity)"
 )
-
-
 SPAWN_HELP = (
     "a splat scene only: X,Y,Z,FX,FY,FZ, where its viewer starts and looks, in the trainer's frame (OpenCV: y down,"
     " z forward), instead of --cameras"
