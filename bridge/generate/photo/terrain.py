@@ -31,6 +31,7 @@ MOUNTAIN_GAIN = 1.6  # ridged noise**1.5 averages ~0.5: peaks reach about the sk
 VALLEY_FLOOR_M = 40.0  # half the valley floor's width, either side of the path
 VALLEY_RISE_M = 200.0  # the slopes reach full height this far beyond the floor (in a viewer's radius)
 SKYLINE_SLACK_PX = 6  # a slope's top may project this many columns aside from its foot
+SKYLINE_MARGIN_PX = 3.0  # rows the ground in the photo's view is kept under its skyline
 _SALT = 31
 
 
@@ -105,7 +106,10 @@ class Terrain:
         ground = np.hypot(points[:, 0] - camera.position[0], points[:, 2] - camera.position[2])
         outside_px = np.maximum(0.0, np.maximum(-u, u - k.width))
         outside = np.where(depth > 0, np.arctan(outside_px / k.fx), np.pi / 2)
-        allowed = camera.position[1] + ground * (rise + np.tan(np.minimum(outside * 3.0, np.radians(80.0)))) - 1.0
+        # Kept SKYLINE_MARGIN_PX under the skyline (at least a metre): a splat on a steep wall
+        # reaches up past its centre, and a dark rock face poking into the photo's sky shows.
+        margin = np.maximum(1.0, ground * SKYLINE_MARGIN_PX / k.fx)
+        allowed = camera.position[1] + ground * (rise + np.tan(np.minimum(outside * 3.0, np.radians(80.0)))) - margin
         return allowed.reshape(x.shape)
 
     def _mountains(self, x: np.ndarray, z: np.ndarray, distance: np.ndarray) -> np.ndarray:
