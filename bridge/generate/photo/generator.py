@@ -90,7 +90,10 @@ class _WorldState:
     analysis: PhotoAnalysis
     colours: np.ndarray  # [h, w, 3] solved splat colours of the lifted photo
     extension: np.ndarray  # [h, w, 3] the photo's ground colours, blurred, for the hand-over
-    exemplars: tuple[Exemplar, ...]  # one per ground material
+    exemplars: tuple[Exemplar, ...]  # one per ground material, presharpened for the continuation
+    # The same, as read: the lifted far ground's grain rows keep the photo's colour at the spawn,
+    # and presharpened grain clipped there (lyra2_08's spawn 36.05 -> 34.62 dB at 640 px).
+    grain_exemplars: tuple[Exemplar, ...]
     face: Exemplar | None  # what steep slopes wear (see slopes.py); None where nothing rises steeply
     material_biases: np.ndarray  # [M] see materials.calibrate_biases
     material_variation: np.ndarray  # [M] see materials.material_wear
@@ -120,6 +123,10 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.12.6: a house lowered under the photo's skyline keeps a lower roof (with its roof cut flat
+    # it stood as a slab beside the street 40-100 m ahead of a town's spawn); the apron fades
+    # within 8 working pixels of the frame (a dark band beside it at every 45-degree turn); ground
+    # exemplars presharpened at each level's texel (the splats' own blur took 60-70 % of the grain);
     # 0.12.5: the valley's ground in the photo's view kept 3 pixels under its skyline (rock faces
     # poked into lyra2_07's sky from the spawn: its spawn 37.1 dB clipped, now 38.1);
     # 0.12.4: the steep slopes' face laid on three planes (it streaked seen from above);
@@ -149,7 +156,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.12.5"  # a new version is a new world id
+    version = "0.12.6"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -313,7 +320,7 @@ def _with_grain(state: _WorldState, key: TileKey, lifted: TileBuckets) -> SplatC
         (float(spawn[0]), float(spawn[2])),
         target,
         (key.ix, key.iz, edge),
-        state.exemplars,
+        state.grain_exemplars,
         state.seed,
     )
     return SplatCloud.concat([own.subset(np.flatnonzero(~_splittable(state, own, target))), rows])
@@ -370,9 +377,12 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         analysis=analysis,
         colours=p.colours,
         extension=p.extension,
-        exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
+        exemplars=tuple(build_exemplar(texture, p.texel_m, presharpen=True) for texture in p.material_textures),
+        grain_exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
         # Only the valley's mountains are steep; a town's gentle ground never wears the face.
-        face=None if p.far_face is None or layout.town else build_exemplar(p.far_face.texture, p.far_face.texel_m),
+        face=None
+        if p.far_face is None or layout.town
+        else build_exemplar(p.far_face.texture, p.far_face.texel_m, presharpen=True),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
         material_variation=p.material_variation,
         spawn_view=spawn_view,

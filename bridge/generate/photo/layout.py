@@ -43,6 +43,8 @@ DEFAULT_STOREYS = (2, 4)
 MAX_STREET_TURN_DEG = 30.0  # a photo's street heading within this of straight ahead is straight ahead
 MAX_PARCELS = 24  # per block side (a side never holds more: 96 m / 2 bays of 2 m)
 ROOF_PITCH_DEG = (30.0, 45.0)
+LOWEST_PITCH_DEG = 15.0  # a house lowered under the photo's skyline keeps a roof at least this steep
+PLINTH_M = 0.4  # walls rise this much above their storeys (a plinth, the eaves' beam)
 FOREST_CELL_M = 7.0  # forest trees stand on a jittered grid of this spacing
 LONE_TREE_CELL_M = 22.0  # trees outside forests: at most one per cell of this edge
 FOREST_WAVELENGTH_M = 160.0
@@ -185,14 +187,19 @@ class Buildings:
 
     def lowered_to(self, room_m: np.ndarray) -> Buildings:
         """The buildings with at most ``room_m`` (per building, over the foot) to the roof's top:
-        storeys taken off (and the roof flattened) until they fit; height 0 where not one storey fits."""
+        storeys taken off until they fit, the roof kept but pitched lower (down to LOWEST_PITCH_DEG
+        over the depth) in what room is left; height 0 where not one storey and that roof fit. A
+        lowered house with its roof cut flat read as a slab, a plinth beside the street."""
         full = self.height + self.roof_m
         fits = full <= room_m
-        flat_room = np.where(np.isfinite(room_m), room_m, 0.0) - 0.4
-        storeys = np.floor(np.maximum(flat_room, 0.0) / self.storey_m)
-        lowered = np.where(storeys >= 1, storeys * self.storey_m + 0.4, 0.0)
+        room = np.where(np.isfinite(room_m), room_m, 0.0)
+        lowest_roof = np.minimum(self.roof_m, self.depth / 2 * np.tan(np.radians(LOWEST_PITCH_DEG)))
+        storeys = np.floor(np.maximum(room - PLINTH_M - lowest_roof, 0.0) / self.storey_m)
+        walls = storeys * self.storey_m + PLINTH_M
+        lowered = np.where(storeys >= 1, walls, 0.0)
+        kept_roof = np.where(storeys >= 1, np.clip(room - walls, lowest_roof, self.roof_m), 0.0)
         height = np.where(fits, self.height, lowered)
-        roof = np.where(fits, self.roof_m, 0.0)
+        roof = np.where(fits, self.roof_m, kept_roof)
         shelter = np.minimum(self.shelter_m, height[:, None])
         return Buildings(
             self.x, self.z, self.facing, self.frontage, self.depth, height, roof, self.storey_m, self.ident, shelter

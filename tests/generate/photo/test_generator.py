@@ -16,6 +16,8 @@ from bridge.world.grid import TileGrid
 from bridge.world.keys import tile_at
 from tests.generate.photo.test_layout import load_photo
 
+LUMA = np.array([0.2126, 0.7152, 0.0722])
+
 
 def _street_view_sharpness(base_tile_m: float) -> float:
     """Sharpness of the view down the street behind lyra2_06's spawn (walls 5-15 m away, cobbles
@@ -160,6 +162,39 @@ def test_the_photos_edge_colour_does_not_stain_the_ground_beside_it() -> None:
     # Next to the frame the apron is still there, opaque: the photo's ground has no seam at its edge.
     near = (depth > 0) & (outside > 0) & (outside < APRON_FADE_PX[0])
     assert near.sum() > 100 and np.all(lifted.opacities[near] > 0.99)
+
+
+def test_turned_at_the_spawn_no_dark_band_runs_beside_the_photo() -> None:
+    """Turned 45 degrees either way at lyra2_07's spawn, the ground just beside the photo's frame
+    was a dark band: the apron carried the frame's edge colour (its dark rock) 16-64 working
+    pixels out, opaque, before fading. Ground 4-48 pixels out (3-20 m from the spawn) read 0.09
+    and 0.13 in luminance against 0.59 and 0.56 for the ground 96-240 pixels out; the apron now
+    fades within 8 pixels, and the two are alike."""
+    from bridge.generate.photo import generator as photo_generator
+    from bridge.generate.photo.lift import frame_distance_px
+    from bridge.world.camera import Camera, Intrinsics
+    from bridge.world.keys import TileKey
+
+    generator = PhotoGenerator()
+    world = generator.prepare(load_photo("lyra2_07"), GeneratorOptions())
+    state = generator._state(world, photo_generator._fingerprint(world))
+    spawn = state.analysis.camera
+    h, w = state.analysis.kind.shape
+    keys = [TileKey(0, ix, iz) for ix in range(-4, 4) for iz in range(-4, 4)]  # 32 m round the spawn
+    cloud = SplatCloud.concat([generator.generate(world, key).splats for key in keys])
+    for degrees, beside in ((45.0, lambda u: u > w), (-45.0, lambda u: u < 0)):
+        camera = turned(Camera(Intrinsics.from_vertical_fov(50.0, 320, 200), spawn.position, spawn.rotation), degrees)
+        luminance = render(cloud, camera).image.reshape(-1, 3) @ LUMA
+        # Where each pixel's ray meets the ground, and where the spawn sees that point.
+        rays = camera.pixel_rays().reshape(-1, 3)
+        points = spawn.position + rays * (spawn.position[1] / np.maximum(-rays[:, 1], 1e-6))[:, None]
+        distance = np.hypot(points[:, 0] - spawn.position[0], points[:, 2] - spawn.position[2])
+        uv, depth = spawn.project(points)
+        outside = frame_distance_px(uv[:, 0], uv[:, 1], w, h)
+        ground = (rays[:, 1] < -0.05) & (distance > 3.0) & (distance < 20.0) & (depth > 0) & beside(uv[:, 0])
+        band, farther = ground & (outside > 4) & (outside < 48), ground & (outside > 96) & (outside < 240)
+        assert band.sum() > 300 and farther.sum() > 300
+        assert luminance[band].mean() > luminance[farther].mean() - 0.1, (degrees, luminance[band].mean())
 
 
 def test_one_generator_keeps_two_photos_with_the_same_camera_apart() -> None:

@@ -225,3 +225,33 @@ def test_a_street_front_seen_from_the_pavement_keeps_its_windows(town) -> None:
         0.0,
     ).reshape(seen.shape)
     assert sharpness(seen) >= 0.6 * sharpness(dressing)
+
+
+def test_a_house_lowered_under_the_skyline_keeps_a_roof(town) -> None:
+    """A house in the photo's view is lowered until it hides behind the photo's geometry. With its
+    roof cut flat it stood 40-100 m ahead of lyra2_06's spawn as a slab, a storey high beside the
+    street; lowered now, it keeps a gable no flatter than LOWEST_PITCH_DEG within its room, or is
+    not built at all."""
+    from bridge.generate.photo.layout import LOWEST_PITCH_DEG, PLINTH_M
+
+    _, rules = town
+    houses = buildings_in(rules, (-60.0, -160.0, 60.0, 0.0))
+    gabled = houses.roof_m > 0
+    assert gabled.sum() > 20
+    full = houses.height + houses.roof_m
+    room = full * np.linspace(0.2, 0.95, len(houses))  # every house must come down
+    lowered = houses.lowered_to(room)
+    standing = lowered.height > 0
+    assert standing.sum() > 10 and (~standing).sum() > 0
+    top = lowered.height + lowered.roof_m
+    assert (top[standing] <= room[standing] + 1e-9).all()
+    # Whole storeys under a roof that was one keeps one, no flatter than the lowest pitch.
+    assert (lowered.roof_m[standing & gabled] > 0).all()
+    pitch = np.degrees(np.arctan2(lowered.roof_m, lowered.depth / 2))
+    assert (pitch[standing & gabled] >= LOWEST_PITCH_DEG - 1e-6).all()
+    assert (lowered.roof_m <= houses.roof_m + 1e-9).all()
+    storeys = (lowered.height[standing] - PLINTH_M) / lowered.storey_m
+    assert np.allclose(storeys, np.round(storeys)) and (storeys >= 1).all()
+    # Where it fits, a house is not touched.
+    untouched = houses.lowered_to(full + 0.1)
+    assert np.array_equal(untouched.height, houses.height) and np.array_equal(untouched.roof_m, houses.roof_m)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
@@ -21,8 +22,13 @@ def _world(name: str):
     return generator, world, generator._state(world, photo_generator._fingerprint(world))
 
 
+PATCH_SPLATS = 5  # a water patch is metres across, a deck's gap between planks a few centimetres
+
+
 def _ground_far_ahead(generator, world, state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, z, nearest material) of the ground splats of LOD-0 tiles 0.5-1.5 km down the photo's street."""
+    """(x, z, nearest material) of the ground splats of LOD-0 tiles 0.5-1.5 km down the photo's
+    street, each judged by the mean colour round it (PATCH_SPLATS across, 0.4 m): what is asked
+    is whether patches of ground look like water, not whether a plank's dark gap does."""
     hx, hz = state.layout.heading
     xs, zs, nearest = [], [], []
     means = np.array([e.mean for e in state.exemplars])
@@ -31,10 +37,12 @@ def _ground_far_ahead(generator, world, state) -> tuple[np.ndarray, np.ndarray, 
             x = world.spawn.position[0] + along * hx - across * hz
             z = world.spawn.position[2] + along * hz + across * hx
             key = TileKey(0, int(np.floor(x / world.options.base_tile_m)), int(np.floor(z / world.options.base_tile_m)))
-            ground = generator.generate(world, key).splats.subset(np.arange(ground_per_edge(key) ** 2))
+            n = ground_per_edge(key)
+            ground = generator.generate(world, key).splats.subset(np.arange(n**2))
             xs.append(ground.positions[:, 0])
             zs.append(ground.positions[:, 2])
-            nearest.append(np.argmin(((ground.colors[:, None, :] - means[None]) ** 2).sum(axis=2), axis=1))
+            around = ndimage.uniform_filter(ground.colors.reshape(n, n, 3), (PATCH_SPLATS, PATCH_SPLATS, 1))
+            nearest.append(np.argmin(((around.reshape(-1, 1, 3) - means[None]) ** 2).sum(axis=2), axis=1))
     return np.concatenate(xs), np.concatenate(zs), np.concatenate(nearest)
 
 
@@ -50,11 +58,11 @@ def test_the_photos_water_goes_on_and_stays_water(photo: str, expected: Water) -
     x, z, nearest = _ground_far_ahead(generator, world, state)
     wet = water_at(state.layout, x, z)
     assert wet.sum() > 1000 and (~wet).sum() > 1000
-    # Texel by texel (lyra2_05's water carries white ice floes, nearer the snow's colour).
+    # (lyra2_05's water carries white ice floes, nearer the snow's colour.)
     assert np.mean(nearest[wet] == water) > 0.75, "the water stays water"
-    # A deck's dark gaps between its planks are nearer the water's colour (17 % of lyra2_00's
-    # since its planks' lines run on unbroken, 0.12.3); the water's patches took 28-44 %.
-    assert np.mean(nearest[~wet] == water) < 0.2, "the land has no water patches"
+    # The water's patches on the land took 28-44 % of it; a deck's dark gaps between its planks,
+    # judged one by one, were 17-24 % nearest the water's colour, and round them 0-1 %.
+    assert np.mean(nearest[~wet] == water) < 0.15, "the land has no water patches"
     if expected == Water.CANAL:
         # Quays either side: land between the canal and the houses.
         _, across = _frame(state.layout, x, z)
