@@ -123,6 +123,8 @@ class Surroundings:
 
 class PhotoGenerator:
     name = "photo"
+    # 0.12.7: exemplar levels under 32 texels are not presharpened, and a presharpened level keeps its
+    # mean (0.12.6 laid lyra2_07's ground 10-40 m out up to 0.79 bright between 0.56 and 0.40);
     # 0.12.6: a house lowered under the photo's skyline keeps a lower roof (with its roof cut flat
     # it stood as a slab beside the street 40-100 m ahead of a town's spawn); the apron fades
     # within 8 working pixels of the frame (a dark band beside it at every 45-degree turn); ground
@@ -156,7 +158,7 @@ class PhotoGenerator:
     # 0.8.2: a town's water goes on (a canal ahead, or a waterfront to one side); the apron fades out;
     # 0.8: a clearing round the spawn, the town behind the photo's facades, no cut-out cards;
     # 0.7: splats sized by tile edge, 8 m finest tiles.
-    version = "0.12.6"  # a new version is a new world id
+    version = "0.12.7"  # a new version is a new world id
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -377,12 +379,12 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         analysis=analysis,
         colours=p.colours,
         extension=p.extension,
-        exemplars=tuple(build_exemplar(texture, p.texel_m, presharpen=True) for texture in p.material_textures),
+        exemplars=tuple(build_exemplar(texture, p.texel_m, continuation=True) for texture in p.material_textures),
         grain_exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
         # Only the valley's mountains are steep; a town's gentle ground never wears the face.
         face=None
         if p.far_face is None or layout.town
-        else build_exemplar(p.far_face.texture, p.far_face.texel_m, presharpen=True),
+        else build_exemplar(p.far_face.texture, p.far_face.texel_m, continuation=True),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
         material_variation=p.material_variation,
         spawn_view=spawn_view,

@@ -32,9 +32,14 @@ WAVE_PERIOD_TEXELS = (4.0, 64.0)  # periods looked for: at least four repeats ac
 WAVE_PROMINENCE = 5.0
 # Detail at a level's texel scale is raised this much (see _presharpened): seen from above, a LOD-0
 # tile's paving kept 0.30-0.38 of the photo exemplar's lightness gradient, now 0.55-0.61; at eye
-# height, views turned from lyra2_06's and 07's spawn read 8-27 % sharper (likeness.sharpness).
+# height, views turned from lyra2_06's and 07's spawn read 8-18 % sharper (likeness.sharpness).
 PRESHARPEN = 2.5
 PRESHARPEN_SIGMA = 1.5  # texels of the level sampled: about one ground splat's spacing
+# A level smaller than this is not presharpened: its texels' scale is the square's own layout (a
+# shaded edge, a darker border), not its grain. Sharpened, lyra2_07's 8-texel level rose from 0.53
+# to 0.72 in its middle, where synthesis reads, and ground 10-40 m out (LOD 1-2) was laid brighter
+# than the ground nearer and farther (0.12.6).
+PRESHARPEN_MIN_TEXELS = 32
 
 
 @dataclass(frozen=True)
@@ -134,15 +139,16 @@ def rectify_ground(analysis: PhotoAnalysis) -> tuple[np.ndarray, float]:
     return np.asarray(resized, dtype=np.float32) / 255.0, 0.02
 
 
-def build_exemplar(texture: np.ndarray, texel_m: float, presharpen: bool = False) -> Exemplar:
-    """The exemplar's levels, each ``presharpen``-ed for ground laid as splats one step wide (see
-    _presharpened), or as they are for grain that must keep its mean (ground_grain)."""
+def build_exemplar(texture: np.ndarray, texel_m: float, continuation: bool = False) -> Exemplar:
+    """The exemplar's levels: for the ``continuation``'s ground presharpened for ground laid as
+    splats one step wide (_presharpened); else as read (the lifted far ground's grain, whose rows
+    keep the photo's mean at the spawn)."""
     mips = [texture.astype(np.float32)]
     while mips[-1].shape[0] > 1:
         t = mips[-1]
         mips.append(((t[0::2, 0::2] + t[1::2, 0::2] + t[0::2, 1::2] + t[1::2, 1::2]) / 4).astype(np.float32))
     return Exemplar(
-        tuple(_presharpened(m) for m in mips) if presharpen else tuple(mips),
+        tuple(_presharpened(m) for m in mips) if continuation else tuple(mips),
         texel_m,
         texture.reshape(-1, 3).mean(axis=0).astype(np.float32),
         dominant_wave(texture),
@@ -152,11 +158,16 @@ def build_exemplar(texture: np.ndarray, texel_m: float, presharpen: bool = False
 def _presharpened(mip: np.ndarray) -> np.ndarray:
     """The level with its detail at a texel's scale raised by PRESHARPEN: a ground splat is as wide as
     the step between splats, so the render blurs what the splats' colours hold by about that much;
-    raised beforehand, the ground seen at eye height keeps the exemplar's grain."""
-    if mip.shape[0] < 4:
+    raised beforehand, the ground seen at eye height keeps the exemplar's grain. Its mean is kept
+    (what clipped at 0 or 1 moved it: a deck's dark gaps between planks) so that every level, and
+    every LOD's ground, is as bright; a level under PRESHARPEN_MIN_TEXELS is left as it is (its
+    texels' scale is the square's own layout, not its grain)."""
+    if mip.shape[0] < PRESHARPEN_MIN_TEXELS:
         return mip
     blurred = ndimage.gaussian_filter(mip, (PRESHARPEN_SIGMA, PRESHARPEN_SIGMA, 0.0), mode="reflect")
-    return np.clip(mip + PRESHARPEN * (mip - blurred), 0.0, 1.0).astype(np.float32)
+    sharp = np.clip(mip + PRESHARPEN * (mip - blurred), 0.0, 1.0)
+    sharp += mip.reshape(-1, 3).mean(axis=0) - sharp.reshape(-1, 3).mean(axis=0)
+    return np.clip(sharp, 0.0, 1.0).astype(np.float32)
 
 
 def dominant_wave(texture: np.ndarray) -> tuple[float, float] | None:
