@@ -48,7 +48,7 @@ from bridge.generate.photo.solve import solve_colours
 from bridge.generate.photo.spawn_view import SpawnView
 from bridge.generate.photo.steering import Steering
 from bridge.generate.photo.terrain import Terrain, Valley, surface_at, tilt_to
-from bridge.generate.photo.texture import Exemplar, build_exemplar, synthesize
+from bridge.generate.photo.texture import Exemplar, build_exemplar, for_splats, synthesize
 from bridge.generate.photo.vegetation import tree_splats
 from bridge.world.camera import Camera
 from bridge.world.directives import GROUNDS, Directive
@@ -375,16 +375,16 @@ def _state_from_payload(world: PreparedWorld) -> _WorldState:
         lift_radius_m=p.lift_radius_m,
     )
     spawn_view = SpawnView.of(analysis)
+    grain = tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures)
+    face = p.far_face
     return _WorldState(
         analysis=analysis,
         colours=p.colours,
         extension=p.extension,
-        exemplars=tuple(build_exemplar(texture, p.texel_m, continuation=True) for texture in p.material_textures),
-        grain_exemplars=tuple(build_exemplar(texture, p.texel_m) for texture in p.material_textures),
+        exemplars=tuple(for_splats(exemplar) for exemplar in grain),
+        grain_exemplars=grain,
         # Only the valley's mountains are steep; a town's gentle ground never wears the face.
-        face=None
-        if p.far_face is None or layout.town
-        else build_exemplar(p.far_face.texture, p.far_face.texel_m, continuation=True),
+        face=None if face is None or layout.town else for_splats(build_exemplar(face.texture, face.texel_m)),
         material_biases=calibrate_biases(p.material_shares, world.options.seed),
         material_variation=p.material_variation,
         spawn_view=spawn_view,

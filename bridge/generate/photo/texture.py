@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -139,20 +140,21 @@ def rectify_ground(analysis: PhotoAnalysis) -> tuple[np.ndarray, float]:
     return np.asarray(resized, dtype=np.float32) / 255.0, 0.02
 
 
-def build_exemplar(texture: np.ndarray, texel_m: float, continuation: bool = False) -> Exemplar:
-    """The exemplar's levels: for the ``continuation``'s ground presharpened for ground laid as
-    splats one step wide (_presharpened); else as read (the lifted far ground's grain, whose rows
-    keep the photo's mean at the spawn)."""
+def build_exemplar(texture: np.ndarray, texel_m: float) -> Exemplar:
     mips = [texture.astype(np.float32)]
     while mips[-1].shape[0] > 1:
         t = mips[-1]
         mips.append(((t[0::2, 0::2] + t[1::2, 0::2] + t[0::2, 1::2] + t[1::2, 1::2]) / 4).astype(np.float32))
     return Exemplar(
-        tuple(_presharpened(m) for m in mips) if continuation else tuple(mips),
-        texel_m,
-        texture.reshape(-1, 3).mean(axis=0).astype(np.float32),
-        dominant_wave(texture),
+        tuple(mips), texel_m, texture.reshape(-1, 3).mean(axis=0).astype(np.float32), dominant_wave(texture)
     )
+
+
+def for_splats(exemplar: Exemplar) -> Exemplar:
+    """``exemplar`` with its levels presharpened (_presharpened) for ground laid as splats one step
+    wide: the continuation's. The lifted far ground's grain reads the levels as they are (its rows
+    keep the photo's mean at the spawn)."""
+    return dataclasses.replace(exemplar, mips=tuple(_presharpened(m) for m in exemplar.mips))
 
 
 def _presharpened(mip: np.ndarray) -> np.ndarray:

@@ -8,15 +8,13 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.photo.clearance import SPAWN_CLEARING_M
-from bridge.likeness import sharpness, turned
+from bridge.likeness import LUMA, sharpness, turned
 from bridge.render.rasterize import render
 from bridge.stream.interest import StreamOptions, select_tiles
 from bridge.stream.pose import Pose
 from bridge.world.grid import TileGrid
 from bridge.world.keys import tile_at
 from tests.generate.photo.test_layout import load_photo
-
-LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
 def _street_view_sharpness(base_tile_m: float) -> float:

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from bridge.formats.colour import srgb_to_lab
-from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo.analysis import PhotoAnalysis, analyse
 from bridge.generate.photo.generator import PhotoGenerator, ground_per_edge
@@ -25,13 +24,20 @@ from bridge.generate.photo.materials import (
     pick_materials,
 )
 from bridge.generate.photo.scene import SceneReading
-from bridge.generate.photo.texture import Exemplar, build_exemplar, nearest_ground, read_ground_square, synthesize
+from bridge.generate.photo.texture import (
+    Exemplar,
+    build_exemplar,
+    for_splats,
+    nearest_ground,
+    read_ground_square,
+    synthesize,
+)
+from bridge.likeness import LUMA
 from bridge.world.keys import TileKey
 from bridge.world.photos import decode_photo
 from tests.conftest import photo_path
 
 LIFT_RADIUS_M = 96.0
-LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
 def _analysed(name: str) -> PhotoAnalysis:
@@ -308,9 +314,7 @@ def test_the_ground_seen_from_above_keeps_the_photos_grain(name: str) -> None:
     state = generator._state(world, photo_generator._fingerprint(world))
     key = TileKey(0, 30, -40)  # far from the photo's view: the continuation's own ground
     n = ground_per_edge(key)
-    tile = generator.generate(world, key).splats
-    ground = SplatCloud(tile.positions[: n * n], tile.scales[: n * n], tile.rotations[: n * n],
-                        tile.opacities[: n * n], tile.colors[: n * n])  # fmt: skip
+    ground = generator.generate(world, key).splats.subset(np.arange(n * n))
     x0, z0, x1, z1 = key.bounds(world.options.base_tile_m)
     above_m, pixels = 4.0, 72
     camera = Camera.looking(
@@ -343,7 +347,7 @@ def test_presharpened_ground_is_as_bright_at_every_lod() -> None:
     photo = decode_photo(photo_path("lyra2_07").read_bytes())
     materials = pick_materials(analyse(photo, LIFT_RADIUS_M), exemplar_source(photo))
     raw = build_exemplar(materials.textures[0], materials.texel_m)
-    sharp = build_exemplar(materials.textures[0], materials.texel_m, continuation=True)
+    sharp = for_splats(raw)
     rng = np.random.default_rng(0)
     x, z = rng.uniform(0.0, 500.0, 50_000), rng.uniform(0.0, 500.0, 50_000)
     for footprint_m in (0.083, 0.125, 0.25, 0.5, 1.0):
