@@ -12,7 +12,9 @@ Each ``--view NAME:X,Y,Z`` is an offset from the spawn camera in metres (world f
 ``--heading`` turns the views (degrees, to the right). ``--along D`` adds a view D metres ahead
 along the photo's heading, at the spawn's eye height above the ground there, named as the quality
 report names its views (``walkin_020m.png``, ``km_05.png``), so bench/world_sheet.py lays them out.
-A ``--map`` writes a top-down picture.
+A ``--map`` writes a top-down picture. For a splat scene, ``--scene-alone`` also renders each
+``--view`` of the scene's own splats without the continuation (``NAME_HHH_alone.png``): what the
+file holds, to tell its own edges from where the world takes over.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from bridge.formats.splats import SplatCloud
 from bridge.generate.base import GeneratorOptions
 from bridge.generate.photo import PhotoGenerator
 from bridge.generate.registry import IMPORT_GENERATOR, generator_for, load_generator
+from bridge.generate.scene.placement import place
+from bridge.generate.scene.source import read_scene
 from bridge.likeness import GroundSampler
 from bridge.quality.report import EyeCameras
 from bridge.render.rasterize import render
@@ -50,14 +54,19 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=480)
     parser.add_argument("--radius", type=float, default=256.0)
     parser.add_argument("--map", type=float, default=0.0, help="top-down map of this half-width, metres")
+    parser.add_argument("--scene-alone", action="store_true", help="a splat scene's views without the continuation")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
     data = args.photo.read_bytes()
     options = GeneratorOptions()
+    alone = None
     if generator_for(data, None) == IMPORT_GENERATOR:  # a splat scene (.ply / .spz)
         generator = load_generator(IMPORT_GENERATOR)
         world = generator.prepare_source(data, options)
+        if args.scene_alone:
+            scene = read_scene(data)
+            alone = place(scene, options.scene_scale or None, options.scene_spawn or None).apply(scene)
     else:
         generator = PhotoGenerator()
         world = generator.prepare(decode_photo(data), options)
@@ -75,6 +84,11 @@ def main() -> None:
             path = args.out / f"{name}_{int(heading):03d}.png"
             Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
             print(path, f"{len(cloud.positions)} splats")
+            if alone is not None:
+                image = render(alone, camera, sky_background(sky, camera)).image
+                path = args.out / f"{name}_{int(heading):03d}_alone.png"
+                Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
+                print(path, f"{len(alone.positions)} splats of the scene alone")
     if args.along:
         # The quality report's own eyes: the photo's view from its eye height above the ground there.
         ground = GroundSampler(generator, world)

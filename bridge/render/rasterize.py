@@ -120,6 +120,21 @@ def render_torch(
     return _finish(rgb, depth_acc, transmittance, bg)
 
 
+def render_one_thread(
+    splats: SplatCloud,
+    camera: Camera,
+    background: np.ndarray | tuple[float, float, float] = (0.0, 0.0, 0.0),
+) -> RenderResult:
+    """:func:`render_torch` on one thread: the same bytes on any machine and in any process, for
+    renders whose pixels become part of a world (a generator's preparation)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return render_torch(splats, camera, background)
+    finally:
+        torch.set_num_threads(threads)
+
+
 # ---------------------------------------------------------------------------------------------
 # Projection (EWA)
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ exemplar), handed over from the photo's colours to synthesised texture by a blen
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -110,6 +111,10 @@ class _WorldState:
     conifer_share: float  # of the trees that are cones
     seed: int
     base_tile_m: float
+
+
+# Which of the objects at (x, z), reaching ``reach`` metres round, may stand: [N] bool.
+KeepOff = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -248,12 +253,15 @@ class PhotoGenerator:
         splats = SplatCloud.concat([photo_part, around.ground, around.standing])
         return TileContent(key=key, splats=splats, heights=around.heights)
 
-    def surroundings(self, world: PreparedWorld, key: TileKey) -> Surroundings:
+    def surroundings(self, world: PreparedWorld, key: TileKey, keep_off: KeepOff | None = None) -> Surroundings:
         """The tile without the lifted photo: its ground, buildings and trees (what the import
-        generator continues a scene with, the scene standing where the photo would)."""
-        return self._surroundings(self._state(world, _fingerprint(world)), key)
+        generator continues a scene with, the scene standing where the photo would), without
+        the buildings and trees that ``keep_off`` refuses (whole: never a house cut in two)."""
+        return self._surroundings(self._state(world, _fingerprint(world)), key, keep_off=keep_off)
 
-    def _surroundings(self, state: _WorldState, key: TileKey, steer: Steering | None = None) -> Surroundings:
+    def _surroundings(
+        self, state: _WorldState, key: TileKey, steer: Steering | None = None, keep_off: KeepOff | None = None
+    ) -> Surroundings:
         # The surface of this tile: the terrain sampled at the grid's corners (the mesh's height
         # field); the ground splats lie on it, so splats and mesh agree and borders are shared.
         x0, z0, _, _ = key.bounds(state.base_tile_m)
@@ -261,7 +269,7 @@ class PhotoGenerator:
         gz, gx = np.meshgrid(z0 + steps, x0 + steps, indexing="ij")  # row r at z0 + r * step
         heights = state.terrain.height(gx, gz).astype(np.float32)
         ground = _continuation(state, key, heights, steer)
-        standing = _layout_splats(state, key, steer)
+        standing = _layout_splats(state, key, steer, keep_off)
         return Surroundings(ground, standing, heights)
 
     # -- hooks for directives (bridge.generate.directives.apply) ------------------------------
@@ -431,11 +439,17 @@ def _conifer_share(palette: np.ndarray) -> float:
     return float(np.clip((0.38 - luminance) / 0.2, 0.1, 0.9))
 
 
-def _layout_splats(state: _WorldState, key: TileKey, steer: Steering | None) -> SplatCloud:
+def _layout_splats(
+    state: _WorldState, key: TileKey, steer: Steering | None, keep_off: KeepOff | None = None
+) -> SplatCloud:
     """The layout's buildings and trees standing in ``key`` (by the centre of their footprint),
-    as ``steer`` has them, clear of the photo's own view (see clearance), built at the tile's LOD."""
+    as ``steer`` has them, clear of the photo's own view (see clearance) and of what
+    ``keep_off`` refuses, built at the tile's LOD."""
     bounds = key.bounds(state.base_tile_m)
     buildings = buildings_in(state.layout, bounds) if steer is None else steer.buildings(bounds)
+    if len(buildings) and keep_off is not None:
+        reach = np.hypot(buildings.frontage, buildings.depth) / 2
+        buildings = buildings.subset(keep_off(buildings.x, buildings.z, reach))
     if len(buildings):
         reach = np.hypot(buildings.frontage, buildings.depth) / 2
         ground = state.terrain.height(buildings.x, buildings.z)
@@ -446,6 +460,8 @@ def _layout_splats(state: _WorldState, key: TileKey, steer: Steering | None) -> 
         keep = buildings.height > 0
         buildings, foot = buildings.subset(keep), foot[keep]
     trees = trees_in(state.layout, bounds) if steer is None else steer.trees(bounds)
+    if len(trees) and keep_off is not None:
+        trees = trees.subset(keep_off(trees.x, trees.z, trees.crown_m * 1.3))
     if len(trees):
         ground = state.terrain.height(trees.x, trees.z)
         corners = box_corners(trees.x, trees.z, trees.crown_m * 1.3, trees.crown_m * 1.3, ground, ground + trees.height)

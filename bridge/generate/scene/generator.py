@@ -58,12 +58,16 @@ class _SceneState:
 class ImportGenerator:
     name = "import"
     # The continuation is the photo generator's: a new photo version is a new import world too.
+    # 0.2.3: the scene's ground colour carried past the rim is what a camera above sees of it, read
+    # a cell in from the outline (the splats' mean near the ground of the outermost cells: darker);
+    # the continuation's houses and trees that reach into the scene are left out whole (they were
+    # cut along the rim, showing their insides and stepped roofs);
     # 0.2.2: the continuation's mean ground colour, which the rim's blend lays its texture about,
     # read over the band round the rim (from one far tile, a dark ring round the scene);
     # 0.2.1: the continuation's ground sunk under the scene by two of its own splats' radii
     # (finer on the finest tiles since photo 0.11.1);
     # 0.2.0: the scene's floaters trimmed, its rim faded into the continuation's ground.
-    version = f"0.2.2+photo.{PhotoGenerator.version}"
+    version = f"0.2.3+photo.{PhotoGenerator.version}"
     splats_per_tile_edge = GRID
 
     def __init__(self) -> None:
@@ -152,13 +156,11 @@ class ImportGenerator:
     def generate(self, world: PreparedWorld, key: TileKey) -> TileContent:
         fingerprint = _fingerprint(world)
         state = self._state(world, fingerprint)
-        around = self._photo.surroundings(state.continuation, key)
+        around = self._photo.surroundings(state.continuation, key, keep_off=state.rim.clear_of)
         ground = _ground(state, key, around.ground, around.heights)
-        standing = around.standing.subset(~state.rim.inside(around.standing.positions))
         scene = self._scene_tile(fingerprint, state, key)
-        return TileContent(
-            key=key, splats=SplatCloud.concat([scene, ground, standing]), heights=_heights(state, key, around.heights)
-        )
+        splats = SplatCloud.concat([scene, ground, around.standing])
+        return TileContent(key=key, splats=splats, heights=_heights(state, key, around.heights))
 
     def _state(self, world: PreparedWorld, fingerprint: str) -> _SceneState:
         state = self._states.get(fingerprint)
@@ -218,15 +220,8 @@ def _fingerprint(world: PreparedWorld) -> str:
 def _spawn_view(scene: SplatCloud, spawn: Camera) -> np.ndarray:
     """[H, W, 3] uint8: the scene from the spawn, over an open sky, on the CPU renderer with one
     thread (the same bytes on any machine and in any process)."""
-    import torch
-
-    from bridge.render.rasterize import render_torch
+    from bridge.render.rasterize import render_one_thread
 
     camera = spawn.with_intrinsics(spawn.intrinsics.scaled(*VIEW_SIZE))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        image = render_torch(scene, camera, VIEW_BACKGROUND).image
-    finally:
-        torch.set_num_threads(threads)
+    image = render_one_thread(scene, camera, VIEW_BACKGROUND).image
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)

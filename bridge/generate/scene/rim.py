@@ -9,10 +9,12 @@ across the cut shows its inside. So (all on a grid of FIELD_CELL_M cells over th
   are trimmed before the boundary is decided;
 - the **rim distance** is the signed distance to the footprint's (smoothed) outline, inside > 0;
 - the scene's splats **fade** out (opacity) over the last FADE_M inside the rim;
-- the scene's **ground** (the upper surface of the band of splats round our ground plane, and its
-  colour) is found per cell and carried past the rim to the nearest scene cell;
+- the scene's **ground** (the upper surface of the band of splats round our ground plane) is found
+  per cell, its colour as a camera high above sees it, and both are carried past the rim from the
+  nearest scene cell (the colour from a cell in: the outermost cells are where the scene thins);
 - the continuation's ground lies on the scene's ground at the rim, sinks under it as an underlay
-  inside, and outside bends back to its own terrain and colours over BLEND_M.
+  inside, and outside bends back to its own terrain and colours over BLEND_M;
+- the continuation's houses and trees stand whole outside the rim, or not at all (``clear_of``).
 """
 
 from __future__ import annotations
@@ -30,10 +32,20 @@ FOOTPRINT_MIN_SPLATS = 3  # per cell: a few floaters do not make a footprint
 FOOTPRINT_MIN_OPACITY = 0.3
 FIELD_CELL_M = 0.5  # the rim distance and ground fields' resolution
 FADE_M = 4.0  # the scene fades out over this much inside its rim
+OBJECT_CLEARANCE_M = 1.0  # a continuation house or tree stands at least this far outside the rim
 BLEND_M = 12.0  # the continuation's ground takes the scene's height and colour this far out
 GROUND_BAND_M = (-1.5, 0.6)  # round the ground plane found: the heights a cell's ground is sought in
 GROUND_COVER = 0.5  # the ground is where this much of a cell is covered, reading down from the band's top
 GROUND_COLOUR_BAND_M = 0.2  # splats this close to a cell's ground give its colour
+# The ground's colour is what a camera high above sees of it (splats composited, as any view shows
+# them), not the mean of the splats near it: the mean counts the ones hidden under others, and a
+# scene's outermost cells came out darker than the ground just inside (0.38 against 0.41).
+SEEN_PIXEL_M = 0.25  # on the ground, straight down
+SEEN_MAX_PIXELS = 1024  # a side; a scene over 256 m across is seen coarser (0.5 m pixels at 512 m)
+SEEN_FOV_DEG = 20.0  # narrow: a near-orthographic view from high above
+SEEN_OPAQUE = 0.99  # a pixel that counts is covered by the scene
+SEEN_MIN_SHARE = 0.25  # of a cell's pixels, seen ground, for the view to give its colour
+SEEN_INSET_CELLS = 1  # the colour carried out is read this many cells in from the outline
 _MARGIN_CELLS = 3 + math.ceil(BLEND_M / FOOTPRINT_CELL_M)  # empty cells round the footprint
 _ZOOM = round(FOOTPRINT_CELL_M / FIELD_CELL_M)
 
@@ -65,8 +77,9 @@ class SceneRim:
         rows, cols = self._cells(np.asarray(x, dtype=np.float64), np.asarray(z, dtype=np.float64))
         return self.distance[rows, cols], self.ground[rows, cols], self.colour[rows, cols]
 
-    def inside(self, positions: np.ndarray) -> np.ndarray:
-        return self.at(positions[:, 0], positions[:, 2])[0] > 0.0
+    def clear_of(self, x: np.ndarray, z: np.ndarray, reach: np.ndarray) -> np.ndarray:
+        """Which objects at (x, z), reaching ``reach`` round, stay out of the scene by OBJECT_CLEARANCE_M."""
+        return self.at(x, z)[0] < -(np.asarray(reach, dtype=np.float64) + OBJECT_CLEARANCE_M)
 
     def payload(self) -> dict[str, np.ndarray]:
         return {
@@ -150,16 +163,61 @@ def _ground_fields(scene: SplatCloud, origin: tuple[float, float], inside: np.nd
     sums = np.stack([np.bincount(cell[near], cover[near] * rgb[:, c], minlength=h * w) for c in range(3)], axis=1)
     found = weight > 0
     colours[found] = sums[found] / weight[found, None]
-    coarse_inside = inside[::_ZOOM, ::_ZOOM]
-    known = coarse_inside.ravel() & found & np.isfinite(heights)
+    coarse_inside = inside[::_ZOOM, ::_ZOOM].ravel()
+    known = coarse_inside & found & np.isfinite(heights)
     if not known.any():  # no ground in the band at all: the plane found is the ground, mid-grey
         return np.zeros(inside.shape, np.float32), np.full((*inside.shape, 3), 0.5, np.float32)
+    seen = _seen_from_above(scene, origin, heights.reshape(h, w)).reshape(h * w, 3)
+    # The colour carried out is read SEEN_INSET_CELLS in from the outline: the outermost cells are
+    # where the scene thins out, and where it fades (FADE_M) what shows is the colour carried.
+    seen_known = ndimage.binary_erosion(
+        (coarse_inside & np.isfinite(seen[:, 0])).reshape(h, w), iterations=SEEN_INSET_CELLS
+    ).ravel()
+    if seen_known.any():
+        colours, colour_known = seen, seen_known
+    else:  # a scene too small or too sparse for the view: the splats' own mean near the ground
+        colour_known = known
     height_grid = _carried(heights.reshape(h, w), known.reshape(h, w))
-    colour_grid = np.stack([_carried(colours[:, c].reshape(h, w), known.reshape(h, w)) for c in range(3)], axis=2)
+    colour_grid = np.stack([_carried(colours[:, c].reshape(h, w), colour_known.reshape(h, w)) for c in range(3)], 2)
     zoom = (_ZOOM, _ZOOM)
     fine_height = ndimage.zoom(height_grid, zoom, order=1, mode="nearest", grid_mode=True)
     fine_colour = ndimage.zoom(colour_grid, (*zoom, 1), order=1, mode="nearest", grid_mode=True)
     return fine_height.astype(np.float32), np.clip(fine_colour, 0.0, 1.0).astype(np.float32)
+
+
+def _seen_from_above(scene: SplatCloud, origin: tuple[float, float], heights: np.ndarray) -> np.ndarray:
+    """[rows, cols, 3] per FOOTPRINT_CELL_M cell, the colour a camera straight above sees where it
+    sees the cell's ground (opaque, within GROUND_COLOUR_BAND_M of ``heights``: no roof or wall);
+    NaN where it sees too little of it."""
+    from bridge.render.rasterize import render_one_thread
+    from bridge.world.camera import Camera, Intrinsics
+
+    rows, cols = heights.shape
+    extent = max(rows, cols) * FOOTPRINT_CELL_M
+    pixels = min(math.ceil(extent / SEEN_PIXEL_M), SEEN_MAX_PIXELS)
+    altitude = 0.5 * extent / math.tan(math.radians(SEEN_FOV_DEG / 2.0))
+    centre = (origin[0] + 0.5 * cols * FOOTPRINT_CELL_M, origin[1] + 0.5 * rows * FOOTPRINT_CELL_M)
+    k = Intrinsics.from_vertical_fov(SEEN_FOV_DEG, pixels, pixels)
+    # Looking down with -z up the image: image right is +x, image down is +z.
+    camera = Camera.looking((centre[0], altitude, centre[1]), (0.0, -1.0, 0.0), k, up=(0.0, 0.0, -1.0))
+    view = render_one_thread(scene, camera)
+    v, u = np.mgrid[0:pixels, 0:pixels] + 0.5
+    depth = view.depth.astype(np.float64)
+    x = centre[0] + depth * (u - k.cx) / k.fx
+    z = centre[1] + depth * (v - k.cy) / k.fy
+    y = altitude - depth
+    col = np.floor((x - origin[0]) / FOOTPRINT_CELL_M).astype(np.int64)
+    row = np.floor((z - origin[1]) / FOOTPRINT_CELL_M).astype(np.int64)
+    on_grid = (view.alpha > SEEN_OPAQUE) & (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    cell = np.where(on_grid, row * cols + col, 0)
+    ground = on_grid & (np.abs(y - heights.ravel()[cell]) <= GROUND_COLOUR_BAND_M)
+    counts = np.bincount(cell[ground], minlength=rows * cols)
+    sums = np.stack([np.bincount(cell[ground], view.image[..., c][ground], minlength=rows * cols) for c in range(3)], 1)
+    per_cell = (FOOTPRINT_CELL_M / (extent / pixels)) ** 2
+    enough = counts >= SEEN_MIN_SHARE * per_cell
+    colours = np.full((rows * cols, 3), np.nan)
+    colours[enough] = sums[enough] / counts[enough, None]
+    return colours.reshape(rows, cols, 3)
 
 
 def _carried(values: np.ndarray, known: np.ndarray) -> np.ndarray:
