@@ -166,6 +166,13 @@ def estimate_horizon(sky: np.ndarray) -> float:
     return float(np.clip(np.percentile(skyline, 90) + 1.0, HORIZON_BAND[0] * h, HORIZON_BAND[1] * h))
 
 
+def horizon_row(camera: Camera) -> float:
+    """The image row where the camera sees the horizon (level sight lines)."""
+    k = camera.intrinsics
+    pitch = math.asin(float(np.clip(-camera.forward[1], -1.0, 1.0)))  # > 0 looks down
+    return k.cy - k.fy * math.tan(pitch)
+
+
 def estimate_camera(horizon_v: float, width: int, height: int) -> Camera:
     """The camera from the horizon: pitch from where the horizon sits, height from the scale prior."""
     fx = (width / 2.0) / math.tan(math.radians(HORIZONTAL_FOV_DEG) / 2.0)
@@ -210,13 +217,19 @@ def lift_depth(
     return depth, kind
 
 
-def analyse(photo: np.ndarray, lift_radius_m: float) -> PhotoAnalysis:
+def analyse(photo: np.ndarray, lift_radius_m: float, camera: Camera | None = None) -> PhotoAnalysis:
+    """The photo read; its camera estimated from its horizon, or ``camera`` where the picture's
+    camera is known (an imported scene seen from its spawn: at x = z = 0, looking along -z)."""
     image = to_working_resolution(photo)
     regions = sky_regions(image)
-    horizon_v = estimate_horizon(_clean_sky(sky_run(regions)))
+    if camera is None:
+        horizon_v = estimate_horizon(_clean_sky(sky_run(regions)))
+        camera = estimate_camera(horizon_v, image.shape[1], image.shape[0])
+    else:
+        camera = camera.with_intrinsics(camera.intrinsics.scaled(image.shape[1], image.shape[0]))
+        horizon_v = horizon_row(camera)
     # Nothing below the horizon is sky: what looked like it there is haze over far terrain.
     sky = sky_above_horizon(image, regions, horizon_v)
-    camera = estimate_camera(horizon_v, image.shape[1], image.shape[0])
     # Where what stands meets the ground: searched below the row where each column's ground
     # reaches the lift radius, with nothing standing yet.
     _, flat_kind = lift_depth(camera, sky, lift_radius_m)

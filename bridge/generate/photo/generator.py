@@ -173,9 +173,10 @@ class PhotoGenerator:
 
     # -- prepare -----------------------------------------------------------------------------
 
-    def prepare(self, photo: np.ndarray, options: GeneratorOptions) -> PreparedWorld:
+    def prepare(self, photo: np.ndarray, options: GeneratorOptions, camera: Camera | None = None) -> PreparedWorld:
+        """The world of ``photo``; its camera read from the photo, or ``camera`` where it is known."""
         lift_radius = LIFT_RADIUS_M
-        analysis = analyse(photo, lift_radius)
+        analysis = analyse(photo, lift_radius, camera)
         # The sky, the ground materials and the analysis pictures do not depend on the colour solve:
         # they run beside it (numpy, scipy and Pillow release the GIL), shortening the wait for the
         # first tile wherever a second core is free. Each is a pure function: same bytes either way.

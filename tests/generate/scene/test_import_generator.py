@@ -18,6 +18,7 @@ from bridge.formats.splats import SH_C0, SplatCloud
 from bridge.formats.spz import encode_spz
 from bridge.generate import persist
 from bridge.generate.base import GeneratorOptions, PreparedWorld
+from bridge.generate.photo.payload import PhotoPayload
 from bridge.generate.registry import generator_for, load_generator
 from bridge.generate.scene import ImportGenerator
 from bridge.generate.scene.merge import merge_cells
@@ -78,6 +79,23 @@ def test_the_spawn_is_the_files_camera_over_the_ground_found(imported: tuple[Imp
     np.testing.assert_allclose(world.spawn.forward, [0.0, 0.0, -1.0], atol=1e-9)
     # The photo's camera stood this high over its ground (the densest low band of the scene).
     assert world.spawn.position[1] == pytest.approx(float(photo_world()[1].spawn.position[1]), abs=0.2)
+
+
+def test_the_continuation_reads_the_scene_with_the_spawns_own_camera(
+    imported: tuple[ImportGenerator, PreparedWorld],
+) -> None:
+    """The continuation is the photo generator on the scene seen from the spawn, a picture whose
+    camera is known. Guessed from the picture as a photo's is, it stood 1.7 m up (the spawn: 2.9 m)
+    with the horizon 28 rows of 288 below the middle and a narrower field of view: a roof it meant
+    to hide behind the scene showed through the scene's sky, and its ground came out beige round
+    the scene's blue-grey."""
+    _, world = imported
+    camera = PhotoPayload.from_arrays(
+        {name[len("photo.") :]: value for name, value in world.payload.items() if name.startswith("photo.")}
+    ).camera
+    np.testing.assert_allclose(camera.position, world.spawn.position, atol=1e-6)
+    np.testing.assert_allclose(camera.forward, world.spawn.forward, atol=1e-9)
+    assert camera.intrinsics.vertical_fov_deg == pytest.approx(world.spawn.intrinsics.vertical_fov_deg)
 
 
 def test_lod0_tiles_hold_each_of_the_scenes_splats_once(imported: tuple[ImportGenerator, PreparedWorld]) -> None:
