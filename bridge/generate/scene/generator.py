@@ -21,10 +21,12 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import ndimage
 
 from bridge.formats.splats import SplatCloud, TileContent
 from bridge.generate.base import GeneratorOptions, PreparedWorld
 from bridge.generate.buckets import TileBuckets
+from bridge.generate.photo.analysis import horizon_row
 from bridge.generate.photo.generator import GRID, PhotoGenerator, ground_per_edge
 from bridge.generate.photo.pictures import png
 from bridge.generate.photo.terrain import surface_at
@@ -39,6 +41,7 @@ SPAWN_VFOV_DEG = 60.0
 SPAWN_SIZE = (1280, 720)
 VIEW_SIZE = (512, 288)  # the picture the continuation is prepared from
 VIEW_BACKGROUND = (0.62, 0.74, 0.86)  # an open sky where the scene has nothing to show
+DRAWN_ALPHA = 0.5  # a pixel of the spawn's view the scene covers this much shows the scene
 TEXTURE_KEY = TileKey(4, 3, 3)  # a continuation tile far from the scene: its ground's mean colour, failing a band
 BAND_LOD = 2  # the tiles the band round the rim is read from (32 m), or coarser ones ...
 MAX_BAND_TILES = 64  # ... where more than this many would cover the scene
@@ -221,10 +224,20 @@ def _fingerprint(world: PreparedWorld) -> str:
 
 
 def _spawn_view(scene: SplatCloud, spawn: Camera) -> np.ndarray:
-    """[H, W, 3] uint8: the scene from the spawn, over an open sky, on the CPU renderer with one
-    thread (the same bytes on any machine and in any process)."""
+    """[H, W, 3] uint8: the scene from the spawn, over an open sky above the horizon, on the CPU
+    renderer with one thread (the same bytes on any machine and in any process). Below the
+    horizon, where the view looks past the scene's end, the nearest of what it drew goes on: sky
+    there would be read as water by the continuation, a canal down a town's street."""
     from bridge.render.rasterize import render_one_thread
 
     camera = spawn.with_intrinsics(spawn.intrinsics.scaled(*VIEW_SIZE))
-    image = render_one_thread(scene, camera, VIEW_BACKGROUND).image
+    view = render_one_thread(scene, camera, VIEW_BACKGROUND)
+    image, alpha = view.image.astype(np.float64), view.alpha.astype(np.float64)[..., None]
+    drawn = view.alpha >= DRAWN_ALPHA
+    if drawn.any():
+        _, (rows, cols) = ndimage.distance_transform_edt(~drawn, return_indices=True)
+        below = (np.arange(image.shape[0]) >= horizon_row(camera))[:, None, None]
+        # The splats' own colour (the background taken out again), over the nearest drawn pixel's.
+        splats = image - (1.0 - alpha) * np.asarray(VIEW_BACKGROUND)
+        image = np.where(below, splats + (1.0 - alpha) * image[rows, cols], image)
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)

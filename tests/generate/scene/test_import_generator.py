@@ -5,11 +5,13 @@ bytes from any process, and refusing broken or huge files with the reason."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 
 import numpy as np
 import pytest
+from PIL import Image
 from plyfile import PlyData, PlyElement
 
 from bridge.formats import encode_tile
@@ -18,9 +20,11 @@ from bridge.formats.splats import SH_C0, SplatCloud
 from bridge.formats.spz import encode_spz
 from bridge.generate import persist
 from bridge.generate.base import GeneratorOptions, PreparedWorld
+from bridge.generate.photo.analysis import horizon_row
 from bridge.generate.photo.payload import PhotoPayload
 from bridge.generate.registry import generator_for, load_generator
 from bridge.generate.scene import ImportGenerator
+from bridge.generate.scene.generator import VIEW_BACKGROUND
 from bridge.generate.scene.merge import merge_cells
 from bridge.generate.scene.placement import place
 from bridge.generate.scene.source import MAX_SCENE_SPLATS, SceneError, check_scene, read_scene
@@ -96,6 +100,22 @@ def test_the_continuation_reads_the_scene_with_the_spawns_own_camera(
     np.testing.assert_allclose(camera.position, world.spawn.position, atol=1e-6)
     np.testing.assert_allclose(camera.forward, world.spawn.forward, atol=1e-9)
     assert camera.intrinsics.vertical_fov_deg == pytest.approx(world.spawn.intrinsics.vertical_fov_deg)
+
+
+def test_below_the_horizon_the_continuations_picture_shows_no_open_sky(
+    imported: tuple[ImportGenerator, PreparedWorld],
+) -> None:
+    """Past the scene's end the spawn's view shows nothing; drawn there as open sky, below the
+    horizon the continuation read it as water (a canal down the square's street, 50 m in).
+    Now the nearest of what the scene drew goes on there."""
+    _, world = imported
+    view = np.asarray(Image.open(io.BytesIO(world.pictures["scene_view"])).convert("RGB")).astype(np.float64) / 255
+    camera = world.spawn.with_intrinsics(world.spawn.intrinsics.scaled(view.shape[1], view.shape[0]))
+    below = view[math.ceil(horizon_row(camera)) :]
+    background = np.abs(below - np.asarray(VIEW_BACKGROUND)).max(axis=2) < 2.5 / 255
+    above = view[: math.floor(horizon_row(camera))]
+    assert (np.abs(above - np.asarray(VIEW_BACKGROUND)).max(axis=2) < 2.5 / 255).mean() > 0.2  # the sky is open
+    assert background.mean() < 0.001, background.mean()
 
 
 def test_lod0_tiles_hold_each_of_the_scenes_splats_once(imported: tuple[ImportGenerator, PreparedWorld]) -> None:
