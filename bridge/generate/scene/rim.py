@@ -216,7 +216,9 @@ def _seen_from_above(scene: SplatCloud, origin: tuple[float, float], heights: np
     per_cell = (FOOTPRINT_CELL_M / (extent / pixels)) ** 2
     enough = counts >= SEEN_MIN_SHARE * per_cell
     colours = np.full((rows * cols, 3), np.nan)
-    colours[enough] = sums[enough] / counts[enough, None]
+    # Rounded to the 8 bits a picture holds, as the spawn's view is: a last-bit difference in the
+    # render (another CPU's vector kernels) must not reach the tiles' bytes.
+    colours[enough] = np.round(sums[enough] / counts[enough, None] * 255.0) / 255.0
     return colours.reshape(rows, cols, 3)
 
 
