@@ -28,7 +28,16 @@ from bridge.generate.photo.buildings import building_splats
 from bridge.generate.photo.clearance import allowed_tops, box_corners, boxes_clear
 from bridge.generate.photo.dressing import FacadeSource
 from bridge.generate.photo.ground_grain import long_ground, split_rows
-from bridge.generate.photo.layout import LayoutRules, Water, buildings_in, on_street, rules_from, trees_in, water_at
+from bridge.generate.photo.layout import (
+    Buildings,
+    LayoutRules,
+    Water,
+    buildings_in,
+    on_street,
+    rules_from,
+    trees_in,
+    water_at,
+)
 from bridge.generate.photo.lift import APRON_PX, THICKNESS, apron_opacity, frame_distance_px, lift
 from bridge.generate.photo.materials import (
     MAP_EXTENT_M,
@@ -440,6 +449,14 @@ def _conifer_share(palette: np.ndarray) -> float:
     return float(np.clip((0.38 - luminance) / 0.2, 0.1, 0.9))
 
 
+CROWN_REACH = 1.3  # of a tree's crown radius: how far its splats reach from its trunk
+
+
+def _house_reach(buildings: Buildings) -> np.ndarray:
+    """[n] half the diagonal of each house's footprint: how far it reaches from its centre."""
+    return np.hypot(buildings.frontage, buildings.depth) / 2
+
+
 def _layout_splats(
     state: _WorldState, key: TileKey, steer: Steering | None, keep_off: KeepOff | None = None
 ) -> SplatCloud:
@@ -449,10 +466,9 @@ def _layout_splats(
     bounds = key.bounds(state.base_tile_m)
     buildings = buildings_in(state.layout, bounds) if steer is None else steer.buildings(bounds)
     if len(buildings) and keep_off is not None:
-        reach = np.hypot(buildings.frontage, buildings.depth) / 2
-        buildings = buildings.subset(keep_off(buildings.x, buildings.z, reach))
+        buildings = buildings.subset(keep_off(buildings.x, buildings.z, _house_reach(buildings)))
     if len(buildings):
-        reach = np.hypot(buildings.frontage, buildings.depth) / 2
+        reach = _house_reach(buildings)
         ground = state.terrain.height(buildings.x, buildings.z)
         # Walls stand from the lowest ground under their footprint: no gap on a slope.
         foot = ground - reach * 0.15
@@ -462,10 +478,11 @@ def _layout_splats(
         buildings, foot = buildings.subset(keep), foot[keep]
     trees = trees_in(state.layout, bounds) if steer is None else steer.trees(bounds)
     if len(trees) and keep_off is not None:
-        trees = trees.subset(keep_off(trees.x, trees.z, trees.crown_m * 1.3))
+        trees = trees.subset(keep_off(trees.x, trees.z, trees.crown_m * CROWN_REACH))
     if len(trees):
         ground = state.terrain.height(trees.x, trees.z)
-        corners = box_corners(trees.x, trees.z, trees.crown_m * 1.3, trees.crown_m * 1.3, ground, ground + trees.height)
+        crown = trees.crown_m * CROWN_REACH
+        corners = box_corners(trees.x, trees.z, crown, crown, ground, ground + trees.height)
         keep = boxes_clear(state.spawn_view, corners)
         trees, ground = trees.subset(keep), ground[keep]
     parts = []
